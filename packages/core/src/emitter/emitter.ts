@@ -1,0 +1,19 @@
+import type { Message } from '../types.js';
+
+/** Receives messages published on any broker instance that match a subscribed filter. */
+export type MessageHandler = (message: Message) => void;
+
+/**
+ * The pub/sub fabric between broker instances. A message published on one instance reaches the
+ * handlers subscribed with a matching filter on every instance connected to the same backend,
+ * the publishing one included. Payloads are carried byte-exact, with QoS and retain flags.
+ *
+ * Adapters are checked by `@skynet-mqtt/contract-tests` (`emitterContract`).
+ */
+export interface Emitter {
+  publish(message: Message): Promise<void>;
+  subscribe(filter: string, handler: MessageHandler): Promise<void>;
+  unsubscribe(filter: string, handler: MessageHandler): Promise<void>;
+  /** Stops delivery and releases connections; nothing is delivered after it resolves. */
+  close(): Promise<void>;
+}

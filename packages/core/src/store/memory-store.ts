@@ -1,0 +1,195 @@
+import type { ClientSubscription, Message, OutgoingPacket, QoS, Subscription, Will } from '../types.js';
+import { RetainedIndex } from '../topics/retained-index.js';
+import { TopicIndex } from '../topics/topic-index.js';
+import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
+
+interface Session {
+  subscriptions: Map<string, QoS>;
+  connected: boolean;
+  /** When the subscriptions expire while the session is offline (ttl.subscriptions). */
+  expiresAt: number;
+  queue: { message: Message; expiresAt: number }[];
+  outgoing: Map<number, { packet: OutgoingPacket; expiresAt: number }>;
+  incoming: Set<number>;
+}
+
+/**
+ * The in-memory Store: the embedded default. Nothing survives the process; TTLs are checked
+ * lazily on read, so no timer runs.
+ */
+export class MemoryStore implements Store {
+  private readonly retained = new RetainedIndex();
+  private readonly sessions = new Map<string, Session>();
+  private readonly subscriptions = new TopicIndex<Subscription>();
+  private readonly wills = new Map<string, Will>();
+  private readonly subscriptionsTtl: number;
+  private readonly packetsTtl: number;
+  private readonly maxQueued: number;
+
+  constructor(options: StoreOptions = {}) {
+    this.subscriptionsTtl = options.ttl?.subscriptions ?? DEFAULT_STORE_LIMITS.subscriptionsTtl;
+    this.packetsTtl = options.ttl?.packets ?? DEFAULT_STORE_LIMITS.packetsTtl;
+    this.maxQueued = options.maxQueuedMessages ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
+  }
+
+  async storeRetained(message: Message): Promise<void> {
+    this.retained.set(message);
+  }
+
+  async matchRetained(filters: readonly string[]): Promise<Message[]> {
+    const found = new Map<string, Message>();
+    for (const filter of filters) for (const m of this.retained.match(filter)) found.set(m.topic, m);
+    return [...found.values()];
+  }
+
+  /** The live session of a client, forgetting it first when its TTL ran out. */
+  private live(clientId: string): Session | undefined {
+    const session = this.sessions.get(clientId);
+    if (session && !session.connected && session.expiresAt <= Date.now()) {
+      this.drop(clientId, session);
+      return undefined;
+    }
+    return session;
+  }
+
+  private ensure(clientId: string): Session {
+    let session = this.live(clientId);
+    if (!session) {
+      session = {
+        subscriptions: new Map(),
+        connected: false,
+        expiresAt: Date.now() + this.subscriptionsTtl,
+        queue: [],
+        outgoing: new Map(),
+        incoming: new Set(),
+      };
+      this.sessions.set(clientId, session);
+    }
+    return session;
+  }
+
+  private drop(clientId: string, session: Session): void {
+    for (const topic of session.subscriptions.keys()) this.subscriptions.remove(topic, clientId);
+    this.sessions.delete(clientId);
+  }
+
+  async getSession(clientId: string): Promise<Subscription[] | null> {
+    const session = this.live(clientId);
+    if (!session) return null;
+    return [...session.subscriptions].map(([topic, qos]) => ({ topic, qos }));
+  }
+
+  async createSession(clientId: string): Promise<void> {
+    this.ensure(clientId);
+  }
+
+  async addSubscriptions(clientId: string, subscriptions: readonly Subscription[]): Promise<void> {
+    const session = this.ensure(clientId);
+    for (const { topic, qos } of subscriptions) {
+      session.subscriptions.set(topic, qos);
+      this.subscriptions.add(topic, clientId, { topic, qos });
+    }
+  }
+
+  async removeSubscriptions(clientId: string, topics: readonly string[]): Promise<void> {
+    const session = this.live(clientId);
+    if (!session) return;
+    for (const topic of topics) {
+      session.subscriptions.delete(topic);
+      this.subscriptions.remove(topic, clientId);
+    }
+  }
+
+  async subscriptionsByTopic(topic: string): Promise<ClientSubscription[]> {
+    const found: ClientSubscription[] = [];
+    const now = Date.now();
+    this.subscriptions.match(topic, (clientId, subscription) => {
+      const session = this.sessions.get(clientId);
+      if (!session || (!session.connected && session.expiresAt <= now)) return;
+      found.push({ clientId, topic: subscription.topic, qos: subscription.qos, connected: session.connected });
+    });
+    return found;
+  }
+
+  async setConnected(clientId: string, connected: boolean): Promise<void> {
+    const session = this.live(clientId);
+    if (!session) return;
+    session.connected = connected;
+    session.expiresAt = Date.now() + this.subscriptionsTtl;
+  }
+
+  async deleteSession(clientId: string): Promise<void> {
+    const session = this.sessions.get(clientId);
+    if (session) this.drop(clientId, session);
+    this.wills.delete(clientId);
+  }
+
+  async enqueue(clientId: string, message: Message): Promise<void> {
+    const session = this.live(clientId);
+    if (!session) return;
+    session.queue.push({ message, expiresAt: Date.now() + this.packetsTtl });
+    if (session.queue.length > this.maxQueued) session.queue.shift();
+  }
+
+  async takeQueue(clientId: string): Promise<Message[]> {
+    const session = this.live(clientId);
+    if (!session) return [];
+    const now = Date.now();
+    const queued = session.queue.filter((q) => q.expiresAt > now).map((q) => q.message);
+    session.queue = [];
+    return queued;
+  }
+
+  async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {
+    const session = this.ensure(clientId);
+    const previous = session.outgoing.get(packet.messageId);
+    // Replacing keeps the first-sent position, since Map iteration follows insertion order.
+    session.outgoing.set(packet.messageId, { packet, expiresAt: previous?.expiresAt ?? Date.now() + this.packetsTtl });
+  }
+
+  async removeOutgoing(clientId: string, messageId: number): Promise<void> {
+    this.live(clientId)?.outgoing.delete(messageId);
+  }
+
+  async getOutgoing(clientId: string): Promise<OutgoingPacket[]> {
+    const session = this.live(clientId);
+    if (!session) return [];
+    const now = Date.now();
+    const packets: OutgoingPacket[] = [];
+    for (const [id, entry] of session.outgoing) {
+      if (entry.expiresAt > now) packets.push(entry.packet);
+      else session.outgoing.delete(id);
+    }
+    return packets;
+  }
+
+  async putIncoming(clientId: string, messageId: number): Promise<boolean> {
+    const incoming = this.ensure(clientId).incoming;
+    if (incoming.has(messageId)) return false;
+    incoming.add(messageId);
+    return true;
+  }
+
+  async removeIncoming(clientId: string, messageId: number): Promise<void> {
+    this.live(clientId)?.incoming.delete(messageId);
+  }
+
+  async putWill(clientId: string, will: Will): Promise<void> {
+    this.wills.set(clientId, will);
+  }
+
+  async getWill(clientId: string): Promise<Will | null> {
+    return this.wills.get(clientId) ?? null;
+  }
+
+  async deleteWill(clientId: string): Promise<void> {
+    this.wills.delete(clientId);
+  }
+
+  async close(): Promise<void> {
+    this.retained.clear();
+    this.sessions.clear();
+    this.wills.clear();
+    for (const [topic, clientId] of [...this.subscriptions.entries()]) this.subscriptions.remove(topic, clientId);
+  }
+}

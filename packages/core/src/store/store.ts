@@ -1,0 +1,79 @@
+import type { ClientSubscription, Message, OutgoingPacket, Subscription, Will } from '../types.js';
+
+/**
+ * Everything a broker must remember beyond one connection. Every operation is atomic on its own:
+ * an implementation backed by a server makes each call a single transaction (MULTI, Lua, ...), so
+ * a crash between two calls never loses or duplicates a message.
+ *
+ * Adapters are checked by `@skynet-mqtt/contract-tests` (`storeContract`).
+ */
+export interface Store {
+  // Retained messages -----------------------------------------------------------------------
+  /** Stores `message` as the retained message of its topic; an empty payload deletes it. */
+  storeRetained(message: Message): Promise<void>;
+  /** Every retained message whose topic matches one of `filters` ($-topic rules included). */
+  matchRetained(filters: readonly string[]): Promise<Message[]>;
+
+  // Durable sessions and their subscriptions -------------------------------------------------
+  /** The stored subscriptions of a durable session, or null when no session is stored. */
+  getSession(clientId: string): Promise<Subscription[] | null>;
+  /** Creates the session if needed; adds or replaces subscriptions by filter. */
+  addSubscriptions(clientId: string, subscriptions: readonly Subscription[]): Promise<void>;
+  /** Creates an empty durable session when none exists (a client that never subscribed). */
+  createSession(clientId: string): Promise<void>;
+  removeSubscriptions(clientId: string, topics: readonly string[]): Promise<void>;
+  /** Every durable subscription whose filter matches `topic`, one entry per client and filter. */
+  subscriptionsByTopic(topic: string): Promise<ClientSubscription[]>;
+  /**
+   * Records whether a durable session is connected to some broker instance. Publishers queue
+   * messages only for sessions that are not: a connected one receives them through the Emitter.
+   */
+  setConnected(clientId: string, connected: boolean): Promise<void>;
+  /** Forgets the session: subscriptions, offline queue, in-flight packets, incoming ids, will. */
+  deleteSession(clientId: string): Promise<void>;
+
+  // Offline queue ---------------------------------------------------------------------------
+  /** Appends to the client's offline queue; when full, the oldest entry is dropped. */
+  enqueue(clientId: string, message: Message): Promise<void>;
+  /** Removes and returns the whole offline queue, oldest first. */
+  takeQueue(clientId: string): Promise<Message[]>;
+
+  // Outgoing in-flight packets (QoS 1 and 2, broker → client) ------------------------------
+  /** Records or replaces (by messageId) a packet sent but not yet acknowledged. */
+  putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void>;
+  /** Forgets an outgoing packet (PUBACK, PUBCOMP). */
+  removeOutgoing(clientId: string, messageId: number): Promise<void>;
+  /** Every unacknowledged outgoing packet, in the order they were first sent. */
+  getOutgoing(clientId: string): Promise<OutgoingPacket[]>;
+
+  // Incoming QoS 2 packet ids (client → broker) ----------------------------------------------
+  /** Records a received QoS 2 id; resolves false when it was already recorded (a re-send). */
+  putIncoming(clientId: string, messageId: number): Promise<boolean>;
+  removeIncoming(clientId: string, messageId: number): Promise<void>;
+
+  // Wills -----------------------------------------------------------------------------------
+  putWill(clientId: string, will: Will): Promise<void>;
+  getWill(clientId: string): Promise<Will | null>;
+  deleteWill(clientId: string): Promise<void>;
+
+  /** Releases every connection and timer; pending writes are flushed first. */
+  close(): Promise<void>;
+}
+
+/** Limits every Store applies, with Mosca's names. */
+export interface StoreOptions {
+  ttl?: {
+    /** Milliseconds a durable session's subscriptions live without a reconnect (Mosca: 1 h). */
+    subscriptions?: number;
+    /** Milliseconds a queued or in-flight packet lives (Mosca: 1 h). */
+    packets?: number;
+  };
+  /** Maximum offline messages kept per client; the oldest is dropped beyond it. */
+  maxQueuedMessages?: number;
+}
+
+export const DEFAULT_STORE_LIMITS = {
+  subscriptionsTtl: 3_600_000,
+  packetsTtl: 3_600_000,
+  maxQueuedMessages: 10_000,
+} as const;

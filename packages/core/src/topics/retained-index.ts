@@ -1,0 +1,87 @@
+import type { Message } from '../types.js';
+
+/**
+ * Retained messages by topic name, in a trie of levels so that a filter walks only the branches
+ * it can match instead of scanning every retained topic.
+ */
+interface Node {
+  children: Map<string, Node>;
+  message?: Message;
+}
+
+export class RetainedIndex {
+  private readonly root: Node = { children: new Map() };
+
+  /** Stores the message, or deletes the topic's message when the payload is empty. */
+  set(message: Message): void {
+    const levels = message.topic.split('/');
+    if (message.payload.length === 0) {
+      this.delete(levels);
+      return;
+    }
+    let node = this.root;
+    for (const level of levels) {
+      let child = node.children.get(level);
+      if (!child) {
+        child = { children: new Map() };
+        node.children.set(level, child);
+      }
+      node = child;
+    }
+    node.message = message;
+  }
+
+  private delete(levels: string[]): void {
+    const path: Node[] = [this.root];
+    for (const level of levels) {
+      const child = path[path.length - 1]!.children.get(level);
+      if (!child) return;
+      path.push(child);
+    }
+    delete path[path.length - 1]!.message;
+    for (let i = levels.length; i > 0; i--) {
+      const node = path[i]!;
+      if (node.message || node.children.size > 0) break;
+      path[i - 1]!.children.delete(levels[i - 1]!);
+    }
+  }
+
+  /** Every retained message matching `filter`; [MQTT-4.7.2-1] wildcards skip '$' topics at the top. */
+  match(filter: string, out: Message[] = []): Message[] {
+    this.walk(this.root, filter.split('/'), 0, out);
+    return out;
+  }
+
+  private walk(node: Node, levels: string[], depth: number, out: Message[]): void {
+    if (depth === levels.length) {
+      if (node.message) out.push(node.message);
+      return;
+    }
+    const level = levels[depth]!;
+    if (level === '#') {
+      // '#' matches the parent level too. [MQTT-4.7.1-2]
+      if (node.message && depth > 0) out.push(node.message);
+      this.collect(node, depth === 0, out);
+    } else if (level === '+') {
+      for (const [name, child] of node.children) {
+        if (depth === 0 && name.startsWith('$')) continue;
+        this.walk(child, levels, depth + 1, out);
+      }
+    } else {
+      const child = node.children.get(level);
+      if (child) this.walk(child, levels, depth + 1, out);
+    }
+  }
+
+  private collect(node: Node, top: boolean, out: Message[]): void {
+    for (const [name, child] of node.children) {
+      if (top && name.startsWith('$')) continue;
+      if (child.message) out.push(child.message);
+      this.collect(child, false, out);
+    }
+  }
+
+  clear(): void {
+    this.root.children.clear();
+  }
+}
