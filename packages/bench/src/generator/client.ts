@@ -1,0 +1,102 @@
+// A bare MQTT client on a raw TCP socket: handshake helpers, then the scenario takes over the
+// frame handler. No MQTT library on the hot path; reads land in one buffer shared by every socket
+// of the thread (safe: a read is consumed synchronously), so 10,000 idle sockets cost no buffers.
+import { connect, type Socket } from 'node:net';
+import { FrameReader, type FrameHandler } from './frame-reader.js';
+import { connectPacket, subscribePacket, DISCONNECT, PacketType, type QoS } from './frames.js';
+
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+
+export interface Target {
+  readonly host: string;
+  readonly port: number;
+}
+
+export class RawClient {
+  readonly reader: FrameReader;
+  /** First socket error or unexpected close, if any: makes the measurement invalid. */
+  error: string | undefined;
+  private closing = false;
+  private readonly closed: Promise<void>;
+
+  private constructor(readonly socket: Socket, readonly name: string) {
+    this.reader = new FrameReader(() => {});
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', (err) => this.fail(`${name}: ${err.message}`));
+    socket.on('close', () => {
+      if (!this.closing) this.fail(`${name}: connection closed by the broker`);
+    });
+  }
+
+  /** Opens a socket and completes CONNECT/CONNACK. */
+  static open(target: Target, clientId: string): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      let client: RawClient | undefined;
+      const socket = connect({
+        host: target.host,
+        port: target.port,
+        noDelay: true,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n: number, buf: Uint8Array): boolean => {
+            client!.reader.feed(buf as Buffer, n);
+            return true;
+          },
+        },
+      });
+      client = new RawClient(socket, clientId);
+      const c = client;
+      socket.once('connect', () => socket.write(connectPacket(clientId)));
+      const onEarlyClose = (): void => reject(new Error(c.error ?? `${clientId}: closed before CONNACK`));
+      socket.once('close', onEarlyClose);
+      c.reader.onFrame = (buf, header, body) => {
+        socket.off('close', onEarlyClose);
+        if (header >> 4 === PacketType.Connack && buf[body + 1] === 0) resolve(c);
+        else reject(new Error(`${clientId}: expected CONNACK 0, got packet type ${header >> 4} rc ${buf[body + 1]}`));
+        c.reader.onFrame = () => {};
+      };
+    });
+  }
+
+  /** SUBSCRIBE to one filter and wait for a SUBACK that grants it. */
+  subscribe(filter: string, qos: QoS): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.reader.onFrame = (buf, header, body) => {
+        this.reader.onFrame = () => {};
+        if (header >> 4 === PacketType.Suback && buf[body + 2] !== 0x80) resolve();
+        else reject(new Error(`${this.name}: SUBSCRIBE ${filter} refused`));
+      };
+      this.socket.write(subscribePacket(filter, qos));
+    });
+  }
+
+  /** Replaces the frame handler (the scenario's hot loop). */
+  onFrames(handler: FrameHandler): void {
+    this.reader.onFrame = handler;
+  }
+
+  /** DISCONNECT and close; resolves when the socket is closed (forcibly after 2 s). */
+  async close(): Promise<void> {
+    if (this.socket.destroyed) return;
+    this.closing = true;
+    this.socket.end(DISCONNECT);
+    const timer = setTimeout(() => this.socket.destroy(), 2000);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  private fail(message: string): void {
+    this.error ??= message;
+  }
+}
+
+/** Closes many clients, tolerating ones already gone. */
+export async function closeAll(clients: readonly RawClient[]): Promise<void> {
+  await Promise.all(clients.map((c) => c.close()));
+}
+
+/** First error among the clients, if any. */
+export function firstError(clients: readonly RawClient[]): string | undefined {
+  for (const c of clients) if (c.error) return c.error;
+  return undefined;
+}

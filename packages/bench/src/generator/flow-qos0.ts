@@ -1,0 +1,86 @@
+// QoS 0 throughput: P publishers → K subscribers, every publisher writes all its pre-encoded
+// messages at once (as fast as the socket takes them). Covers p2p (1→1), fanin (P→1 on a
+// wildcard) and fanout (1→K).
+import { RawClient, closeAll, firstError } from './client.js';
+import { Completion } from './completion.js';
+import { publishBatch } from './frames.js';
+import type { Outcome, RunContext } from './outcome.js';
+import { SequenceCheck, isPublish, payloadOffset, sequenceOf } from './sequence-check.js';
+
+export interface Qos0Flow {
+  readonly publishers: number;
+  readonly subscribers: number;
+  readonly messages: number;
+  readonly payload: number;
+  /** Give up when nothing arrives for this long (QoS 0 may be dropped). */
+  readonly idleMs: number;
+}
+
+export async function runQos0Flow(ctx: RunContext, flow: Qos0Flow): Promise<Outcome> {
+  const base = `bench/${ctx.tag}`;
+  // fanin subscribes with a wildcard over per-publisher topics, as a telemetry backend would.
+  const filter = flow.publishers > 1 ? `${base}/+` : base;
+  const topicOf = (i: number): string => (flow.publishers > 1 ? `${base}/${i}` : base);
+
+  const subs: RawClient[] = [];
+  const pubs: RawClient[] = [];
+  try {
+    for (let i = 0; i < flow.subscribers; i++) {
+      const c = await RawClient.open(ctx.target, `${ctx.tag}s${i}`);
+      subs.push(c);
+      await c.subscribe(filter, 0);
+    }
+    for (let i = 0; i < flow.publishers; i++) pubs.push(await RawClient.open(ctx.target, `${ctx.tag}p${i}`));
+
+    // Pre-encode: publisher i carries the sequence range [first_i, first_i + count_i).
+    const per = Math.floor(flow.messages / flow.publishers);
+    const batches = pubs.map((_, i) => {
+      const first = i * per;
+      const count = i === pubs.length - 1 ? flow.messages - first : per;
+      return publishBatch(topicOf(i), 0, flow.payload, first, count);
+    });
+
+    const expected = flow.messages * flow.subscribers;
+    let delivered = 0;
+    let malformedFrames = 0;
+    const completion = new Completion(ctx.brokerPid, () => delivered, flow.idleMs, ctx.timeoutMs);
+    const checks = subs.map((sub) => {
+      const check = new SequenceCheck(flow.messages);
+      sub.onFrames((buf, header, body, end) => {
+        if (!isPublish(header)) {
+          malformedFrames++;
+          return;
+        }
+        if (check.record(sequenceOf(buf, payloadOffset(buf, header, body), end)) && ++delivered === expected) {
+          completion.done();
+        }
+      });
+      return check;
+    });
+
+    completion.start();
+    for (let i = 0; i < pubs.length; i++) pubs[i]!.socket.write(batches[i]!.frames);
+    const ending = await completion.ended;
+
+    const window = completion.window!;
+    const seconds = completion.activeSeconds;
+    const messagesSeen = checks.reduce((n, c) => Math.max(n, c.received), 0);
+    const malformed = malformedFrames + checks.reduce((n, c) => n + c.malformed, 0);
+    return {
+      expected,
+      received: delivered,
+      duplicates: checks.reduce((n, c) => n + c.duplicates, 0),
+      error:
+        firstError([...subs, ...pubs]) ??
+        (malformed > 0 ? `${malformed} unexpected frames` : undefined) ??
+        (ending === 'timeout' ? `timed out after ${ctx.timeoutMs} ms` : undefined),
+      window,
+      metrics: {
+        msgsPerS: (flow.subscribers > 1 ? messagesSeen : delivered) / seconds,
+        deliveriesPerS: delivered / seconds,
+      },
+    };
+  } finally {
+    await closeAll([...pubs, ...subs]);
+  }
+}

@@ -1,0 +1,36 @@
+import type { Message, QoS } from '@skynet-mqtt/core';
+
+export function message(topic: string, payload: string | Buffer, qos: QoS = 0, retain = false): Message {
+  return { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain };
+}
+
+/** Every byte value once, so an encoding that is not binary-safe (UTF-8, latin1...) shows. */
+export function allBytes(): Buffer {
+  const buffer = Buffer.alloc(256);
+  for (let i = 0; i < 256; i++) buffer[i] = i;
+  return buffer;
+}
+
+/** A deterministic pseudo-random payload of `size` bytes (xorshift: no crypto cost, repeatable). */
+export function bigPayload(size = 256 * 1024, seed = 0x2545f491): Buffer {
+  const buffer = Buffer.alloc(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    buffer[i] = x & 0xff;
+  }
+  return buffer;
+}
+
+/** Sorted "topic|payload" strings, to compare message sets regardless of order. */
+export function summary(messages: readonly Message[]): string[] {
+  return messages.map((m) => `${m.topic}|${m.payload.toString('latin1')}|${m.qos}|${m.retain}`).sort();
+}
+
+export function topics(messages: readonly Message[]): string[] {
+  return messages.map((m) => m.topic).sort();
+}

@@ -1,0 +1,375 @@
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ClientSubscription, Message, OutgoingPacket, Store, Subscription } from '@skynet-mqtt/core';
+import { allBytes, bigPayload, message, summary, topics } from './fixtures.js';
+import { sleep } from './wait.js';
+
+export interface StoreContractOptions {
+  /**
+   * A new Store instance over the same data as the store most recently returned by `makeStore`
+   * (closed by then). Given only by adapters that persist; the durability test exists only then.
+   */
+  reopen?: () => Promise<Store>;
+  /** An empty Store with these TTLs in milliseconds. */
+  ttlStore?: (ttl: { subscriptions: number; packets: number }) => Promise<Store>;
+  /** An empty Store keeping at most `max` offline messages per client. */
+  maxQueuedStore?: (max: number) => Promise<Store>;
+}
+
+function sortSubs(subscriptions: readonly Subscription[] | null): Subscription[] | null {
+  if (!subscriptions) return null;
+  return [...subscriptions].map(({ topic, qos }) => ({ topic, qos })).sort((a, b) => a.topic.localeCompare(b.topic));
+}
+
+function sortClientSubs(found: readonly ClientSubscription[]): string[] {
+  return found.map((s) => `${s.clientId} ${s.topic} ${s.qos} ${s.connected}`).sort();
+}
+
+function packet(messageId: number, payload: string | Buffer, qos: 1 | 2 = 1): OutgoingPacket {
+  return { ...message(`out/${messageId}`, payload, qos), messageId };
+}
+
+function assertSameMessage(actual: Message | undefined, expected: Message): void {
+  assert.ok(actual, `expected a message on ${expected.topic}`);
+  assert.equal(actual.topic, expected.topic);
+  assert.ok(Buffer.isBuffer(actual.payload), 'payload must be a Buffer');
+  assert.ok(actual.payload.equals(expected.payload), `payload of ${expected.topic} differs (${actual.payload.length} vs ${expected.payload.length} bytes)`);
+  assert.equal(actual.qos, expected.qos);
+  assert.equal(actual.retain, expected.retain);
+}
+
+/**
+ * Registers the behaviour every Store adapter must show. `makeStore` must return an EMPTY store
+ * on every call (for a server-backed adapter: a fresh key prefix or database), because lookups
+ * such as '#' see everything the store holds.
+ */
+export function storeContract(name: string, makeStore: () => Promise<Store>, options: StoreContractOptions = {}): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    const extra: Store[] = [];
+    /** Stores made by the option factories, closed after the test like the main one. */
+    const track = async (made: Promise<Store>): Promise<Store> => {
+      const s = await made;
+      extra.push(s);
+      return s;
+    };
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+      for (const s of extra.splice(0)) await s.close();
+    });
+
+    describe('retained messages', () => {
+      test('are stored, replaced and deleted by an empty payload', async () => {
+        await store.storeRetained(message('r/a', 'one', 1, true));
+        assert.deepEqual(summary(await store.matchRetained(['r/a'])), summary([message('r/a', 'one', 1, true)]));
+        await store.storeRetained(message('r/a', 'two', 2, true));
+        assert.deepEqual(summary(await store.matchRetained(['r/a'])), summary([message('r/a', 'two', 2, true)]));
+        await store.storeRetained(message('r/a', Buffer.alloc(0), 0, true));
+        assert.deepEqual(await store.matchRetained(['r/a']), []);
+        assert.deepEqual(await store.matchRetained(['#']), []);
+        // Deleting a topic that has no retained message is harmless.
+        await store.storeRetained(message('r/none', Buffer.alloc(0), 0, true));
+      });
+
+      test('are found by filters with + and #', async () => {
+        for (const t of ['a', 'a/b', 'a/b/c', 'a/x/c', 'b/c', 'a/b/c/d', '/lead', 'trail/']) {
+          await store.storeRetained(message(t, `p:${t}`, 0, true));
+        }
+        assert.deepEqual(topics(await store.matchRetained(['a/+/c'])), ['a/b/c', 'a/x/c']);
+        assert.deepEqual(topics(await store.matchRetained(['a/#'])), ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'a/x/c']);
+        assert.deepEqual(topics(await store.matchRetained(['+'])), ['a']);
+        assert.deepEqual(topics(await store.matchRetained(['+/+'])), ['/lead', 'a/b', 'b/c', 'trail/']);
+        assert.deepEqual(topics(await store.matchRetained(['+/c'])), ['b/c']);
+        assert.deepEqual(topics(await store.matchRetained(['#'])).length, 8);
+        assert.deepEqual(topics(await store.matchRetained(['a/b/#'])), ['a/b', 'a/b/c', 'a/b/c/d']);
+        assert.deepEqual(topics(await store.matchRetained(['+/lead', 'trail/+'])), ['/lead', 'trail/']);
+        assert.deepEqual(await store.matchRetained(['nothing/#', 'a/b/c/d/e']), []);
+        // Overlapping filters return each message once.
+        assert.deepEqual(topics(await store.matchRetained(['a/#', 'a/b', '+/b'])), ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'a/x/c']);
+      });
+
+      test('$-topics are matched only by filters that start with $ [MQTT-4.7.2-1]', async () => {
+        await store.storeRetained(message('$SYS/x', 'sys', 0, true));
+        await store.storeRetained(message('a/x', 'plain', 0, true));
+        assert.deepEqual(topics(await store.matchRetained(['#'])), ['a/x']);
+        assert.deepEqual(topics(await store.matchRetained(['+/x'])), ['a/x']);
+        assert.deepEqual(topics(await store.matchRetained(['+/+'])), ['a/x']);
+        assert.deepEqual(topics(await store.matchRetained(['$SYS/#'])), ['$SYS/x']);
+        assert.deepEqual(topics(await store.matchRetained(['$SYS/+'])), ['$SYS/x']);
+        assert.deepEqual(topics(await store.matchRetained(['$SYS/x'])), ['$SYS/x']);
+      });
+
+      test('2,000 retained topics are looked up by filter', async () => {
+        const writes: Promise<void>[] = [];
+        for (let i = 0; i < 2_000; i++) writes.push(store.storeRetained(message(`bulk/${i % 20}/${i}`, `v${i}`, 1, true)));
+        for (let i = 0; i < 200; i++) writes.push(store.storeRetained(message(`other/${i}`, `o${i}`, 0, true)));
+        await Promise.all(writes);
+        const seven = await store.matchRetained(['bulk/7/+']);
+        assert.equal(seven.length, 100);
+        assert.ok(seven.every((m) => m.topic.startsWith('bulk/7/') && m.payload.toString() === `v${m.topic.split('/')[2]}`));
+        assert.equal((await store.matchRetained(['bulk/#'])).length, 2_000);
+        assert.equal((await store.matchRetained(['+/3/#'])).length, 100);
+        assert.equal((await store.matchRetained(['#'])).length, 2_200);
+        assert.deepEqual(topics(await store.matchRetained(['bulk/+/1234', 'other/199'])), ['bulk/14/1234', 'other/199']);
+      });
+
+      test('payloads are byte-exact, 256 KB included', async () => {
+        const big = message('bin/big', bigPayload(), 2, true);
+        const bytes = message('bin/bytes', allBytes(), 1, true);
+        await store.storeRetained(big);
+        await store.storeRetained(bytes);
+        const found = await store.matchRetained(['bin/+']);
+        assertSameMessage(found.find((m) => m.topic === 'bin/big'), big);
+        assertSameMessage(found.find((m) => m.topic === 'bin/bytes'), bytes);
+      });
+    });
+
+    describe('sessions and subscriptions', () => {
+      test('subscriptions are added, replaced, removed and listed', async () => {
+        assert.equal(await store.getSession('s1'), null);
+        await store.addSubscriptions('s1', [{ topic: 'a/+', qos: 1 }, { topic: 'b', qos: 0 }]);
+        assert.deepEqual(sortSubs(await store.getSession('s1')), [{ topic: 'a/+', qos: 1 }, { topic: 'b', qos: 0 }]);
+        await store.addSubscriptions('s1', [{ topic: 'a/+', qos: 2 }]);
+        assert.deepEqual(sortSubs(await store.getSession('s1')), [{ topic: 'a/+', qos: 2 }, { topic: 'b', qos: 0 }]);
+        await store.removeSubscriptions('s1', ['a/+', 'not/subscribed']);
+        assert.deepEqual(sortSubs(await store.getSession('s1')), [{ topic: 'b', qos: 0 }]);
+        await store.removeSubscriptions('s1', ['b']);
+        // The session outlives its last subscription.
+        assert.deepEqual(await store.getSession('s1'), []);
+        assert.deepEqual(await store.subscriptionsByTopic('b'), []);
+        await store.removeSubscriptions('nobody', ['x']);
+        assert.equal(await store.getSession('nobody'), null);
+      });
+
+      test('createSession makes an empty session and keeps an existing one', async () => {
+        await store.createSession('c1');
+        assert.deepEqual(await store.getSession('c1'), []);
+        await store.addSubscriptions('c1', [{ topic: 'x', qos: 1 }]);
+        await store.createSession('c1');
+        assert.deepEqual(sortSubs(await store.getSession('c1')), [{ topic: 'x', qos: 1 }]);
+      });
+
+      test('subscriptionsByTopic finds wildcard subscriptions and the connected flag', async () => {
+        await store.addSubscriptions('c1', [{ topic: 'a/+', qos: 1 }, { topic: 'a/#', qos: 0 }]);
+        await store.addSubscriptions('c2', [{ topic: 'a/b', qos: 2 }]);
+        await store.addSubscriptions('c3', [{ topic: '#', qos: 0 }]);
+        await store.addSubscriptions('c4', [{ topic: '+/b', qos: 1 }, { topic: 'a/b/c', qos: 1 }]);
+        await store.addSubscriptions('c5', [{ topic: '$SYS/#', qos: 0 }, { topic: '+/+/+/+', qos: 0 }]);
+        assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('a/b')), [
+          'c1 a/# 0 false', 'c1 a/+ 1 false', 'c2 a/b 2 false', 'c3 # 0 false', 'c4 +/b 1 false',
+        ]);
+        assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('a')), ['c1 a/# 0 false', 'c3 # 0 false']);
+        assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('x/y/z')), ['c3 # 0 false']);
+        assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('w/x/y/z')), ['c3 # 0 false', 'c5 +/+/+/+ 0 false']);
+        assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('$SYS/b')), ['c5 $SYS/# 0 false']);
+
+        await store.setConnected('c2', true);
+        assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('a/b')).filter((s) => s.startsWith('c2')), ['c2 a/b 2 true']);
+        await store.setConnected('c2', false);
+        assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('a/b')).filter((s) => s.startsWith('c2')), ['c2 a/b 2 false']);
+
+        await store.removeSubscriptions('c1', ['a/+']);
+        await store.addSubscriptions('c3', [{ topic: '#', qos: 2 }]);
+        assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('a/b')), [
+          'c1 a/# 0 false', 'c2 a/b 2 false', 'c3 # 2 false', 'c4 +/b 1 false',
+        ]);
+      });
+
+      test('deleteSession removes subscriptions, queue, in-flight packets, incoming ids and will', async () => {
+        await store.addSubscriptions('gone', [{ topic: 'd/+', qos: 1 }]);
+        await store.enqueue('gone', message('d/1', 'queued', 1));
+        await store.putOutgoing('gone', packet(1, 'inflight'));
+        assert.equal(await store.putIncoming('gone', 9), true);
+        await store.putWill('gone', message('will/gone', 'bye', 1));
+        await store.addSubscriptions('kept', [{ topic: 'd/+', qos: 0 }]);
+
+        await store.deleteSession('gone');
+        assert.equal(await store.getSession('gone'), null);
+        assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('d/1')), ['kept d/+ 0 false']);
+        assert.equal(await store.getWill('gone'), null);
+        await store.createSession('gone');
+        assert.deepEqual(await store.getSession('gone'), []);
+        assert.deepEqual(await store.takeQueue('gone'), []);
+        assert.deepEqual(await store.getOutgoing('gone'), []);
+        assert.equal(await store.putIncoming('gone', 9), true, 'the incoming id must be forgotten');
+        await store.deleteSession('never-existed');
+      });
+
+      if (options.reopen) {
+        const reopen = options.reopen;
+        test('durable sessions survive close and reopen', async () => {
+          const will = message('will/d', allBytes(), 2, true);
+          await store.addSubscriptions('durable', [{ topic: 'p/+', qos: 2 }, { topic: 'q', qos: 1 }]);
+          await store.setConnected('durable', false);
+          await store.enqueue('durable', message('p/1', 'first', 1));
+          await store.enqueue('durable', message('p/2', bigPayload(1024), 2));
+          await store.putOutgoing('durable', packet(5, 'inflight', 2));
+          assert.equal(await store.putIncoming('durable', 77), true);
+          await store.putWill('durable', will);
+          await store.storeRetained(message('p/r', 'kept', 1, true));
+          await store.close();
+
+          store = await reopen();
+          assert.deepEqual(sortSubs(await store.getSession('durable')), [{ topic: 'p/+', qos: 2 }, { topic: 'q', qos: 1 }]);
+          assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('p/9')), ['durable p/+ 2 false']);
+          const queued = await store.takeQueue('durable');
+          assert.equal(queued.length, 2);
+          assertSameMessage(queued[0], message('p/1', 'first', 1));
+          assertSameMessage(queued[1], message('p/2', bigPayload(1024), 2));
+          assert.deepEqual(await store.getOutgoing('durable'), [packet(5, 'inflight', 2)]);
+          assert.equal(await store.putIncoming('durable', 77), false);
+          assertSameMessage((await store.getWill('durable')) ?? undefined, will);
+          assert.deepEqual(summary(await store.matchRetained(['p/#'])), summary([message('p/r', 'kept', 1, true)]));
+        });
+      }
+    });
+
+    describe('offline queue', () => {
+      test('keeps order and takeQueue empties it', async () => {
+        await store.createSession('q1');
+        for (let i = 0; i < 5; i++) await store.enqueue('q1', message(`q/${i}`, `m${i}`, 1));
+        const queued = await store.takeQueue('q1');
+        assert.deepEqual(queued.map((m) => m.payload.toString()), ['m0', 'm1', 'm2', 'm3', 'm4']);
+        assert.deepEqual(queued.map((m) => m.topic), ['q/0', 'q/1', 'q/2', 'q/3', 'q/4']);
+        assert.deepEqual(await store.takeQueue('q1'), []);
+        assert.deepEqual(await store.takeQueue('unknown'), []);
+      });
+
+      test('payloads are byte-exact: every byte value, empty and 256 KB', async () => {
+        const sent = [message('b/all', allBytes(), 1), message('b/empty', Buffer.alloc(0), 2), message('b/big', bigPayload(), 1, true)];
+        await store.createSession('bin');
+        for (const m of sent) await store.enqueue('bin', m);
+        const queued = await store.takeQueue('bin');
+        assert.equal(queued.length, 3);
+        sent.forEach((m, i) => assertSameMessage(queued[i], m));
+      });
+
+      if (options.maxQueuedStore) {
+        const maxQueuedStore = options.maxQueuedStore;
+        test('is bounded: the oldest messages are dropped', async () => {
+          const bounded = await track(maxQueuedStore(3));
+          await bounded.createSession('q2');
+          for (let i = 0; i < 7; i++) await bounded.enqueue('q2', message('q', `m${i}`, 1));
+          assert.deepEqual((await bounded.takeQueue('q2')).map((m) => m.payload.toString()), ['m4', 'm5', 'm6']);
+        });
+      }
+
+      test('200 parallel enqueues are all kept', async () => {
+        await store.createSession('par');
+        await Promise.all(Array.from({ length: 200 }, (_, i) => store.enqueue('par', message('par', `m${i}`, 1))));
+        const queued = await store.takeQueue('par');
+        assert.equal(queued.length, 200);
+        assert.deepEqual(new Set(queued.map((m) => m.payload.toString())), new Set(Array.from({ length: 200 }, (_, i) => `m${i}`)));
+      });
+    });
+
+    describe('in-flight packets', () => {
+      test('outgoing packets are put, replaced in place, removed and listed in first-sent order', async () => {
+        await store.putOutgoing('o1', packet(10, 'ten'));
+        await store.putOutgoing('o1', packet(3, 'three', 2));
+        await store.putOutgoing('o1', packet(7, 'seven'));
+        await store.putOutgoing('o1', { ...packet(3, 'three', 2), released: true });
+        const list = await store.getOutgoing('o1');
+        assert.deepEqual(list.map((p) => p.messageId), [10, 3, 7]);
+        assert.equal(list[1]!.released, true);
+        assert.ok(!list[0]!.released, 'a packet not released must not say so');
+        assertSameMessage(list[1], packet(3, 'three', 2));
+        await store.removeOutgoing('o1', 10);
+        await store.removeOutgoing('o1', 999);
+        assert.deepEqual((await store.getOutgoing('o1')).map((p) => p.messageId), [3, 7]);
+        await store.putOutgoing('o1', packet(10, 'again'));
+        assert.deepEqual((await store.getOutgoing('o1')).map((p) => p.messageId), [3, 7, 10]);
+        assert.deepEqual(await store.getOutgoing('unknown'), []);
+      });
+
+      test('outgoing payloads are byte-exact', async () => {
+        const sent = { ...message('o/bin', bigPayload(), 2, true), messageId: 65535 };
+        await store.putOutgoing('o2', sent);
+        const [got] = await store.getOutgoing('o2');
+        assertSameMessage(got, sent);
+        assert.equal(got!.messageId, 65535);
+      });
+
+      test('incoming QoS 2 ids: a re-sent id is reported', async () => {
+        assert.equal(await store.putIncoming('i1', 42), true);
+        assert.equal(await store.putIncoming('i1', 42), false);
+        assert.equal(await store.putIncoming('i1', 43), true);
+        assert.equal(await store.putIncoming('i2', 42), true, 'ids are per client');
+        await store.removeIncoming('i1', 42);
+        assert.equal(await store.putIncoming('i1', 42), true);
+        assert.equal(await store.putIncoming('i1', 43), false);
+      });
+    });
+
+    describe('wills', () => {
+      test('are put, read and deleted', async () => {
+        assert.equal(await store.getWill('w1'), null);
+        const will = message('will/w1', allBytes(), 1, true);
+        await store.putWill('w1', will);
+        assertSameMessage((await store.getWill('w1')) ?? undefined, will);
+        const replaced = message('will/w1', Buffer.alloc(0), 0, false);
+        await store.putWill('w1', replaced);
+        assertSameMessage((await store.getWill('w1')) ?? undefined, replaced);
+        await store.deleteWill('w1');
+        assert.equal(await store.getWill('w1'), null);
+        await store.deleteWill('w1');
+      });
+    });
+
+    if (options.ttlStore) {
+      const ttlStore = options.ttlStore;
+      describe('TTLs', () => {
+        test('subscriptions of a disconnected session expire; a connected one stays', async () => {
+          // 300 ms leaves room for a slow machine between creating a session and checking it.
+          const short = await track(ttlStore({ subscriptions: 300, packets: 60_000 }));
+          await short.addSubscriptions('live', [{ topic: 't/+', qos: 1 }]);
+          await short.setConnected('live', true);
+          await short.addSubscriptions('old', [{ topic: 't/+', qos: 1 }]);
+          assert.notEqual(await short.getSession('old'), null, 'the session must exist before its TTL');
+          await sleep(450);
+          assert.equal(await short.getSession('old'), null);
+          assert.deepEqual(sortClientSubs(await short.subscriptionsByTopic('t/1')), ['live t/+ 1 true']);
+          assert.deepEqual(sortSubs(await short.getSession('live')), [{ topic: 't/+', qos: 1 }]);
+          // Disconnecting starts the clock again.
+          await short.setConnected('live', false);
+          await sleep(450);
+          assert.equal(await short.getSession('live'), null);
+          assert.deepEqual(await short.subscriptionsByTopic('t/1'), []);
+        });
+
+        test('queued and in-flight packets expire', async () => {
+          const short = await track(ttlStore({ subscriptions: 60_000, packets: 50 }));
+          await short.createSession('p');
+          await short.enqueue('p', message('p', 'old', 1));
+          await short.putOutgoing('p', packet(1, 'old'));
+          await sleep(120);
+          await short.enqueue('p', message('p', 'new', 1));
+          await short.putOutgoing('p', packet(2, 'new'));
+          assert.deepEqual((await short.takeQueue('p')).map((m) => m.payload.toString()), ['new']);
+          assert.deepEqual((await short.getOutgoing('p')).map((o) => o.messageId), [2]);
+          assert.deepEqual(await short.getSession('p'), [], 'the session itself has a longer TTL');
+        });
+      });
+    }
+
+    describe('concurrency', () => {
+      test('50 parallel addSubscriptions are all kept', async () => {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => store.addSubscriptions('many', [{ topic: `m/${i}`, qos: 1 }])));
+        assert.equal((await store.getSession('many'))?.length, 50);
+        await Promise.all(Array.from({ length: 50 }, (_, i) => store.addSubscriptions(`client${i}`, [{ topic: 'shared/+', qos: 0 }])));
+        assert.equal((await store.subscriptionsByTopic('shared/x')).length, 50);
+        assert.equal((await store.subscriptionsByTopic('m/49')).length, 1);
+      });
+    });
+
+    test('close resolves', async () => {
+      const other = await makeStore();
+      await other.storeRetained(message('c/x', 'x', 0, true));
+      await other.close();
+    });
+  });
+}

@@ -1,0 +1,37 @@
+import type { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Client } from './connection/client.js';
+import type { Emitter } from './emitter/emitter.js';
+import type { Hooks } from './hooks.js';
+import type { ResolvedOptions } from './options.js';
+import type { Router } from './router/router.js';
+import type { Store } from './store/store.js';
+import type { BrokerStats } from './sys/broker-stats.js';
+import type { Message, Will } from './types.js';
+
+/**
+ * What connections and packet handlers see of the server: its parts, not its public API.
+ * The Server implements it; handlers stay testable and free of the Mosca surface.
+ */
+export interface Broker extends EventEmitter, Hooks {
+  readonly id: string;
+  readonly settings: ResolvedOptions;
+  readonly store: Store;
+  readonly emitter: Emitter;
+  readonly router: Router;
+  readonly logger: Logger;
+  readonly stats: BrokerStats;
+  /** Connected clients by id (Mosca's `server.clients`). */
+  readonly clients: Record<string, Client>;
+  /**
+   * Stores, queues for offline sessions and emits a message. Returns a promise, settled once it is
+   * safe to acknowledge, unless everything was done synchronously (the in-process QoS 0 path).
+   */
+  route(message: Message, client: Client | null): void | Promise<void>;
+  /** Closes any other connection holding the client's id, on this instance and every other. */
+  takeOver(client: Client): Promise<void>;
+  /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */
+  publishEvent(event: string, payload: string): void;
+  /** Publishes a will through authorizePublish, as Mosca did. */
+  publishWill(client: Client, will: Will): Promise<void>;
+}

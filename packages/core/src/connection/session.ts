@@ -1,0 +1,42 @@
+import type { Client, CloseReason } from './client.js';
+
+/**
+ * Ends the session a connection carried: routes the will, then forgets a clean session, or keeps
+ * a durable one with what was still waiting to be sent moved to its offline queue.
+ */
+export async function endSession(client: Client, reason: CloseReason): Promise<void> {
+  const server = client.server;
+  const store = server.store;
+  const takenOver = reason === 'new connection request';
+  if (server.clients[client.id] === client) delete server.clients[client.id];
+
+  // A durable session is marked offline before it leaves the router, so that a message published
+  // meanwhile is either queued by its publisher or caught here: duplicated at worst, never lost.
+  // After a takeover the newer connection owns the session: it is not offline.
+  if (client.durable && !takenOver) await client.persist((id) => store.setConnected(id, false));
+  for (const filter of Object.keys(client.subscriptions)) server.router.unsubscribe(client, filter);
+
+  const will = client.will;
+  client.will = null;
+  // Mosca's rule, kept: no will when the broker closes or another connection takes the id over.
+  if (will && reason !== 'server closed' && !takenOver) {
+    client.logger.info({ clientId: client.id, topic: will.topic }, 'delivering last will');
+    await server.publishWill(client, will);
+  }
+  if (client.clean) {
+    if (!takenOver) await client.persist((id) => store.deleteSession(id)); // [MQTT-3.1.2-6]
+    for (const filter of Object.keys(client.subscriptions)) server.emit('unsubscribed', filter, client);
+    return;
+  }
+  await saveWaiting(client);
+  await client.persist((id) => store.deleteWill(id));
+}
+
+/** Moves what waits to be sent to a durable session's offline queue, in order. */
+export async function saveWaiting(client: Client): Promise<void> {
+  if (!client.durable) return;
+  const storeQos0 = client.server.settings.storeMessagesQos0;
+  for (const message of client.outbound.takeWaiting()) {
+    if (message.qos > 0 || storeQos0) await client.persist((id) => client.server.store.enqueue(id, message));
+  }
+}

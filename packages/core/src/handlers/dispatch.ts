@@ -1,0 +1,39 @@
+import type { Client, Packet } from '../connection/client.js';
+import { handleConnect } from './connect.js';
+import { handleDisconnect } from './disconnect.js';
+import { handlePingreq } from './pingreq.js';
+import { handlePuback, handlePubcomp, handlePubrec } from './acknowledgements.js';
+import { handlePublish } from './publish.js';
+import { handlePubrel } from './pubrel.js';
+import { handleSubscribe } from './subscribe.js';
+import { handleUnsubscribe } from './unsubscribe.js';
+
+type Handler = (client: Client, packet: never) => void | Promise<void>;
+
+/** The control packets a client may send once connected, each with its handler. */
+const HANDLERS: Partial<Record<Packet['cmd'], Handler>> = {
+  publish: handlePublish,
+  puback: handlePuback,
+  pubrec: handlePubrec,
+  pubrel: handlePubrel,
+  pubcomp: handlePubcomp,
+  subscribe: handleSubscribe,
+  unsubscribe: handleUnsubscribe,
+  pingreq: handlePingreq,
+  disconnect: handleDisconnect,
+};
+
+/** Routes one packet to its handler; the result is a promise when the handler is asynchronous. */
+export function dispatch(client: Client, packet: Packet): void | Promise<void> {
+  if (packet.cmd === 'connect') {
+    // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
+    if (client.id !== '') return client.close('protocol violation');
+    return handleConnect(client, packet);
+  }
+  // [MQTT-3.1.0-1] the first packet must be CONNECT.
+  if (!client.connected) return client.close('protocol violation');
+  const handler = HANDLERS[packet.cmd];
+  // A packet only a server sends (CONNACK, SUBACK, ...) is a protocol violation from a client.
+  if (!handler) return client.close('protocol violation');
+  return handler(client, packet as never);
+}

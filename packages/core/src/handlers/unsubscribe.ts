@@ -1,0 +1,21 @@
+import type { IUnsubscribePacket } from 'mqtt-packet';
+import type { Client } from '../connection/client.js';
+
+/** UNSUBSCRIBE: filters held are removed; UNSUBACK is sent whether they were held or not. [MQTT-3.10.4-5] */
+export async function handleUnsubscribe(client: Client, packet: IUnsubscribePacket): Promise<void> {
+  const server = client.server;
+  const topics = packet.unsubscriptions;
+  for (const topic of topics) {
+    if (!(topic in client.subscriptions)) continue;
+    delete client.subscriptions[topic];
+    server.router.unsubscribe(client, topic); // [MQTT-3.10.4-2] no new messages for it
+  }
+  if (client.durable) await client.persist((id) => server.store.removeSubscriptions(id, topics));
+  client.write({ cmd: 'unsuback', messageId: packet.messageId!, granted: [] });
+  for (const topic of topics) {
+    server.emit('unsubscribed', topic, client);
+    if (server.settings.publishSubscriptions) {
+      server.publishEvent('new/unsubscribes', JSON.stringify({ clientId: client.id, topic }));
+    }
+  }
+}

@@ -1,0 +1,17 @@
+export type { QoS, Message, OutgoingPacket, Subscription, ClientSubscription, Will } from './types.js';
+export type { Store, StoreOptions } from './store/store.js';
+export { DEFAULT_STORE_LIMITS } from './store/store.js';
+export { MemoryStore } from './store/memory-store.js';
+export type { Emitter, MessageHandler } from './emitter/emitter.js';
+export { MemoryEmitter } from './emitter/memory-emitter.js';
+export { TopicIndex } from './topics/topic-index.js';
+export { RetainedIndex } from './topics/retained-index.js';
+export { topicMatches, topicFilterError, topicNameError } from './topics/validate.js';
+export { Server } from './server.js';
+export type { PublishPacket, ServerAddress } from './server.js';
+export { Client } from './connection/client.js';
+export type { CloseReason } from './connection/client.js';
+export type { Hooks } from './hooks.js';
+export { ConfigurationError } from './options.js';
+export type { ServerOptions, InterfaceOptions, CredentialsOptions, StoreFactory, EmitterFactory } from './options.js';
+export { VERSION } from './version.js';

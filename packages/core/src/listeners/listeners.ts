@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { ConfigurationError, type CredentialsOptions, type InterfaceOptions } from '../options.js';
+
+/** Hands a new connection's byte stream to the broker. */
+export type Accept = (stream: Duplex, remoteAddress: string) => void;
+
+/** A listening socket of one interface (Mosca's `interfaces` entry). */
+export interface Listener {
+  readonly type: InterfaceOptions['type'];
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting; open connections are the broker's to close. */
+  close(): Promise<void>;
+}
+
+function tlsOptions(credentials: CredentialsOptions | undefined): tls.TlsOptions {
+  const { keyPath, certPath, caPaths, ...rest } = credentials ?? {};
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigurationError(`cannot read the TLS ${what} file ${path}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    ...(rest as tls.TlsOptions),
+    key: keyPath ? read(keyPath, 'key') : undefined,
+    cert: certPath ? read(certPath, 'certificate') : undefined,
+    ca: caPaths?.map((path) => read(path, 'CA')),
+  };
+}
+
+function onSocket(socket: net.Socket, accept: Accept): void {
+  socket.setNoDelay(true);
+  accept(socket, `${socket.remoteAddress}:${socket.remotePort}`);
+}
+
+/** WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`). */
+function attachWebSocket(server: http.Server | https.Server, path: string | undefined, accept: Accept): WebSocketServer {
+  const wss = new WebSocketServer({
+    server,
+    path,
+    handleProtocols: (protocols) => ['mqtt', 'mqttv3.1'].find((p) => protocols.has(p)) ?? false,
+  });
+  wss.on('connection', (ws, request) => {
+    const stream = createWebSocketStream(ws);
+    accept(stream, `${request.socket.remoteAddress}:${request.socket.remotePort}`);
+  });
+  return wss;
+}
+
+function createServer(iface: InterfaceOptions, accept: Accept): { server: net.Server; wss?: WebSocketServer } {
+  switch (iface.type) {
+    case 'mqtt':
+      return { server: net.createServer((socket) => onSocket(socket, accept)) };
+    case 'mqtts':
+      return { server: tls.createServer(tlsOptions(iface.credentials), (socket) => onSocket(socket, accept)) };
+    case 'http':
+    case 'https': {
+      const notFound: http.RequestListener = (_req, res) => {
+        res.writeHead(426, { 'content-type': 'text/plain' });
+        res.end('this port speaks MQTT over WebSocket\n');
+      };
+      const server = iface.type === 'http' ? http.createServer(notFound) : https.createServer(tlsOptions(iface.credentials), notFound);
+      return { server, wss: attachWebSocket(server, iface.path, accept) };
+    }
+  }
+}
+
+/** Opens one interface; a port already taken becomes an error that says what to do. */
+export function listen(iface: InterfaceOptions, accept: Accept, maxConnections: number): Promise<Listener> {
+  const { server, wss } = createServer(iface, accept);
+  server.maxConnections = maxConnections;
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') {
+        reject(
+          new ConfigurationError(
+            `port ${iface.port} on ${iface.host ?? 'all addresses'} is already in use (another MQTT broker, such as Mosquitto, may be running): stop it or choose another port (--port, or the port option)`,
+          ),
+        );
+      } else if (error.code === 'EACCES') {
+        reject(new ConfigurationError(`no permission to listen on port ${iface.port}: choose a port above 1023 or run with the needed privilege`));
+      } else {
+        reject(error);
+      }
+    });
+    server.listen(iface.port, iface.host, () => {
+      const address = server.address() as net.AddressInfo;
+      resolve({
+        type: iface.type,
+        host: address.address,
+        port: address.port,
+        close: () =>
+          new Promise<void>((done) => {
+            wss?.close();
+            server.close(() => done());
+            // Upgraded WebSocket connections keep an http server open: they are closed by the broker.
+            if (server instanceof http.Server) server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}

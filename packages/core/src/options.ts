@@ -1,0 +1,187 @@
+import type { Emitter } from './emitter/emitter.js';
+import type { Store } from './store/store.js';
+
+/** Resolves a backend or persistence type name to something that builds it. */
+export type StoreFactory = (options: Record<string, unknown>) => Store | Promise<Store>;
+export type EmitterFactory = (options: Record<string, unknown>) => Emitter | Promise<Emitter>;
+
+/** One listener: Mosca's `interfaces` entries. */
+export interface InterfaceOptions {
+  type: 'mqtt' | 'mqtts' | 'http' | 'https';
+  port?: number;
+  host?: string;
+  credentials?: CredentialsOptions;
+  /** WebSocket path (http/https); any path when unset. */
+  path?: string;
+}
+
+/** TLS material as files (Mosca's names); anything else goes to tls.createServer as it is. */
+export interface CredentialsOptions {
+  keyPath?: string;
+  certPath?: string;
+  caPaths?: string[];
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  [tlsOption: string]: unknown;
+}
+
+/** Server options, with Mosca's names where Mosca had the feature. */
+export interface ServerOptions {
+  /** Broker id used in `$SYS/<id>/...`; random per start when unset. */
+  id?: string;
+  port?: number;
+  host?: string;
+  interfaces?: InterfaceOptions[];
+  secure?: { port?: number; keyPath?: string; certPath?: string; [tlsOption: string]: unknown };
+  allowNonSecure?: boolean;
+  http?: { port?: number; path?: string };
+  https?: { port?: number; path?: string };
+  onlyHttp?: boolean;
+  credentials?: CredentialsOptions;
+  /** The Emitter: `{ type: 'redis', ... }`, a factory, or a ready instance. Memory by default. */
+  backend?: ({ type?: string | EmitterFactory } & Record<string, unknown>) | Emitter;
+  /** The Store: `{ factory: 'redis' | 'level' | fn, ... }`, or a ready instance. Memory by default. */
+  persistence?: ({ factory?: string | StoreFactory } & Record<string, unknown>) | Store;
+  /** Unacknowledged QoS 1/2 messages per client; more wait in the client's queue. */
+  maxInflightMessages?: number;
+  /** Messages waiting behind the in-flight window per connected client; QoS 0 beyond it are dropped. */
+  maxQueuedMessages?: number;
+  /** Largest packet accepted, in bytes; a larger one closes that connection. */
+  maxPacketSize?: number;
+  maxConnections?: number;
+  /** Milliseconds a connection may stay open without sending CONNECT. */
+  connectTimeout?: number;
+  /** Queue QoS 0 messages for offline durable sessions too (Mosca's persistence option). */
+  storeMessagesQos0?: boolean;
+  stats?: boolean;
+  /** Milliseconds between `$SYS` statistics publications. */
+  statsInterval?: number;
+  publishNewClient?: boolean;
+  publishClientDisconnect?: boolean;
+  publishSubscriptions?: boolean;
+  /** pino options (`level`, `name`, ...), `{ childOf: parentLogger }`, or `false` for silence. */
+  logger?: Record<string, unknown> | false;
+  /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
+  onQoS2publish?: string;
+}
+
+export interface ResolvedOptions {
+  id: string;
+  interfaces: InterfaceOptions[];
+  maxInflightMessages: number;
+  maxQueuedMessages: number;
+  maxPacketSize: number;
+  maxConnections: number;
+  connectTimeout: number;
+  storeMessagesQos0: boolean;
+  stats: boolean;
+  statsInterval: number;
+  publishNewClient: boolean;
+  publishClientDisconnect: boolean;
+  publishSubscriptions: boolean;
+}
+
+/** A configuration the broker cannot start with; the message says what to change. */
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+const KNOWN = new Set([
+  'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
+  'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
+  'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
+  'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'logger',
+  'onQoS2publish',
+]);
+
+const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
+
+function positiveInteger(options: Record<string, unknown>, name: string, fallback: number, min = 1): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new ConfigurationError(`option ${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function flag(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigurationError(`option ${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function port(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new ConfigurationError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Mosca's flat options (`port`, `secure`, `http`, ...) turned into a list of listeners. */
+function interfacesOf(options: ServerOptions): InterfaceOptions[] {
+  if (options.interfaces !== undefined) {
+    if (!Array.isArray(options.interfaces)) throw new ConfigurationError('option interfaces must be an array');
+    return options.interfaces.map((iface, i) => {
+      if (!iface || !(iface.type in DEFAULT_PORTS)) {
+        throw new ConfigurationError(`interfaces[${i}].type must be one of mqtt, mqtts, http, https`);
+      }
+      return {
+        ...iface,
+        port: port(iface.port ?? DEFAULT_PORTS[iface.type], `interfaces[${i}].port`),
+        host: iface.host ?? options.host,
+        credentials: iface.credentials ?? options.credentials,
+      };
+    });
+  }
+  const list: InterfaceOptions[] = [];
+  const host = options.host;
+  const secure = options.secure;
+  const credentials = secure ? { ...secure, port: undefined } : options.credentials;
+  if (!options.onlyHttp && (!secure || options.allowNonSecure)) {
+    list.push({ type: 'mqtt', port: port(options.port ?? DEFAULT_PORTS.mqtt, 'option port'), host });
+  }
+  if (secure && !options.onlyHttp) {
+    list.push({ type: 'mqtts', port: port(secure.port ?? DEFAULT_PORTS.mqtts, 'option secure.port'), host, credentials });
+  }
+  if (options.http) list.push({ type: 'http', port: port(options.http.port ?? DEFAULT_PORTS.http, 'option http.port'), host, path: options.http.path });
+  if (options.https) {
+    list.push({ type: 'https', port: port(options.https.port ?? DEFAULT_PORTS.https, 'option https.port'), host, path: options.https.path, credentials });
+  }
+  for (const iface of list) {
+    if ((iface.type === 'mqtts' || iface.type === 'https') && (!iface.credentials?.keyPath || !iface.credentials.certPath)) {
+      throw new ConfigurationError(`a ${iface.type} listener needs credentials: set secure.keyPath and secure.certPath (or credentials.keyPath and credentials.certPath)`);
+    }
+  }
+  return list;
+}
+
+/**
+ * Checks the options and fills in defaults. Unknown names are returned so the server can report
+ * them: a misspelt option should never be silently ignored.
+ */
+export function resolveOptions(options: ServerOptions, randomId: () => string): { resolved: ResolvedOptions; unknown: string[] } {
+  if (options === null || typeof options !== 'object') throw new ConfigurationError('options must be an object');
+  const raw = options as Record<string, unknown>;
+  const unknown = Object.keys(raw).filter((key) => !KNOWN.has(key));
+  if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || /[+#/]/.test(options.id))) {
+    throw new ConfigurationError(`option id must be a non-empty string without '/', '+' or '#', got ${JSON.stringify(options.id)}`);
+  }
+  const resolved: ResolvedOptions = {
+    id: options.id ?? randomId(),
+    interfaces: interfacesOf(options),
+    maxInflightMessages: positiveInteger(raw, 'maxInflightMessages', 1024),
+    maxQueuedMessages: positiveInteger(raw, 'maxQueuedMessages', 10_000),
+    maxPacketSize: positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16),
+    maxConnections: positiveInteger(raw, 'maxConnections', 10_000_000),
+    connectTimeout: positiveInteger(raw, 'connectTimeout', 30_000),
+    storeMessagesQos0: flag(raw, 'storeMessagesQos0', false),
+    stats: flag(raw, 'stats', false),
+    statsInterval: positiveInteger(raw, 'statsInterval', 10_000),
+    publishNewClient: flag(raw, 'publishNewClient', true),
+    publishClientDisconnect: flag(raw, 'publishClientDisconnect', true),
+    publishSubscriptions: flag(raw, 'publishSubscriptions', true),
+  };
+  return { resolved, unknown };
+}

@@ -1,0 +1,272 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
+import type { Broker } from './broker.js';
+import { Client } from './connection/client.js';
+import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
+import type { Emitter, MessageHandler } from './emitter/emitter.js';
+import { MemoryEmitter } from './emitter/memory-emitter.js';
+import { callHook, type Hooks } from './hooks.js';
+import { listen, type Listener } from './listeners/listeners.js';
+import { createLogger } from './logger.js';
+import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
+import { Router } from './router/router.js';
+import type { Store } from './store/store.js';
+import { BrokerStats } from './sys/broker-stats.js';
+import { SysPublisher } from './sys/sys-publisher.js';
+import { topicNameError } from './topics/validate.js';
+import type { Message, QoS, Will } from './types.js';
+
+/** What `server.publish()` takes: Mosca's packet shape. */
+export interface PublishPacket {
+  topic: string;
+  payload?: Buffer | Uint8Array | string;
+  qos?: QoS;
+  retain?: boolean;
+}
+
+type PublishCallback = (error: Error | undefined, packet?: Message) => void;
+
+/** A listening address of the server, for callers that asked for port 0. */
+export interface ServerAddress {
+  type: Listener['type'];
+  host: string;
+  port: number;
+}
+
+/**
+ * The broker, with Mosca's surface: `new Server(options, [callback])`, its events (`ready`,
+ * `clientConnected`, `published`, ...), its hooks as assignable properties (`authenticate`,
+ * `authorizePublish`, `authorizeSubscribe`, `authorizeForward`, `published`), `publish()` and
+ * `close()`, each with a callback or a promise.
+ */
+export class Server extends EventEmitter implements Broker, Hooks {
+  readonly id: string;
+  readonly settings: ResolvedOptions;
+  /** The options as given (Mosca's `server.opts`). */
+  readonly opts: ServerOptions;
+  readonly logger: Logger;
+  readonly router = new Router();
+  readonly stats = new BrokerStats();
+  readonly clients: Record<string, Client> = Object.create(null);
+  store!: Store;
+  emitter!: Emitter;
+
+  authenticate?: Hooks['authenticate'];
+  authorizePublish?: Hooks['authorizePublish'];
+  authorizeSubscribe?: Hooks['authorizeSubscribe'];
+  authorizeForward?: Hooks['authorizeForward'];
+  published?: Hooks['published'];
+
+  closed = false;
+  private readonly connections = new Set<Client>();
+  private listening: Listener[] = [];
+  private keepalive?: KeepaliveMonitor;
+  private sys?: SysPublisher;
+  private readonly started: Promise<void>;
+  private stopping: Promise<void> | null = null;
+  private readonly onMessage: MessageHandler = (message) => this.router.deliver(message);
+  private readonly onNewClient: MessageHandler = (message) => this.closeTakenOver(message);
+
+  /** Starts a server and resolves once it listens: the promise form of `new Server(options, cb)`. */
+  static async start(options: ServerOptions = {}): Promise<Server> {
+    const server = new Server(options);
+    await server.ready();
+    return server;
+  }
+
+  constructor(options: ServerOptions = {}, callback?: (error: Error | null, server?: Server) => void) {
+    super();
+    this.opts = options;
+    this.logger = createLogger(options.logger);
+    const { resolved, unknown } = resolveOptions(options, () => randomBytes(4).toString('hex'));
+    if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
+    this.settings = resolved;
+    this.id = resolved.id;
+    if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
+    if (options.onQoS2publish !== undefined) {
+      this.logger.warn('option onQoS2publish has no effect: QoS 2 is supported end to end');
+    }
+    this.on('clientConnected', () => this.stats.clientConnected());
+    this.on('clientDisconnected', () => this.stats.clientDisconnected());
+    this.started = this.start();
+    this.started.then(
+      () => {
+        this.emit('ready');
+        callback?.(null, this);
+      },
+      (error: Error) => {
+        if (callback) callback(error);
+        else if (this.listenerCount('error') > 0) this.emit('error', error);
+        else this.logger.error({ err: error }, 'the server could not start');
+      },
+    );
+  }
+
+  /** Resolves once every backend and listener is up; rejects with the reason it could not start. */
+  async ready(): Promise<this> {
+    await this.started;
+    return this;
+  }
+
+  private async start(): Promise<void> {
+    this.store = await createStore(this.opts);
+    this.emitter = await createEmitter(this.opts);
+    // Every broker instance receives every message and routes it to its own clients.
+    await this.emitter.subscribe('#', this.onMessage);
+    await this.emitter.subscribe('$SYS/#', this.onMessage);
+    await this.emitter.subscribe('$SYS/+/new/clients', this.onNewClient);
+    try {
+      for (const iface of this.settings.interfaces) {
+        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections));
+      }
+    } catch (error) {
+      await this.release();
+      throw error;
+    }
+    this.keepalive = new KeepaliveMonitor(this.connections, this.settings.connectTimeout);
+    if (this.settings.stats) {
+      this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval);
+    }
+    this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
+  }
+
+  /** The addresses listened on, in the order of the interfaces. */
+  address(): ServerAddress[] {
+    return this.listening.map(({ type, host, port }) => ({ type, host, port }));
+  }
+
+  /** Serves MQTT on any byte stream (a socket, a WebSocket stream, a test pipe). */
+  accept(stream: Duplex, remoteAddress = 'local'): Client {
+    const client = new Client(this, stream, remoteAddress);
+    this.connections.add(client);
+    client.onClose(() => void this.connections.delete(client));
+    return client;
+  }
+
+  route(message: Message, client: Client | null): void | Promise<void> {
+    const emitter = this.emitter;
+    // In-process QoS 0: nothing to store, nothing to wait for.
+    if (!message.retain && message.qos === 0 && !this.settings.storeMessagesQos0 && !this.published && emitter instanceof MemoryEmitter) {
+      emitter.deliver(message);
+      this.emit('published', message, client);
+      return;
+    }
+    return this.routeDurably(message, client);
+  }
+
+  private async routeDurably(message: Message, client: Client | null): Promise<void> {
+    if (message.retain) await this.store.storeRetained(message); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
+    if (message.qos > 0 || this.settings.storeMessagesQos0) await this.queueForOfflineSessions(message);
+    await this.emitter.publish(message);
+    if (this.published) await callHook<void>(this.published, this, [message, client]);
+    this.emit('published', message, client);
+  }
+
+  /** Queues the message for durable sessions that are offline, once per client. [MQTT-3.1.2-5] */
+  private async queueForOfflineSessions(message: Message): Promise<void> {
+    const subscriptions = await this.store.subscriptionsByTopic(message.topic);
+    const offline = new Map<string, QoS>();
+    for (const { clientId, qos, connected } of subscriptions) {
+      if (!connected && (offline.get(clientId) ?? -1) < qos) offline.set(clientId, qos);
+    }
+    const writes: Promise<void>[] = [];
+    for (const [clientId, granted] of offline) {
+      const qos = (message.qos < granted ? message.qos : granted) as QoS;
+      if (qos === 0 && !this.settings.storeMessagesQos0) continue;
+      writes.push(this.store.enqueue(clientId, { topic: message.topic, payload: message.payload, qos, retain: false }));
+    }
+    await Promise.all(writes);
+  }
+
+  async takeOver(client: Client): Promise<void> {
+    const previous = this.clients[client.id];
+    this.clients[client.id] = client;
+    if (previous && previous !== client) await previous.close('new connection request');
+    // Other broker instances close their connection with this id when they see this. (Mosca's way)
+    if (this.settings.publishNewClient) this.publishEvent('new/clients', client.id);
+  }
+
+  private closeTakenOver(message: Message): void {
+    const brokerId = message.topic.split('/')[1];
+    if (brokerId === this.id) return;
+    const client = this.clients[message.payload.toString()];
+    if (client) void client.close('new connection request');
+  }
+
+  publishEvent(event: string, payload: string): void {
+    const routed = this.route({ topic: `$SYS/${this.id}/${event}`, payload: Buffer.from(payload), qos: 0, retain: false }, null);
+    if (routed) routed.catch((error: unknown) => this.logger.warn({ err: error, event }, 'could not publish a $SYS event'));
+  }
+
+  async publishWill(client: Client, will: Will): Promise<void> {
+    try {
+      let message: Message = will;
+      if (this.authorizePublish) {
+        const verdict = await callHook<boolean | Buffer | 'ignore'>(this.authorizePublish, this, [client, will.topic, will.payload]);
+        if (!verdict || verdict === 'ignore') return;
+        if (Buffer.isBuffer(verdict)) message = { ...will, payload: verdict };
+      }
+      await this.route(message, client);
+    } catch (error) {
+      this.logger.error({ err: error, clientId: client.id }, 'could not publish the will');
+    }
+  }
+
+  /**
+   * Publishes from the host application (Mosca's `server.publish(packet, [client], [callback])`):
+   * retained and queued for offline sessions like any other message.
+   */
+  publish(packet: PublishPacket, clientOrCallback?: Client | PublishCallback | null, callback?: PublishCallback): Promise<Message> {
+    const done = typeof clientOrCallback === 'function' ? clientOrCallback : callback;
+    const client = typeof clientOrCallback === 'function' ? null : (clientOrCallback ?? null);
+    const result = this.publishMessage(packet, client);
+    if (done) result.then((message) => done(undefined, message), (error: Error) => done(error));
+    return result;
+  }
+
+  private async publishMessage(packet: PublishPacket, client: Client | null): Promise<Message> {
+    const error = typeof packet?.topic === 'string' ? topicNameError(packet.topic) : 'topic must be a string';
+    if (error) throw new Error(`cannot publish to ${JSON.stringify(packet?.topic)}: ${error}`);
+    const qos = packet.qos ?? 0;
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`qos must be 0, 1 or 2, got ${JSON.stringify(qos)}`);
+    const payload = packet.payload;
+    const message: Message = {
+      topic: packet.topic,
+      payload: Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload ?? []),
+      qos,
+      retain: packet.retain === true,
+    };
+    await this.started;
+    if (this.closed) throw new Error('the server is closed');
+    await this.route(message, client);
+    return message;
+  }
+
+  /** Stops accepting, closes every client (no wills), then the Store and Emitter. Idempotent. */
+  close(callback?: (error?: Error) => void): Promise<void> {
+    if (!this.stopping) this.stopping = this.stop();
+    if (callback) this.stopping.then(() => callback(), callback);
+    return this.stopping;
+  }
+
+  private async stop(): Promise<void> {
+    await this.started.catch(() => undefined);
+    this.closed = true;
+    this.keepalive?.stop();
+    this.sys?.stop();
+    const stopAccepting = Promise.all(this.listening.map((listener) => listener.close()));
+    await Promise.all([...this.connections].map((client) => client.close('server closed')));
+    await stopAccepting;
+    await this.release();
+    this.logger.info('closed');
+    this.emit('closed');
+  }
+
+  private async release(): Promise<void> {
+    if (this.emitter) await this.emitter.close();
+    if (this.store) await this.store.close();
+  }
+}

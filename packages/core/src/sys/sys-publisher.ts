@@ -1,0 +1,63 @@
+import { VERSION } from '../version.js';
+import type { BrokerStats } from './broker-stats.js';
+
+/** Publishes one `$SYS/<broker id>/...` topic with a text payload. */
+export type SysPublish = (topic: string, value: string) => void;
+
+/**
+ * `$SYS` statistics every `interval` ms, with Mosca's topic names plus a few of Mosquitto's
+ * (`publish/sent`, `messages/dropped`). Load figures are messages or connections per minute,
+ * averaged over 1, 5 and 15 minutes.
+ */
+export class SysPublisher {
+  private readonly timer: NodeJS.Timeout;
+  private lastReceived = 0;
+  private readonly load = { connections: [0, 0, 0], received: [0, 0, 0] };
+
+  constructor(
+    private readonly stats: BrokerStats,
+    private readonly publish: SysPublish,
+    private readonly interval: number,
+  ) {
+    this.timer = setInterval(() => this.tick(), interval);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    const s = this.stats;
+    const perMinute = 60_000 / this.interval;
+    const received = (s.publishReceived - this.lastReceived) * perMinute;
+    this.lastReceived = s.publishReceived;
+    [1, 5, 15].forEach((minutes, i) => {
+      // An exponential moving average over `minutes`, sampled every interval.
+      const k = Math.min(1, this.interval / (minutes * 60_000));
+      this.load.connections[i] = this.load.connections[i]! + k * (s.connected - this.load.connections[i]!);
+      this.load.received[i] = this.load.received[i]! + k * (received - this.load.received[i]!);
+    });
+    const memory = process.memoryUsage();
+    const values: [string, string | number][] = [
+      ['version', `skynet-mqtt ${VERSION}`],
+      ['started_at', s.startedAt.toISOString()],
+      ['uptime', `${Math.round((Date.now() - s.startedAt.getTime()) / 1000)} seconds`],
+      ['clients/connected', s.connected],
+      ['clients/maximum', s.maximumConnected],
+      ['publish/received', s.publishReceived],
+      ['publish/sent', s.publishSent],
+      ['messages/dropped', s.dropped],
+      ['load/connections/1min', this.load.connections[0]!.toFixed(2)],
+      ['load/connections/5min', this.load.connections[1]!.toFixed(2)],
+      ['load/connections/15min', this.load.connections[2]!.toFixed(2)],
+      ['load/publish/received/1min', this.load.received[0]!.toFixed(2)],
+      ['load/publish/received/5min', this.load.received[1]!.toFixed(2)],
+      ['load/publish/received/15min', this.load.received[2]!.toFixed(2)],
+      ['memory/rss', memory.rss],
+      ['memory/heap/current', memory.heapUsed],
+      ['memory/heap/maximum', memory.heapTotal],
+    ];
+    for (const [topic, value] of values) this.publish(topic, String(value));
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

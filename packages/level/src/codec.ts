@@ -1,0 +1,117 @@
+import type { Message, OutgoingPacket, QoS } from '@skynet-mqtt/core';
+
+/**
+ * Compact binary values. A Message is
+ *   flags (1 byte) | topic length (uint32 BE) | topic (UTF-8) | payload (rest)
+ * so payloads stay binary-safe and need no base64 or JSON escaping.
+ * Flags: bits 0-1 QoS, bit 2 retain, bit 3 `released: true`, bit 4 `released: false`
+ * (two bits so an explicit `false` round-trips apart from an absent property).
+ */
+
+const QOS_MASK = 0b0000_0011;
+const RETAIN = 0b0000_0100;
+const RELEASED_TRUE = 0b0000_1000;
+const RELEASED_FALSE = 0b0001_0000;
+const MESSAGE_HEADER = 5;
+
+function encodeMessageWithFlags(message: Message, extraFlags: number): Buffer {
+  const topic = Buffer.from(message.topic, 'utf8');
+  const out = Buffer.allocUnsafe(MESSAGE_HEADER + topic.length + message.payload.length);
+  out[0] = (message.qos & QOS_MASK) | (message.retain ? RETAIN : 0) | extraFlags;
+  out.writeUInt32BE(topic.length, 1);
+  topic.copy(out, MESSAGE_HEADER);
+  out.set(message.payload, MESSAGE_HEADER + topic.length);
+  return out;
+}
+
+export function encodeMessage(message: Message): Buffer {
+  return encodeMessageWithFlags(message, 0);
+}
+
+function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Message } {
+  if (buffer.length < MESSAGE_HEADER) throw new Error('corrupt stored message: too short');
+  const flags = buffer[0]!;
+  const topicEnd = MESSAGE_HEADER + buffer.readUInt32BE(1);
+  if (topicEnd > buffer.length) throw new Error('corrupt stored message: topic overruns the value');
+  const message: Message = {
+    topic: buffer.toString('utf8', MESSAGE_HEADER, topicEnd),
+    // A copy, so a returned payload does not pin (or alias) the database's read buffer.
+    payload: Buffer.from(buffer.subarray(topicEnd)),
+    qos: (flags & QOS_MASK) as QoS,
+    retain: (flags & RETAIN) !== 0,
+  };
+  return { flags, message };
+}
+
+export function decodeMessage(buffer: Buffer): Message {
+  return decodeFlagsAndMessage(buffer).message;
+}
+
+/** An offline-queue entry: expiresAt (float64 ms) | Message. */
+export interface QueueEntry {
+  expiresAt: number;
+  message: Message;
+}
+
+export function encodeQueueEntry(entry: QueueEntry): Buffer {
+  const head = Buffer.allocUnsafe(8);
+  head.writeDoubleBE(entry.expiresAt, 0);
+  return Buffer.concat([head, encodeMessage(entry.message)]);
+}
+
+export function decodeQueueEntry(buffer: Buffer): QueueEntry {
+  return { expiresAt: buffer.readDoubleBE(0), message: decodeMessage(buffer.subarray(8)) };
+}
+
+/** An outgoing in-flight entry: expiresAt (float64 ms) | messageId (uint16) | Message. */
+export interface OutgoingEntry {
+  expiresAt: number;
+  packet: OutgoingPacket;
+}
+
+export function encodeOutgoingEntry(entry: OutgoingEntry): Buffer {
+  const head = Buffer.allocUnsafe(10);
+  head.writeDoubleBE(entry.expiresAt, 0);
+  head.writeUInt16BE(entry.packet.messageId, 8);
+  const released = entry.packet.released === true ? RELEASED_TRUE : entry.packet.released === false ? RELEASED_FALSE : 0;
+  return Buffer.concat([head, encodeMessageWithFlags(entry.packet, released)]);
+}
+
+export function decodeOutgoingEntry(buffer: Buffer): OutgoingEntry {
+  const { flags, message } = decodeFlagsAndMessage(buffer.subarray(10));
+  const packet: OutgoingPacket = { ...message, messageId: buffer.readUInt16BE(8) };
+  if (flags & RELEASED_TRUE) packet.released = true;
+  else if (flags & RELEASED_FALSE) packet.released = false;
+  return { expiresAt: buffer.readDoubleBE(0), packet };
+}
+
+/** Only the head of an outgoing entry, for rebuilding the id → position map without the payload. */
+export function peekOutgoingHead(buffer: Buffer): { expiresAt: number; messageId: number } {
+  return { expiresAt: buffer.readDoubleBE(0), messageId: buffer.readUInt16BE(8) };
+}
+
+/** A durable session: flags (bit 0 connected) | expiresAt (float64 ms). */
+export interface SessionRecord {
+  connected: boolean;
+  expiresAt: number;
+}
+
+export function encodeSession(record: SessionRecord): Buffer {
+  const out = Buffer.allocUnsafe(9);
+  out[0] = record.connected ? 1 : 0;
+  out.writeDoubleBE(record.expiresAt, 1);
+  return out;
+}
+
+export function decodeSession(buffer: Buffer): SessionRecord {
+  return { connected: (buffer[0]! & 1) === 1, expiresAt: buffer.readDoubleBE(1) };
+}
+
+/** A subscription value is its granted QoS, one byte. */
+export function encodeQoS(qos: QoS): Buffer {
+  return Buffer.of(qos);
+}
+
+export function decodeQoS(buffer: Buffer): QoS {
+  return (buffer[0]! & QOS_MASK) as QoS;
+}
