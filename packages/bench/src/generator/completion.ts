@@ -27,7 +27,9 @@ export class Completion {
     this.ended = new Promise((resolve) => (this.settle = resolve));
   }
 
+  /** Opens the window (idempotent). */
   start(): void {
+    if (this.poll) return;
     this.meter.start();
     this.t0 = process.hrtime.bigint();
     this.lastChange = this.t0;
