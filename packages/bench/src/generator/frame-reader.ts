@@ -2,8 +2,8 @@
 // remaining length. This is the generator's hot path, so it does no allocation for frames that lie
 // inside one read; only a frame cut by a read boundary is copied (it is at most one per read).
 
-/** Called once per complete frame: `header` is the first byte, the body is buf[body, end). */
-export type FrameHandler = (buf: Buffer, header: number, body: number, end: number) => void;
+/** Called once per complete frame buf[start, end): `header` is its first byte, its body is buf[body, end). */
+export type FrameHandler = (buf: Buffer, header: number, body: number, end: number, start: number) => void;
 
 export class FrameReader {
   /** Bytes of an incomplete frame carried over from the previous read (a private copy). */
@@ -21,7 +21,7 @@ export class FrameReader {
     while (pos < length) {
       const end = frameEnd(buf, pos, length);
       if (end < 0 || end > length) break;
-      this.onFrame(buf, buf[pos]!, lastBodyStart, end);
+      this.onFrame(buf, buf[pos]!, lastBodyStart, end, pos);
       pos = end;
     }
     if (pos < length) this.rest = Buffer.from(buf.subarray(pos, length));
@@ -41,7 +41,7 @@ export class FrameReader {
     const frame = Buffer.concat([rest, buf.subarray(0, used)]);
     this.rest = null;
     frameEnd(frame, 0, frame.length); // sets lastBodyStart for this copy
-    this.onFrame(frame, frame[0]!, lastBodyStart, end);
+    this.onFrame(frame, frame[0]!, lastBodyStart, end, 0);
     return used;
   }
 }
