@@ -16,7 +16,7 @@ import { Router } from './router/router.js';
 import type { Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
-import { topicNameError } from './topics/validate.js';
+import { topicFilterError, topicNameError } from './topics/validate.js';
 import type { Message, QoS, Will } from './types.js';
 
 /** What `server.publish()` takes: Mosca's packet shape. */
@@ -243,6 +243,27 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (this.closed) throw new Error('the server is closed');
     await this.route(message, client);
     return message;
+  }
+
+  /**
+   * Mosca's raw subscription for the host application: `callback(topic, payload, { qos, retain })`
+   * for every message matching `filter` on any instance. No MQTT session, no retained messages.
+   */
+  async subscribe(
+    filter: string,
+    callback: (topic: string, payload: Buffer, options: { qos: QoS; retain: boolean }) => void,
+    done?: (error?: Error) => void,
+  ): Promise<void> {
+    try {
+      const error = topicFilterError(filter);
+      if (error) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${error}`);
+      await this.started;
+      await this.emitter.subscribe(filter, (message) => callback(message.topic, message.payload, { qos: message.qos, retain: message.retain }));
+      done?.();
+    } catch (error) {
+      if (!done) throw error;
+      done(error as Error);
+    }
   }
 
   /** Stops accepting, closes every client (no wills), then the Store and Emitter. Idempotent. */

@@ -38,7 +38,6 @@ export class Client {
   /** Filters this client holds, Mosca's shape: `{ [filter]: { qos } }`. */
   readonly subscriptions: Record<string, { qos: QoS }> = Object.create(null);
   readonly connection: { stream: Duplex };
-  readonly logger: Logger;
   /** True once CONNACK 0 went out; false again once closing starts. */
   connected = false;
   closing = false;
@@ -60,6 +59,8 @@ export class Client {
   private forwardChain: Promise<void> = Promise.resolve();
   /** Store writes of this session, chained so they reach the Store in the order they were made. */
   private storeChain: Promise<void> = Promise.resolve();
+  private log?: Logger;
+  private corked = false;
 
   constructor(
     readonly server: Broker,
@@ -67,7 +68,6 @@ export class Client {
     readonly remoteAddress = 'local',
   ) {
     this.connection = { stream };
-    this.logger = server.logger.child({ remote: remoteAddress });
     this.outbound = new OutboundQueue(this);
     this.parser.on('packet', (packet: Packet) => this.receive(packet));
     this.parser.on('error', (error: Error) => this.protocolError(error));
@@ -143,10 +143,36 @@ export class Client {
     void this.close(err.message);
   }
 
+  /** This connection's logger, made on first use: most connections never log. */
+  get logger(): Logger {
+    this.log ??= this.server.logger.child({ remote: this.remoteAddress });
+    return this.log;
+  }
+
   /** Writes one packet to the socket. */
   write(packet: Packet): void {
-    if (this.stream.destroyed) return;
-    this.stream.write(mqtt.generate(packet));
+    this.writeBytes(mqtt.generate(packet));
+  }
+
+  /**
+   * Writes encoded bytes. Writes made in one tick leave in one batch: the socket is corked at the
+   * first and uncorked on the next tick, so a burst of deliveries costs one system call.
+   */
+  writeBytes(bytes: Buffer): void {
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      stream.cork();
+      process.nextTick(uncork, this);
+    }
+    stream.write(bytes);
+  }
+
+  /** @internal called by the next tick after a batch of writes. */
+  flush(): void {
+    this.corked = false;
+    this.stream.uncork();
   }
 
   /** Sends a message to this client at min(message QoS, granted QoS). [MQTT-3.8.4-6] */
@@ -220,4 +246,8 @@ export class Client {
     await this.storeChain;
     if (wasConnected) this.server.emit('clientDisconnected', this, reason);
   }
+}
+
+function uncork(client: Client): void {
+  client.flush();
 }

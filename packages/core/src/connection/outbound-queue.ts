@@ -1,5 +1,6 @@
 import type { Message, OutgoingPacket, QoS } from '../types.js';
 import type { Client } from './client.js';
+import { encodePublish, encodeSharedQos0 } from './publish-encoder.js';
 
 interface Waiting {
   message: Message;
@@ -70,13 +71,13 @@ export class OutboundQueue {
     const client = this.client;
     client.server.stats.publishSent++;
     if (qos === 0) {
-      client.write({ cmd: 'publish', topic: message.topic, payload: message.payload, qos: 0, retain, dup: false });
+      client.writeBytes(retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message));
       return;
     }
     const packet: OutgoingPacket = { topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
     this.inflight.set(packet.messageId, packet);
     if (client.durable) void client.persist((id) => client.server.store.putOutgoing(id, packet));
-    client.write({ cmd: 'publish', topic: packet.topic, payload: packet.payload, qos, retain, dup: false, messageId: packet.messageId });
+    client.writeBytes(encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId));
   }
 
   /** A free packet id: ids in flight are skipped, and 0 is never used. [MQTT-2.3.1-1] */
@@ -122,7 +123,7 @@ export class OutboundQueue {
         this.client.write({ cmd: 'pubrel', messageId: packet.messageId });
       } else {
         const { topic, payload, qos, retain, messageId } = packet;
-        this.client.write({ cmd: 'publish', topic, payload, qos, retain, dup: true, messageId });
+        this.client.writeBytes(encodePublish(topic, payload, qos, retain, true, messageId));
       }
     }
     if (packets.length > 0) this.lastId = packets[packets.length - 1]!.messageId;

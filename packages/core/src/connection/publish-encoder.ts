@@ -1,0 +1,46 @@
+import type { Message, QoS } from '../types.js';
+
+/**
+ * PUBLISH encoding on the delivery path, without mqtt-packet's generic generator: one allocation
+ * per packet. A QoS 0 packet is the same bytes for every subscriber, so it is encoded once per
+ * message and shared (no packet id is in it, so nothing of one client leaks to another).
+ */
+const sharedQos0 = new WeakMap<Message, Buffer>();
+
+function remainingLengthBytes(length: number): number {
+  return length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4;
+}
+
+export function encodePublish(topic: string, payload: Buffer, qos: QoS, retain: boolean, dup: boolean, messageId: number): Buffer {
+  const topicLength = Buffer.byteLength(topic);
+  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + payload.length;
+  const buffer = Buffer.allocUnsafe(1 + remainingLengthBytes(remaining) + remaining);
+  buffer[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0);
+  let offset = 1;
+  let length = remaining;
+  do {
+    let digit = length % 128;
+    length = Math.floor(length / 128);
+    if (length > 0) digit |= 0x80;
+    buffer[offset++] = digit;
+  } while (length > 0);
+  buffer.writeUInt16BE(topicLength, offset);
+  offset += 2;
+  offset += buffer.write(topic, offset, 'utf8');
+  if (qos > 0) {
+    buffer.writeUInt16BE(messageId, offset);
+    offset += 2;
+  }
+  payload.copy(buffer, offset);
+  return buffer;
+}
+
+/** The QoS 0, retain 0 encoding of a message, made once and shared by every subscriber. */
+export function encodeSharedQos0(message: Message): Buffer {
+  let bytes = sharedQos0.get(message);
+  if (!bytes) {
+    bytes = encodePublish(message.topic, message.payload, 0, false, false, 0);
+    sharedQos0.set(message, bytes);
+  }
+  return bytes;
+}
