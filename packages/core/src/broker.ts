@@ -23,6 +23,8 @@ export interface Broker extends EventEmitter, Hooks {
   readonly stats: BrokerStats;
   /** Connected clients by id (Mosca's `server.clients`). */
   readonly clients: Record<string, Client>;
+  /** The client whose message is being delivered right now, for backpressure (Client.throttle). */
+  readonly publishing: Client | null;
   /**
    * Stores, queues for offline sessions and emits a message. Returns a promise, settled once it is
    * safe to acknowledge, unless everything was done synchronously (the in-process QoS 0 path).

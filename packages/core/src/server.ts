@@ -61,6 +61,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   published?: Hooks['published'];
 
   closed = false;
+  publishing: Client | null = null;
   private readonly connections = new Set<Client>();
   private listening: Listener[] = [];
   private keepalive?: KeepaliveMonitor;
@@ -150,7 +151,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const emitter = this.emitter;
     // In-process QoS 0: nothing to store, nothing to wait for.
     if (!message.retain && message.qos === 0 && !this.settings.storeMessagesQos0 && !this.published && emitter instanceof MemoryEmitter) {
+      this.publishing = client;
       emitter.deliver(message);
+      this.publishing = null;
       this.emit('published', message, client);
       return;
     }
@@ -160,7 +163,11 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private async routeDurably(message: Message, client: Client | null): Promise<void> {
     if (message.retain) await this.store.storeRetained(message); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
     if (message.qos > 0 || this.settings.storeMessagesQos0) await this.queueForOfflineSessions(message);
-    await this.emitter.publish(message);
+    // An in-process Emitter delivers during the call: the publisher is known to the subscribers.
+    this.publishing = client;
+    const emitted = this.emitter.publish(message);
+    this.publishing = null;
+    await emitted;
     if (this.published) await callHook<void>(this.published, this, [message, client]);
     this.emit('published', message, client);
   }

@@ -7,6 +7,12 @@ import type { Message, OutgoingPacket, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
 import { OutboundQueue } from './outbound-queue.js';
 
+/** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
+const BACKLOG_HIGH = 1024;
+const BACKLOG_LOW = 512;
+/** Unsent bytes beyond which a client counts as congested (see Client.throttle). */
+const CONGESTION_BYTES = 256 * 1024;
+
 /** Why a connection ended: Mosca's reason strings, passed to `clientDisconnected`. */
 export type CloseReason =
   | 'disconnect request'
@@ -61,6 +67,9 @@ export class Client {
   private storeChain: Promise<void> = Promise.resolve();
   private log?: Logger;
   private corked = false;
+  private readPauses = 0;
+  /** Publishers paused for this client's sake (see throttle()). */
+  private throttled: Set<Client> | null = null;
 
   constructor(
     readonly server: Broker,
@@ -78,6 +87,7 @@ export class Client {
       void this.close(error.message);
     });
     stream.on('close', () => void this.close('close'));
+    stream.on('drain', () => this.onDrain());
     stream.on('end', () => void this.close('close'));
   }
 
@@ -106,7 +116,7 @@ export class Client {
     if (this.busy) {
       this.backlog.push(packet);
       // Stop reading while the backlog drains, so a fast sender cannot grow it without bound.
-      if (this.backlog.length === 1024) this.stream.pause();
+      if (this.backlog.length === BACKLOG_HIGH) this.pauseReading();
       return;
     }
     this.handle(packet);
@@ -130,10 +140,48 @@ export class Client {
     this.busy = false;
     while (!this.busy && this.backlog.length > 0 && !this.closing) {
       const next = this.backlog.shift()!;
-      if (this.backlog.length === 512) this.stream.resume();
+      if (this.backlog.length === BACKLOG_LOW) this.resumeReading();
       this.handle(next);
     }
-    if (this.backlog.length === 0 && this.stream.isPaused()) this.stream.resume();
+  }
+
+  /** Stops reading this connection; each pause is matched by one resumeReading(). */
+  pauseReading(): void {
+    if (this.readPauses++ === 0) this.stream.pause();
+  }
+
+  resumeReading(): void {
+    if (--this.readPauses === 0 && !this.closing) this.stream.resume();
+  }
+
+  /** Whether this client's socket holds more unsent bytes than it should take on. */
+  get congested(): boolean {
+    return this.stream.writableLength > CONGESTION_BYTES;
+  }
+
+  /**
+   * Backpressure: a publisher feeding this congested client stops being read until this
+   * client's socket drains, so memory stays bounded and unrelated clients are not slowed.
+   */
+  throttle(publisher: Client | null): void {
+    if (!publisher || publisher === this) return;
+    this.throttled ??= new Set();
+    if (this.throttled.has(publisher)) return;
+    this.throttled.add(publisher);
+    publisher.pauseReading();
+  }
+
+  private onDrain(): void {
+    this.outbound.pump();
+    if (this.congested) return;
+    this.releaseThrottled();
+  }
+
+  private releaseThrottled(): void {
+    const throttled = this.throttled;
+    if (!throttled) return;
+    this.throttled = null;
+    for (const publisher of throttled) publisher.resumeReading();
   }
 
   private fail(error: unknown): void {
@@ -236,6 +284,7 @@ export class Client {
     if (wasConnected) this.server.emit('clientDisconnecting', this);
     this.stream.end();
     this.stream.destroy();
+    this.releaseThrottled();
     for (const listener of this.closeListeners) {
       try {
         await listener(reason);

@@ -28,10 +28,12 @@ export class OutboundQueue {
 
   /** Queues or sends a message at the given QoS, keeping the order messages were pushed in. */
   push(message: Message, qos: QoS, retain: boolean): void {
-    if (this.client.connected && this.waiting.length === 0 && (qos === 0 || this.hasRoom())) {
+    const client = this.client;
+    if (client.connected && this.waiting.length === 0 && !client.congested && (qos === 0 || this.hasRoom())) {
       this.send(message, qos, retain);
       return;
     }
+    if (client.connected && client.congested) client.throttle(client.server.publishing);
     const { maxQueuedMessages } = this.client.server.settings;
     if (this.waiting.length >= maxQueuedMessages) {
       this.waiting.shift();
@@ -54,7 +56,7 @@ export class OutboundQueue {
 
   /** Sends what waits, as far as the in-flight window allows. */
   pump(): void {
-    while (this.client.connected && this.waiting.length > 0) {
+    while (this.client.connected && this.waiting.length > 0 && !this.client.congested) {
       const next = this.waiting[0]!;
       if (next.qos > 0 && !this.hasRoom()) return;
       this.waiting.shift();
