@@ -6,6 +6,7 @@ import { dispatch } from '../handlers/dispatch.js';
 import type { Message, OutgoingPacket, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
 import { OutboundQueue } from './outbound-queue.js';
+import { PacketReader } from './packet-reader.js';
 
 /** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
@@ -55,7 +56,7 @@ export class Client {
   readonly incoming = new Set<number>();
   readonly outbound: OutboundQueue;
 
-  private readonly parser = mqtt.parser();
+  private readonly reader: PacketReader;
   /** Packets waiting while an asynchronous handler runs: packets are handled strictly in order. */
   private backlog: Packet[] = [];
   private busy = false;
@@ -78,8 +79,11 @@ export class Client {
   ) {
     this.connection = { stream };
     this.outbound = new OutboundQueue(this);
-    this.parser.on('packet', (packet: Packet) => this.receive(packet));
-    this.parser.on('error', (error: Error) => this.protocolError(error));
+    this.reader = new PacketReader(
+      server.settings.maxPacketSize,
+      (packet) => this.receive(packet),
+      (error) => this.protocolError(error),
+    );
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (error: Error) => {
       this.logger.debug({ err: error }, 'connection error');
@@ -93,11 +97,7 @@ export class Client {
 
   private onData(chunk: Buffer): void {
     this.lastSeen = Date.now();
-    const buffered = this.parser.parse(chunk);
-    // A packet still incomplete and already larger than allowed is refused before it grows.
-    if (buffered > this.server.settings.maxPacketSize && !this.closing) {
-      this.protocolError(new Error(`packet larger than maxPacketSize (${this.server.settings.maxPacketSize} bytes)`));
-    }
+    this.reader.push(chunk);
   }
 
   private protocolError(error: Error): void {

@@ -1,0 +1,118 @@
+import mqtt from 'mqtt-packet';
+
+/**
+ * Splits a byte stream into MQTT packets. The fixed header is read here, so a packet larger than
+ * `maxPacketSize` is refused from its first bytes, before it is buffered. PUBLISH, the packet on
+ * the hot path, is decoded here directly; every other packet goes through mqtt-packet's parser.
+ */
+export class PacketReader {
+  private readonly parser = mqtt.parser();
+  /** Bytes of an incomplete packet, kept as chunks and joined once the packet is complete. */
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private failed = false;
+
+  constructor(
+    private readonly maxPacketSize: number,
+    private readonly onPacket: (packet: mqtt.Packet) => void,
+    private readonly onError: (error: Error) => void,
+  ) {
+    this.parser.on('packet', onPacket);
+    this.parser.on('error', (error: Error) => this.fail(error));
+  }
+
+  push(chunk: Buffer): void {
+    if (this.failed) return;
+    let buffer = chunk;
+    if (this.buffered > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      const needed = this.neededBytes();
+      if (needed === null || this.buffered < needed) return;
+      buffer = Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [];
+      this.buffered = 0;
+    }
+    let offset = 0;
+    while (offset < buffer.length && !this.failed) {
+      const header = readFixedHeader(buffer, offset);
+      if (header === 'malformed') return this.fail(new Error('malformed remaining length'));
+      if (header !== null && header.length > this.maxPacketSize) {
+        return this.fail(new Error(`packet of ${header.length} bytes is larger than maxPacketSize (${this.maxPacketSize})`));
+      }
+      if (header === null || header.end > buffer.length) break;
+      if (buffer[offset]! >> 4 === 3) this.publish(buffer, offset, header.start, header.end);
+      else this.parser.parse(buffer.subarray(offset, header.end));
+      offset = header.end;
+    }
+    if (offset < buffer.length && !this.failed) {
+      // Copied so that a small remainder does not keep a large chunk alive.
+      const rest = Buffer.from(buffer.subarray(offset));
+      this.chunks = [rest];
+      this.buffered = rest.length;
+    }
+  }
+
+  /** Total bytes of the incomplete packet, once its fixed header is complete. */
+  private neededBytes(): number | null {
+    const head = this.chunks[0]!.length >= 5 ? this.chunks[0]! : Buffer.concat(this.chunks).subarray(0, 5);
+    const header = readFixedHeader(head, 0);
+    if (header === 'malformed') return 0; // push() will parse it and fail
+    if (header === null) return null;
+    return header.length > this.maxPacketSize ? 0 : header.end;
+  }
+
+  private publish(buffer: Buffer, offset: number, start: number, end: number): void {
+    const flags = buffer[offset]! & 0x0f;
+    const qos = (flags >> 1) & 3;
+    if (qos === 3) return this.fail(new Error('Packet must not have both QoS bits set to 1')); // [MQTT-3.3.1-4]
+    let position = start;
+    if (end - position < 2) return this.fail(new Error('PUBLISH too short for its topic'));
+    const topicLength = buffer.readUInt16BE(position);
+    position += 2;
+    if (position + topicLength > end) return this.fail(new Error('PUBLISH topic longer than the packet'));
+    const topic = buffer.toString('utf8', position, position + topicLength);
+    position += topicLength;
+    let messageId: number | undefined;
+    if (qos > 0) {
+      if (end - position < 2) return this.fail(new Error('PUBLISH too short for its packet id'));
+      messageId = buffer.readUInt16BE(position);
+      position += 2;
+      if (messageId === 0) return this.fail(new Error('PUBLISH with packet id 0')); // [MQTT-2.3.1-1]
+    }
+    this.onPacket({
+      cmd: 'publish',
+      topic,
+      payload: buffer.subarray(position, end),
+      qos: qos as mqtt.QoS,
+      retain: (flags & 1) === 1,
+      dup: (flags & 8) === 8,
+      messageId,
+      length: end - start,
+    });
+  }
+
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.chunks = [];
+    this.buffered = 0;
+    this.onError(error);
+  }
+}
+
+/** The remaining length and where the variable header starts and the packet ends; null if incomplete. */
+function readFixedHeader(buffer: Buffer, offset: number): { length: number; start: number; end: number } | null | 'malformed' {
+  let length = 0;
+  let multiplier = 1;
+  let position = offset + 1;
+  for (;;) {
+    if (position >= buffer.length) return null;
+    const byte = buffer[position++]!;
+    length += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) break;
+    multiplier *= 128;
+    if (multiplier > 128 ** 3) return 'malformed'; // at most four bytes [MQTT-2.2.3]
+  }
+  return { length, start: position, end: position + length };
+}
