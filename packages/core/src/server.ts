@@ -91,7 +91,11 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.logger.warn('option onQoS2publish has no effect: QoS 2 is supported end to end');
     }
     this.on('clientConnected', () => this.stats.clientConnected());
-    this.on('clientDisconnected', () => this.stats.clientDisconnected());
+    this.on('clientDisconnected', (client: Client) => {
+      this.stats.clientDisconnected();
+      // Mosca's `$SYS/<id>/disconnect/clients` event; not while closing, the Emitter is going away.
+      if (this.settings.publishClientDisconnect && !this.closed) this.publishEvent('disconnect/clients', client.id);
+    });
     this.started = this.start();
     this.started.then(
       () => {

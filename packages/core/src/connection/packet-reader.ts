@@ -1,12 +1,18 @@
 import mqtt from 'mqtt-packet';
 
+/** Packets that carry a packet id and nothing else, by type. */
+const ACKNOWLEDGEMENTS: Record<number, 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'> = { 4: 'puback', 5: 'pubrec', 6: 'pubrel', 7: 'pubcomp' };
+const PINGREQ = 12;
+const DISCONNECT = 14;
+
 /**
  * Splits a byte stream into MQTT packets. The fixed header is read here, so a packet larger than
- * `maxPacketSize` is refused from its first bytes, before it is buffered. PUBLISH, the packet on
- * the hot path, is decoded here directly; every other packet goes through mqtt-packet's parser.
+ * `maxPacketSize` is refused from its first bytes, before it is buffered. The packets of the
+ * message flow (PUBLISH, its acknowledgements, PINGREQ, DISCONNECT) are decoded here; the rare
+ * others (CONNECT, SUBSCRIBE, UNSUBSCRIBE, and anything a client must not send) go through an
+ * mqtt-packet parser made for that one packet, so an idle connection holds no parser.
  */
 export class PacketReader {
-  private readonly parser = mqtt.parser();
   /** Bytes of an incomplete packet, kept as chunks and joined once the packet is complete. */
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -16,10 +22,7 @@ export class PacketReader {
     private readonly maxPacketSize: number,
     private readonly onPacket: (packet: mqtt.Packet) => void,
     private readonly onError: (error: Error) => void,
-  ) {
-    this.parser.on('packet', onPacket);
-    this.parser.on('error', (error: Error) => this.fail(error));
-  }
+  ) {}
 
   push(chunk: Buffer): void {
     if (this.failed) return;
@@ -35,14 +38,17 @@ export class PacketReader {
     }
     let offset = 0;
     while (offset < buffer.length && !this.failed) {
+      // The first byte is checked at once, so a peer speaking another protocol is refused
+      // without waiting for the length it seems to announce.
+      const firstByteError = checkFirstByte(buffer[offset]!);
+      if (firstByteError) return this.fail(new Error(firstByteError));
       const header = readFixedHeader(buffer, offset);
       if (header === 'malformed') return this.fail(new Error('malformed remaining length'));
       if (header !== null && header.length > this.maxPacketSize) {
         return this.fail(new Error(`packet of ${header.length} bytes is larger than maxPacketSize (${this.maxPacketSize})`));
       }
       if (header === null || header.end > buffer.length) break;
-      if (buffer[offset]! >> 4 === 3) this.publish(buffer, offset, header.start, header.end);
-      else this.parser.parse(buffer.subarray(offset, header.end));
+      this.decode(buffer, offset, header.start, header.end);
       offset = header.end;
     }
     if (offset < buffer.length && !this.failed) {
@@ -62,10 +68,30 @@ export class PacketReader {
     return header.length > this.maxPacketSize ? 0 : header.end;
   }
 
+  private decode(buffer: Buffer, offset: number, start: number, end: number): void {
+    const type = buffer[offset]! >> 4;
+    if (type === 3) return this.publish(buffer, offset, start, end);
+    const ack = ACKNOWLEDGEMENTS[type];
+    if (ack) {
+      if (end - start !== 2) return this.fail(new Error(`${ack} must carry exactly a packet id`));
+      this.onPacket({ cmd: ack, messageId: buffer.readUInt16BE(start) } as mqtt.Packet);
+      return;
+    }
+    if ((type === PINGREQ || type === DISCONNECT) && end === start) {
+      this.onPacket({ cmd: type === PINGREQ ? 'pingreq' : 'disconnect' } as mqtt.Packet);
+      return;
+    }
+    const parser = mqtt.parser();
+    parser.on('packet', (packet: mqtt.Packet) => {
+      if (!this.failed) this.onPacket(packet);
+    });
+    parser.on('error', (error: Error) => this.fail(error));
+    parser.parse(buffer.subarray(offset, end));
+  }
+
   private publish(buffer: Buffer, offset: number, start: number, end: number): void {
     const flags = buffer[offset]! & 0x0f;
     const qos = (flags >> 1) & 3;
-    if (qos === 3) return this.fail(new Error('Packet must not have both QoS bits set to 1')); // [MQTT-3.3.1-4]
     let position = start;
     if (end - position < 2) return this.fail(new Error('PUBLISH too short for its topic'));
     const topicLength = buffer.readUInt16BE(position);
@@ -92,6 +118,7 @@ export class PacketReader {
     });
   }
 
+  /** Stops reading after a malformed packet; reported once. */
   private fail(error: Error): void {
     if (this.failed) return;
     this.failed = true;
@@ -99,6 +126,18 @@ export class PacketReader {
     this.buffered = 0;
     this.onError(error);
   }
+}
+
+/** The flags each packet type must carry, by type; PUBLISH (3) has its own. [MQTT-2.2.2-1] */
+const REQUIRED_FLAGS = [-1, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -1];
+
+/** Why a packet's first byte is invalid, or null. [MQTT-2.2.2-2] [MQTT-3.3.1-4] */
+function checkFirstByte(byte: number): string | null {
+  const type = byte >> 4;
+  const flags = byte & 0x0f;
+  if (type === 3) return (flags & 0x06) === 0x06 ? 'PUBLISH with both QoS bits set' : null;
+  if (type === 0 || type === 15) return `reserved packet type ${type}`;
+  return flags === REQUIRED_FLAGS[type] ? null : `invalid header flags ${flags} for packet type ${type}`;
 }
 
 /** The remaining length and where the variable header starts and the packet ends; null if incomplete. */
