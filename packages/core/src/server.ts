@@ -165,13 +165,16 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   private async routeDurably(message: Message, client: Client | null): Promise<void> {
-    if (message.retain) await this.store.storeRetained(message); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
-    if (message.qos > 0 || this.settings.storeMessagesQos0) await this.queueForOfflineSessions(message);
-    // An in-process Emitter delivers during the call: the publisher is known to the subscribers.
+    // Emitting does not wait for the Store: subscribers connected now get the message while it
+    // is being stored. The ack waits for both. An in-process Emitter delivers during the call,
+    // so the publisher is known to the subscribers it feeds (backpressure).
     this.publishing = client;
     const emitted = this.emitter.publish(message);
     this.publishing = null;
-    await emitted;
+    const stored: Promise<void>[] = [];
+    if (message.retain) stored.push(this.store.storeRetained(message)); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
+    if (message.qos > 0 || this.settings.storeMessagesQos0) stored.push(this.queueForOfflineSessions(message));
+    await Promise.all([emitted, ...stored]);
     if (this.published) await callHook<void>(this.published, this, [message, client]);
     this.emit('published', message, client);
   }

@@ -2,6 +2,7 @@ import mqtt from 'mqtt-packet';
 
 /** Packets that carry a packet id and nothing else, by type. */
 const ACKNOWLEDGEMENTS: Record<number, 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'> = { 4: 'puback', 5: 'pubrec', 6: 'pubrel', 7: 'pubcomp' };
+const CONNECT = 1;
 const PINGREQ = 12;
 const DISCONNECT = 14;
 
@@ -17,6 +18,7 @@ export class PacketReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private failed = false;
+  private expectConnect = true;
 
   constructor(
     private readonly maxPacketSize: number,
@@ -42,12 +44,15 @@ export class PacketReader {
       // without waiting for the length it seems to announce.
       const firstByteError = checkFirstByte(buffer[offset]!);
       if (firstByteError) return this.fail(new Error(firstByteError));
+      // [MQTT-3.1.0-1] known from the first byte, before a large packet is waited for.
+      if (this.expectConnect && buffer[offset]! >> 4 !== CONNECT) return this.fail(new Error('the first packet must be CONNECT'));
       const header = readFixedHeader(buffer, offset);
       if (header === 'malformed') return this.fail(new Error('malformed remaining length'));
       if (header !== null && header.length > this.maxPacketSize) {
         return this.fail(new Error(`packet of ${header.length} bytes is larger than maxPacketSize (${this.maxPacketSize})`));
       }
       if (header === null || header.end > buffer.length) break;
+      this.expectConnect = false;
       this.decode(buffer, offset, header.start, header.end);
       offset = header.end;
     }

@@ -4,7 +4,7 @@ import type { Client } from '../connection/client.js';
 import { endSession, saveWaiting } from '../connection/session.js';
 import { callHook } from '../hooks.js';
 import { topicNameError } from '../topics/validate.js';
-import type { QoS } from '../types.js';
+import type { Message, QoS } from '../types.js';
 
 /** CONNACK return codes of MQTT 3.1.1 [MQTT-3.2.2-4 .. -6]. */
 const ACCEPTED = 0;
@@ -97,7 +97,7 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
   // already owed the client: unacknowledged packets first, then the offline queue. [MQTT-4.6.0-1]
   if (client.durable) {
     client.resend(await store.getOutgoing(clientId));
-    client.outbound.prepend(await store.takeQueue(clientId));
+    client.outbound.prepend(await forwardable(client, await store.takeQueue(clientId)));
   }
   if (client.closing) {
     // Closed while restoring: what was taken from the Store goes back to it.
@@ -108,4 +108,20 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
   client.logger.info({ clientId }, 'client connected');
   server.emit('clientConnected', client);
   client.outbound.pump();
+}
+
+/** authorizeForward runs for the offline queue too, as in Mosca: a denied message is dropped. */
+async function forwardable(client: Client, messages: Message[]): Promise<Message[]> {
+  const hook = client.server.authorizeForward;
+  if (!hook) return messages;
+  const allowed: Message[] = [];
+  for (const message of messages) {
+    const ok = await callHook<boolean>(hook, client.server, [client, message]).catch((error: unknown) => {
+      client.logger.warn({ err: error }, 'authorizeForward failed');
+      return false;
+    });
+    if (ok) allowed.push(message);
+    else client.logger.warn({ topic: message.topic }, 'Unauthorized Forward');
+  }
+  return allowed;
 }
