@@ -12,6 +12,6 @@ export type { PublishPacket, ServerAddress } from './server.js';
 export { Client } from './connection/client.js';
 export type { CloseReason } from './connection/client.js';
 export type { Hooks } from './hooks.js';
-export { ConfigurationError } from './options.js';
+export { ConfigurationError, unknownOptionNames } from './options.js';
 export type { ServerOptions, InterfaceOptions, CredentialsOptions, StoreFactory, EmitterFactory } from './options.js';
 export { VERSION } from './version.js';

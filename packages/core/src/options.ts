@@ -84,9 +84,17 @@ export interface ResolvedOptions {
 /** A configuration the broker cannot start with; the message says what to change. */
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
+
+  /** `port` is set when the error is a listening port already taken. */
+  constructor(
+    message: string,
+    readonly port?: number,
+  ) {
+    super(message);
+  }
 }
 
-const KNOWN = new Set([
+const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
   'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
@@ -157,6 +165,11 @@ function interfacesOf(options: ServerOptions): InterfaceOptions[] {
   return list;
 }
 
+/** The option names that are not ServerOptions: a misspelt option is reported, not ignored. */
+export function unknownOptionNames(options: object): string[] {
+  return Object.keys(options).filter((key) => !KNOWN.has(key));
+}
+
 /**
  * Checks the options and fills in defaults. Unknown names are returned so the server can report
  * them: a misspelt option should never be silently ignored.
@@ -164,7 +177,7 @@ function interfacesOf(options: ServerOptions): InterfaceOptions[] {
 export function resolveOptions(options: ServerOptions, randomId: () => string): { resolved: ResolvedOptions; unknown: string[] } {
   if (options === null || typeof options !== 'object') throw new ConfigurationError('options must be an object');
   const raw = options as Record<string, unknown>;
-  const unknown = Object.keys(raw).filter((key) => !KNOWN.has(key));
+  const unknown = unknownOptionNames(raw);
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || /[+#/]/.test(options.id))) {
     throw new ConfigurationError(`option id must be a non-empty string without '/', '+' or '#', got ${JSON.stringify(options.id)}`);
   }

@@ -48,7 +48,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   /** The options as given (Mosca's `server.opts`). */
   readonly opts: ServerOptions;
   readonly logger: Logger;
-  readonly router = new Router();
+  readonly router = new Router((level, present) => this.routeDollarLevel(level, present));
   readonly stats = new BrokerStats();
   readonly clients: Record<string, Client> = Object.create(null);
   store!: Store;
@@ -136,6 +136,13 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
+  }
+
+  /** Takes messages of a `$` top level from the Emitter while local clients subscribe under it. */
+  private routeDollarLevel(level: string, present: boolean): void {
+    const filter = `${level}/#`;
+    const change = present ? this.emitter.subscribe(filter, this.onMessage) : this.emitter.unsubscribe(filter, this.onMessage);
+    change.catch((error: unknown) => this.logger.error({ err: error, filter }, 'could not change an Emitter subscription'));
   }
 
   /** The addresses listened on, in the order of the interfaces. */

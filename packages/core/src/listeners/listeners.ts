@@ -82,7 +82,8 @@ export function listen(iface: InterfaceOptions, accept: Accept, maxConnections: 
       if (error.code === 'EADDRINUSE') {
         reject(
           new ConfigurationError(
-            `port ${iface.port} on ${iface.host ?? 'all addresses'} is already in use (another MQTT broker, such as Mosquitto, may be running): stop it or choose another port (--port, or the port option)`,
+            `port ${iface.port} on ${iface.host ?? 'all addresses'} is already in use (another MQTT broker, such as Mosquitto, may be running): stop it or give the ${iface.type} listener another port`,
+            iface.port,
           ),
         );
       } else if (error.code === 'EACCES') {

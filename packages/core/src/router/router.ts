@@ -7,6 +7,9 @@ interface Entry {
   qos: QoS;
 }
 
+/** Called when the first filter under a `$` top level (other than `$SYS`) appears, or the last goes. */
+export type DollarLevelListener = (level: string, present: boolean) => void;
+
 /**
  * The subscriptions of the clients connected to this broker instance, and delivery of a message
  * to each client whose filters match it.
@@ -15,19 +18,41 @@ export class Router {
   private readonly index = new TopicIndex<Entry>();
   /** Reused per delivery: one client holding several matching filters gets the message once. */
   private readonly matched = new Map<string, Entry>();
+  /**
+   * Filters held per `$` top level. The broker takes everything from the Emitter through `#` and
+   * `$SYS/#`, which no other `$` topic matches [MQTT-4.7.2-1]; such levels are taken on demand.
+   */
+  private readonly dollarLevels = new Map<string, number>();
+
+  constructor(private readonly onDollarLevel: DollarLevelListener = () => undefined) {}
 
   get size(): number {
     return this.index.size;
   }
 
   subscribe(client: Client, filter: string, qos: QoS): void {
+    const isNew = this.index.get(filter, client.id) === undefined;
     this.index.add(filter, client.id, { client, qos });
+    if (isNew) this.countDollarLevel(filter, 1);
   }
 
   unsubscribe(client: Client, filter: string): void {
     const entry = this.index.get(filter, client.id);
     // A newer connection with the same id may hold the filter by now: leave it alone.
-    if (entry?.client === client) this.index.remove(filter, client.id);
+    if (entry?.client !== client) return;
+    this.index.remove(filter, client.id);
+    this.countDollarLevel(filter, -1);
+  }
+
+  private countDollarLevel(filter: string, change: 1 | -1): void {
+    if (filter.charCodeAt(0) !== 36 /* $ */) return;
+    const level = filter.split('/', 1)[0]!;
+    if (level === '$SYS') return;
+    const count = (this.dollarLevels.get(level) ?? 0) + change;
+    if (count > 0) this.dollarLevels.set(level, count);
+    else this.dollarLevels.delete(level);
+    if (count === 1 && change === 1) this.onDollarLevel(level, true);
+    if (count === 0) this.onDollarLevel(level, false);
   }
 
   /** Delivers to every local subscriber, once per client at its highest granted QoS. [MQTT-3.3.5-1] */

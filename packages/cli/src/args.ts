@@ -1,0 +1,178 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A command line the CLI refuses: printed with the help hint, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** What the flags say, before they become ServerOptions. Ports are already checked numbers. */
+export interface StartFlags {
+  port?: number;
+  host?: string;
+  config?: string;
+  brokerId?: string;
+  disableStats: boolean;
+  verbose: boolean;
+  veryVerbose: boolean;
+  db?: string;
+  key?: string;
+  cert?: string;
+  securePort?: number;
+  nonSecure: boolean;
+  httpPort?: number;
+  httpsPort?: number;
+  onlyHttp: boolean;
+  /** The flags given on the command line, for the "ignored because of --config" warning. */
+  given: string[];
+}
+
+export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'start'; flags: StartFlags };
+
+const OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  'broker-id': { type: 'string' },
+  'disable-stats': { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  'very-verbose': { type: 'boolean' },
+  db: { type: 'string', short: 'd' },
+  key: { type: 'string' },
+  cert: { type: 'string' },
+  'secure-port': { type: 'string' },
+  'non-secure': { type: 'boolean' },
+  'http-port': { type: 'string' },
+  'https-port': { type: 'string' },
+  'only-http': { type: 'boolean' },
+  version: { type: 'boolean', short: 'V' },
+  help: { type: 'boolean', short: 'h' },
+  // Mosca flags we do not implement yet: parsed so that they get a precise message, not "unknown".
+  'parent-port': { type: 'string' },
+  'parent-host': { type: 'string' },
+  'parent-prefix': { type: 'string' },
+  credentials: { type: 'string' },
+  'authorize-publish': { type: 'string' },
+  'authorize-subscribe': { type: 'string' },
+  'http-static': { type: 'string' },
+  'http-bundle': { type: 'boolean' },
+  'https-static': { type: 'string' },
+  'https-bundle': { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+  } catch (error) {
+    throw usageErrorOf(error);
+  }
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+const BRIDGE = 'is not supported yet: the MQTT bridge backend is not available yet';
+const SECURITY = 'is not supported yet: device credentials come with the device security issue';
+const STATIC = 'is not supported: Skynet MQTT does not serve static files or the MQTT.js bundle: serve them with a web server of your choice';
+
+/** Mosca flags that exist there but not here, with the reason we give. */
+const UNSUPPORTED: Partial<Record<keyof typeof OPTIONS, string>> = {
+  'parent-port': BRIDGE,
+  'parent-host': BRIDGE,
+  'parent-prefix': BRIDGE,
+  credentials: SECURITY,
+  'authorize-publish': SECURITY,
+  'authorize-subscribe': SECURITY,
+  'http-static': STATIC,
+  'http-bundle': STATIC,
+  'https-static': STATIC,
+  'https-bundle': STATIC,
+};
+
+const UNSUPPORTED_COMMANDS: Record<string, string> = { adduser: SECURITY, rmuser: SECURITY };
+
+function portValue(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 0 && value <= 65535)) throw new UsageError(`--${flag} needs a port number from 0 to 65535, got '${text}'`);
+  return value;
+}
+
+/** Turns node's parseArgs errors (long, aimed at programmers) into one short line. */
+function usageErrorOf(error: unknown): UsageError {
+  const { code, message } = error as { code?: string; message: string };
+  const name = /'([^']+)'/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`unknown option '${name ?? message}'`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (message.includes('does not take an argument')) return new UsageError(`option '${name}' takes no value`);
+    // "argument missing" or "ambiguous" (the next word starts with '-'): either way a value is missing.
+    return new UsageError(`option '${name}' needs a value (one starting with '-' is written --option=-value)`);
+  }
+  return new UsageError(message);
+}
+
+/** Parses `argv` (without node and the script) the way Mosca's commander setup did. */
+export function parseCommandLine(argv: string[]): Command {
+  const parsed = parse(argv);
+  const { values, positionals } = parsed;
+  const [command, ...extra] = positionals;
+  if (command !== undefined && UNSUPPORTED_COMMANDS[command]) throw new UsageError(`the ${command} command ${UNSUPPORTED_COMMANDS[command]}`);
+  if (command !== undefined && command !== 'start') throw new UsageError(`unknown command '${command}'`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  for (const [flag, reason] of Object.entries(UNSUPPORTED)) {
+    if (values[flag as keyof Values] !== undefined) throw new UsageError(`--${flag} ${reason}`);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const flags: StartFlags = {
+    port: portValue(values.port, 'port'),
+    host: values.host,
+    config: values.config,
+    brokerId: values['broker-id'],
+    disableStats: values['disable-stats'] === true,
+    verbose: values.verbose === true,
+    veryVerbose: values['very-verbose'] === true,
+    db: values.db,
+    key: values.key,
+    cert: values.cert,
+    securePort: portValue(values['secure-port'], 'secure-port'),
+    nonSecure: values['non-secure'] === true,
+    httpPort: portValue(values['http-port'], 'http-port'),
+    httpsPort: portValue(values['https-port'], 'https-port'),
+    onlyHttp: values['only-http'] === true,
+    given: [...new Set(parsed.tokens.flatMap((t) => (t.kind === 'option' ? [`--${t.name}`] : [])))],
+  };
+  if ((flags.key === undefined) !== (flags.cert === undefined)) throw new UsageError('--key and --cert must be given together');
+  const tls = flags.key !== undefined;
+  if (!tls && flags.securePort !== undefined) throw new UsageError('--secure-port needs --key and --cert');
+  if (!tls && flags.nonSecure) throw new UsageError('--non-secure only makes sense with --key and --cert');
+  if (!tls && flags.httpsPort !== undefined) throw new UsageError('--https-port needs --key and --cert');
+  return { kind: 'start', flags };
+}
+
+export const HELP = `Usage: skynet-mqtt [start] [options]
+
+A Mosca-compatible MQTT 3.1.1 broker.
+
+Options:
+  -p, --port <n>          MQTT port (default 1883)
+      --host <ip>         address to listen on (default: all addresses)
+  -c, --config <file>     options file (.json, .js, .mjs, .cjs); replaces the flags
+                          above and below except -v, --very-verbose and --db
+      --broker-id <id>    broker id used in $SYS/<id>/... (default: random)
+      --disable-stats     do not publish $SYS statistics
+  -v, --verbose           log at level info (pino JSON on stdout)
+      --very-verbose      log at level debug
+  -d, --db <path>         keep sessions and retained messages in LevelDB at <path>
+      --key <file>        TLS private key (PEM), with --cert: enables mqtts
+      --cert <file>       TLS certificate (PEM), with --key
+      --secure-port <n>   mqtts port (default 8883)
+      --non-secure        keep plain MQTT listening next to mqtts
+      --http-port <n>     MQTT over WebSocket port (default 3000)
+      --https-port <n>    MQTT over secure WebSocket port; needs --key and --cert
+      --only-http         only the WebSocket listeners, no mqtt/mqtts
+  -V, --version           print the version
+  -h, --help              print this help
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 1 configuration or start error, 2 bad command line.
+Docs: docs/cli.md
+`;

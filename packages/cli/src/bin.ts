@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { runCli } from './index.js';
+import { exitOnSignals } from './shutdown.js';
+
+const outcome = runCli(process.argv.slice(2));
+// Handlers go in before the banner can be printed: a supervisor may signal as soon as it sees it,
+// and a signal that arrives before process.on() would kill us with the default action, not exit 0.
+// A signal during start-up waits for the start, then closes what was started.
+exitOnSignals(
+  {
+    close: async () => {
+      const result = await outcome;
+      if (result.status === 'running') await result.broker.close();
+    },
+  },
+  { say: (line) => process.stderr.write(`${line}\n`), exit: (code) => process.exit(code) },
+);
+const result = await outcome;
+// stderr writes are synchronous for files, pipes and terminals on POSIX, so exiting right after
+// printing loses nothing; exiting explicitly also ends a store or backend that keeps the loop alive.
+if (result.status === 'exit') process.exit(result.code);

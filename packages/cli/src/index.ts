@@ -1,0 +1,109 @@
+import { ConfigurationError, Server, VERSION, unknownOptionNames, type ServerAddress, type ServerOptions } from '@skynet-mqtt/core';
+import { HELP, parseCommandLine, UsageError, type Command, type StartFlags } from './args.js';
+import { loadConfigFile } from './config.js';
+import { APPLIED_AFTER_CONFIG, finalOptions, flagForPort } from './options.js';
+
+export { HELP, parseCommandLine, UsageError } from './args.js';
+export type { Command, StartFlags } from './args.js';
+export { loadConfigFile } from './config.js';
+export { finalOptions, optionsFromFlags } from './options.js';
+export { exitOnSignals } from './shutdown.js';
+export type { Closable, ShutdownIo } from './shutdown.js';
+
+/** Where the CLI writes: the banner, warnings and errors go to stderr; stdout is for pino logs. */
+export interface CliContext {
+  stdout?: { write(text: string): unknown };
+  stderr?: { write(text: string): unknown };
+  /** Directory a relative --config path is resolved against (default: process.cwd()). */
+  cwd?: string;
+}
+
+/** A broker started by the CLI. */
+export interface RunningBroker {
+  server: Server;
+  options: ServerOptions;
+  addresses: ServerAddress[];
+  banner: string;
+  close(): Promise<void>;
+}
+
+/** Either the broker runs, or the command is over and the process should exit with `code`. */
+export type CliOutcome = { status: 'running'; broker: RunningBroker } | { status: 'exit'; code: number };
+
+const SCHEMES: Record<ServerAddress['type'], string> = { mqtt: 'mqtt', mqtts: 'mqtts', http: 'ws', https: 'wss' };
+
+function url({ type, host, port }: ServerAddress): string {
+  return `${SCHEMES[type]}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The one line printed on start: every listener and the broker id. */
+export function bannerOf(server: Server): string {
+  const addresses = server.address();
+  const where = addresses.length > 0 ? addresses.map(url).join(', ') : 'no listener';
+  return `skynet-mqtt ${VERSION} listening on ${where} (broker id ${server.id})`;
+}
+
+/** The message for a failed start, with a hint of what to type instead when we know it. */
+function startFailure(error: unknown, options: ServerOptions | undefined, flags: StartFlags): string {
+  if (!(error instanceof ConfigurationError)) {
+    const detail = flags.veryVerbose && error instanceof Error && error.stack ? error.stack : String((error as Error)?.message ?? error);
+    return `skynet-mqtt: could not start: ${detail}\n`;
+  }
+  let text = `skynet-mqtt: ${error.message}\n`;
+  const port = error.port;
+  if (port !== undefined && options) {
+    const hint = flags.config !== undefined ? `change the port in ${flags.config}` : `skynet-mqtt ${flagForPort(options, port)} ${port === 65535 ? 1884 : port + 1}`;
+    text += `try: ${hint}\n`;
+  }
+  return text;
+}
+
+async function start(flags: StartFlags, context: Required<CliContext>): Promise<CliOutcome> {
+  const { stderr } = context;
+  let options: ServerOptions | undefined;
+  try {
+    const config = flags.config === undefined ? undefined : await loadConfigFile(flags.config, context.cwd);
+    if (config) {
+      const ignored = flags.given.filter((flag) => !APPLIED_AFTER_CONFIG.includes(flag));
+      if (ignored.length > 0) stderr.write(`skynet-mqtt: warning: ${ignored.join(', ')} ignored: the config file replaces the command line options\n`);
+    }
+    options = finalOptions(flags, config);
+    const unknown = unknownOptionNames(options);
+    if (unknown.length > 0) stderr.write(`skynet-mqtt: warning: unknown options ignored: ${unknown.join(', ')}\n`);
+    const server = new Server(options);
+    // Without an 'error' listener the core logs the failure itself; ready() rejects for us instead.
+    server.on('error', () => undefined);
+    await server.ready();
+    const banner = bannerOf(server);
+    stderr.write(`${banner}\n`);
+    return { status: 'running', broker: { server, options, addresses: server.address(), banner, close: () => server.close() } };
+  } catch (error) {
+    stderr.write(startFailure(error, options, flags));
+    return { status: 'exit', code: 1 };
+  }
+}
+
+/**
+ * Runs the skynet-mqtt command line in this process: prints help or version, or starts a broker.
+ * It never exits the process; bin.ts does, and installs the signal handlers.
+ */
+export async function runCli(argv: string[], context: CliContext = {}): Promise<CliOutcome> {
+  const ctx: Required<CliContext> = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), ...context };
+  let command: Command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    ctx.stderr.write(`skynet-mqtt: ${error.message}\nRun 'skynet-mqtt --help' for the list of options.\n`);
+    return { status: 'exit', code: 2 };
+  }
+  if (command.kind === 'help') {
+    ctx.stdout.write(HELP);
+    return { status: 'exit', code: 0 };
+  }
+  if (command.kind === 'version') {
+    ctx.stdout.write(`${VERSION}\n`);
+    return { status: 'exit', code: 0 };
+  }
+  return start(command.flags, ctx);
+}

@@ -1,0 +1,58 @@
+import type { ServerOptions } from '@skynet-mqtt/core';
+import type { StartFlags } from './args.js';
+
+/** Flags that -c/--config overrides (everything but these). */
+export const APPLIED_AFTER_CONFIG = ['--config', '--verbose', '--very-verbose', '--db'];
+
+/** Mosca's CLI defaults, also for what a config file leaves out: stats on, memory store, warn. */
+function withDefaults(options: ServerOptions): ServerOptions {
+  return {
+    ...options,
+    stats: options.stats ?? true,
+    persistence: options.persistence ?? { factory: 'memory' },
+    logger: options.logger ?? {},
+  };
+}
+
+/** The ServerOptions the flags alone describe (Mosca's lib/cli.js). */
+export function optionsFromFlags(flags: StartFlags): ServerOptions {
+  const options: ServerOptions = {};
+  if (flags.port !== undefined) options.port = flags.port;
+  if (flags.host !== undefined) options.host = flags.host;
+  if (flags.brokerId !== undefined) options.id = flags.brokerId;
+  if (flags.disableStats) options.stats = false;
+  if (flags.key !== undefined && flags.cert !== undefined) {
+    options.secure = { keyPath: flags.key, certPath: flags.cert, ...(flags.securePort !== undefined && { port: flags.securePort }) };
+    if (flags.nonSecure) options.allowNonSecure = true;
+  }
+  // --only-http alone still means "serve WebSocket", on the default port 3000, as in Mosca.
+  if (flags.httpPort !== undefined || flags.onlyHttp) options.http = flags.httpPort !== undefined ? { port: flags.httpPort } : {};
+  if (flags.httpsPort !== undefined) options.https = { port: flags.httpsPort };
+  if (flags.onlyHttp) options.onlyHttp = true;
+  return options;
+}
+
+/**
+ * The final options: the config file, when given, replaces the flag-built options (Mosca's rule),
+ * then the logging level and --db apply on top of either.
+ */
+export function finalOptions(flags: StartFlags, config: ServerOptions | undefined): ServerOptions {
+  const options = withDefaults(config ?? optionsFromFlags(flags));
+  const level = flags.veryVerbose ? 'debug' : flags.verbose ? 'info' : undefined;
+  if (level) options.logger = options.logger === false ? { level } : { ...options.logger, level };
+  if (flags.db !== undefined) {
+    // storeMessagesQos0 lives in Mosca's persistence options; keep it when --db swaps the store.
+    const previous = options.persistence as Record<string, unknown> | undefined;
+    const keep = previous?.storeMessagesQos0 === undefined ? {} : { storeMessagesQos0: previous.storeMessagesQos0 };
+    options.persistence = { factory: 'level', path: flags.db, ...keep };
+  }
+  return options;
+}
+
+/** Which flag sets the listener on `port`, for the "port in use" hint. */
+export function flagForPort(options: ServerOptions, port: number): string {
+  if (options.secure?.port === port || (options.secure && options.secure.port === undefined && port === 8883)) return '--secure-port';
+  if (options.http && (options.http.port ?? 3000) === port) return '--http-port';
+  if (options.https && (options.https.port ?? 3001) === port) return '--https-port';
+  return '--port';
+}

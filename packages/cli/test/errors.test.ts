@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { after, test } from 'node:test';
+import { freePort, killAll, runCli } from './helpers.js';
+
+after(killAll);
+
+const HINT = "Run 'skynet-mqtt --help' for the list of options.";
+
+test('a port in use exits 1, says so, and suggests another port', async () => {
+  const port = await freePort();
+  const blocker = net.createServer();
+  blocker.listen(port, '127.0.0.1');
+  await once(blocker, 'listening');
+  try {
+    const result = await runCli(['--port', String(port), '--host', '127.0.0.1']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`skynet-mqtt: port ${port} .*already in use`));
+    assert.match(result.stderr, new RegExp(`try: skynet-mqtt --port ${port + 1}`));
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    blocker.close();
+  }
+});
+
+test('--parent-host exits 2: the bridge is not available yet', async () => {
+  const result = await runCli(['--parent-host', 'x']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /--parent-host is not supported yet: the MQTT bridge backend is not available yet/);
+});
+
+test('every unsupported Mosca flag and command exits 2 with its reason', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--parent-port', '1883'], /bridge backend/],
+    [['--parent-prefix', 'x'], /bridge backend/],
+    [['--credentials', 'c.json'], /--credentials is not supported yet: device credentials come with the device security issue/],
+    [['--authorize-publish', '**'], /device security issue/],
+    [['--authorize-subscribe', '**'], /device security issue/],
+    [['adduser', 'u', 'p'], /the adduser command is not supported yet: device credentials/],
+    [['rmuser', 'u'], /the rmuser command is not supported yet/],
+    [['--http-static', '.'], /--http-static is not supported/],
+    [['--http-bundle'], /--http-bundle is not supported/],
+    [['--https-static', '.'], /--https-static is not supported/],
+    [['--https-bundle'], /--https-bundle is not supported/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runCli(args);
+    assert.equal(result.code, 2, args.join(' '));
+    assert.match(result.stderr, message);
+  }
+});
+
+test('an unknown flag exits 2 with the help hint', async () => {
+  const result = await runCli(['--nope']);
+  assert.equal(result.code, 2);
+  assert.equal(result.stderr, `skynet-mqtt: unknown option '--nope'\n${HINT}\n`);
+});
+
+test('bad flag values exit 2', async () => {
+  for (const args of [['--port', 'abc'], ['--port', '70000'], ['--port'], ['-p', '--host'], ['--key', 'k.pem'], ['--https-port', '3001'], ['extra']]) {
+    const result = await runCli(args);
+    assert.equal(result.code, 2, args.join(' '));
+    assert.ok(result.stderr.endsWith(`${HINT}\n`), result.stderr);
+  }
+});
+
+test('--version prints the version and exits 0', async () => {
+  for (const flag of ['--version', '-V']) {
+    const result = await runCli([flag]);
+    assert.deepEqual({ code: result.code, stdout: result.stdout }, { code: 0, stdout: '0.1.0\n' });
+  }
+});
+
+test('--help lists the flags and exits 0', async () => {
+  const result = await runCli(['-h']);
+  assert.equal(result.code, 0);
+  for (const flag of ['--port', '--config', '--db', '--key', '--http-port', '--very-verbose']) assert.ok(result.stdout.includes(flag), flag);
+});
+
+test('a missing TLS key file exits 1 with the path', async () => {
+  const result = await runCli(['--key', '/nonexistent/key.pem', '--cert', '/nonexistent/cert.pem', '--secure-port', '0', '--host', '127.0.0.1']);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /skynet-mqtt: cannot read the TLS key file \/nonexistent\/key\.pem/);
+});
