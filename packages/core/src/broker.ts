@@ -34,6 +34,8 @@ export interface Broker extends EventEmitter, Hooks {
   takeOver(client: Client): Promise<void>;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */
   publishEvent(event: string, payload: string): void;
+  /** A connection is closed and its session ended: the server stops tracking it. */
+  forget(client: Client): void;
   /** Publishes a will through authorizePublish, as Mosca did. */
   publishWill(client: Client, will: Will): Promise<void>;
 }

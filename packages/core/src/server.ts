@@ -154,8 +154,13 @@ export class Server extends EventEmitter implements Broker, Hooks {
   accept(stream: Duplex, remoteAddress = 'local'): Client {
     const client = new Client(this, stream, remoteAddress);
     this.connections.add(client);
-    client.onClose(() => void this.connections.delete(client));
     return client;
+  }
+
+  forget(client: Client): void {
+    this.connections.delete(client);
+    // Listed until its session was ended: a new connection with this id waits for that (takeOver).
+    if (this.clients[client.id] === client) delete this.clients[client.id];
   }
 
   route(message: Message, client: Client | null): void | Promise<void> {

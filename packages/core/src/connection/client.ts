@@ -6,6 +6,7 @@ import { dispatch } from '../handlers/dispatch.js';
 import type { Message, OutgoingPacket, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
 import { OutboundQueue } from './outbound-queue.js';
+import { endSession } from './session.js';
 import { PacketReader } from './packet-reader.js';
 
 /** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
@@ -44,7 +45,6 @@ export class Client {
   will: Will | null = null;
   /** Filters this client holds, Mosca's shape: `{ [filter]: { qos } }`. */
   readonly subscriptions: Record<string, { qos: QoS }> = Object.create(null);
-  readonly connection: { stream: Duplex };
   /** True once CONNACK 0 went out; false again once closing starts. */
   connected = false;
   closing = false;
@@ -52,20 +52,22 @@ export class Client {
   lastSeen = Date.now();
   readonly connectedAt = Date.now();
 
-  /** QoS 2 packet ids received and not yet released, so a re-send is not delivered twice. */
-  readonly incoming = new Set<number>();
   readonly outbound: OutboundQueue;
+  /** Set once CONNECT was accepted: from then on, closing must end the session (endSession). */
+  sessionStarted = false;
 
+  // What follows is created on first use: an idle connection should cost little memory.
+  /** QoS 2 packet ids received and not yet released, so a re-send is not delivered twice. */
+  private incoming: Set<number> | null = null;
   private readonly reader: PacketReader;
   /** Packets waiting while an asynchronous handler runs: packets are handled strictly in order. */
-  private backlog: Packet[] = [];
+  private backlog: Packet[] | null = null;
   private busy = false;
   private closed: Promise<void> | null = null;
-  private closeListeners: ((reason: CloseReason) => void | Promise<void>)[] = [];
   /** authorizeForward verdicts, chained so that messages keep their order. */
-  private forwardChain: Promise<void> = Promise.resolve();
+  private forwardChain: Promise<void> | null = null;
   /** Store writes of this session, chained so they reach the Store in the order they were made. */
-  private storeChain: Promise<void> = Promise.resolve();
+  private storeChain: Promise<void> | null = null;
   private log?: Logger;
   private corked = false;
   private readPauses = 0;
@@ -77,30 +79,37 @@ export class Client {
     readonly stream: Duplex,
     readonly remoteAddress = 'local',
   ) {
-    this.connection = { stream };
     this.outbound = new OutboundQueue(this);
-    this.reader = new PacketReader(
-      server.settings.maxPacketSize,
-      (packet) => this.receive(packet),
-      (error) => this.protocolError(error),
-    );
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', (error: Error) => {
-      this.logger.debug({ err: error }, 'connection error');
-      if (this.connected) server.emit('clientError', error, this);
-      void this.close(error.message);
-    });
-    stream.on('close', () => void this.close('close'));
-    stream.on('drain', () => this.onDrain());
-    stream.on('end', () => void this.close('close'));
+    this.reader = new PacketReader(server.settings.maxPacketSize, this);
+    // Listeners shared by every connection, finding their client on the stream: no closures.
+    (stream as OwnedStream)[OWNER] = this;
+    stream.on('data', onStreamData);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
+    stream.on('end', onStreamClose);
+    stream.on('drain', onStreamDrain);
   }
 
-  private onData(chunk: Buffer): void {
+  /** Mosca's `client.connection.stream`. */
+  get connection(): { stream: Duplex } {
+    return { stream: this.stream };
+  }
+
+  /** @internal bytes from the stream. */
+  onData(chunk: Buffer): void {
     this.lastSeen = Date.now();
     this.reader.push(chunk);
   }
 
-  private protocolError(error: Error): void {
+  /** @internal the stream failed. */
+  onError(error: Error): void {
+    this.logger.debug({ err: error }, 'connection error');
+    if (this.connected) this.server.emit('clientError', error, this);
+    void this.close(error.message);
+  }
+
+  /** @internal a malformed packet (PacketReader). */
+  protocolError(error: Error): void {
     if (this.closing) return;
     // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 before closing.
     if (!this.connected && error.message === 'Invalid protocol version') {
@@ -111,9 +120,11 @@ export class Client {
     void this.close('protocol violation');
   }
 
-  private receive(packet: Packet): void {
+  /** @internal a packet (PacketReader). */
+  receive(packet: Packet): void {
     if (this.closing) return;
     if (this.busy) {
+      this.backlog ??= [];
       this.backlog.push(packet);
       // Stop reading while the backlog drains, so a fast sender cannot grow it without bound.
       if (this.backlog.length === BACKLOG_HIGH) this.pauseReading();
@@ -138,11 +149,25 @@ export class Client {
 
   private drainBacklog(): void {
     this.busy = false;
-    while (!this.busy && this.backlog.length > 0 && !this.closing) {
-      const next = this.backlog.shift()!;
-      if (this.backlog.length === BACKLOG_LOW) this.resumeReading();
+    const backlog = this.backlog;
+    while (!this.busy && backlog && backlog.length > 0 && !this.closing) {
+      const next = backlog.shift()!;
+      if (backlog.length === BACKLOG_LOW) this.resumeReading();
       this.handle(next);
     }
+  }
+
+  /** Records an inbound QoS 2 packet id; false when it is held already (a re-send). */
+  receivedQos2(messageId: number): boolean {
+    this.incoming ??= new Set();
+    if (this.incoming.has(messageId)) return false;
+    this.incoming.add(messageId);
+    return true;
+  }
+
+  /** PUBREL: the id may carry a new message from now on. */
+  releasedQos2(messageId: number): void {
+    this.incoming?.delete(messageId);
   }
 
   /** Stops reading this connection; each pause is matched by one resumeReading(). */
@@ -171,7 +196,8 @@ export class Client {
     publisher.pauseReading();
   }
 
-  private onDrain(): void {
+  /** @internal the socket took everything it held. */
+  onDrain(): void {
     this.outbound.pump();
     if (this.congested) return;
     this.releaseThrottled();
@@ -226,27 +252,35 @@ export class Client {
   /** Sends a message to this client at min(message QoS, granted QoS). [MQTT-3.8.4-6] */
   deliver(message: Message, grantedQos: QoS, retain = false): void {
     const qos = (message.qos < grantedQos ? message.qos : grantedQos) as QoS;
-    const forward = this.server.authorizeForward;
-    if (!forward) {
+    if (!this.server.authorizeForward) {
       this.outbound.push(message, qos, retain);
       return;
     }
-    this.forwardChain = this.forwardChain
-      .then(() => callHook<boolean>(forward, this.server, [this, message]))
-      .catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'authorizeForward failed');
-        return false;
-      })
+    this.forwardChain = (this.forwardChain ?? Promise.resolve())
+      .then(() => this.mayForward(message))
       .then((allowed) => {
         if (allowed) this.outbound.push(message, qos, retain);
-        else this.logger.warn({ topic: message.topic }, 'Unauthorized Forward');
       });
+  }
+
+  /** The authorizeForward verdict for this client (Mosca's hook); an error counts as a refusal. */
+  async mayForward(message: Message): Promise<boolean> {
+    const hook = this.server.authorizeForward;
+    if (!hook) return true;
+    let allowed = false;
+    try {
+      allowed = Boolean(await callHook<boolean>(hook, this.server, [this, message]));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'authorizeForward failed');
+    }
+    if (!allowed) this.logger.warn({ topic: message.topic }, 'Unauthorized Forward');
+    return allowed;
   }
 
   /** Runs a Store write after the ones this session made before it. */
   persist(write: (clientId: string) => Promise<void>): Promise<void> {
     const id = this.id;
-    const next = this.storeChain.then(() => write(id));
+    const next = this.storeChain ? this.storeChain.then(() => write(id)) : write(id);
     this.storeChain = next.catch((error: unknown) => {
       this.logger.error({ err: error }, 'store write failed');
     });
@@ -272,11 +306,6 @@ export class Client {
     return this.closed;
   }
 
-  /** Registers session clean-up; close() resolves once every listener has finished. */
-  onClose(listener: (reason: CloseReason) => void | Promise<void>): void {
-    this.closeListeners.push(listener);
-  }
-
   private async shutdown(reason: CloseReason): Promise<void> {
     const wasConnected = this.connected;
     this.closing = true;
@@ -285,18 +314,36 @@ export class Client {
     this.stream.end();
     this.stream.destroy();
     this.releaseThrottled();
-    for (const listener of this.closeListeners) {
-      try {
-        await listener(reason);
-      } catch (error) {
-        this.logger.error({ err: error }, 'session clean-up failed');
-      }
+    try {
+      if (this.sessionStarted) await endSession(this, reason);
+    } catch (error) {
+      this.logger.error({ err: error }, 'session clean-up failed');
     }
     await this.storeChain;
+    this.server.forget(this);
     if (wasConnected) this.server.emit('clientDisconnected', this, reason);
   }
 }
 
 function uncork(client: Client): void {
   client.flush();
+}
+
+const OWNER = Symbol('skynet-mqtt client');
+type OwnedStream = Duplex & { [OWNER]: Client };
+
+function onStreamData(this: OwnedStream, chunk: Buffer): void {
+  this[OWNER].onData(chunk);
+}
+
+function onStreamError(this: OwnedStream, error: Error): void {
+  this[OWNER].onError(error);
+}
+
+function onStreamClose(this: OwnedStream): void {
+  void this[OWNER].close('close');
+}
+
+function onStreamDrain(this: OwnedStream): void {
+  this[OWNER].onDrain();
 }

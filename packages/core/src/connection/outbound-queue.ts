@@ -14,8 +14,8 @@ interface Waiting {
  * bounded by `maxQueuedMessages`: beyond it the oldest waiting message is dropped and counted.
  */
 export class OutboundQueue {
-  /** Unacknowledged packets by packet id, in the order they were sent. */
-  readonly inflight = new Map<number, OutgoingPacket>();
+  /** Unacknowledged packets by packet id, in the order they were sent; made on first use. */
+  private inflight: Map<number, OutgoingPacket> | null = null;
   private waiting: Waiting[] = [];
   private lastId = 0;
   private warnedFull = false;
@@ -66,7 +66,7 @@ export class OutboundQueue {
   }
 
   private hasRoom(): boolean {
-    return this.inflight.size < this.client.server.settings.maxInflightMessages;
+    return (this.inflight?.size ?? 0) < this.client.server.settings.maxInflightMessages;
   }
 
   private send(message: Message, qos: QoS, retain: boolean): void {
@@ -77,7 +77,7 @@ export class OutboundQueue {
       return;
     }
     const packet: OutgoingPacket = { topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
-    this.inflight.set(packet.messageId, packet);
+    (this.inflight ??= new Map()).set(packet.messageId, packet);
     if (client.durable) void client.persist((id) => client.server.store.putOutgoing(id, packet));
     client.writeBytes(encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId));
   }
@@ -86,15 +86,15 @@ export class OutboundQueue {
   private nextId(): number {
     do {
       this.lastId = this.lastId === 65535 ? 1 : this.lastId + 1;
-    } while (this.inflight.has(this.lastId));
+    } while (this.inflight?.has(this.lastId));
     return this.lastId;
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is delivered. */
   complete(messageId: number, expectedQos: 1 | 2): void {
-    const packet = this.inflight.get(messageId);
+    const packet = this.inflight?.get(messageId);
     if (!packet || packet.qos !== expectedQos) return;
-    this.inflight.delete(messageId);
+    this.inflight!.delete(messageId);
     const client = this.client;
     if (client.durable) void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
     client.server.emit('delivered', packet, client);
@@ -103,11 +103,11 @@ export class OutboundQueue {
 
   /** PUBREC: the client has the QoS 2 message; from now on only PUBREL is re-sent. [MQTT-4.3.3-1] */
   received(messageId: number): boolean {
-    const packet = this.inflight.get(messageId);
+    const packet = this.inflight?.get(messageId);
     if (!packet || packet.qos !== 2) return false;
     if (!packet.released) {
       const released: OutgoingPacket = { ...packet, released: true };
-      this.inflight.set(messageId, released);
+      this.inflight!.set(messageId, released);
       const client = this.client;
       if (client.durable) void client.persist((id) => client.server.store.putOutgoing(id, released));
     }
@@ -120,7 +120,7 @@ export class OutboundQueue {
    */
   restore(packets: OutgoingPacket[]): void {
     for (const packet of packets) {
-      this.inflight.set(packet.messageId, packet);
+      (this.inflight ??= new Map()).set(packet.messageId, packet);
       if (packet.released) {
         this.client.write({ cmd: 'pubrel', messageId: packet.messageId });
       } else {

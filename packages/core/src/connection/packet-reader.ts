@@ -6,6 +6,12 @@ const CONNECT = 1;
 const PINGREQ = 12;
 const DISCONNECT = 14;
 
+/** Where a reader's packets and errors go: the connection. */
+export interface PacketOwner {
+  receive(packet: mqtt.Packet): void;
+  protocolError(error: Error): void;
+}
+
 /**
  * Splits a byte stream into MQTT packets. The fixed header is read here, so a packet larger than
  * `maxPacketSize` is refused from its first bytes, before it is buffered. The packets of the
@@ -22,8 +28,7 @@ export class PacketReader {
 
   constructor(
     private readonly maxPacketSize: number,
-    private readonly onPacket: (packet: mqtt.Packet) => void,
-    private readonly onError: (error: Error) => void,
+    private readonly owner: PacketOwner,
   ) {}
 
   push(chunk: Buffer): void {
@@ -79,16 +84,16 @@ export class PacketReader {
     const ack = ACKNOWLEDGEMENTS[type];
     if (ack) {
       if (end - start !== 2) return this.fail(new Error(`${ack} must carry exactly a packet id`));
-      this.onPacket({ cmd: ack, messageId: buffer.readUInt16BE(start) } as mqtt.Packet);
+      this.owner.receive({ cmd: ack, messageId: buffer.readUInt16BE(start) } as mqtt.Packet);
       return;
     }
     if ((type === PINGREQ || type === DISCONNECT) && end === start) {
-      this.onPacket({ cmd: type === PINGREQ ? 'pingreq' : 'disconnect' } as mqtt.Packet);
+      this.owner.receive({ cmd: type === PINGREQ ? 'pingreq' : 'disconnect' } as mqtt.Packet);
       return;
     }
     const parser = mqtt.parser();
     parser.on('packet', (packet: mqtt.Packet) => {
-      if (!this.failed) this.onPacket(packet);
+      if (!this.failed) this.owner.receive(packet);
     });
     parser.on('error', (error: Error) => this.fail(error));
     parser.parse(buffer.subarray(offset, end));
@@ -111,7 +116,7 @@ export class PacketReader {
       position += 2;
       if (messageId === 0) return this.fail(new Error('PUBLISH with packet id 0')); // [MQTT-2.3.1-1]
     }
-    this.onPacket({
+    this.owner.receive({
       cmd: 'publish',
       topic,
       payload: buffer.subarray(position, end),
@@ -129,7 +134,7 @@ export class PacketReader {
     this.failed = true;
     this.chunks = [];
     this.buffered = 0;
-    this.onError(error);
+    this.owner.protocolError(error);
   }
 }
 

@@ -7,16 +7,6 @@ import type { Client, CloseReason } from './client.js';
 export async function endSession(client: Client, reason: CloseReason): Promise<void> {
   const server = client.server;
   const takenOver = reason === 'new connection request';
-  try {
-    await endSessionState(client, reason, takenOver);
-  } finally {
-    // Listed until its state is settled: a new connection with this id waits for that (takeOver).
-    if (server.clients[client.id] === client) delete server.clients[client.id];
-  }
-}
-
-async function endSessionState(client: Client, reason: CloseReason, takenOver: boolean): Promise<void> {
-  const server = client.server;
   const store = server.store;
 
   // A durable session is marked offline before it leaves the router, so that a message published

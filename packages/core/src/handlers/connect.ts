@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
-import { endSession, saveWaiting } from '../connection/session.js';
+import { saveWaiting } from '../connection/session.js';
 import { callHook } from '../hooks.js';
 import { topicNameError } from '../topics/validate.js';
 import type { Message, QoS } from '../types.js';
@@ -69,7 +69,7 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
   await server.takeOver(client);
   if (client.closing) return;
   // From here the session exists: whatever happens next, closing must end it properly.
-  client.onClose((reason) => endSession(client, reason));
+  client.sessionStarted = true;
 
   const store = server.store;
   let sessionPresent = false;
@@ -105,23 +105,14 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
     return;
   }
   client.connected = true;
-  client.logger.info({ clientId }, 'client connected');
+  server.logger.info({ clientId }, 'client connected');
   server.emit('clientConnected', client);
   client.outbound.pump();
 }
 
 /** authorizeForward runs for the offline queue too, as in Mosca: a denied message is dropped. */
 async function forwardable(client: Client, messages: Message[]): Promise<Message[]> {
-  const hook = client.server.authorizeForward;
-  if (!hook) return messages;
   const allowed: Message[] = [];
-  for (const message of messages) {
-    const ok = await callHook<boolean>(hook, client.server, [client, message]).catch((error: unknown) => {
-      client.logger.warn({ err: error }, 'authorizeForward failed');
-      return false;
-    });
-    if (ok) allowed.push(message);
-    else client.logger.warn({ topic: message.topic }, 'Unauthorized Forward');
-  }
+  for (const message of messages) if (await client.mayForward(message)) allowed.push(message);
   return allowed;
 }

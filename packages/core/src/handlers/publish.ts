@@ -38,8 +38,7 @@ export function handlePublish(client: Client, packet: IPublishPacket): void | Pr
 
 /** QoS 2 inbound: a PUBLISH re-sent with an id not yet released is acknowledged, not delivered again. [MQTT-4.3.3-2] */
 async function publishExactlyOnce(client: Client, message: Message, messageId: number): Promise<void> {
-  if (!client.incoming.has(messageId)) {
-    client.incoming.add(messageId);
+  if (client.receivedQos2(messageId)) {
     // A durable session may have received this id before a reconnect: the Store decides.
     const fresh = client.durable ? await storeIncoming(client, messageId) : true;
     if (fresh) await authorizeAndRoute(client, message);

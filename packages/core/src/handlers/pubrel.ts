@@ -8,7 +8,7 @@ import type { Client } from '../connection/client.js';
  */
 export function handlePubrel(client: Client, packet: IPubrelPacket): void | Promise<void> {
   const messageId = packet.messageId!;
-  client.incoming.delete(messageId);
+  client.releasedQos2(messageId);
   const answer = () => client.write({ cmd: 'pubcomp', messageId });
   // A durable session's ids live in the Store too, possibly from an earlier connection.
   if (!client.durable) return answer();

@@ -48,7 +48,7 @@ export async function handleSubscribe(client: Client, packet: ISubscribePacket):
   client.write({ cmd: 'suback', messageId: packet.messageId!, granted });
 
   for (const { topic } of accepted) {
-    client.logger.debug({ clientId: client.id, topic }, 'subscribed to topic');
+    server.logger.debug({ clientId: client.id, topic }, 'subscribed to topic');
     server.emit('subscribed', topic, client);
     if (server.settings.publishSubscriptions) {
       server.publishEvent('new/subscribes', JSON.stringify({ clientId: client.id, topic }));

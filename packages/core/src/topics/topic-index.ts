@@ -1,14 +1,21 @@
 /**
  * A trie of topic filters, each level a node, for finding every filter that matches a topic name.
  * It holds values of any kind under each filter (a client's subscription, a handler, ...).
+ * A node's maps are made on first use: most nodes of a large index are leaves with one value.
  */
 interface Node<V> {
-  children: Map<string, Node<V>>;
-  values: Map<string, V>;
+  children: Map<string, Node<V>> | null;
+  values: Map<string, V> | null;
 }
 
+type Visit<V> = (key: string, value: V) => void;
+
 function newNode<V>(): Node<V> {
-  return { children: new Map(), values: new Map() };
+  return { children: null, values: null };
+}
+
+function isEmpty<V>(node: Node<V>): boolean {
+  return !node.values?.size && !node.children?.size;
 }
 
 export class TopicIndex<V> {
@@ -23,6 +30,7 @@ export class TopicIndex<V> {
   add(filter: string, key: string, value: V): void {
     let node = this.root;
     for (const level of filter.split('/')) {
+      node.children ??= new Map();
       let child = node.children.get(level);
       if (!child) {
         child = newNode();
@@ -30,6 +38,7 @@ export class TopicIndex<V> {
       }
       node = child;
     }
+    node.values ??= new Map();
     if (!node.values.has(key)) this.count++;
     node.values.set(key, value);
   }
@@ -39,18 +48,18 @@ export class TopicIndex<V> {
     const path: Node<V>[] = [this.root];
     const levels = filter.split('/');
     for (const level of levels) {
-      const child = path[path.length - 1]!.children.get(level);
+      const child = path[path.length - 1]!.children?.get(level);
       if (!child) return false;
       path.push(child);
     }
     const leaf = path[path.length - 1]!;
-    if (!leaf.values.delete(key)) return false;
+    if (!leaf.values?.delete(key)) return false;
     this.count--;
     // Prune the nodes left empty, so the trie does not grow with every filter ever used.
     for (let i = levels.length; i > 0; i--) {
       const node = path[i]!;
-      if (node.values.size > 0 || node.children.size > 0) break;
-      path[i - 1]!.children.delete(levels[i - 1]!);
+      if (!isEmpty(node)) break;
+      path[i - 1]!.children!.delete(levels[i - 1]!);
     }
     return true;
   }
@@ -58,39 +67,19 @@ export class TopicIndex<V> {
   get(filter: string, key: string): V | undefined {
     let node: Node<V> | undefined = this.root;
     for (const level of filter.split('/')) {
-      node = node.children.get(level);
+      node = node.children?.get(level);
       if (!node) return undefined;
     }
-    return node.values.get(key);
+    return node.values?.get(key);
   }
 
   /**
    * Calls `visit(key, value)` for every value whose filter matches `topic`. A key holding several
    * matching filters is visited once per filter; callers that need one delivery per key merge.
    */
-  match(topic: string, visit: (key: string, value: V) => void): void {
-    const levels = topic.split('/');
+  match(topic: string, visit: Visit<V>): void {
     // [MQTT-4.7.2-1] a topic starting with '$' is not matched by a filter starting with a wildcard.
-    this.walk(this.root, levels, 0, topic.charCodeAt(0) === 36 /* $ */, visit);
-  }
-
-  private walk(node: Node<V>, levels: string[], depth: number, dollar: boolean, visit: (key: string, value: V) => void): void {
-    const wildcardsAllowed = !(dollar && depth === 0);
-    if (wildcardsAllowed) {
-      const hash = node.children.get('#');
-      // '#' also matches the parent level: 'a/#' matches 'a'. [MQTT-4.7.1-2]
-      if (hash) for (const [key, value] of hash.values) visit(key, value);
-    }
-    if (depth === levels.length) {
-      for (const [key, value] of node.values) visit(key, value);
-      return;
-    }
-    const exact = node.children.get(levels[depth]!);
-    if (exact) this.walk(exact, levels, depth + 1, dollar, visit);
-    if (wildcardsAllowed) {
-      const plus = node.children.get('+');
-      if (plus) this.walk(plus, levels, depth + 1, dollar, visit);
-    }
+    walk(this.root, topic.split('/'), 0, topic.charCodeAt(0) === 36 /* $ */, visit);
   }
 
   /** Every (filter, key, value) held, for listing and persistence. */
@@ -98,8 +87,30 @@ export class TopicIndex<V> {
     const stack: [Node<V>, string[]][] = [[this.root, []]];
     while (stack.length > 0) {
       const [node, path] = stack.pop()!;
-      for (const [key, value] of node.values) yield [path.join('/'), key, value];
-      for (const [level, child] of node.children) stack.push([child, [...path, level]]);
+      if (node.values) for (const [key, value] of node.values) yield [path.join('/'), key, value];
+      if (node.children) for (const [level, child] of node.children) stack.push([child, [...path, level]]);
     }
+  }
+}
+
+function visitAll<V>(values: Map<string, V> | null, visit: Visit<V>): void {
+  if (values) for (const [key, value] of values) visit(key, value);
+}
+
+function walk<V>(node: Node<V>, levels: string[], depth: number, dollar: boolean, visit: Visit<V>): void {
+  const children = node.children;
+  const wildcardsAllowed = !(dollar && depth === 0);
+  // '#' also matches the parent level: 'a/#' matches 'a'. [MQTT-4.7.1-2]
+  if (wildcardsAllowed && children) visitAll(children.get('#')?.values ?? null, visit);
+  if (depth === levels.length) {
+    visitAll(node.values, visit);
+    return;
+  }
+  if (!children) return;
+  const exact = children.get(levels[depth]!);
+  if (exact) walk(exact, levels, depth + 1, dollar, visit);
+  if (wildcardsAllowed) {
+    const plus = children.get('+');
+    if (plus) walk(plus, levels, depth + 1, dollar, visit);
   }
 }
