@@ -47,7 +47,7 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
       break;
     }
     case 'skynet':
-      child = spawn(process.execPath, [SKYNET_BIN, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [SKYNET_BIN, '--port', String(port), '--host', HOST], { stdio: ['ignore', 'pipe', 'pipe'] });
       break;
     case 'aedes':
       child = spawn(process.execPath, [join(HERE, 'aedes-server.js'), '--port', String(port), '--host', HOST], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -80,11 +80,9 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const killed = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-        if (!killed) {
-          child.kill('SIGKILL');
-          await exited;
-        }
+        const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(force);
       }
       await cleanup();
     },

@@ -36,3 +36,17 @@ export function readCpuSeconds(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** Machine-wide busy CPU time (all cores, excluding idle, iowait and steal), in seconds. */
+export function readMachineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    // cpu user nice system idle iowait irq softirq steal (guest is already inside user)
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (v.length < 8 || v.some((x) => !Number.isFinite(x))) return undefined;
+    const busy = v[0]! + v[1]! + v[2]! + v[5]! + v[6]!;
+    return busy / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}

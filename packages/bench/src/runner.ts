@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBroker, unavailableReason, HOST, type BrokerName, type RunningBroker } from './brokers.js';
 import type { RunContext } from './generator/outcome.js';
-import { SCENARIOS, invalidReason, warmUp, type ScenarioName } from './scenarios.js';
+import { SCENARIOS, invalidReason, warmUp, warmUpConnections, type ScenarioName } from './scenarios.js';
 
 export interface BenchOptions {
   readonly rounds: number;
@@ -30,6 +30,7 @@ export interface Measurement {
   readonly seconds: number;
   readonly generatorCpuPct: number;
   readonly brokerCpuPct: number | undefined;
+  readonly otherCpuPct: number | undefined;
   readonly brokerRssPeakBytes: number | undefined;
   readonly metrics: Readonly<Record<string, number>>;
 }
@@ -73,26 +74,48 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
           opts.log(`${name}: ${unavailable[name]}`);
         }
       }
-      if (opts.warmUp) {
+      // Idle connections first, on fresh processes: their RSS per connection is then not blurred
+      // by heap that earlier scenarios left behind (a Node broker may shrink while we measure).
+      // A few hundred connections beforehand warm the connect path.
+      const first = opts.scenarios.filter((n) => n === 'conns');
+      const rest = opts.scenarios.filter((n) => n !== 'conns');
+      if (opts.warmUp && first.length > 0) {
+        for (const b of running) await warmUpConnections(context(b, 'wc')).catch((err: unknown) => opts.log(`${b.name}: warm-up failed: ${message(err)}`));
+        await sleep(SETTLE_MS);
+      }
+      await measureAll(round, first, running, context, opts, measurements);
+      if (opts.warmUp && rest.length > 0) {
         for (const b of running) {
           opts.log(`round ${round}: warming up ${b.name}`);
           await warmUp((s) => context(b, s), opts.scale).catch((err: unknown) => opts.log(`${b.name}: warm-up failed: ${message(err)}`));
           await sleep(SETTLE_MS);
         }
       }
-      for (const name of opts.scenarios) {
-        for (const b of running) {
-          const m = await measure(round, b, name, context(b, ''), opts);
-          measurements.push(m);
-          opts.log(describe(m));
-          await sleep(SETTLE_MS);
-        }
-      }
+      await measureAll(round, rest, running, context, opts, measurements);
     } finally {
       await Promise.all(running.map((b) => b.stop()));
     }
   }
   return { measurements, unavailable };
+}
+
+/** Scenario by scenario, broker by broker: A B C, A B C. */
+async function measureAll(
+  round: number,
+  scenarios: readonly ScenarioName[],
+  running: readonly RunningBroker[],
+  context: (b: RunningBroker, suffix: string) => RunContext,
+  opts: BenchOptions,
+  into: Measurement[],
+): Promise<void> {
+  for (const name of scenarios) {
+    for (const b of running) {
+      const m = await measure(round, b, name, context(b, ''), opts);
+      into.push(m);
+      opts.log(describe(m));
+      await sleep(SETTLE_MS);
+    }
+  }
 }
 
 async function measure(round: number, broker: RunningBroker, name: ScenarioName, ctx: RunContext, opts: BenchOptions): Promise<Measurement> {
@@ -113,6 +136,7 @@ async function measure(round: number, broker: RunningBroker, name: ScenarioName,
       seconds: o.window.seconds,
       generatorCpuPct: o.window.generatorCpuPct,
       brokerCpuPct: o.window.brokerCpuPct,
+      otherCpuPct: o.window.otherCpuPct,
       brokerRssPeakBytes: o.window.brokerRssPeakBytes,
       metrics: o.metrics,
     };
@@ -130,6 +154,7 @@ async function measure(round: number, broker: RunningBroker, name: ScenarioName,
       seconds: 0,
       generatorCpuPct: 0,
       brokerCpuPct: undefined,
+      otherCpuPct: undefined,
       brokerRssPeakBytes: undefined,
       metrics: {},
     };
@@ -140,7 +165,8 @@ function describe(m: Measurement): string {
   const figures = Object.entries(m.metrics)
     .map(([k, v]) => `${k}=${Number.isFinite(v) ? Math.round(v) : 'n/a'}`)
     .join(' ');
-  const cpu = `gen ${Math.round(m.generatorCpuPct)}% broker ${m.brokerCpuPct === undefined ? '?' : Math.round(m.brokerCpuPct)}%`;
+  const r = (v: number | undefined): string => (v === undefined ? '?' : String(Math.round(v)));
+  const cpu = `gen ${r(m.generatorCpuPct)}% broker ${r(m.brokerCpuPct)}% other ${r(m.otherCpuPct)}%`;
   const validity = m.valid ? `loss ${m.loss} dups ${m.duplicates}` : `INVALID: ${m.invalidReason}`;
   return `round ${m.round} ${m.scenario.padEnd(7)} ${m.broker.padEnd(9)} ${figures} | ${cpu} | ${validity}`;
 }

@@ -85,3 +85,8 @@ export async function warmUp(ctx: (suffix: string) => RunContext, scale: number)
   await runWindowedFlow(ctx('w4'), { qos: 1, messages: n(100_000, s), inFlight: 100, payload: PAYLOAD, idleMs: 2000 });
   await runWindowedFlow(ctx('w5'), { qos: 2, messages: n(50_000, s), inFlight: 100, payload: PAYLOAD, idleMs: 2000 });
 }
+
+/** 300 connections opened and closed: warms a broker's connect path without growing its heap much. */
+export async function warmUpConnections(ctx: RunContext): Promise<void> {
+  await runConns(ctx, { connections: 300, concurrency: 64, holdMs: 0 });
+}

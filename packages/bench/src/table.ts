@@ -7,6 +7,8 @@ import { median } from './stats.js';
 
 /** Above this share of one core the generator may be what limits a figure. */
 export const GENERATOR_CPU_FLAG_PCT = 80;
+/** Above this much CPU used by other processes, the machine was too busy for a fair comparison. */
+export const OTHER_CPU_FLAG_PCT = 30;
 
 interface Row {
   readonly scenario: ScenarioName;
@@ -42,8 +44,11 @@ export interface Summary {
   readonly median: number | undefined;
   readonly validRounds: number;
   readonly rounds: number;
+  /** Valid rounds in which QoS 0 messages were lost (the figure counts only what arrived). */
+  readonly lossyRounds: number;
   readonly generatorCpuPct: number | undefined;
   readonly brokerCpuPct: number | undefined;
+  readonly otherCpuPct: number | undefined;
   readonly ratioVsMosquitto: number | undefined;
 }
 
@@ -64,8 +69,10 @@ export function summarize(measurements: readonly Measurement[], brokers: readonl
         median: value,
         validRounds: valid.length,
         rounds: all.length,
+        lossyRounds: valid.filter((m) => m.loss > 0).length,
         generatorCpuPct: median(valid.map((m) => m.generatorCpuPct)),
         brokerCpuPct: median(valid.map((m) => m.brokerCpuPct ?? Number.NaN)),
+        otherCpuPct: median(valid.map((m) => m.otherCpuPct ?? Number.NaN)),
         ratioVsMosquitto: value !== undefined && reference !== undefined && reference !== 0 ? value / reference : undefined,
       });
     }
@@ -85,16 +92,19 @@ export function resultsTable(summaries: readonly Summary[], brokers: readonly Br
     const shown = cells.map((c, i) => cell(c, unavailable[brokers[i]!]));
     const ratios = withRatios.map((b) => {
       const s = summaries.find((x) => x.scenario === r.scenario && x.metric === r.label && x.broker === b);
-      return s?.ratioVsMosquitto === undefined ? '–' : `${s.ratioVsMosquitto.toFixed(2)}${r.lowerIsBetter ? ' (lower is better)' : ''}`;
+      return s?.ratioVsMosquitto === undefined ? '–' : s.ratioVsMosquitto.toFixed(2);
     });
-    lines.push(row([r.scenario, r.label, ...shown, ...ratios]));
+    lines.push(row([r.scenario, r.lowerIsBetter ? `${r.label} (lower is better)` : r.label, ...shown, ...ratios]));
   }
   return lines.join('\n');
 }
 
-/** CPU table: generator and broker, percent of one core, medians over the measured windows. */
+/**
+ * CPU table: generator, broker and everything else on the machine, percent of one core, medians
+ * over the measured windows.
+ */
 export function cpuTable(summaries: readonly Summary[], brokers: readonly BrokerName[]): string {
-  const header = ['test', ...brokers.map((b) => `${b}: generator / broker CPU`)];
+  const header = ['test', ...brokers.map((b) => `${b}: gen / broker / other`)];
   const lines = [row(header), row(header.map((_, i) => (i === 0 ? '---' : '---:')))];
   const seen = new Set<string>();
   for (const s of summaries) {
@@ -104,7 +114,8 @@ export function cpuTable(summaries: readonly Summary[], brokers: readonly Broker
       const x = summaries.find((y) => y.scenario === s.scenario && y.broker === b);
       if (x === undefined || x.generatorCpuPct === undefined) return '–';
       const flag = x.generatorCpuPct > GENERATOR_CPU_FLAG_PCT ? ' ⚠' : '';
-      return `${pct(x.generatorCpuPct)}${flag} / ${x.brokerCpuPct === undefined ? '?' : pct(x.brokerCpuPct)}`;
+      const opt = (v: number | undefined): string => (v === undefined ? '?' : pct(v));
+      return `${pct(x.generatorCpuPct)}${flag} / ${opt(x.brokerCpuPct)} / ${opt(x.otherCpuPct)}`;
     });
     lines.push(row([s.scenario, ...cells]));
   }
@@ -113,14 +124,20 @@ export function cpuTable(summaries: readonly Summary[], brokers: readonly Broker
 
 export const LEGEND =
   `Medians of the valid rounds. ⚠ = the generator used more than ${GENERATOR_CPU_FLAG_PCT}% of a core: ` +
-  'that figure may be the generator\'s limit, not the broker\'s. "(2/3)" = only 2 of 3 rounds were valid.';
+  'that figure may be the generator\'s limit, not the broker\'s. "(2/3)" = only 2 of 3 rounds were valid; ' +
+  '"(loss in N)" = QoS 0 messages were dropped in N rounds (the figure counts what arrived). ' +
+  `~ = other processes used more than ${OTHER_CPU_FLAG_PCT}% of a core meanwhile: a busy machine, compare with care. ` +
+  'CPU is % of one core over the measured window; "other" is the rest of the machine (other users).';
 
 function cell(s: Summary | undefined, unavailable: string | undefined): string {
   if (s === undefined || s.rounds === 0) return unavailable ? 'not run' : '–';
   if (s.median === undefined) return `invalid (0/${s.rounds})`;
-  const flag = s.generatorCpuPct !== undefined && s.generatorCpuPct > GENERATOR_CPU_FLAG_PCT ? ' ⚠' : '';
+  const flag =
+    (s.generatorCpuPct !== undefined && s.generatorCpuPct > GENERATOR_CPU_FLAG_PCT ? ' ⚠' : '') +
+    (s.otherCpuPct !== undefined && s.otherCpuPct > OTHER_CPU_FLAG_PCT ? ' ~' : '');
   const partial = s.validRounds < s.rounds ? ` (${s.validRounds}/${s.rounds})` : '';
-  return `${num(s.median)}${flag}${partial}`;
+  const lossy = s.lossyRounds > 0 ? ` (loss in ${s.lossyRounds})` : '';
+  return `${num(s.median)}${flag}${partial}${lossy}`;
 }
 
 function num(v: number): string {

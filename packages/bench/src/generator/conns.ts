@@ -1,6 +1,7 @@
-// Idle connections: N clients each CONNECT and SUBSCRIBE to a topic of their own, at most
-// `concurrency` handshakes at a time (below the listen backlog, so the figure is the broker's and
-// not SYN retransmissions). Reports the connect rate and the broker's RSS per idle connection.
+// Idle connections: N clients each CONNECT and SUBSCRIBE (pipelined, see RawClient.openSubscribed)
+// to a topic of their own, at most `concurrency` handshakes at a time (below the listen backlog, so
+// the figure is the broker's and not SYN retransmissions). Reports the connect rate and the
+// broker's RSS per idle connection.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RawClient, closeAll, firstError } from './client.js';
 import { Completion } from './completion.js';
@@ -27,9 +28,7 @@ export async function runConns(ctx: RunContext, run: ConnsRun): Promise<Outcome>
       while (next < run.connections && error === undefined) {
         const i = next++;
         try {
-          const c = await RawClient.open(ctx.target, `${ctx.tag}i${i}`);
-          clients.push(c);
-          await c.subscribe(`bench/${ctx.tag}/idle/${i}`, 0);
+          clients.push(await RawClient.openSubscribed(ctx.target, `${ctx.tag}i${i}`, `bench/${ctx.tag}/idle/${i}`, 0));
           if (++ready === run.connections) completion.done();
         } catch (err) {
           error ??= err instanceof Error ? err.message : String(err);

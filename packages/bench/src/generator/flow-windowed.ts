@@ -1,6 +1,7 @@
 // QoS 1 / QoS 2 throughput, 1 → 1, with a fixed number of messages in flight: a new PUBLISH goes
-// out for every PUBACK (QoS 1) or PUBCOMP (QoS 2). Acknowledgements produced while handling one
-// read are written together, once the read is processed (a microtask runs right after it).
+// out for every PUBACK (QoS 1) or PUBCOMP (QoS 2). Acknowledgements are written once per event-loop
+// turn (setImmediate runs after all the reads epoll reported), not once per read: a broker that
+// sends one small packet per write would otherwise cost the generator a write syscall per packet.
 import type { Socket } from 'node:net';
 import { RawClient, closeAll, firstError } from './client.js';
 import { Completion } from './completion.js';
@@ -16,7 +17,7 @@ export interface WindowedFlow {
   readonly idleMs: number;
 }
 
-/** Collects 4-byte acks during one read and writes them (and anything else queued) in one go. */
+/** Collects 4-byte acks during one loop turn and writes them (and anything else queued) in one go. */
 class AckWriter {
   private scratch = Buffer.allocUnsafe(64 * 1024);
   private length = 0;
@@ -38,7 +39,7 @@ class AckWriter {
   schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    queueMicrotask(() => this.flush());
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {

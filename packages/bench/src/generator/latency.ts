@@ -112,7 +112,7 @@ function failed(expected: number, error: string): Outcome {
     received: 0,
     duplicates: 0,
     error,
-    window: { seconds: 0, generatorCpuPct: 0, brokerCpuPct: undefined, brokerRssPeakBytes: undefined },
+    window: { seconds: 0, generatorCpuPct: 0, brokerCpuPct: undefined, otherCpuPct: undefined, brokerRssPeakBytes: undefined },
     metrics: {},
   };
 }

@@ -1,0 +1,54 @@
+/**
+ * Key names. The Lua scripts (scripts.ts) build the same names from the prefix, so a change
+ * here must be made there too; both are listed in docs/backends/redis.md.
+ */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash topic → encoded retained message. */
+  get retained(): string {
+    return `${this.prefix}retained`;
+  }
+  /** Set of the first levels of retained topics. */
+  get retainedLevels(): string {
+    return `${this.prefix}retained:levels`;
+  }
+  /** Set of the retained topics whose first level is `level`. */
+  retainedByLevel(level: string): string {
+    return `${this.prefix}retained:l:${level}`;
+  }
+  session(clientId: string): string {
+    return `${this.prefix}session:${clientId}`;
+  }
+  sub(clientId: string): string {
+    return `${this.prefix}sub:${clientId}`;
+  }
+  queue(clientId: string): string {
+    return `${this.prefix}queue:${clientId}`;
+  }
+  out(clientId: string): string {
+    return `${this.prefix}out:${clientId}`;
+  }
+  /** Sorted set messageId → first-sent sequence number: the order of getOutgoing. */
+  outOrder(clientId: string): string {
+    return `${this.prefix}outorder:${clientId}`;
+  }
+  incoming(clientId: string): string {
+    return `${this.prefix}in:${clientId}`;
+  }
+  will(clientId: string): string {
+    return `${this.prefix}will:${clientId}`;
+  }
+  /** Hash clientId → qos of every durable subscription to `filter`. */
+  filter(filter: string): string {
+    return `${this.prefix}subs:f:${filter}`;
+  }
+  /** Hash prefix-of-filter → number of filters under it: the trie walked by subscriptionsByTopic. */
+  get subscriptionNodes(): string {
+    return `${this.prefix}subs:nodes`;
+  }
+  /** Pub/sub channel of messages on `topic` (Emitter). */
+  channel(topic: string): string {
+    return `${this.prefix}msg:${topic}`;
+  }
+}

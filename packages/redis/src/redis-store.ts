@@ -1,0 +1,203 @@
+import { topicMatches, type ClientSubscription, type Message, type OutgoingPacket, type QoS, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
+import { decodeMessage, decodeOutgoing, decodeQueued, encodeMessage, encodeOutgoing, encodeQueued } from './codec.js';
+import { closeClient, ConnectionMonitor, createClient, type Client, type ConnectionState } from './connection.js';
+import { Keys } from './keys.js';
+import { resolveOptions, type RedisAdapterOptions, type ResolvedOptions } from './options.js';
+import * as S from './scripts.js';
+
+function isWildcard(filter: string): boolean {
+  return filter.includes('+') || filter.includes('#');
+}
+
+function asBuffers(reply: unknown): Buffer[] {
+  return Array.isArray(reply) ? reply.filter((item): item is Buffer => Buffer.isBuffer(item)) : [];
+}
+
+function asStrings(reply: unknown): string[] {
+  return Array.isArray(reply) ? reply.map(String) : [];
+}
+
+/** Reads only within this many fields per HMGET, so one lookup never blocks Redis for long. */
+const HMGET_CHUNK = 1_000;
+
+/**
+ * The Store on Redis, shared by every broker instance using the same prefix. Layout and
+ * atomicity are described in docs/backends/redis.md; multi-key changes run as Lua scripts.
+ */
+export class RedisStore implements Store {
+  private readonly options: ResolvedOptions;
+  private readonly client: Client;
+  private readonly keys: Keys;
+  private readonly monitor: ConnectionMonitor;
+  private closing: Promise<void> | null = null;
+
+  constructor(options: RedisAdapterOptions | Record<string, unknown> = {}) {
+    this.options = resolveOptions(options, 'store');
+    this.keys = new Keys(this.options.keyPrefix);
+    this.client = createClient(this.options.connection);
+    this.monitor = new ConnectionMonitor(this.client, `Redis store (${this.options.prefix})`, this.options.logger);
+  }
+
+  /** Whether Redis is reachable now; while 'down' or 'connecting' calls wait. */
+  get state(): ConnectionState {
+    return this.monitor.state;
+  }
+
+  private run(script: S.Script, key: string, args: readonly S.ScriptArg[], binary = false): Promise<unknown> {
+    return S.runScript(this.client, script, key, [this.keys.prefix, ...args], binary);
+  }
+
+  // Retained --------------------------------------------------------------------------------
+
+  async storeRetained(message: Message): Promise<void> {
+    const value = message.payload.length === 0 ? '' : encodeMessage(message);
+    await this.run(S.STORE_RETAINED, this.keys.retained, [message.topic, message.topic.split('/')[0]!, value]);
+  }
+
+  /**
+   * Exact filters are read directly. A wildcard filter reads the topics under its first level
+   * (or under every non-$ first level when it starts with a wildcard), matches them here, then
+   * reads the messages: cost follows the topics sharing the filter's first level.
+   */
+  async matchRetained(filters: readonly string[]): Promise<Message[]> {
+    const wanted = new Set<string>();
+    const byLevel = new Map<string, string[]>();
+    const topLevelWildcards: string[] = [];
+    for (const filter of filters) {
+      if (!isWildcard(filter)) {
+        wanted.add(filter);
+        continue;
+      }
+      const first = filter.split('/')[0]!;
+      if (first === '+' || first === '#') topLevelWildcards.push(filter);
+      else byLevel.set(first, [...(byLevel.get(first) ?? []), filter]);
+    }
+    if (topLevelWildcards.length > 0) {
+      for (const level of await this.client.smembers(this.keys.retainedLevels)) {
+        if (level.startsWith('$')) continue; // [MQTT-4.7.2-1]
+        byLevel.set(level, [...(byLevel.get(level) ?? []), ...topLevelWildcards]);
+      }
+    }
+    if (byLevel.size > 0) {
+      const levels = [...byLevel.keys()];
+      const pipeline = this.client.pipeline();
+      for (const level of levels) pipeline.smembers(this.keys.retainedByLevel(level));
+      const replies = (await pipeline.exec()) ?? [];
+      levels.forEach((level, i) => {
+        const [error, members] = replies[i] ?? [null, []];
+        if (error) throw error;
+        const levelFilters = byLevel.get(level)!;
+        for (const topic of asStrings(members)) {
+          if (levelFilters.some((filter) => topicMatches(filter, topic))) wanted.add(topic);
+        }
+      });
+    }
+    const topics = [...wanted];
+    const found: Message[] = [];
+    for (let i = 0; i < topics.length; i += HMGET_CHUNK) {
+      const values = await this.client.hmgetBuffer(this.keys.retained, ...topics.slice(i, i + HMGET_CHUNK));
+      for (const value of values) if (value) found.push(decodeMessage(value));
+    }
+    return found;
+  }
+
+  // Sessions and subscriptions ----------------------------------------------------------------
+
+  async getSession(clientId: string): Promise<Subscription[] | null> {
+    const reply = await this.run(S.GET_SESSION, this.keys.session(clientId), [clientId]);
+    if (reply === null) return null;
+    const flat = asStrings(reply);
+    const subscriptions: Subscription[] = [];
+    for (let i = 0; i < flat.length; i += 2) subscriptions.push({ topic: flat[i]!, qos: Number(flat[i + 1]) as QoS });
+    return subscriptions;
+  }
+
+  async addSubscriptions(clientId: string, subscriptions: readonly Subscription[]): Promise<void> {
+    const pairs = subscriptions.flatMap(({ topic, qos }) => [topic, qos]);
+    await this.run(S.ADD_SUBSCRIPTIONS, this.keys.session(clientId), [clientId, this.options.ttl.subscriptions, ...pairs]);
+  }
+
+  async createSession(clientId: string): Promise<void> {
+    await this.run(S.CREATE_SESSION, this.keys.session(clientId), [clientId, this.options.ttl.subscriptions]);
+  }
+
+  async removeSubscriptions(clientId: string, topics: readonly string[]): Promise<void> {
+    if (topics.length === 0) return;
+    await this.run(S.REMOVE_SUBSCRIPTIONS, this.keys.session(clientId), [clientId, ...topics]);
+  }
+
+  async subscriptionsByTopic(topic: string): Promise<ClientSubscription[]> {
+    const flat = asStrings(await this.run(S.SUBSCRIPTIONS_BY_TOPIC, this.keys.subscriptionNodes, [topic]));
+    const found: ClientSubscription[] = [];
+    for (let i = 0; i < flat.length; i += 4) {
+      found.push({ clientId: flat[i]!, topic: flat[i + 1]!, qos: Number(flat[i + 2]) as QoS, connected: flat[i + 3] === '1' });
+    }
+    return found;
+  }
+
+  async setConnected(clientId: string, connected: boolean): Promise<void> {
+    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? '1' : '0', this.options.ttl.subscriptions]);
+  }
+
+  async deleteSession(clientId: string): Promise<void> {
+    await this.run(S.DELETE_SESSION, this.keys.session(clientId), [clientId]);
+  }
+
+  // Offline queue -----------------------------------------------------------------------------
+
+  async enqueue(clientId: string, message: Message): Promise<void> {
+    const { packets } = this.options.ttl;
+    await this.run(S.ENQUEUE, this.keys.queue(clientId), [clientId, encodeQueued(message, Date.now() + packets), this.options.maxQueuedMessages, packets]);
+  }
+
+  async takeQueue(clientId: string): Promise<Message[]> {
+    const now = Date.now();
+    const entries = asBuffers(await this.run(S.TAKE_QUEUE, this.keys.queue(clientId), [clientId], true));
+    return entries.map(decodeQueued).filter((q) => q.expiresAt > now).map((q) => q.message);
+  }
+
+  // In-flight ---------------------------------------------------------------------------------
+
+  async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {
+    const now = Date.now();
+    const { subscriptions, packets } = this.options.ttl;
+    await this.run(S.PUT_OUTGOING, this.keys.out(clientId), [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets]);
+  }
+
+  async removeOutgoing(clientId: string, messageId: number): Promise<void> {
+    await this.run(S.REMOVE_OUTGOING, this.keys.out(clientId), [clientId, messageId]);
+  }
+
+  async getOutgoing(clientId: string): Promise<OutgoingPacket[]> {
+    return asBuffers(await this.run(S.GET_OUTGOING, this.keys.out(clientId), [clientId, Date.now()], true)).map(decodeOutgoing);
+  }
+
+  async putIncoming(clientId: string, messageId: number): Promise<boolean> {
+    const added = await this.run(S.PUT_INCOMING, this.keys.incoming(clientId), [clientId, messageId, this.options.ttl.subscriptions]);
+    return added === 1;
+  }
+
+  async removeIncoming(clientId: string, messageId: number): Promise<void> {
+    await this.client.srem(this.keys.incoming(clientId), messageId);
+  }
+
+  // Wills -------------------------------------------------------------------------------------
+
+  async putWill(clientId: string, will: Will): Promise<void> {
+    await this.client.set(this.keys.will(clientId), encodeMessage(will));
+  }
+
+  async getWill(clientId: string): Promise<Will | null> {
+    const value = await this.client.getBuffer(this.keys.will(clientId));
+    return value ? decodeMessage(value) : null;
+  }
+
+  async deleteWill(clientId: string): Promise<void> {
+    await this.client.del(this.keys.will(clientId));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= closeClient(this.client).then(() => this.monitor.closed());
+    return this.closing;
+  }
+}

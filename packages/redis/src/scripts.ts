@@ -1,0 +1,313 @@
+import { createHash } from 'node:crypto';
+import type { Client } from './connection.js';
+
+/**
+ * The Lua scripts of the Store. Each Store call that touches more than one key is one script,
+ * so it is atomic: a broker crash between two commands cannot leave a subscription indexed but
+ * not stored, a queue half trimmed, and so on.
+ *
+ * ARGV[1] is always the key prefix, KEYS[1] a key of the slot the script works in (on Cluster
+ * every key shares the prefix's hash tag, so the keys the script builds are in that slot too).
+ */
+const PRELUDE = `
+local P = ARGV[1]
+local NODES = P .. 'subs:nodes'
+local function K(kind, id) return P .. kind .. ':' .. id end
+
+local function split(s)
+  local t, start = {}, 1
+  while true do
+    local i = string.find(s, '/', start, true)
+    if not i then t[#t + 1] = string.sub(s, start); return t end
+    t[#t + 1] = string.sub(s, start, i - 1)
+    start = i + 1
+  end
+end
+
+-- 'a/+/c' -> 'a', 'a/+', 'a/+/c': the trie nodes a filter passes through.
+local function prefixes(filter)
+  local list, start = {}, 1
+  while true do
+    local i = string.find(filter, '/', start, true)
+    if not i then list[#list + 1] = filter; return list end
+    list[#list + 1] = string.sub(filter, 1, i - 1)
+    start = i + 1
+  end
+end
+
+local function index(id, filter, qos)
+  local fkey = P .. 'subs:f:' .. filter
+  if redis.call('HSET', fkey, id, qos) == 1 and redis.call('HLEN', fkey) == 1 then
+    for _, p in ipairs(prefixes(filter)) do redis.call('HINCRBY', NODES, p, 1) end
+  end
+end
+
+local function unindex(id, filter)
+  local fkey = P .. 'subs:f:' .. filter
+  if redis.call('HDEL', fkey, id) == 1 and redis.call('EXISTS', fkey) == 0 then
+    for _, p in ipairs(prefixes(filter)) do
+      if redis.call('HINCRBY', NODES, p, -1) <= 0 then redis.call('HDEL', NODES, p) end
+    end
+  end
+end
+
+-- Forgets a session, its will excepted.
+local function drop(id)
+  local sub = K('sub', id)
+  for _, f in ipairs(redis.call('HKEYS', sub)) do unindex(id, f) end
+  redis.call('DEL', K('session', id), sub, K('queue', id), K('out', id), K('outorder', id), K('in', id))
+end
+
+-- Subscriptions and incoming ids live exactly as long as their session.
+local function syncTtl(id)
+  local ttl = redis.call('PTTL', K('session', id))
+  for _, key in ipairs({K('sub', id), K('in', id)}) do
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('PERSIST', key) end
+  end
+end
+
+-- Creates the session when missing, after clearing what an expired one may have left.
+local function ensure(id, ttl)
+  if redis.call('EXISTS', K('session', id)) == 1 then return end
+  drop(id)
+  redis.call('HSET', K('session', id), 'connected', '0')
+  redis.call('PEXPIRE', K('session', id), ttl)
+end
+`;
+
+export class Script {
+  readonly source: string;
+  readonly sha: string;
+  constructor(body: string, withPrelude = true) {
+    this.source = withPrelude ? PRELUDE + body : body;
+    this.sha = createHash('sha1').update(this.source).digest('hex');
+  }
+}
+
+/** ARGV: prefix, clientId, ttl, filter1, qos1, filter2, qos2, ... */
+export const ADD_SUBSCRIPTIONS = new Script(`
+local id = ARGV[2]
+ensure(id, ARGV[3])
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', K('sub', id), ARGV[i], ARGV[i + 1])
+  index(id, ARGV[i], ARGV[i + 1])
+end
+syncTtl(id)
+return 1
+`);
+
+/** ARGV: prefix, clientId, ttl */
+export const CREATE_SESSION = new Script(`
+ensure(ARGV[2], ARGV[3])
+return 1
+`);
+
+/** ARGV: prefix, clientId, filter1, filter2, ... */
+export const REMOVE_SUBSCRIPTIONS = new Script(`
+local id = ARGV[2]
+if redis.call('EXISTS', K('session', id)) == 0 then return 0 end
+for i = 3, #ARGV do
+  redis.call('HDEL', K('sub', id), ARGV[i])
+  unindex(id, ARGV[i])
+end
+return 1
+`);
+
+/** ARGV: prefix, clientId. Nil when there is no session, else HGETALL of its subscriptions. */
+export const GET_SESSION = new Script(`
+local id = ARGV[2]
+if redis.call('EXISTS', K('session', id)) == 0 then return false end
+return redis.call('HGETALL', K('sub', id))
+`);
+
+/** ARGV: prefix, clientId, '1' | '0', ttl. A connected session does not expire. */
+export const SET_CONNECTED = new Script(`
+local id = ARGV[2]
+local session = K('session', id)
+if redis.call('EXISTS', session) == 0 then return 0 end
+redis.call('HSET', session, 'connected', ARGV[3])
+if ARGV[3] == '1' then redis.call('PERSIST', session) else redis.call('PEXPIRE', session, ARGV[4]) end
+syncTtl(id)
+return 1
+`);
+
+/** ARGV: prefix, clientId */
+export const DELETE_SESSION = new Script(`
+drop(ARGV[2])
+redis.call('DEL', K('will', ARGV[2]))
+return 1
+`);
+
+/**
+ * ARGV: prefix, topic. Walks the trie of filter prefixes (hash subs:nodes) level by level: at
+ * each node only the literal level, '+' and '#' children are probed, so the cost follows the
+ * matching filters, not all filters. Returns clientId, filter, qos, connected for each match,
+ * and unindexes entries whose session expired (the index has no TTL of its own).
+ */
+export const SUBSCRIPTIONS_BY_TOPIC = new Script(`
+local topic = ARGV[2]
+local levels = split(topic)
+local n = #levels
+local dollar = string.sub(topic, 1, 1) == '$'
+local found = {}
+local function filterExists(f) return redis.call('EXISTS', P .. 'subs:f:' .. f) == 1 end
+local function step(base, d, nexts)
+  -- [MQTT-4.7.2-1] no wildcard matches the first level of a $-topic.
+  local wild = not (dollar and d == 0)
+  local function join(l) if base == nil then return l end return base .. '/' .. l end
+  if wild then
+    local h = join('#')
+    if filterExists(h) then found[#found + 1] = h end
+  end
+  if d == n then
+    if base ~= nil and filterExists(base) then found[#found + 1] = base end
+    return
+  end
+  local c = join(levels[d + 1])
+  if redis.call('HEXISTS', NODES, c) == 1 then nexts[#nexts + 1] = c end
+  if wild then
+    local p = join('+')
+    if redis.call('HEXISTS', NODES, p) == 1 then nexts[#nexts + 1] = p end
+  end
+end
+local states = {}
+step(nil, 0, states)
+for d = 1, n do
+  if #states == 0 then break end
+  local nexts = {}
+  for _, s in ipairs(states) do step(s, d, nexts) end
+  states = nexts
+end
+local out = {}
+for _, f in ipairs(found) do
+  local entries = redis.call('HGETALL', P .. 'subs:f:' .. f)
+  for i = 1, #entries, 2 do
+    local id, qos = entries[i], entries[i + 1]
+    local connected = redis.call('HGET', K('session', id), 'connected')
+    if connected and redis.call('HEXISTS', K('sub', id), f) == 1 then
+      out[#out + 1] = id
+      out[#out + 1] = f
+      out[#out + 1] = qos
+      out[#out + 1] = connected
+    else
+      unindex(id, f)
+    end
+  end
+end
+return out
+`);
+
+/** ARGV: prefix, clientId, entry, max, ttl. Dropped when there is no session, as in memory. */
+export const ENQUEUE = new Script(`
+local id = ARGV[2]
+if redis.call('EXISTS', K('session', id)) == 0 then return 0 end
+local q = K('queue', id)
+redis.call('RPUSH', q, ARGV[3])
+redis.call('LTRIM', q, -tonumber(ARGV[4]), -1)
+redis.call('PEXPIRE', q, ARGV[5])
+return 1
+`);
+
+/** ARGV: prefix, clientId. Reads and deletes in one step, so two brokers never both get it. */
+export const TAKE_QUEUE = new Script(`
+local id = ARGV[2]
+if redis.call('EXISTS', K('session', id)) == 0 then return {} end
+local q = K('queue', id)
+local items = redis.call('LRANGE', q, 0, -1)
+redis.call('DEL', q)
+return items
+`);
+
+/** ARGV: prefix, clientId, messageId, entry, now, expiresAt, ttl subscriptions, ttl packets */
+export const PUT_OUTGOING = new Script(`
+local id, mid = ARGV[2], ARGV[3]
+ensure(id, ARGV[7])
+local out, order = K('out', id), K('outorder', id)
+local expiry = redis.call('HGET', out, 'e:' .. mid)
+if expiry and tonumber(expiry) > tonumber(ARGV[5]) then
+  -- A replacement (e.g. released after PUBREC) keeps its first-sent position and expiry.
+  redis.call('HSET', out, mid, ARGV[4])
+else
+  local seq = redis.call('HINCRBY', K('session', id), 'seq', 1)
+  redis.call('HSET', out, mid, ARGV[4], 'e:' .. mid, ARGV[6])
+  redis.call('ZADD', order, seq, mid)
+end
+redis.call('PEXPIRE', out, ARGV[8])
+redis.call('PEXPIRE', order, ARGV[8])
+return 1
+`);
+
+/** ARGV: prefix, clientId, messageId */
+export const REMOVE_OUTGOING = new Script(`
+local out = K('out', ARGV[2])
+redis.call('HDEL', out, ARGV[3], 'e:' .. ARGV[3])
+redis.call('ZREM', K('outorder', ARGV[2]), ARGV[3])
+return 1
+`);
+
+/** ARGV: prefix, clientId, now. Entries in first-sent order; expired ones are removed. */
+export const GET_OUTGOING = new Script(`
+local id, now = ARGV[2], tonumber(ARGV[3])
+local out, order = K('out', id), K('outorder', id)
+local result = {}
+for _, mid in ipairs(redis.call('ZRANGE', order, 0, -1)) do
+  local expiry = redis.call('HGET', out, 'e:' .. mid)
+  if expiry and tonumber(expiry) > now then
+    result[#result + 1] = redis.call('HGET', out, mid)
+  else
+    redis.call('HDEL', out, mid, 'e:' .. mid)
+    redis.call('ZREM', order, mid)
+  end
+end
+return result
+`);
+
+/** ARGV: prefix, clientId, messageId, ttl. 1 when new, 0 for a re-send. */
+export const PUT_INCOMING = new Script(`
+local id = ARGV[2]
+ensure(id, ARGV[4])
+local added = redis.call('SADD', K('in', id), ARGV[3])
+syncTtl(id)
+return added
+`);
+
+/** ARGV: prefix, topic, first level, encoded message or '' to delete. */
+export const STORE_RETAINED = new Script(`
+local topic, level, value = ARGV[2], ARGV[3], ARGV[4]
+local byLevel = P .. 'retained:l:' .. level
+if value == '' then
+  redis.call('HDEL', P .. 'retained', topic)
+  redis.call('SREM', byLevel, topic)
+  if redis.call('SCARD', byLevel) == 0 then redis.call('SREM', P .. 'retained:levels', level) end
+else
+  redis.call('HSET', P .. 'retained', topic, value)
+  redis.call('SADD', byLevel, topic)
+  redis.call('SADD', P .. 'retained:levels', level)
+end
+return 1
+`);
+
+/**
+ * ARGV: channel, message. Only for Cluster, where ioredis sends a keyless PUBLISH to a random
+ * node, so two publishes could take different paths and arrive out of order. Run through a
+ * script keyed by the prefix's hash tag, every publish goes through one node (following
+ * failover), and the cluster bus keeps their order.
+ */
+export const PUBLISH = new Script(`return redis.call('PUBLISH', ARGV[1], ARGV[2])`, false);
+
+export type ScriptArg = string | Buffer | number;
+
+/**
+ * Runs a script by its SHA, loading it on NOSCRIPT (a restarted or failed-over Redis has an
+ * empty script cache). `binary` returns bulk replies as Buffers instead of strings.
+ */
+export async function runScript(client: Client, script: Script, key: string, args: readonly ScriptArg[], binary = false): Promise<unknown> {
+  const send = (command: 'EVALSHA' | 'EVAL', first: string): Promise<unknown> =>
+    binary ? client.callBuffer(command, first, 1, key, ...args) : client.call(command, first, 1, key, ...args);
+  try {
+    return await send('EVALSHA', script.sha);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
+    return send('EVAL', script.source);
+  }
+}

@@ -1,0 +1,124 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Message } from '@skynet-mqtt/core';
+import { waitFor } from '@skynet-mqtt/contract-tests';
+import { RedisEmitter, RedisStore, type Logger } from '../src/index.js';
+import { freePort, startRedis, stop } from './private-redis.js';
+
+/**
+ * Kills a PRIVATE redis-server (never the shared one) under a Store and an Emitter, and checks
+ * that calls made during the outage wait instead of failing, complete after a restart, and that
+ * nothing acknowledged before the kill is lost. appendfsync always makes an acknowledged write
+ * durable, so SIGKILL loses nothing Redis confirmed.
+ */
+const DURABLE = ['--appendonly', 'yes', '--appendfsync', 'always'];
+
+/** Records log lines, to check an outage is logged once and not per command. */
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, warn: (m) => lines.push(`warn ${m}`), info: (m) => lines.push(`info ${m}`), error: (m) => lines.push(`error ${m}`) };
+}
+
+/** Tracks a promise's outcome without awaiting it. */
+function track<T>(promise: Promise<T>): { settled: () => boolean; rejected: () => unknown; promise: Promise<T> } {
+  let settled = false;
+  let rejection: unknown = null;
+  promise.then(
+    () => (settled = true),
+    (error: unknown) => {
+      settled = true;
+      rejection = error;
+    },
+  );
+  return { settled: () => settled, rejected: () => rejection, promise };
+}
+
+const msg = (topic: string, text: string): Message => ({ topic, payload: Buffer.from(text), qos: 1, retain: false });
+
+describe('Redis outage (private redis-server killed with SIGKILL)', () => {
+  let port = 0;
+  let dir = '';
+  let redis: ChildProcess | null = null;
+  let store: RedisStore | null = null;
+  let emitter: RedisEmitter | null = null;
+
+  before(async () => {
+    port = await freePort();
+    dir = mkdtempSync(join(tmpdir(), 'skynet-redis-fault-'));
+    redis = await startRedis(port, dir, DURABLE);
+  });
+
+  after(async () => {
+    await store?.close();
+    await emitter?.close();
+    if (redis) await stop(redis, 'SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('calls made while Redis is down wait, complete after a restart, and nothing acknowledged is lost', async () => {
+    const storeLog = recordingLogger();
+    store = new RedisStore({ host: '127.0.0.1', port, prefix: 'fault:', logger: storeLog });
+    const emitterLog = recordingLogger();
+    emitter = new RedisEmitter({ host: '127.0.0.1', port, prefix: 'fault:', logger: emitterLog });
+    const received: Message[] = [];
+    await emitter.subscribe('f/#', (m) => received.push(m));
+
+    // Acknowledged before the crash.
+    await store.addSubscriptions('c', [{ topic: 'f/+', qos: 1 }]);
+    for (let i = 0; i < 50; i++) await store.enqueue('c', msg('f/q', `before${i}`));
+    await store.putOutgoing('c', { ...msg('f/o', 'inflight'), messageId: 1 });
+    await store.storeRetained({ ...msg('f/r', 'retained'), retain: true });
+    assert.equal(store.state, 'ready');
+
+    await stop(redis!, 'SIGKILL');
+    await waitFor(() => store!.state === 'down' && emitter!.state === 'down', 'both adapters to see the outage');
+
+    // Made during the outage: they must neither resolve nor reject while Redis is away.
+    const during = [
+      track(store.enqueue('c', msg('f/q', 'during'))),
+      track(store.storeRetained({ ...msg('f/r2', 'during'), retain: true })),
+      track(store.addSubscriptions('d', [{ topic: 'f/#', qos: 2 }])),
+      track(store.getSession('c')),
+      track(emitter.publish(msg('f/lost-or-late', 'during'))),
+    ];
+    await new Promise((r) => setTimeout(r, 800));
+    for (const call of during) {
+      assert.equal(call.rejected(), null, `a call failed during the outage: ${String(call.rejected())}`);
+      assert.equal(call.settled(), false, 'a call completed while Redis was down');
+    }
+
+    redis = await startRedis(port, dir, DURABLE);
+    await waitFor(() => during.every((call) => call.settled()), 'the calls made during the outage to complete', 15_000);
+    for (const call of during) assert.equal(call.rejected(), null);
+    assert.deepEqual(await during[3]!.promise, [{ topic: 'f/+', qos: 1 }]);
+
+    // Nothing acknowledged is lost, the outage's writes are there too.
+    const queued = await store.takeQueue('c');
+    assert.deepEqual(
+      queued.map((m) => m.payload.toString()),
+      [...Array.from({ length: 50 }, (_, i) => `before${i}`), 'during'],
+    );
+    assert.deepEqual((await store.getOutgoing('c')).map((p) => p.messageId), [1]);
+    assert.deepEqual((await store.matchRetained(['f/#'])).map((m) => m.topic).sort(), ['f/r', 'f/r2']);
+    assert.deepEqual((await store.subscriptionsByTopic('f/x')).map((s) => s.clientId).sort(), ['c', 'd']);
+
+    // The emitter is subscribed again once both its connections are back.
+    await waitFor(() => emitter!.state === 'ready', 'the emitter to reconnect', 15_000);
+    // Pub/sub is at most once and the re-subscription races the first publish: publish until seen.
+    const deadline = Date.now() + 10_000;
+    while (!received.some((m) => m.topic === 'f/after')) {
+      assert.ok(Date.now() < deadline, 'nothing delivered after the restart');
+      await emitter.publish(msg('f/after', 'after'));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    // One warning when the outage starts, one note when it ends: not one per call or attempt.
+    assert.equal(storeLog.lines.filter((l) => l.startsWith('warn')).length, 1, storeLog.lines.join('\n'));
+    assert.equal(storeLog.lines.filter((l) => l.startsWith('info')).length, 1, storeLog.lines.join('\n'));
+    assert.equal(emitterLog.lines.filter((l) => l.startsWith('warn')).length, 2, 'one per connection');
+  });
+});
