@@ -1,0 +1,444 @@
+import {
+  DEFAULT_STORE_LIMITS,
+  RetainedIndex,
+  TopicIndex,
+  type ClientSubscription,
+  type Message,
+  type OutgoingPacket,
+  type QoS,
+  type Store,
+  type Subscription,
+  type Will,
+} from '@skynet-mqtt/core';
+import {
+  decodeMessage,
+  decodeOutgoingEntry,
+  decodeQoS,
+  decodeQueueEntry,
+  decodeSession,
+  encodeMessage,
+  encodeOutgoingEntry,
+  encodeQoS,
+  encodeQueueEntry,
+  encodeSession,
+  peekOutgoingHead,
+} from './codec.js';
+import { openDatabase, type Database, type Operation } from './database.js';
+import { clientKey, clientRange, messageIdSuffix, nameKey, parseClientKey, sequence, spaceRange, type Range } from './keys.js';
+import { KeyedMutex } from './mutex.js';
+import type { LevelStoreOptions } from './options.js';
+
+/** A durable session as kept in memory; its subscriptions mirror the `subscriptions` space. */
+interface Session {
+  connected: boolean;
+  /** When the session expires while offline (ttl.subscriptions). */
+  expiresAt: number;
+  subscriptions: Map<string, QoS>;
+}
+
+/** The offline queue's keys are always the contiguous sequences [first, next). */
+interface QueueState {
+  first: number;
+  next: number;
+}
+
+/** Where each in-flight packet id sits, so replacing one keeps its first-sent position. */
+interface OutgoingState {
+  next: number;
+  byId: Map<number, { seq: number; expiresAt: number }>;
+}
+
+const put = (key: string, value: Buffer): Operation => ({ type: 'put', key, value });
+const del = (key: string): Operation => ({ type: 'del', key });
+
+/**
+ * A Store on an embedded LevelDB (classic-level): everything survives a restart of the one broker
+ * process that holds the database lock. Sessions, subscriptions and retained messages are also
+ * indexed in memory (loaded at open) so that routing a PUBLISH never touches the disk; queues,
+ * in-flight packets, incoming ids and wills are read from disk on demand.
+ *
+ * Each call runs under a per-client (or per-topic) lock and commits its changes in one atomic
+ * batch. Writes that a client will see acknowledged (SUBACK, UNSUBACK, PUBACK/PUBREC of a stored
+ * QoS>0 message, an in-flight packet before it is sent) use `sync: true`: fsync before resolving.
+ * TTLs are checked lazily, as in MemoryStore.
+ */
+export class LevelStore implements Store {
+  private readonly retained = new RetainedIndex();
+  private readonly sessions = new Map<string, Session>();
+  private readonly subscriptions = new TopicIndex<Subscription>();
+  private readonly queues = new Map<string, QueueState>();
+  private readonly outgoing = new Map<string, OutgoingState>();
+  private readonly locks = new KeyedMutex();
+  private readonly subscriptionsTtl: number;
+  private readonly packetsTtl: number;
+  private readonly maxQueued: number;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Database,
+    options: LevelStoreOptions,
+  ) {
+    this.subscriptionsTtl = options.ttl?.subscriptions ?? DEFAULT_STORE_LIMITS.subscriptionsTtl;
+    this.packetsTtl = options.ttl?.packets ?? DEFAULT_STORE_LIMITS.packetsTtl;
+    this.maxQueued = options.maxQueuedMessages ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
+  }
+
+  /** Opens the database at `options.path` (creating it) and loads the in-memory indexes. */
+  static async open(options: LevelStoreOptions): Promise<LevelStore> {
+    const db = await openDatabase(options.path);
+    const store = new LevelStore(db, options);
+    try {
+      await store.load();
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    for await (const value of this.db.values(spaceRange('retained'))) this.retained.set(decodeMessage(value));
+
+    const now = Date.now();
+    const fixes: Operation[] = [];
+    for await (const [key, value] of this.db.iterator(spaceRange('sessions'))) {
+      const clientId = key.slice(nameKey('sessions', '').length);
+      const record = decodeSession(value);
+      if (record.connected) {
+        // The previous process died with this client connected: it went offline just now.
+        record.connected = false;
+        record.expiresAt = now + this.subscriptionsTtl;
+        fixes.push(put(key, encodeSession(record)));
+      }
+      this.sessions.set(clientId, { ...record, subscriptions: new Map() });
+    }
+    for await (const [key, value] of this.db.iterator(spaceRange('subscriptions'))) {
+      const { clientId, suffix: filter } = parseClientKey('subscriptions', key);
+      const session = this.sessions.get(clientId);
+      // Batches keep sessions and subscriptions together; an orphan means a foreign write, drop it.
+      if (!session) {
+        fixes.push(del(key));
+        continue;
+      }
+      const qos = decodeQoS(value);
+      session.subscriptions.set(filter, qos);
+      this.subscriptions.add(filter, clientId, { topic: filter, qos });
+    }
+    await this.write(fixes, false);
+
+    // Sessions that expired while no broker ran would otherwise stay on disk until their client returns.
+    for (const [clientId, session] of [...this.sessions]) {
+      if (!session.connected && session.expiresAt <= now) await this.drop(clientId);
+    }
+  }
+
+  // Plumbing ---------------------------------------------------------------------------------
+
+  private async write(ops: Operation[], sync: boolean): Promise<void> {
+    if (ops.length > 0) await this.db.batch(ops, { sync });
+  }
+
+  private exclusive<T>(key: string, task: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the level store is closed'));
+    return this.locks.run(key, task);
+  }
+
+  private forClient<T>(clientId: string, task: () => Promise<T>): Promise<T> {
+    return this.exclusive(`c\u0000${clientId}`, task);
+  }
+
+  private async keysIn(range: Range): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const key of this.db.keys(range)) keys.push(key);
+    return keys;
+  }
+
+  // Sessions ---------------------------------------------------------------------------------
+
+  /** The live session of a client, forgetting it first when its TTL ran out. */
+  private async live(clientId: string): Promise<Session | undefined> {
+    const session = this.sessions.get(clientId);
+    if (session && !session.connected && session.expiresAt <= Date.now()) {
+      await this.drop(clientId);
+      return undefined;
+    }
+    return session;
+  }
+
+  /** The live session, or a new one together with the operation that stores it. */
+  private async ensure(clientId: string): Promise<{ session: Session; ops: Operation[] }> {
+    const existing = await this.live(clientId);
+    if (existing) return { session: existing, ops: [] };
+    const session: Session = { connected: false, expiresAt: Date.now() + this.subscriptionsTtl, subscriptions: new Map() };
+    return { session, ops: [put(nameKey('sessions', clientId), encodeSession(session))] };
+  }
+
+  /** Deletes a session and everything filed under it, in one batch; the will is kept. */
+  private async drop(clientId: string, extra: Operation[] = []): Promise<void> {
+    const ops: Operation[] = [del(nameKey('sessions', clientId)), ...extra];
+    for (const space of ['subscriptions', 'queue', 'outgoing', 'incoming'] as const) {
+      for (const key of await this.keysIn(clientRange(space, clientId))) ops.push(del(key));
+    }
+    await this.write(ops, false);
+    const session = this.sessions.get(clientId);
+    if (session) for (const filter of session.subscriptions.keys()) this.subscriptions.remove(filter, clientId);
+    this.sessions.delete(clientId);
+    this.queues.delete(clientId);
+    this.outgoing.delete(clientId);
+  }
+
+  async getSession(clientId: string): Promise<Subscription[] | null> {
+    return this.forClient(clientId, async () => {
+      const session = await this.live(clientId);
+      if (!session) return null;
+      return [...session.subscriptions].map(([topic, qos]) => ({ topic, qos }));
+    });
+  }
+
+  async createSession(clientId: string): Promise<void> {
+    return this.forClient(clientId, async () => {
+      const { session, ops } = await this.ensure(clientId);
+      await this.write(ops, false);
+      this.sessions.set(clientId, session);
+    });
+  }
+
+  async addSubscriptions(clientId: string, subscriptions: readonly Subscription[]): Promise<void> {
+    return this.forClient(clientId, async () => {
+      const { session, ops } = await this.ensure(clientId);
+      for (const { topic, qos } of subscriptions) ops.push(put(clientKey('subscriptions', clientId, topic), encodeQoS(qos)));
+      await this.write(ops, true); // SUBACK follows
+      this.sessions.set(clientId, session);
+      for (const { topic, qos } of subscriptions) {
+        session.subscriptions.set(topic, qos);
+        this.subscriptions.add(topic, clientId, { topic, qos });
+      }
+    });
+  }
+
+  async removeSubscriptions(clientId: string, topics: readonly string[]): Promise<void> {
+    return this.forClient(clientId, async () => {
+      const session = await this.live(clientId);
+      if (!session) return;
+      const removed = topics.filter((topic) => session.subscriptions.has(topic));
+      await this.write(
+        removed.map((topic) => del(clientKey('subscriptions', clientId, topic))),
+        true, // UNSUBACK follows
+      );
+      for (const topic of removed) {
+        session.subscriptions.delete(topic);
+        this.subscriptions.remove(topic, clientId);
+      }
+    });
+  }
+
+  async subscriptionsByTopic(topic: string): Promise<ClientSubscription[]> {
+    // Memory only: this runs for every PUBLISH, and the index mirrors the disk after each batch.
+    const found: ClientSubscription[] = [];
+    const now = Date.now();
+    this.subscriptions.match(topic, (clientId, subscription) => {
+      const session = this.sessions.get(clientId);
+      if (!session || (!session.connected && session.expiresAt <= now)) return;
+      found.push({ clientId, topic: subscription.topic, qos: subscription.qos, connected: session.connected });
+    });
+    return found;
+  }
+
+  async setConnected(clientId: string, connected: boolean): Promise<void> {
+    return this.forClient(clientId, async () => {
+      const session = await this.live(clientId);
+      if (!session) return;
+      const expiresAt = Date.now() + this.subscriptionsTtl;
+      // Not synced: after a crash a session stored as connected is treated as just disconnected.
+      await this.write([put(nameKey('sessions', clientId), encodeSession({ connected, expiresAt }))], false);
+      session.connected = connected;
+      session.expiresAt = expiresAt;
+    });
+  }
+
+  async deleteSession(clientId: string): Promise<void> {
+    return this.forClient(clientId, async () => {
+      await this.drop(clientId, [del(nameKey('wills', clientId))]);
+    });
+  }
+
+  // Offline queue ----------------------------------------------------------------------------
+
+  private async queueState(clientId: string): Promise<QueueState> {
+    let state = this.queues.get(clientId);
+    if (!state) {
+      const range = clientRange('queue', clientId);
+      const seqOf = (key: string): number => Number(parseClientKey('queue', key).suffix);
+      state = { first: 0, next: 0 };
+      for await (const key of this.db.keys({ ...range, limit: 1 })) state.first = seqOf(key);
+      for await (const key of this.db.keys({ ...range, limit: 1, reverse: true })) state.next = seqOf(key) + 1;
+      this.queues.set(clientId, state);
+    }
+    return state;
+  }
+
+  async enqueue(clientId: string, message: Message): Promise<void> {
+    return this.forClient(clientId, async () => {
+      if (!(await this.live(clientId))) return;
+      const queue = await this.queueState(clientId);
+      const ops = [put(clientKey('queue', clientId, sequence(queue.next)), encodeQueueEntry({ expiresAt: Date.now() + this.packetsTtl, message }))];
+      const next = queue.next + 1;
+      let first = queue.first;
+      // Drop the oldest in the same batch, so the bound holds even across a crash.
+      for (; next - first > this.maxQueued; first++) ops.push(del(clientKey('queue', clientId, sequence(first))));
+      await this.write(ops, message.qos > 0); // the publisher's PUBACK/PUBREC follows
+      queue.first = first;
+      queue.next = next;
+    });
+  }
+
+  async takeQueue(clientId: string): Promise<Message[]> {
+    return this.forClient(clientId, async () => {
+      if (!(await this.live(clientId))) return [];
+      const now = Date.now();
+      const messages: Message[] = [];
+      const ops: Operation[] = [];
+      for await (const [key, value] of this.db.iterator(clientRange('queue', clientId))) {
+        ops.push(del(key));
+        const entry = decodeQueueEntry(value);
+        if (entry.expiresAt > now) messages.push(entry.message);
+      }
+      // Not synced: the caller's following sync putOutgoing flushes this too (one log, in order).
+      await this.write(ops, false);
+      const queue = await this.queueState(clientId);
+      queue.first = queue.next;
+      return messages;
+    });
+  }
+
+  // Outgoing in-flight packets ---------------------------------------------------------------
+
+  private async outgoingState(clientId: string): Promise<OutgoingState> {
+    let state = this.outgoing.get(clientId);
+    if (!state) {
+      state = { next: 0, byId: new Map() };
+      for await (const [key, value] of this.db.iterator(clientRange('outgoing', clientId))) {
+        const seq = Number(parseClientKey('outgoing', key).suffix);
+        const { messageId, expiresAt } = peekOutgoingHead(value);
+        state.byId.set(messageId, { seq, expiresAt });
+        state.next = seq + 1;
+      }
+      this.outgoing.set(clientId, state);
+    }
+    return state;
+  }
+
+  async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {
+    return this.forClient(clientId, async () => {
+      const { session, ops } = await this.ensure(clientId);
+      const state = await this.outgoingState(clientId);
+      const previous = state.byId.get(packet.messageId);
+      const place = previous ?? { seq: state.next, expiresAt: Date.now() + this.packetsTtl };
+      ops.push(put(clientKey('outgoing', clientId, sequence(place.seq)), encodeOutgoingEntry({ expiresAt: place.expiresAt, packet })));
+      await this.write(ops, true); // the packet goes out next; a restart must re-send it
+      this.sessions.set(clientId, session);
+      state.byId.set(packet.messageId, place);
+      if (!previous) state.next++;
+    });
+  }
+
+  async removeOutgoing(clientId: string, messageId: number): Promise<void> {
+    return this.forClient(clientId, async () => {
+      if (!(await this.live(clientId))) return;
+      const state = await this.outgoingState(clientId);
+      const place = state.byId.get(messageId);
+      if (!place) return;
+      // Not synced: losing it re-sends an acknowledged packet, which QoS 1/2 tolerate (DUP).
+      await this.write([del(clientKey('outgoing', clientId, sequence(place.seq)))], false);
+      state.byId.delete(messageId);
+    });
+  }
+
+  async getOutgoing(clientId: string): Promise<OutgoingPacket[]> {
+    return this.forClient(clientId, async () => {
+      if (!(await this.live(clientId))) return [];
+      const state = await this.outgoingState(clientId);
+      const now = Date.now();
+      const packets: OutgoingPacket[] = [];
+      const expired: Operation[] = [];
+      for await (const [key, value] of this.db.iterator(clientRange('outgoing', clientId))) {
+        const entry = decodeOutgoingEntry(value);
+        if (entry.expiresAt > now) packets.push(entry.packet);
+        else {
+          expired.push(del(key));
+          state.byId.delete(entry.packet.messageId);
+        }
+      }
+      await this.write(expired, false);
+      return packets;
+    });
+  }
+
+  // Incoming QoS 2 ids -----------------------------------------------------------------------
+
+  async putIncoming(clientId: string, messageId: number): Promise<boolean> {
+    return this.forClient(clientId, async () => {
+      const { session, ops } = await this.ensure(clientId);
+      const key = clientKey('incoming', clientId, messageIdSuffix(messageId));
+      if (ops.length === 0 && (await this.db.has(key))) return false;
+      ops.push(put(key, Buffer.alloc(0)));
+      await this.write(ops, true); // PUBREC follows
+      this.sessions.set(clientId, session);
+      return true;
+    });
+  }
+
+  async removeIncoming(clientId: string, messageId: number): Promise<void> {
+    return this.forClient(clientId, async () => {
+      if (!(await this.live(clientId))) return;
+      await this.write([del(clientKey('incoming', clientId, messageIdSuffix(messageId)))], false);
+    });
+  }
+
+  // Retained messages ------------------------------------------------------------------------
+
+  async storeRetained(message: Message): Promise<void> {
+    return this.exclusive(`r\u0000${message.topic}`, async () => {
+      const key = nameKey('retained', message.topic);
+      const op = message.payload.length === 0 ? del(key) : put(key, encodeMessage(message));
+      await this.write([op], message.qos > 0); // a QoS>0 publisher's acknowledgement follows
+      this.retained.set(message);
+    });
+  }
+
+  async matchRetained(filters: readonly string[]): Promise<Message[]> {
+    const found = new Map<string, Message>();
+    for (const filter of filters) for (const m of this.retained.match(filter)) found.set(m.topic, m);
+    return [...found.values()];
+  }
+
+  // Wills ------------------------------------------------------------------------------------
+
+  async putWill(clientId: string, will: Will): Promise<void> {
+    return this.forClient(clientId, () => this.write([put(nameKey('wills', clientId), encodeMessage(will))], false));
+  }
+
+  async getWill(clientId: string): Promise<Will | null> {
+    return this.forClient(clientId, async () => {
+      const value = await this.db.get(nameKey('wills', clientId));
+      return value === undefined ? null : decodeMessage(value);
+    });
+  }
+
+  async deleteWill(clientId: string): Promise<void> {
+    return this.forClient(clientId, () => this.write([del(nameKey('wills', clientId))], false));
+  }
+
+  /** Waits for the calls in progress, then closes the database (releasing its lock). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.locks.idle();
+    await this.db.close();
+    this.retained.clear();
+    this.sessions.clear();
+    this.queues.clear();
+    this.outgoing.clear();
+    for (const [filter, clientId] of [...this.subscriptions.entries()]) this.subscriptions.remove(filter, clientId);
+  }
+}

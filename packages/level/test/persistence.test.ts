@@ -1,0 +1,190 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClassicLevel } from 'classic-level';
+import type { Message, OutgoingPacket, QoS } from '@skynet-mqtt/core';
+import { LevelStore, type LevelStoreOptions } from '../src/index.js';
+import { TempDirs } from './helpers/temp.js';
+
+// The contract's durability case covers the happy path of each kind of state; these cover what a
+// restart must also keep: deletions, positions, sequence continuity, bounds, TTL clocks and keys.
+
+const dirs = new TempDirs();
+after(() => dirs.removeAll());
+
+const msg = (topic: string, payload: string, qos: QoS = 1, retain = false): Message => ({ topic, payload: Buffer.from(payload), qos, retain });
+const out = (messageId: number, payload: string, released?: boolean): OutgoingPacket => ({
+  ...msg(`out/${messageId}`, payload, 2),
+  messageId,
+  ...(released === undefined ? {} : { released }),
+});
+const payloads = (messages: readonly Message[]): string[] => messages.map((m) => m.payload.toString());
+
+/** Opens a store on a fresh directory and returns it with a function that reopens the same path. */
+async function openFresh(options: Omit<LevelStoreOptions, 'path'> = {}) {
+  const path = await dirs.make();
+  return { store: await LevelStore.open({ path, ...options }), reopen: (more: Omit<LevelStoreOptions, 'path'> = options) => LevelStore.open({ path, ...more }), path };
+}
+
+async function countKeys(path: string, space: string): Promise<number> {
+  const db = new ClassicLevel(path);
+  let n = 0;
+  for await (const _ of db.keys({ gte: `!${space}!`, lt: `!${space}"` })) n++;
+  await db.close();
+  return n;
+}
+
+describe('LevelStore across close and reopen', () => {
+  test('deletions persist: retained, subscriptions, queue, outgoing, incoming, will', async () => {
+    let { store, reopen } = await openFresh();
+    await store.storeRetained(msg('r/gone', 'x', 1, true));
+    await store.storeRetained(msg('r/kept', 'y', 1, true));
+    await store.addSubscriptions('c', [{ topic: 'a', qos: 1 }, { topic: 'b', qos: 2 }]);
+    await store.enqueue('c', msg('q', 'queued'));
+    await store.putOutgoing('c', out(1, 'one'));
+    await store.putOutgoing('c', out(2, 'two'));
+    await store.putIncoming('c', 5);
+    await store.putIncoming('c', 6);
+    await store.putWill('c', msg('will', 'w'));
+    await store.close();
+
+    store = await reopen();
+    await store.storeRetained(msg('r/gone', '', 0, true));
+    await store.removeSubscriptions('c', ['a']);
+    assert.deepEqual(payloads(await store.takeQueue('c')), ['queued']);
+    await store.removeOutgoing('c', 1);
+    await store.removeIncoming('c', 5);
+    await store.deleteWill('c');
+    await store.close();
+
+    store = await reopen();
+    assert.deepEqual((await store.matchRetained(['r/#'])).map((m) => m.topic), ['r/kept']);
+    assert.deepEqual(await store.getSession('c'), [{ topic: 'b', qos: 2 }]);
+    assert.deepEqual(await store.subscriptionsByTopic('a'), []);
+    assert.deepEqual(await store.takeQueue('c'), []);
+    assert.deepEqual((await store.getOutgoing('c')).map((p) => p.messageId), [2]);
+    assert.equal(await store.putIncoming('c', 5), true);
+    assert.equal(await store.putIncoming('c', 6), false);
+    assert.equal(await store.getWill('c'), null);
+    await store.close();
+  });
+
+  test('deleteSession persists and leaves no keys behind', async () => {
+    let { store, reopen, path } = await openFresh();
+    await store.addSubscriptions('c', [{ topic: 'a', qos: 1 }]);
+    await store.enqueue('c', msg('a', '1'));
+    await store.putOutgoing('c', out(1, 'one'));
+    await store.putIncoming('c', 1);
+    await store.putWill('c', msg('will', 'w'));
+    await store.deleteSession('c');
+    await store.close();
+    for (const space of ['sessions', 'subscriptions', 'queue', 'outgoing', 'incoming', 'wills']) {
+      assert.equal(await countKeys(path, space), 0, `${space} is empty`);
+    }
+    store = await reopen();
+    assert.equal(await store.getSession('c'), null);
+    await store.close();
+  });
+
+  test('outgoing packets keep their first-sent position and released flag', async () => {
+    let { store, reopen } = await openFresh();
+    await store.putOutgoing('c', out(300, 'a'));
+    await store.putOutgoing('c', out(2, 'b'));
+    await store.putOutgoing('c', out(65535, 'c'));
+    await store.close();
+
+    store = await reopen();
+    await store.putOutgoing('c', out(2, 'b', true)); // PUBREC after the restart: replaced in place
+    await store.putOutgoing('c', out(1, 'd', false)); // new after the restart: last
+    await store.close();
+
+    store = await reopen();
+    assert.deepEqual(await store.getOutgoing('c'), [out(300, 'a'), out(2, 'b', true), out(65535, 'c'), out(1, 'd', false)]);
+    await store.close();
+  });
+
+  test('the offline queue continues its order after a restart, and the bound applies to what was stored', async () => {
+    let { store, reopen } = await openFresh({ maxQueuedMessages: 10 });
+    await store.createSession('c');
+    for (let i = 0; i < 5; i++) await store.enqueue('c', msg('q', `m${i}`));
+    await store.close();
+
+    store = await reopen();
+    for (let i = 5; i < 8; i++) await store.enqueue('c', msg('q', `m${i}`));
+    await store.close();
+
+    // A smaller bound after a restart trims the oldest on the next enqueue.
+    store = await reopen({ maxQueuedMessages: 3 });
+    await store.enqueue('c', msg('q', 'm8'));
+    assert.deepEqual(payloads(await store.takeQueue('c')), ['m6', 'm7', 'm8']);
+    await store.enqueue('c', msg('q', 'm9'));
+    await store.close();
+
+    store = await reopen();
+    assert.deepEqual(payloads(await store.takeQueue('c')), ['m9']);
+    await store.close();
+  });
+
+  test('a session still connected when the store closed counts as disconnected from the reopen on', async () => {
+    let { store, reopen } = await openFresh({ ttl: { subscriptions: 300 } });
+    await store.addSubscriptions('c', [{ topic: 't', qos: 1 }]);
+    await store.setConnected('c', true);
+    await sleep(400); // longer than the TTL: only the reopen may start the clock
+    await store.close();
+
+    store = await reopen();
+    assert.deepEqual(await store.subscriptionsByTopic('t'), [{ clientId: 'c', topic: 't', qos: 1, connected: false }]);
+    assert.deepEqual(await store.getSession('c'), [{ topic: 't', qos: 1 }]);
+    await sleep(400);
+    assert.equal(await store.getSession('c'), null);
+    await store.close();
+  });
+
+  test('sessions that expired while closed are removed from disk at open', async () => {
+    let { store, reopen, path } = await openFresh({ ttl: { subscriptions: 100 } });
+    await store.addSubscriptions('old', [{ topic: 't', qos: 1 }]);
+    await store.enqueue('old', msg('t', 'x'));
+    await store.putOutgoing('old', out(1, 'x'));
+    await store.putWill('old', msg('will', 'w'));
+    await store.close();
+    await sleep(200);
+
+    store = await reopen();
+    assert.deepEqual(await store.subscriptionsByTopic('t'), []);
+    await store.close();
+    for (const space of ['sessions', 'subscriptions', 'queue', 'outgoing']) {
+      assert.equal(await countKeys(path, space), 0, `${space} is empty`);
+    }
+    // As in MemoryStore, an expired session keeps its will; only deleteSession removes it.
+    assert.equal(await countKeys(path, 'wills'), 1);
+  });
+
+  test('client ids containing \\0 and \\1 keep their own keys', async () => {
+    const ids = ['a', 'a\u0000b', 'a\u0001', 'a\u0001\u0001', '\u0000'];
+    let { store, reopen } = await openFresh();
+    for (const id of ids) {
+      await store.addSubscriptions(id, [{ topic: `t/${ids.indexOf(id)}`, qos: 1 }, { topic: 'all', qos: 0 }]);
+      await store.enqueue(id, msg('q', `for ${JSON.stringify(id)}`));
+      await store.putIncoming(id, 1);
+    }
+    await store.deleteSession('a');
+    await store.close();
+
+    store = await reopen();
+    const holders = (await store.subscriptionsByTopic('all')).map((s) => s.clientId).sort();
+    assert.deepEqual(holders, ids.slice(1).sort());
+    for (const id of ids.slice(1)) {
+      assert.deepEqual(payloads(await store.takeQueue(id)), [`for ${JSON.stringify(id)}`]);
+      assert.equal(await store.putIncoming(id, 1), false);
+    }
+    assert.equal(await store.getSession('a'), null);
+    await store.close();
+  });
+
+  test('calls after close are refused', async () => {
+    const { store } = await openFresh();
+    await store.close();
+    await store.close(); // twice is harmless
+    await assert.rejects(store.getSession('c'), /the level store is closed/);
+  });
+});
