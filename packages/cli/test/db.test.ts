@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import mqtt from 'mqtt';
 import { bannerPort, connect, killAll, spawnCli } from './helpers.js';
-
-// --db needs @skynet-mqtt/level; it is built separately, so this test waits for it to exist.
-const LEVEL = fileURLToPath(new URL('../../../level/dist/src/index.js', import.meta.url));
-const skip = existsSync(LEVEL) ? false : '@skynet-mqtt/level is not built (packages/level/dist/src/index.js)';
 
 let dir: string | undefined;
 after(async () => {
@@ -28,7 +22,7 @@ async function stop(cli: ReturnType<typeof spawnCli>): Promise<void> {
   assert.deepEqual(await cli.exited, { code: 0, signal: null }, cli.stderr);
 }
 
-test('--db: a durable session and its queued QoS 1 message survive a restart', { skip }, async () => {
+test('--db: a durable session and its queued QoS 1 message survive a restart', async () => {
   dir = await mkdtemp(join(tmpdir(), 'skynet-cli-db-'));
   const db = join(dir, 'db');
   const sessionOptions = { clientId: 'cli-durable', clean: false, reconnectPeriod: 0, connectTimeout: 5000 } as const;
