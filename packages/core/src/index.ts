@@ -2,6 +2,8 @@ export type { QoS, Message, OutgoingPacket, Subscription, ClientSubscription, Wi
 export type { Store, StoreOptions } from './store/store.js';
 export { DEFAULT_STORE_LIMITS } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
+export { SessionIndex } from './store/session-index.js';
+export type { SessionRecord } from './store/session-index.js';
 export type { Emitter, MessageHandler } from './emitter/emitter.js';
 export { MemoryEmitter } from './emitter/memory-emitter.js';
 export { TopicIndex } from './topics/topic-index.js';

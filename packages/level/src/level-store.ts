@@ -1,11 +1,11 @@
 import {
   DEFAULT_STORE_LIMITS,
   RetainedIndex,
-  TopicIndex,
+  SessionIndex,
   type ClientSubscription,
+  type SessionRecord,
   type Message,
   type OutgoingPacket,
-  type QoS,
   type Store,
   type Subscription,
   type Will,
@@ -27,14 +27,6 @@ import { openDatabase, type Database, type Operation } from './database.js';
 import { clientKey, clientRange, messageIdSuffix, nameKey, parseClientKey, sequence, spaceRange, type Range } from './keys.js';
 import { KeyedMutex } from './mutex.js';
 import type { LevelStoreOptions } from './options.js';
-
-/** A durable session as kept in memory; its subscriptions mirror the `subscriptions` space. */
-interface Session {
-  connected: boolean;
-  /** When the session expires while offline (ttl.subscriptions). */
-  expiresAt: number;
-  subscriptions: Map<string, QoS>;
-}
 
 /** The offline queue's keys are always the contiguous sequences [first, next). */
 interface QueueState {
@@ -64,8 +56,8 @@ const del = (key: string): Operation => ({ type: 'del', key });
  */
 export class LevelStore implements Store {
   private readonly retained = new RetainedIndex();
-  private readonly sessions = new Map<string, Session>();
-  private readonly subscriptions = new TopicIndex<Subscription>();
+  /** Sessions and their subscriptions, mirroring the `sessions` and `subscriptions` spaces. */
+  private readonly sessions = new SessionIndex<SessionRecord>();
   private readonly queues = new Map<string, QueueState>();
   private readonly outgoing = new Map<string, OutgoingState>();
   private readonly locks = new KeyedMutex();
@@ -120,15 +112,13 @@ export class LevelStore implements Store {
         fixes.push(del(key));
         continue;
       }
-      const qos = decodeQoS(value);
-      session.subscriptions.set(filter, qos);
-      this.subscriptions.add(filter, clientId, { topic: filter, qos });
+      this.sessions.subscribe(clientId, session, [{ topic: filter, qos: decodeQoS(value) }]);
     }
     await this.write(fixes, false);
 
     // Sessions that expired while no broker ran would otherwise stay on disk until their client returns.
-    for (const [clientId, session] of [...this.sessions]) {
-      if (!session.connected && session.expiresAt <= now) await this.drop(clientId);
+    for (const [clientId, session] of [...this.sessions.entries()]) {
+      if (this.sessions.expired(session, now)) await this.drop(clientId);
     }
   }
 
@@ -156,9 +146,9 @@ export class LevelStore implements Store {
   // Sessions ---------------------------------------------------------------------------------
 
   /** The live session of a client, forgetting it first when its TTL ran out. */
-  private async live(clientId: string): Promise<Session | undefined> {
+  private async live(clientId: string): Promise<SessionRecord | undefined> {
     const session = this.sessions.get(clientId);
-    if (session && !session.connected && session.expiresAt <= Date.now()) {
+    if (session && this.sessions.expired(session)) {
       await this.drop(clientId);
       return undefined;
     }
@@ -166,10 +156,10 @@ export class LevelStore implements Store {
   }
 
   /** The live session, or a new one together with the operation that stores it. */
-  private async ensure(clientId: string): Promise<{ session: Session; ops: Operation[] }> {
+  private async ensure(clientId: string): Promise<{ session: SessionRecord; ops: Operation[] }> {
     const existing = await this.live(clientId);
     if (existing) return { session: existing, ops: [] };
-    const session: Session = { connected: false, expiresAt: Date.now() + this.subscriptionsTtl, subscriptions: new Map() };
+    const session: SessionRecord = { connected: false, expiresAt: Date.now() + this.subscriptionsTtl, subscriptions: new Map() };
     return { session, ops: [put(nameKey('sessions', clientId), encodeSession(session))] };
   }
 
@@ -180,8 +170,6 @@ export class LevelStore implements Store {
       for (const key of await this.keysIn(clientRange(space, clientId))) ops.push(del(key));
     }
     await this.write(ops, false);
-    const session = this.sessions.get(clientId);
-    if (session) for (const filter of session.subscriptions.keys()) this.subscriptions.remove(filter, clientId);
     this.sessions.delete(clientId);
     this.queues.delete(clientId);
     this.outgoing.delete(clientId);
@@ -209,10 +197,7 @@ export class LevelStore implements Store {
       for (const { topic, qos } of subscriptions) ops.push(put(clientKey('subscriptions', clientId, topic), encodeQoS(qos)));
       await this.write(ops, true); // SUBACK follows
       this.sessions.set(clientId, session);
-      for (const { topic, qos } of subscriptions) {
-        session.subscriptions.set(topic, qos);
-        this.subscriptions.add(topic, clientId, { topic, qos });
-      }
+      this.sessions.subscribe(clientId, session, subscriptions);
     });
   }
 
@@ -225,23 +210,13 @@ export class LevelStore implements Store {
         removed.map((topic) => del(clientKey('subscriptions', clientId, topic))),
         true, // UNSUBACK follows
       );
-      for (const topic of removed) {
-        session.subscriptions.delete(topic);
-        this.subscriptions.remove(topic, clientId);
-      }
+      this.sessions.unsubscribe(clientId, session, removed);
     });
   }
 
   async subscriptionsByTopic(topic: string): Promise<ClientSubscription[]> {
     // Memory only: this runs for every PUBLISH, and the index mirrors the disk after each batch.
-    const found: ClientSubscription[] = [];
-    const now = Date.now();
-    this.subscriptions.match(topic, (clientId, subscription) => {
-      const session = this.sessions.get(clientId);
-      if (!session || (!session.connected && session.expiresAt <= now)) return;
-      found.push({ clientId, topic: subscription.topic, qos: subscription.qos, connected: session.connected });
-    });
-    return found;
+    return this.sessions.match(topic);
   }
 
   async setConnected(clientId: string, connected: boolean): Promise<void> {
@@ -439,6 +414,5 @@ export class LevelStore implements Store {
     this.sessions.clear();
     this.queues.clear();
     this.outgoing.clear();
-    for (const [filter, clientId] of [...this.subscriptions.entries()]) this.subscriptions.remove(filter, clientId);
   }
 }

@@ -1,13 +1,9 @@
-import type { ClientSubscription, Message, OutgoingPacket, QoS, Subscription, Will } from '../types.js';
+import type { ClientSubscription, Message, OutgoingPacket, Subscription, Will } from '../types.js';
 import { RetainedIndex } from '../topics/retained-index.js';
-import { TopicIndex } from '../topics/topic-index.js';
+import { SessionIndex, type SessionRecord } from './session-index.js';
 import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
 
-interface Session {
-  subscriptions: Map<string, QoS>;
-  connected: boolean;
-  /** When the subscriptions expire while the session is offline (ttl.subscriptions). */
-  expiresAt: number;
+interface Session extends SessionRecord {
   queue: { message: Message; expiresAt: number }[];
   outgoing: Map<number, { packet: OutgoingPacket; expiresAt: number }>;
   incoming: Set<number>;
@@ -19,8 +15,7 @@ interface Session {
  */
 export class MemoryStore implements Store {
   private readonly retained = new RetainedIndex();
-  private readonly sessions = new Map<string, Session>();
-  private readonly subscriptions = new TopicIndex<Subscription>();
+  private readonly sessions = new SessionIndex<Session>();
   private readonly wills = new Map<string, Will>();
   private readonly subscriptionsTtl: number;
   private readonly packetsTtl: number;
@@ -45,8 +40,8 @@ export class MemoryStore implements Store {
   /** The live session of a client, forgetting it first when its TTL ran out. */
   private live(clientId: string): Session | undefined {
     const session = this.sessions.get(clientId);
-    if (session && !session.connected && session.expiresAt <= Date.now()) {
-      this.drop(clientId, session);
+    if (session && this.sessions.expired(session)) {
+      this.sessions.delete(clientId);
       return undefined;
     }
     return session;
@@ -68,11 +63,6 @@ export class MemoryStore implements Store {
     return session;
   }
 
-  private drop(clientId: string, session: Session): void {
-    for (const topic of session.subscriptions.keys()) this.subscriptions.remove(topic, clientId);
-    this.sessions.delete(clientId);
-  }
-
   async getSession(clientId: string): Promise<Subscription[] | null> {
     const session = this.live(clientId);
     if (!session) return null;
@@ -84,31 +74,16 @@ export class MemoryStore implements Store {
   }
 
   async addSubscriptions(clientId: string, subscriptions: readonly Subscription[]): Promise<void> {
-    const session = this.ensure(clientId);
-    for (const { topic, qos } of subscriptions) {
-      session.subscriptions.set(topic, qos);
-      this.subscriptions.add(topic, clientId, { topic, qos });
-    }
+    this.sessions.subscribe(clientId, this.ensure(clientId), subscriptions);
   }
 
   async removeSubscriptions(clientId: string, topics: readonly string[]): Promise<void> {
     const session = this.live(clientId);
-    if (!session) return;
-    for (const topic of topics) {
-      session.subscriptions.delete(topic);
-      this.subscriptions.remove(topic, clientId);
-    }
+    if (session) this.sessions.unsubscribe(clientId, session, topics);
   }
 
   async subscriptionsByTopic(topic: string): Promise<ClientSubscription[]> {
-    const found: ClientSubscription[] = [];
-    const now = Date.now();
-    this.subscriptions.match(topic, (clientId, subscription) => {
-      const session = this.sessions.get(clientId);
-      if (!session || (!session.connected && session.expiresAt <= now)) return;
-      found.push({ clientId, topic: subscription.topic, qos: subscription.qos, connected: session.connected });
-    });
-    return found;
+    return this.sessions.match(topic);
   }
 
   async setConnected(clientId: string, connected: boolean): Promise<void> {
@@ -119,8 +94,7 @@ export class MemoryStore implements Store {
   }
 
   async deleteSession(clientId: string): Promise<void> {
-    const session = this.sessions.get(clientId);
-    if (session) this.drop(clientId, session);
+    this.sessions.delete(clientId);
     this.wills.delete(clientId);
   }
 
@@ -190,6 +164,5 @@ export class MemoryStore implements Store {
     this.retained.clear();
     this.sessions.clear();
     this.wills.clear();
-    for (const [topic, clientId] of [...this.subscriptions.entries()]) this.subscriptions.remove(topic, clientId);
   }
 }
