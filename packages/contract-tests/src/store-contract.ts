@@ -29,6 +29,13 @@ function packet(messageId: number, payload: string | Buffer, qos: 1 | 2 = 1): Ou
   return { ...message(`out/${messageId}`, payload, qos), messageId };
 }
 
+/** Reads and removes the whole queue the way a broker does: peek, then remove what it read. */
+export async function takeQueue(store: Store, clientId: string): Promise<Message[]> {
+  const queued = await store.peekQueue(clientId, 1_000_000);
+  await store.removeQueued(clientId, queued.map((q) => q.id));
+  return queued.map((q) => q.message);
+}
+
 function assertSameMessage(actual: Message | undefined, expected: Message): void {
   assert.ok(actual, `expected a message on ${expected.topic}`);
   assert.equal(actual.topic, expected.topic);
@@ -194,7 +201,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         assert.equal(await store.getWill('gone'), null);
         await store.createSession('gone');
         assert.deepEqual(await store.getSession('gone'), []);
-        assert.deepEqual(await store.takeQueue('gone'), []);
+        assert.deepEqual(await takeQueue(store, 'gone'), []);
         assert.deepEqual(await store.getOutgoing('gone'), []);
         assert.equal(await store.putIncoming('gone', 9), true, 'the incoming id must be forgotten');
         await store.deleteSession('never-existed');
@@ -217,7 +224,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
           store = await reopen();
           assert.deepEqual(sortSubs(await store.getSession('durable')), [{ topic: 'p/+', qos: 2 }, { topic: 'q', qos: 1 }]);
           assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('p/9')), ['durable p/+ 2 false']);
-          const queued = await store.takeQueue('durable');
+          const queued = await takeQueue(store, 'durable');
           assert.equal(queued.length, 2);
           assertSameMessage(queued[0], message('p/1', 'first', 1));
           assertSameMessage(queued[1], message('p/2', bigPayload(1024), 2));
@@ -230,21 +237,36 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
     });
 
     describe('offline queue', () => {
-      test('keeps order and takeQueue empties it', async () => {
+      test('peekQueue reads without removing; removeQueued removes by id', async () => {
+        await store.createSession('pk');
+        for (let i = 0; i < 5; i++) await store.enqueue('pk', message('pk', `m${i}`, 1));
+        const firstTwo = await store.peekQueue('pk', 2);
+        assert.deepEqual(firstTwo.map((q) => q.message.payload.toString()), ['m0', 'm1']);
+        assert.deepEqual((await store.peekQueue('pk', 2)).map((q) => q.id), firstTwo.map((q) => q.id), 'a peek removes nothing');
+        assert.equal(new Set((await store.peekQueue('pk', 10)).map((q) => q.id)).size, 5, 'ids are distinct');
+        await store.removeQueued('pk', [firstTwo[1]!.id, 'no-such-id']);
+        assert.deepEqual((await store.peekQueue('pk', 10)).map((q) => q.message.payload.toString()), ['m0', 'm2', 'm3', 'm4']);
+        await store.enqueue('pk', message('pk', 'm5', 1));
+        await store.removeQueued('pk', [firstTwo[0]!.id]);
+        assert.deepEqual((await store.peekQueue('pk', 10)).map((q) => q.message.payload.toString()), ['m2', 'm3', 'm4', 'm5']);
+        assert.deepEqual(await store.peekQueue('unknown', 10), []);
+      });
+
+      test('keeps order and taking it empties it', async () => {
         await store.createSession('q1');
         for (let i = 0; i < 5; i++) await store.enqueue('q1', message(`q/${i}`, `m${i}`, 1));
-        const queued = await store.takeQueue('q1');
+        const queued = await takeQueue(store, 'q1');
         assert.deepEqual(queued.map((m) => m.payload.toString()), ['m0', 'm1', 'm2', 'm3', 'm4']);
         assert.deepEqual(queued.map((m) => m.topic), ['q/0', 'q/1', 'q/2', 'q/3', 'q/4']);
-        assert.deepEqual(await store.takeQueue('q1'), []);
-        assert.deepEqual(await store.takeQueue('unknown'), []);
+        assert.deepEqual(await takeQueue(store, 'q1'), []);
+        assert.deepEqual(await takeQueue(store, 'unknown'), []);
       });
 
       test('payloads are byte-exact: every byte value, empty and 256 KB', async () => {
         const sent = [message('b/all', allBytes(), 1), message('b/empty', Buffer.alloc(0), 2), message('b/big', bigPayload(), 1, true)];
         await store.createSession('bin');
         for (const m of sent) await store.enqueue('bin', m);
-        const queued = await store.takeQueue('bin');
+        const queued = await takeQueue(store, 'bin');
         assert.equal(queued.length, 3);
         sent.forEach((m, i) => assertSameMessage(queued[i], m));
       });
@@ -255,14 +277,14 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
           const bounded = await track(maxQueuedStore(3));
           await bounded.createSession('q2');
           for (let i = 0; i < 7; i++) await bounded.enqueue('q2', message('q', `m${i}`, 1));
-          assert.deepEqual((await bounded.takeQueue('q2')).map((m) => m.payload.toString()), ['m4', 'm5', 'm6']);
+          assert.deepEqual((await takeQueue(bounded, 'q2')).map((m) => m.payload.toString()), ['m4', 'm5', 'm6']);
         });
       }
 
       test('200 parallel enqueues are all kept', async () => {
         await store.createSession('par');
         await Promise.all(Array.from({ length: 200 }, (_, i) => store.enqueue('par', message('par', `m${i}`, 1))));
-        const queued = await store.takeQueue('par');
+        const queued = await takeQueue(store, 'par');
         assert.equal(queued.length, 200);
         assert.deepEqual(new Set(queued.map((m) => m.payload.toString())), new Set(Array.from({ length: 200 }, (_, i) => `m${i}`)));
       });
@@ -350,7 +372,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
           await sleep(120);
           await short.enqueue('p', message('p', 'new', 1));
           await short.putOutgoing('p', packet(2, 'new'));
-          assert.deepEqual((await short.takeQueue('p')).map((m) => m.payload.toString()), ['new']);
+          assert.deepEqual((await takeQueue(short, 'p')).map((m) => m.payload.toString()), ['new']);
           assert.deepEqual((await short.getOutgoing('p')).map((o) => o.messageId), [2]);
           assert.deepEqual(await short.getSession('p'), [], 'the session itself has a longer TTL');
         });

@@ -26,6 +26,12 @@ export interface Broker extends EventEmitter, Hooks {
   /** The client whose message is being delivered right now, for backpressure (Client.throttle). */
   readonly publishing: Client | null;
   /**
+   * While a message is emitted in-process, the Store writes its delivery starts for connected
+   * durable sessions (their in-flight packet, putOutgoing) are collected here: the publisher's
+   * ack waits for them, so a crash after the ack cannot lose the message. Null otherwise.
+   */
+  readonly deliveryWrites: Promise<void>[] | null;
+  /**
    * Stores, queues for offline sessions and emits a message. Returns a promise, settled once it is
    * safe to acknowledge, unless everything was done synchronously (the in-process QoS 0 path).
    */

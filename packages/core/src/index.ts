@@ -1,4 +1,4 @@
-export type { QoS, Message, OutgoingPacket, Subscription, ClientSubscription, Will } from './types.js';
+export type { QoS, Message, OutgoingPacket, QueuedMessage, Subscription, ClientSubscription, Will } from './types.js';
 export type { Store, StoreOptions } from './store/store.js';
 export { DEFAULT_STORE_LIMITS } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';

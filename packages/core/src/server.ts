@@ -62,6 +62,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   closed = false;
   publishing: Client | null = null;
+  deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
   private listening: Listener[] = [];
   private keepalive?: KeepaliveMonitor;
@@ -179,14 +180,22 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private async routeDurably(message: Message, client: Client | null): Promise<void> {
     // Emitting does not wait for the Store: subscribers connected now get the message while it
     // is being stored. The ack waits for both. An in-process Emitter delivers during the call,
-    // so the publisher is known to the subscribers it feeds (backpressure).
+    // so the publisher is known to the subscribers it feeds (backpressure), and the in-flight
+    // packets it starts for connected durable sessions are stored before the ack (deliveryWrites).
+    const deliveryWrites: Promise<void>[] = [];
     this.publishing = client;
-    const emitted = this.emitter.publish(message);
-    this.publishing = null;
+    this.deliveryWrites = deliveryWrites;
+    let emitted: Promise<void>;
+    try {
+      emitted = this.emitter.publish(message);
+    } finally {
+      this.publishing = null;
+      this.deliveryWrites = null;
+    }
     const stored: Promise<void>[] = [];
     if (message.retain) stored.push(this.store.storeRetained(message)); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
     if (message.qos > 0 || this.settings.storeMessagesQos0) stored.push(this.queueForOfflineSessions(message));
-    await Promise.all([emitted, ...stored]);
+    await Promise.all([emitted, ...stored, ...deliveryWrites]);
     if (this.published) await callHook<void>(this.published, this, [message, client]);
     this.emit('published', message, client);
   }

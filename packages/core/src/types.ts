@@ -19,6 +19,12 @@ export interface OutgoingPacket extends Message {
   released?: boolean;
 }
 
+/** A message in a client's offline queue, with the id the Store knows it by. */
+export interface QueuedMessage {
+  id: string;
+  message: Message;
+}
+
 /** A subscription filter with its granted QoS. */
 export interface Subscription {
   topic: string;

@@ -6,6 +6,7 @@ import {
   type SessionRecord,
   type Message,
   type OutgoingPacket,
+  type QueuedMessage,
   type Store,
   type Subscription,
   type Will,
@@ -28,7 +29,10 @@ import { clientKey, clientRange, messageIdSuffix, nameKey, parseClientKey, seque
 import { KeyedMutex } from './mutex.js';
 import type { LevelStoreOptions } from './options.js';
 
-/** The offline queue's keys are always the contiguous sequences [first, next). */
+/**
+ * The offline queue's keys lie in the sequences [first, next). The broker removes what it read from
+ * the head, so the range has no lasting holes and its length is the bound the queue keeps.
+ */
 interface QueueState {
   first: number;
   next: number;
@@ -267,23 +271,42 @@ export class LevelStore implements Store {
     });
   }
 
-  async takeQueue(clientId: string): Promise<Message[]> {
+  async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
     return this.forClient(clientId, async () => {
       if (!(await this.live(clientId))) return [];
       const now = Date.now();
-      const messages: Message[] = [];
-      const ops: Operation[] = [];
+      const found: QueuedMessage[] = [];
+      const expired: Operation[] = [];
       for await (const [key, value] of this.db.iterator(clientRange('queue', clientId))) {
-        ops.push(del(key));
         const entry = decodeQueueEntry(value);
-        if (entry.expiresAt > now) messages.push(entry.message);
+        if (entry.expiresAt <= now) expired.push(del(key));
+        else found.push({ id: parseClientKey('queue', key).suffix, message: entry.message });
+        if (found.length >= limit) break;
       }
-      // Not synced: the caller's following sync putOutgoing flushes this too (one log, in order).
-      await this.write(ops, false);
-      const queue = await this.queueState(clientId);
-      queue.first = queue.next;
-      return messages;
+      if (expired.length > 0) {
+        await this.write(expired, false);
+        await this.resetQueueHead(clientId);
+      }
+      return found;
     });
+  }
+
+  async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
+    return this.forClient(clientId, async () => {
+      if (ids.length === 0 || !(await this.live(clientId))) return;
+      // Not synced: a removal lost in a crash re-sends the message (at least once), never loses it.
+      await this.write(ids.map((id) => del(clientKey('queue', clientId, id))), false);
+      await this.resetQueueHead(clientId);
+    });
+  }
+
+  /** After removals the queue's first key is the oldest one left (or none: first = next). */
+  private async resetQueueHead(clientId: string): Promise<void> {
+    const queue = await this.queueState(clientId);
+    queue.first = queue.next;
+    for await (const key of this.db.keys({ ...clientRange('queue', clientId), limit: 1 })) {
+      queue.first = Number(parseClientKey('queue', key).suffix);
+    }
   }
 
   // Outgoing in-flight packets ---------------------------------------------------------------

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClassicLevel } from 'classic-level';
 import type { Message, OutgoingPacket, QoS } from '@skynet-mqtt/core';
+import { takeQueue } from '@skynet-mqtt/contract-tests';
 import { LevelStore, type LevelStoreOptions } from '../src/index.js';
 import { TempDirs } from './helpers/temp.js';
 
@@ -51,7 +52,7 @@ describe('LevelStore across close and reopen', () => {
     store = await reopen();
     await store.storeRetained(msg('r/gone', '', 0, true));
     await store.removeSubscriptions('c', ['a']);
-    assert.deepEqual(payloads(await store.takeQueue('c')), ['queued']);
+    assert.deepEqual(payloads(await takeQueue(store, 'c')), ['queued']);
     await store.removeOutgoing('c', 1);
     await store.removeIncoming('c', 5);
     await store.deleteWill('c');
@@ -61,7 +62,7 @@ describe('LevelStore across close and reopen', () => {
     assert.deepEqual((await store.matchRetained(['r/#'])).map((m) => m.topic), ['r/kept']);
     assert.deepEqual(await store.getSession('c'), [{ topic: 'b', qos: 2 }]);
     assert.deepEqual(await store.subscriptionsByTopic('a'), []);
-    assert.deepEqual(await store.takeQueue('c'), []);
+    assert.deepEqual(await takeQueue(store, 'c'), []);
     assert.deepEqual((await store.getOutgoing('c')).map((p) => p.messageId), [2]);
     assert.equal(await store.putIncoming('c', 5), true);
     assert.equal(await store.putIncoming('c', 6), false);
@@ -116,12 +117,12 @@ describe('LevelStore across close and reopen', () => {
     // A smaller bound after a restart trims the oldest on the next enqueue.
     store = await reopen({ maxQueuedMessages: 3 });
     await store.enqueue('c', msg('q', 'm8'));
-    assert.deepEqual(payloads(await store.takeQueue('c')), ['m6', 'm7', 'm8']);
+    assert.deepEqual(payloads(await takeQueue(store, 'c')), ['m6', 'm7', 'm8']);
     await store.enqueue('c', msg('q', 'm9'));
     await store.close();
 
     store = await reopen();
-    assert.deepEqual(payloads(await store.takeQueue('c')), ['m9']);
+    assert.deepEqual(payloads(await takeQueue(store, 'c')), ['m9']);
     await store.close();
   });
 
@@ -174,7 +175,7 @@ describe('LevelStore across close and reopen', () => {
     const holders = (await store.subscriptionsByTopic('all')).map((s) => s.clientId).sort();
     assert.deepEqual(holders, ids.slice(1).sort());
     for (const id of ids.slice(1)) {
-      assert.deepEqual(payloads(await store.takeQueue(id)), [`for ${JSON.stringify(id)}`]);
+      assert.deepEqual(payloads(await takeQueue(store, id)), [`for ${JSON.stringify(id)}`]);
       assert.equal(await store.putIncoming(id, 1), false);
     }
     assert.equal(await store.getSession('a'), null);

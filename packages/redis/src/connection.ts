@@ -40,43 +40,60 @@ export function createClient(connection: Connection): Client {
   }
 }
 
+const SEVERITY: ConnectionState[] = ['closed', 'down', 'connecting', 'ready'];
+
 /**
- * Follows a client's connection: records its state and logs an outage once when it starts and
- * once when it ends, not once per command or per reconnect attempt.
+ * Follows the connections of one adapter: records their state and logs an outage once when it
+ * starts (the first connection lost) and once when it ends (all back), not once per connection,
+ * per command or per reconnect attempt.
  */
 export class ConnectionMonitor {
-  state: ConnectionState = 'connecting';
+  private readonly states: ConnectionState[];
+  private isClosed = false;
   lastError: Error | null = null;
   private downSince = 0;
   private warnedUnreachable = false;
 
-  constructor(client: Client, private readonly label: string, private readonly logger: Logger) {
-    // Without an 'error' listener ioredis prints every failed reconnect attempt to the console.
-    client.on('error', (error: Error) => {
-      this.lastError = error;
-      if (this.state === 'connecting' && !this.warnedUnreachable) {
-        this.warnedUnreachable = true;
-        this.logger.warn(`${this.label}: cannot reach Redis (${error.message}); commands wait until it is reachable`);
-      }
-    });
-    client.on('ready', () => {
-      if (this.state === 'down') {
-        this.logger.info(`${this.label}: Redis connection restored after ${Date.now() - this.downSince} ms`);
-      } else if (this.warnedUnreachable) {
-        this.logger.info(`${this.label}: Redis reachable`);
-      }
-      this.state = 'ready';
-    });
-    client.on('close', () => {
-      if (this.state !== 'ready') return;
-      this.state = 'down';
-      this.downSince = Date.now();
-      this.logger.warn(`${this.label}: Redis connection lost; commands wait and are sent on reconnect`);
+  constructor(clients: readonly Client[], private readonly label: string, private readonly logger: Logger) {
+    this.states = clients.map(() => 'connecting');
+    clients.forEach((client, i) => {
+      // Without an 'error' listener ioredis prints every failed reconnect attempt to the console.
+      client.on('error', (error: Error) => {
+        this.lastError = error;
+        if (this.states[i] === 'connecting' && !this.warnedUnreachable) {
+          this.warnedUnreachable = true;
+          this.logger.warn(`${this.label}: cannot reach Redis (${error.message}); commands wait until it is reachable`);
+        }
+      });
+      client.on('ready', () => {
+        this.states[i] = 'ready';
+        if (this.state !== 'ready') return;
+        if (this.downSince !== 0) {
+          this.logger.info(`${this.label}: Redis connection restored after ${Date.now() - this.downSince} ms`);
+          this.downSince = 0;
+        } else if (this.warnedUnreachable) {
+          this.warnedUnreachable = false;
+          this.logger.info(`${this.label}: Redis reachable`);
+        }
+      });
+      client.on('close', () => {
+        if (this.states[i] !== 'ready') return;
+        this.states[i] = 'down';
+        if (this.downSince !== 0 || this.isClosed) return;
+        this.downSince = Date.now();
+        this.logger.warn(`${this.label}: Redis connection lost; commands wait and are sent on reconnect`);
+      });
     });
   }
 
+  /** The worst state among the connections. */
+  get state(): ConnectionState {
+    if (this.isClosed) return 'closed';
+    return SEVERITY.find((s) => this.states.includes(s)) ?? 'ready';
+  }
+
   closed(): void {
-    this.state = 'closed';
+    this.isClosed = true;
   }
 }
 

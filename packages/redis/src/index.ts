@@ -3,7 +3,7 @@ import { RedisEmitter } from './redis-emitter.js';
 import { RedisStore } from './redis-store.js';
 
 export { RedisStore } from './redis-store.js';
-export { RedisEmitter, filterToPattern } from './redis-emitter.js';
+export { RedisEmitter } from './redis-emitter.js';
 export type { RedisAdapterOptions, Logger } from './options.js';
 export type { ConnectionState } from './connection.js';
 

@@ -47,8 +47,12 @@ export class Keys {
   get subscriptionNodes(): string {
     return `${this.prefix}subs:nodes`;
   }
-  /** Pub/sub channel of messages on `topic` (Emitter). */
-  channel(topic: string): string {
-    return `${this.prefix}msg:${topic}`;
+  /** String holding a Store instance's id while it runs (PX): the owner of its connected sessions. */
+  alive(instanceId: string): string {
+    return `${this.prefix}alive:${instanceId}`;
+  }
+  /** The Emitter's stream: every published message, from every instance (capped, MAXLEN ~). */
+  get stream(): string {
+    return `${this.prefix}stream`;
   }
 }

@@ -26,6 +26,8 @@ export interface RedisAdapterOptions {
   ttl?: { subscriptions?: number; packets?: number };
   /** Store only: offline messages kept per client. */
   maxQueuedMessages?: number;
+  /** Emitter only: approximate number of messages kept in the stream (MAXLEN ~). */
+  maxStreamLength?: number;
   logger?: Logger;
   /** Mosca's Redis persistence sync channel. Accepted and unused: nothing is cached to sync. */
   channel?: string;
@@ -45,13 +47,18 @@ export interface ResolvedOptions {
   keyPrefix: string;
   ttl: { subscriptions: number; packets: number };
   maxQueuedMessages: number;
+  maxStreamLength: number;
   logger: Logger;
 }
+
+/** Entries kept in the Emitter's stream: how far a reader may fall behind (an outage) without loss. */
+export const DEFAULT_MAX_STREAM_LENGTH = 100_000;
 
 const silent: Logger = { warn() {}, info() {}, error() {} };
 
 const COMMON = ['host', 'port', 'db', 'password', 'url', 'prefix', 'redisOptions', 'cluster', 'logger', 'channel'];
 const STORE_ONLY = ['ttl', 'maxQueuedMessages'];
+const EMITTER_ONLY = ['maxStreamLength'];
 
 function fail(text: string): never {
   throw new Error(`Redis adapter: ${text}`);
@@ -104,10 +111,11 @@ function parseCluster(value: unknown): ClusterNode[] | undefined {
 export function resolveOptions(input: Record<string, unknown> | RedisAdapterOptions, use: 'store' | 'emitter'): ResolvedOptions {
   if (!isRecord(input)) fail('options must be an object such as { host: "localhost", port: 6379 }');
   const options: Record<string, unknown> = input;
-  const allowed = use === 'store' ? [...COMMON, ...STORE_ONLY] : COMMON;
+  const allowed = use === 'store' ? [...COMMON, ...STORE_ONLY] : [...COMMON, ...EMITTER_ONLY];
   for (const key of Object.keys(options)) {
     if (options[key] === undefined || allowed.includes(key)) continue;
     if (STORE_ONLY.includes(key)) fail(`option ${key} belongs to persistence (the Store), not to the backend (the Emitter)`);
+    if (EMITTER_ONLY.includes(key)) fail(`option ${key} belongs to the backend (the Emitter), not to persistence (the Store)`);
     fail(`unknown option ${key}: known options are ${allowed.join(', ')}; pass ioredis options inside redisOptions`);
   }
 
@@ -151,6 +159,7 @@ export function resolveOptions(input: Record<string, unknown> | RedisAdapterOpti
   }
   const maxQueuedMessages =
     optionalInteger(options.maxQueuedMessages, 'maxQueuedMessages', 1, Number.MAX_SAFE_INTEGER, '10000') ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
+  const maxStreamLength = optionalInteger(options.maxStreamLength, 'maxStreamLength', 1, Number.MAX_SAFE_INTEGER, '100000') ?? DEFAULT_MAX_STREAM_LENGTH;
 
   const connection: Connection = cluster
     ? { kind: 'cluster', nodes: cluster, options: redisOptions }
@@ -165,6 +174,7 @@ export function resolveOptions(input: Record<string, unknown> | RedisAdapterOpti
     keyPrefix: cluster ? `{${prefix}}` : prefix,
     ttl,
     maxQueuedMessages,
+    maxStreamLength,
     logger,
   };
 }

@@ -1,138 +1,208 @@
-import { Cluster } from 'ioredis';
+import { randomBytes } from 'node:crypto';
 import { TopicIndex, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
 import { resolveOptions, type Logger, type RedisAdapterOptions } from './options.js';
-import { PUBLISH, runScript } from './scripts.js';
-
-/** Escapes the characters Redis glob patterns treat specially. */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
-}
+import { PublisherSequences } from './publisher-sequences.js';
+import { runScript, STREAM_END, STREAM_PUBLISH } from './scripts.js';
+import { parseXread, type StreamEntry } from './stream-entries.js';
 
 /**
- * The Redis pattern that receives at least every message matching `filter`: '+' and '#' become
- * '*' (which also crosses '/'), and 'a/#' becomes 'a*' so that it also gets 'a'. The local
- * TopicIndex then matches exactly, $-topic rule included.
+ * How long one XREAD blocks. Close does not wait for it (it disconnects the reader); it is
+ * bounded only so that the connection is never idle for long, which proxies and load balancers
+ * in front of Redis may punish by closing it.
  */
-export function filterToPattern(channelPrefix: string, filter: string): string {
-  const levels = filter.split('/');
-  let pattern = '';
-  levels.forEach((level, i) => {
-    if (level === '#') {
-      pattern += '*';
-      return;
-    }
-    if (i > 0) pattern += '/';
-    pattern += level === '+' ? '*' : escapeGlob(level);
-  });
-  return escapeGlob(channelPrefix) + pattern;
-}
-
-interface PatternEntry {
-  /** The filters that map to this pattern, each with its handlers. */
-  handlers: TopicIndex<MessageHandler[]>;
-  /** Resolves once Redis confirmed the PSUBSCRIBE. */
-  subscribed: Promise<unknown>;
-}
+const BLOCK_MS = 5_000;
+/** Entries per XREAD: large enough to catch up quickly after an outage, small enough per reply. */
+const BATCH = 1_000;
+/** Pause after a read error that is not an outage (ioredis waits those out), e.g. WRONGTYPE. */
+const RETRY_MS = 1_000;
 
 /**
- * The Emitter on Redis pub/sub: one connection publishes, a duplicate subscribes (a connection
- * in subscriber mode can run nothing else). Each message goes to the channel `<prefix>msg:<topic>`;
- * each distinct filter becomes one PSUBSCRIBE, so Redis only sends a broker what it may need.
+ * The Emitter on a Redis stream (`<prefix>stream`), shared by every instance on the prefix.
  *
- * A message matching several patterns arrives once per pattern; each pattern delivers only to
- * the filters that produced it, so every (filter, handler) pair still gets it exactly once.
- * Delivery is at most once, as with any Redis pub/sub: a broker disconnected from Redis misses
- * what is published meanwhile (durable sessions get it from the Store's offline queue).
+ * - publish() delivers to this instance's handlers at once, synchronously, then XADDs the
+ *   message and resolves when Redis acknowledged it. Local delivery therefore goes on while
+ *   Redis is away, and a QoS 1/2 acknowledgement (which waits for publish()) waits for Redis.
+ * - A reader loop on its own connection XREADs the stream from where it ended at start and
+ *   delivers other instances' entries to the matching handlers. After a reconnect it resumes from
+ *   the last id it read, so what was published during an outage is still delivered: at least
+ *   once, within what the stream keeps (`maxStreamLength`). Entries are numbered across
+ *   instances (STREAM_PUBLISH), so a reader that fell further behind than that knows how many
+ *   it missed and says so.
+ *
+ * Subscriptions are local (a TopicIndex): every instance reads every entry, as every broker
+ * subscribes to '#' anyway.
  */
 export class RedisEmitter implements Emitter {
-  private readonly pub: Client;
-  private readonly sub: Client;
+  /** Written into each entry, so that the reader skips what this instance already delivered. */
+  readonly instanceId = randomBytes(9).toString('base64url');
+  private readonly writer: Client;
+  private readonly reader: Client;
   private readonly keys: Keys;
-  private readonly monitors: ConnectionMonitor[];
-  private readonly patterns = new Map<string, PatternEntry>();
+  private readonly monitor: ConnectionMonitor;
+  private readonly logger: Logger;
+  private readonly maxLength: string;
+  private readonly handlers = new TopicIndex<MessageHandler[]>();
+  private readonly sequences = new PublisherSequences();
+  private seq = 0;
+  /** Number (`n`) of the last entry read; -1 until the start point is known. */
+  private lastN = -1;
   private closed = false;
   private closing: Promise<void> | null = null;
-  private readonly logger: Logger;
+  /** Resolves once the reader knows where the stream ended: entries added after it are read. */
+  private readonly started: Promise<void>;
+  private readonly loop: Promise<void>;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
 
   constructor(options: RedisAdapterOptions | Record<string, unknown> = {}) {
     const resolved = resolveOptions(options, 'emitter');
     this.logger = resolved.logger;
     this.keys = new Keys(resolved.keyPrefix);
-    this.pub = createClient(resolved.connection);
-    this.sub = this.pub.duplicate();
-    this.monitors = [
-      new ConnectionMonitor(this.pub, `Redis emitter publisher (${resolved.prefix})`, resolved.logger),
-      new ConnectionMonitor(this.sub, `Redis emitter subscriber (${resolved.prefix})`, resolved.logger),
-    ];
-    this.sub.on('pmessageBuffer', (pattern: Buffer, _channel: Buffer, data: Buffer) => this.receive(pattern.toString(), data));
+    this.maxLength = String(resolved.maxStreamLength);
+    this.writer = createClient(resolved.connection);
+    // Its own connection: a blocked XREAD would hold up every XADD queued behind it.
+    this.reader = this.writer.duplicate();
+    this.monitor = new ConnectionMonitor([this.writer, this.reader], `Redis emitter (${resolved.prefix})`, resolved.logger);
+    let markStarted!: () => void;
+    this.started = new Promise((resolve) => (markStarted = resolve));
+    this.loop = this.read(markStarted);
   }
 
   /** The worse of the two connections' states. */
   get state(): ConnectionState {
-    const order: ConnectionState[] = ['closed', 'down', 'connecting', 'ready'];
-    return order.find((s) => this.monitors.some((m) => m.state === s)) ?? 'ready';
-  }
-
-  private receive(pattern: string, data: Buffer): void {
-    if (this.closed) return;
-    const entry = this.patterns.get(pattern);
-    if (!entry) return;
-    let message: Message;
-    try {
-      message = decodeMessage(data);
-    } catch (error) {
-      // Someone else publishing on our channels: skip it, the bus must go on.
-      this.logger.error(`Redis emitter: dropped an undecodable message: ${(error as Error).message}`);
-      return;
-    }
-    entry.handlers.match(message.topic, (_key, handlers) => {
-      for (const handler of handlers) handler(message);
-    });
+    return this.monitor.state;
   }
 
   async publish(message: Message): Promise<void> {
-    const channel = this.keys.channel(message.topic);
-    if (this.pub instanceof Cluster) await runScript(this.pub, PUBLISH, this.keys.channel(''), [channel, encodeMessage(message)]);
-    else await this.pub.publish(channel, encodeMessage(message));
+    if (this.closed) throw new Error('Redis emitter: publish after close');
+    // Encoded first: a message that cannot be sent (topic too long) is not delivered locally either.
+    const data = encodeMessage(message);
+    const seq = ++this.seq;
+    this.deliver(message);
+    await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, [this.maxLength, this.instanceId, seq, data]);
   }
 
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {
     if (this.closed) return;
-    const pattern = filterToPattern(this.keys.channel(''), filter);
-    let entry = this.patterns.get(pattern);
-    if (!entry) {
-      entry = { handlers: new TopicIndex(), subscribed: this.sub.psubscribe(pattern) };
-      this.patterns.set(pattern, entry);
-    }
-    entry.handlers.add(filter, '', [...(entry.handlers.get(filter, '') ?? []), handler]);
-    // A concurrent subscribe to the same pattern also waits for Redis' confirmation.
-    await entry.subscribed;
+    this.handlers.add(filter, '', [...(this.handlers.get(filter, '') ?? []), handler]);
+    // What other instances publish after this resolves must be read: wait until the reader has
+    // its starting point (it waits for Redis when Redis is unreachable, as the writes do).
+    await this.started;
   }
 
   async unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
-    const pattern = filterToPattern(this.keys.channel(''), filter);
-    const entry = this.patterns.get(pattern);
-    if (!entry) return;
-    const handlers = entry.handlers.get(filter, '') ?? [];
-    if (!handlers.includes(handler)) return;
+    const handlers = this.handlers.get(filter, '');
+    if (!handlers?.includes(handler)) return;
     const remaining = handlers.filter((h) => h !== handler);
-    if (remaining.length > 0) entry.handlers.add(filter, '', remaining);
-    else entry.handlers.remove(filter, '');
-    if (entry.handlers.size === 0 && !this.closed) {
-      this.patterns.delete(pattern);
-      await this.sub.punsubscribe(pattern);
-    }
+    if (remaining.length > 0) this.handlers.add(filter, '', remaining);
+    else this.handlers.remove(filter, '');
   }
 
   close(): Promise<void> {
-    this.closed = true;
-    this.patterns.clear();
-    this.closing ??= Promise.all([closeClient(this.sub), closeClient(this.pub)]).then(() => {
-      for (const monitor of this.monitors) monitor.closed();
-    });
+    if (!this.closing) {
+      this.closed = true;
+      this.monitor.closed();
+      for (const [filter] of [...this.handlers.entries()]) this.handlers.remove(filter, '');
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.wake?.();
+      // Aborts the blocked XREAD now rather than after BLOCK_MS; nothing to flush on a reader.
+      this.reader.disconnect();
+      // The writer quits after its pending XADDs when connected, so those are not lost.
+      this.closing = Promise.all([this.loop, closeClient(this.writer)]).then(() => undefined);
+    }
     return this.closing;
+  }
+
+  /** Delivers to the local handlers; one failing handler does not keep the others from it. */
+  private deliver(message: Message): void {
+    this.handlers.match(message.topic, (_key, handlers) => {
+      for (const handler of handlers) {
+        try {
+          handler(message);
+        } catch (error) {
+          this.logger.error(`Redis emitter: a handler of ${message.topic} threw: ${String(error)}`);
+        }
+      }
+    });
+  }
+
+  private async read(started: () => void): Promise<void> {
+    let lastId: string | null = null;
+    try {
+      while (!this.closed) {
+        try {
+          if (lastId === null) {
+            // The last entry, not '$': '$' would be resolved only when the XREAD reaches Redis,
+            // and entries added between subscribe() resolving and that moment would be skipped.
+            const end = await runScript(this.reader, STREAM_END, this.keys.stream, []);
+            const [id, n] = Array.isArray(end) ? end.map(String) : [];
+            lastId = id ?? '0-0';
+            this.lastN = Number(n ?? 0);
+            started();
+            continue;
+          }
+          // While Redis is away this waits in ioredis' queue; on reconnect it is sent again with
+          // the same lastId, so the outage's entries are read, none skipped.
+          const reply: unknown = await this.reader.callBuffer('XREAD', 'BLOCK', BLOCK_MS, 'COUNT', BATCH, 'STREAMS', this.keys.stream, lastId);
+          const entries: StreamEntry[] = parseXread(reply);
+          for (const entry of entries) {
+            lastId = entry.id;
+            this.receive(entry);
+          }
+        } catch (error) {
+          if (this.closed) return;
+          this.logger.error(`Redis emitter: reading ${this.keys.stream} failed, retrying in ${RETRY_MS} ms: ${String(error)}`);
+          await this.pause(RETRY_MS);
+        }
+      }
+    } finally {
+      started(); // Closed before the start point was known: subscribe() must not hang.
+    }
+  }
+
+  private receive(entry: StreamEntry): void {
+    if (this.closed) return;
+    const { n, publisher, seq, data } = entry;
+    if (n === undefined || publisher === undefined || seq === undefined || data === undefined || !Number.isSafeInteger(n + seq)) {
+      this.logger.error(`Redis emitter: skipped stream entry ${entry.id}, not written by a Redis emitter`);
+      return;
+    }
+    this.countMissed(n);
+    if (publisher === this.instanceId) return; // delivered at publish()
+    if (this.sequences.isDuplicate(publisher, seq)) return; // a re-sent XADD Redis had applied
+    if (this.handlers.size === 0) return;
+    let message: Message;
+    try {
+      message = decodeMessage(data);
+    } catch (error) {
+      this.logger.error(`Redis emitter: dropped an undecodable message: ${(error as Error).message}`);
+      return;
+    }
+    this.deliver(message);
+  }
+
+  /** Entries are numbered 1, 2, 3...: a jump means entries were trimmed before we read them. */
+  private countMissed(n: number): void {
+    const missed = n - this.lastN - 1;
+    if (missed > 0) {
+      this.logger.warn(
+        `Redis emitter: ${missed} message(s) were trimmed from ${this.keys.stream} before this instance could read them ` +
+          `(it was cut off from Redis or too slow); raise maxStreamLength to bridge longer gaps`,
+      );
+    } else if (missed < 0) {
+      // Numbers start again only if Redis lost the stream and its counter (no persistence).
+      this.logger.warn(`Redis emitter: ${this.keys.stream} was recreated (did Redis lose its data?); messages may have been lost`);
+    }
+    this.lastN = n;
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.retryTimer = setTimeout(resolve, ms);
+    });
   }
 }

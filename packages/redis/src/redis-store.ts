@@ -1,4 +1,5 @@
-import { topicMatches, type ClientSubscription, type Message, type OutgoingPacket, type QoS, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
+import { randomBytes } from 'node:crypto';
+import { topicMatches, type ClientSubscription, type Message, type OutgoingPacket, type QoS, type QueuedMessage, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
 import { decodeMessage, decodeOutgoing, decodeQueued, encodeMessage, encodeOutgoing, encodeQueued } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
@@ -21,6 +22,15 @@ function asStrings(reply: unknown): string[] {
 const HMGET_CHUNK = 1_000;
 
 /**
+ * Liveness of a Store instance: its key lives LIVENESS_TTL ms and is renewed every
+ * LIVENESS_INTERVAL ms, so two renewals may be missed (a GC pause, a slow Redis) before the
+ * sessions it owns count as disconnected. A crashed broker's sessions are offline after at most
+ * LIVENESS_TTL.
+ */
+export const LIVENESS_TTL = 15_000;
+export const LIVENESS_INTERVAL = 5_000;
+
+/**
  * The Store on Redis, shared by every broker instance using the same prefix. Layout and
  * atomicity are described in docs/backends/redis.md; multi-key changes run as Lua scripts.
  */
@@ -30,12 +40,32 @@ export class RedisStore implements Store {
   private readonly keys: Keys;
   private readonly monitor: ConnectionMonitor;
   private closing: Promise<void> | null = null;
+  /**
+   * Recorded as the `connected` marker of the sessions this instance connects, so that other
+   * instances can tell whether their owner is still alive (its `alive:<id>` key exists).
+   */
+  readonly instanceId = randomBytes(9).toString('base64url');
+  private readonly heartbeat: NodeJS.Timeout;
+  /** Set while a renewal is unanswered: during an outage renewals must not pile up in the queue. */
+  private renewing = false;
 
   constructor(options: RedisAdapterOptions | Record<string, unknown> = {}) {
     this.options = resolveOptions(options, 'store');
     this.keys = new Keys(this.options.keyPrefix);
     this.client = createClient(this.options.connection);
-    this.monitor = new ConnectionMonitor(this.client, `Redis store (${this.options.prefix})`, this.options.logger);
+    this.monitor = new ConnectionMonitor([this.client], `Redis store (${this.options.prefix})`, this.options.logger);
+    this.renewLiveness();
+    // unref: a running Store must not keep the process alive on its own.
+    this.heartbeat = setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL).unref();
+  }
+
+  private renewLiveness(): void {
+    if (this.renewing) return;
+    this.renewing = true;
+    this.client
+      .set(this.keys.alive(this.instanceId), '1', 'PX', LIVENESS_TTL)
+      .catch((error: unknown) => this.options.logger.error(`Redis store: could not renew its liveness key: ${String(error)}`))
+      .finally(() => (this.renewing = false));
   }
 
   /** Whether Redis is reachable now; while 'down' or 'connecting' calls wait. */
@@ -135,8 +165,9 @@ export class RedisStore implements Store {
     return found;
   }
 
+  /** Connected: the session's marker becomes this instance's id, alive as long as we are. */
   async setConnected(clientId: string, connected: boolean): Promise<void> {
-    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? '1' : '0', this.options.ttl.subscriptions]);
+    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? this.instanceId : '0', this.options.ttl.subscriptions]);
   }
 
   async deleteSession(clientId: string): Promise<void> {
@@ -150,10 +181,19 @@ export class RedisStore implements Store {
     await this.run(S.ENQUEUE, this.keys.queue(clientId), [clientId, encodeQueued(message, Date.now() + packets), this.options.maxQueuedMessages, packets]);
   }
 
-  async takeQueue(clientId: string): Promise<Message[]> {
+  /**
+   * A queued entry's id is the entry itself (base64): LREM removes it by value. Two identical
+   * entries are the same message with the same expiry, so removing either one is the same.
+   */
+  async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
     const now = Date.now();
-    const entries = asBuffers(await this.run(S.TAKE_QUEUE, this.keys.queue(clientId), [clientId], true));
-    return entries.map(decodeQueued).filter((q) => q.expiresAt > now).map((q) => q.message);
+    const entries = asBuffers(await this.run(S.PEEK_QUEUE, this.keys.queue(clientId), [clientId, now, limit], true));
+    return entries.map((entry) => ({ id: entry.toString('base64'), message: decodeQueued(entry).message }));
+  }
+
+  async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.run(S.REMOVE_QUEUED, this.keys.queue(clientId), [clientId, ...ids.map((id) => Buffer.from(id, 'base64'))]);
   }
 
   // In-flight ---------------------------------------------------------------------------------
@@ -196,8 +236,18 @@ export class RedisStore implements Store {
     await this.client.del(this.keys.will(clientId));
   }
 
+  /**
+   * Deletes the liveness key (sessions still marked as ours count as disconnected from now on),
+   * then flushes and closes. While Redis is down the DEL is dropped with the connection and the
+   * key expires by itself within LIVENESS_TTL.
+   */
   close(): Promise<void> {
-    this.closing ??= closeClient(this.client).then(() => this.monitor.closed());
+    if (!this.closing) {
+      clearInterval(this.heartbeat);
+      this.monitor.closed();
+      this.client.del(this.keys.alive(this.instanceId)).catch(() => {});
+      this.closing = closeClient(this.client);
+    }
     return this.closing;
   }
 }

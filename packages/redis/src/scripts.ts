@@ -120,13 +120,16 @@ if redis.call('EXISTS', K('session', id)) == 0 then return false end
 return redis.call('HGETALL', K('sub', id))
 `);
 
-/** ARGV: prefix, clientId, '1' | '0', ttl. A connected session does not expire. */
+/**
+ * ARGV: prefix, clientId, owner instance id (connected) or '0' (disconnected), ttl. A connected
+ * session does not expire.
+ */
 export const SET_CONNECTED = new Script(`
 local id = ARGV[2]
 local session = K('session', id)
 if redis.call('EXISTS', session) == 0 then return 0 end
 redis.call('HSET', session, 'connected', ARGV[3])
-if ARGV[3] == '1' then redis.call('PERSIST', session) else redis.call('PEXPIRE', session, ARGV[4]) end
+if ARGV[3] ~= '0' then redis.call('PERSIST', session) else redis.call('PEXPIRE', session, ARGV[4]) end
 syncTtl(id)
 return 1
 `);
@@ -141,8 +144,13 @@ return 1
 /**
  * ARGV: prefix, topic. Walks the trie of filter prefixes (hash subs:nodes) level by level: at
  * each node only the literal level, '+' and '#' children are probed, so the cost follows the
- * matching filters, not all filters. Returns clientId, filter, qos, connected for each match,
- * and unindexes entries whose session expired (the index has no TTL of its own).
+ * matching filters, not all filters. Returns clientId, filter, qos, connected ('1' | '0') for
+ * each match, and unindexes entries whose session expired (the index has no TTL of its own).
+ *
+ * A session is connected only while the instance recorded as its owner is alive (its alive:<id>
+ * key exists): a crashed broker's sessions count as offline, and publishers queue for them again.
+ * This is read-only: if the owner was only slow and renews its key, its sessions are connected
+ * again. '1' is the marker of versions before owners were recorded, trusted as it is.
  */
 export const SUBSCRIPTIONS_BY_TOPIC = new Script(`
 local topic = ARGV[2]
@@ -178,6 +186,14 @@ for d = 1, n do
   for _, s in ipairs(states) do step(s, d, nexts) end
   states = nexts
 end
+local alive = {}
+local function live(owner)
+  if owner == '0' or owner == '1' then return owner end
+  if alive[owner] == nil then
+    alive[owner] = redis.call('EXISTS', P .. 'alive:' .. owner) == 1 and '1' or '0'
+  end
+  return alive[owner]
+end
 local out = {}
 for _, f in ipairs(found) do
   local entries = redis.call('HGETALL', P .. 'subs:f:' .. f)
@@ -188,7 +204,7 @@ for _, f in ipairs(found) do
       out[#out + 1] = id
       out[#out + 1] = f
       out[#out + 1] = qos
-      out[#out + 1] = connected
+      out[#out + 1] = live(connected)
     else
       unindex(id, f)
     end
@@ -208,14 +224,35 @@ redis.call('PEXPIRE', q, ARGV[5])
 return 1
 `);
 
-/** ARGV: prefix, clientId. Reads and deletes in one step, so two brokers never both get it. */
-export const TAKE_QUEUE = new Script(`
-local id = ARGV[2]
+/**
+ * ARGV: prefix, clientId, now, limit. The oldest \`limit\` live entries, read without removing them;
+ * expired entries met on the way are dropped. The expiry is the entry's first 8 bytes (a double).
+ */
+export const PEEK_QUEUE = new Script(`
+local id, now, limit = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('EXISTS', K('session', id)) == 0 then return {} end
 local q = K('queue', id)
-local items = redis.call('LRANGE', q, 0, -1)
-redis.call('DEL', q)
-return items
+local out = {}
+while #out < limit do
+  local items = redis.call('LRANGE', q, 0, limit - #out - 1)
+  if #items == 0 then break end
+  local expired = 0
+  for _, item in ipairs(items) do
+    if struct.unpack('>d', item) <= now then expired = expired + 1 else table.insert(out, item) end
+  end
+  if expired == 0 then break end
+  -- Expired entries sit at the head (they were queued first): drop them and read on.
+  redis.call('LTRIM', q, expired, -1)
+  out = {}
+end
+return out
+`);
+
+/** ARGV: prefix, clientId, entries... Removes each entry once, by value. */
+export const REMOVE_QUEUED = new Script(`
+local q = K('queue', ARGV[2])
+for i = 3, #ARGV do redis.call('LREM', q, 1, ARGV[i]) end
+return 1
 `);
 
 /** ARGV: prefix, clientId, messageId, entry, now, expiresAt, ttl subscriptions, ttl packets */
@@ -287,14 +324,6 @@ end
 return 1
 `);
 
-/**
- * ARGV: channel, message. Only for Cluster, where ioredis sends a keyless PUBLISH to a random
- * node, so two publishes could take different paths and arrive out of order. Run through a
- * script keyed by the prefix's hash tag, every publish goes through one node (following
- * failover), and the cluster bus keeps their order.
- */
-export const PUBLISH = new Script(`return redis.call('PUBLISH', ARGV[1], ARGV[2])`, false);
-
 export type ScriptArg = string | Buffer | number;
 
 /**
@@ -311,3 +340,25 @@ export async function runScript(client: Client, script: Script, key: string, arg
     return send('EVAL', script.source);
   }
 }
+
+/**
+ * Emitter. KEYS[1]: the stream; ARGV: max length, instance id, instance sequence, message.
+ * Numbers entries 1, 2, 3... across all instances (counter `<stream>:n`, same slot on Cluster
+ * since the key starts with the prefix's hash tag), atomically with the XADD: a reader that sees
+ * n jump knows exactly how many entries were trimmed before it could read them.
+ */
+export const STREAM_PUBLISH = new Script(
+  `local n = redis.call('INCR', KEYS[1] .. ':n')
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'n', n, 'i', ARGV[2], 's', ARGV[3], 'm', ARGV[4])
+return n`,
+  false,
+);
+
+/** Emitter. KEYS[1]: the stream. The last entry's id ('0-0' if none) and the counter, together. */
+export const STREAM_END = new Script(
+  `local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if last[1] then id = last[1][1] end
+return {id, redis.call('GET', KEYS[1] .. ':n') or '0'}`,
+  false,
+);

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QoS } from '@skynet-mqtt/core';
+import { PublisherSequences } from '../src/publisher-sequences.js';
 import { decodeMessage, decodeOutgoing, decodeQueued, encodeMessage, encodeOutgoing, encodeQueued } from '../src/codec.js';
-import { filterToPattern } from '../src/redis-emitter.js';
 
 describe('codec', () => {
   test('messages round-trip with every qos and retain, byte-exact', () => {
@@ -33,13 +33,15 @@ describe('codec', () => {
   });
 });
 
-describe('filterToPattern', () => {
-  test('maps wildcards to globs and escapes glob characters', () => {
-    assert.equal(filterToPattern('p:msg:', 'a/b'), 'p:msg:a/b');
-    assert.equal(filterToPattern('p:msg:', 'a/+/c'), 'p:msg:a/*/c');
-    assert.equal(filterToPattern('p:msg:', 'a/#'), 'p:msg:a*');
-    assert.equal(filterToPattern('p:msg:', '#'), 'p:msg:*');
-    assert.equal(filterToPattern('p:msg:', '+'), 'p:msg:*');
-    assert.equal(filterToPattern('p[1]:msg:', 'g/*/[a]?\\'), 'p\\[1\\]:msg:g/\\*/\\[a\\]\\?\\\\');
+describe('PublisherSequences', () => {
+  test('a number not above the last one of its publisher is a duplicate', () => {
+    const seen = new PublisherSequences(2);
+    assert.equal(seen.isDuplicate('a', 1), false);
+    assert.equal(seen.isDuplicate('a', 2), false);
+    assert.equal(seen.isDuplicate('a', 2), true, 'a re-sent XADD');
+    assert.equal(seen.isDuplicate('b', 1), false, 'publishers are counted apart');
+    assert.equal(seen.isDuplicate('a', 5), false, 'a jump is not a duplicate');
+    assert.equal(seen.isDuplicate('c', 1), false);
+    assert.equal(seen.isDuplicate('a', 1), false, 'the oldest publisher was forgotten at the cap');
   });
 });

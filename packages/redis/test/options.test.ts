@@ -24,6 +24,11 @@ describe('Redis adapter options', () => {
     assert.equal(resolved.maxQueuedMessages, 7);
   });
 
+  test('maxStreamLength: 100 000 by default, settable on the Emitter', () => {
+    assert.equal(resolveOptions({}, 'emitter').maxStreamLength, 100_000);
+    assert.equal(resolveOptions({ maxStreamLength: 500 }, 'emitter').maxStreamLength, 500);
+  });
+
   test('cluster wraps the prefix in a hash tag', () => {
     const resolved = resolveOptions({ cluster: [{ host: 'a', port: 7000 }, 'b:7001'], prefix: 'mq:' }, 'emitter');
     assert.equal(resolved.connection.kind, 'cluster');
@@ -48,6 +53,8 @@ describe('Redis adapter options', () => {
     ['redisOptions that is not an object', { redisOptions: 'x' }, 'store', /redisOptions must be an object/],
     ['a logger without methods', { logger: {} }, 'store', /logger must have warn, info and error/],
     ['a Store option given to the Emitter', { ttl: { packets: 1 } }, 'emitter', /belongs to persistence/],
+    ['an Emitter option given to the Store', { maxStreamLength: 10 }, 'store', /belongs to the backend/],
+    ['a maxStreamLength of 0', { maxStreamLength: 0 }, 'emitter', /maxStreamLength must be an integer/],
   ];
   for (const [what, options, use, message] of refused) {
     test(`refuses ${what}`, () => {

@@ -1,4 +1,4 @@
-import type { Message, OutgoingPacket, QoS } from '../types.js';
+import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
 import type { Client } from './client.js';
 import { encodePublish, encodeSharedQos0 } from './publish-encoder.js';
 
@@ -10,8 +10,12 @@ interface Waiting {
 
 /**
  * Messages on their way to one client: those in flight (sent at QoS 1/2, not yet acknowledged)
- * and those waiting behind the in-flight window (`maxInflightMessages`). The waiting list is
- * bounded by `maxQueuedMessages`: beyond it the oldest waiting message is dropped and counted.
+ * and those waiting behind the in-flight window (`maxInflightMessages`).
+ *
+ * Where a message waits depends on what losing it would cost. A durable session's QoS 1/2
+ * messages wait in the Store's queue, so a crash loses nothing a publisher saw acknowledged; they
+ * leave it only once they are in flight (refill()). Everything else waits in memory, bounded by
+ * `maxQueuedMessages`: beyond it the oldest waiting message is dropped and counted.
  */
 export class OutboundQueue {
   /** Unacknowledged packets by packet id, in the order they were sent; made on first use. */
@@ -19,6 +23,11 @@ export class OutboundQueue {
   private waiting: Waiting[] = [];
   private lastId = 0;
   private warnedFull = false;
+  /** True while the Store may hold queued messages this connection has not fetched yet. */
+  private stored = false;
+  private refilling = false;
+  /** Counts this connection's enqueues, so a refill knows whether one raced with its peek. */
+  private enqueued = 0;
 
   constructor(private readonly client: Client) {}
 
@@ -29,11 +38,15 @@ export class OutboundQueue {
   /** Queues or sends a message at the given QoS, keeping the order messages were pushed in. */
   push(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
-    if (client.connected && this.waiting.length === 0 && !client.congested && (qos === 0 || this.hasRoom())) {
+    if (client.connected && this.waiting.length === 0 && !client.congested && (qos === 0 || (this.hasRoom() && !this.stored))) {
       this.send(message, qos, retain);
       return;
     }
     if (client.connected && client.congested) client.throttle(client.server.publishing);
+    if (qos > 0 && client.durable) {
+      this.storeWaiting({ ...message, qos, retain });
+      return;
+    }
     const { maxQueuedMessages } = this.client.server.settings;
     if (this.waiting.length >= maxQueuedMessages) {
       this.waiting.shift();
@@ -46,23 +59,77 @@ export class OutboundQueue {
     this.waiting.push({ message, qos, retain });
   }
 
-  /** Puts older messages (the Store's offline queue) ahead of what is waiting, then sends. */
-  prepend(messages: Message[]): void {
-    // Queued messages were stored at the QoS they are due at.
-    const older = messages.map((message) => ({ message, qos: message.qos, retain: false }));
-    this.waiting = older.concat(this.waiting);
-    this.pump();
-  }
-
   /** Sends what waits, as far as the in-flight window allows. */
   pump(): void {
     while (this.client.connected && this.waiting.length > 0 && !this.client.congested) {
       const next = this.waiting[0]!;
-      if (next.qos > 0 && !this.hasRoom()) return;
+      if (next.qos > 0 && !this.hasRoom()) break;
       this.waiting.shift();
       this.send(next.message, next.qos, next.retain);
     }
     if (this.waiting.length === 0) this.warnedFull = false;
+    this.refill();
+  }
+
+  /** A durable session starts with whatever its Store queue holds (the offline queue). */
+  startFromStore(): void {
+    this.stored = true;
+    this.pump();
+  }
+
+  /** Queues a message in the Store; the publisher's ack, when it is waiting, waits for this too. */
+  private storeWaiting(message: Message): void {
+    this.stored = true;
+    this.enqueued++;
+    const client = this.client;
+    const written = client.persist((id) => client.server.store.enqueue(id, message));
+    client.server.deliveryWrites?.push(written);
+  }
+
+  /**
+   * Fetches queued messages from the Store as far as the window allows, sends them, and only then
+   * removes them from the queue: a crash in between duplicates at worst. Messages queued by a
+   * publisher while the session was offline pass authorizeForward here (Mosca did the same).
+   */
+  private refill(): void {
+    const client = this.client;
+    if (!this.stored || this.refilling || !client.connected || client.congested) return;
+    const room = client.server.settings.maxInflightMessages - (this.inflight?.size ?? 0);
+    if (room <= 0) return;
+    this.refilling = true;
+    let batch: QueuedMessage[] = [];
+    // Enqueues made before this point reach the Store before the peek (client.persist keeps order).
+    const enqueuedBefore = this.enqueued;
+    void client
+      .persist(async (id) => {
+        batch = await client.server.store.peekQueue(id, room);
+        if (client.server.authorizeForward) batch = await this.forwardable(batch, id);
+      })
+      .then(
+        () => {
+          this.refilling = false;
+          if (!client.connected) return;
+          for (const { message } of batch) this.send(message, message.qos, message.retain);
+          if (batch.length > 0) void client.persist((id) => client.server.store.removeQueued(id, batch.map((q) => q.id)));
+          if (batch.length < room && enqueuedBefore === this.enqueued) this.stored = false;
+          else this.refill();
+        },
+        () => {
+          this.refilling = false;
+        },
+      );
+  }
+
+  /** Keeps the messages authorizeForward allows; the others are removed from the queue at once. */
+  private async forwardable(batch: QueuedMessage[], clientId: string): Promise<QueuedMessage[]> {
+    const allowed: QueuedMessage[] = [];
+    const denied: string[] = [];
+    for (const queued of batch) {
+      if (await this.client.mayForward(queued.message)) allowed.push(queued);
+      else denied.push(queued.id);
+    }
+    if (denied.length > 0) await this.client.server.store.removeQueued(clientId, denied);
+    return allowed;
   }
 
   private hasRoom(): boolean {
@@ -78,7 +145,11 @@ export class OutboundQueue {
     }
     const packet: OutgoingPacket = { topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
     (this.inflight ??= new Map()).set(packet.messageId, packet);
-    if (client.durable) void client.persist((id) => client.server.store.putOutgoing(id, packet));
+    if (client.durable) {
+      const written = client.persist((id) => client.server.store.putOutgoing(id, packet));
+      // Sent while its publisher waits for its ack: the ack also waits for this write.
+      client.server.deliveryWrites?.push(written);
+    }
     client.writeBytes(encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId));
   }
 

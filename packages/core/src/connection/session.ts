@@ -31,11 +31,12 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   await client.persist((id) => store.deleteWill(id));
 }
 
-/** Moves what waits to be sent to a durable session's offline queue, in order. */
-export async function saveWaiting(client: Client): Promise<void> {
-  if (!client.durable) return;
-  const storeQos0 = client.server.settings.storeMessagesQos0;
-  for (const message of client.outbound.takeWaiting()) {
-    if (message.qos > 0 || storeQos0) await client.persist((id) => client.server.store.enqueue(id, message));
-  }
+/**
+ * A durable session's QoS 1/2 messages already wait in the Store; what waits in memory is QoS 0,
+ * kept for the session only when `storeMessagesQos0` asks for it.
+ */
+async function saveWaiting(client: Client): Promise<void> {
+  const waiting = client.outbound.takeWaiting();
+  if (!client.server.settings.storeMessagesQos0) return;
+  for (const message of waiting) await client.persist((id) => client.server.store.enqueue(id, message));
 }

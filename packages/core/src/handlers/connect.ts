@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
-import { saveWaiting } from '../connection/session.js';
 import { callHook } from '../hooks.js';
 import { topicNameError } from '../topics/validate.js';
-import type { Message, QoS } from '../types.js';
+import type { QoS } from '../types.js';
 
 /** CONNACK return codes of MQTT 3.1.1 [MQTT-3.2.2-4 .. -6]. */
 const ACCEPTED = 0;
@@ -93,26 +92,13 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
   if (client.closing) return;
 
   client.write({ cmd: 'connack', returnCode: ACCEPTED, sessionPresent }); // [MQTT-3.2.0-1]
-  // Until `connected` is set, deliveries wait in the client's queue, behind what the session
-  // already owed the client: unacknowledged packets first, then the offline queue. [MQTT-4.6.0-1]
-  if (client.durable) {
-    client.resend(await store.getOutgoing(clientId));
-    client.outbound.prepend(await forwardable(client, await store.takeQueue(clientId)));
-  }
-  if (client.closing) {
-    // Closed while restoring: what was taken from the Store goes back to it.
-    await saveWaiting(client);
-    return;
-  }
+  // Until `connected` is set, deliveries wait, behind what the session already owed the client:
+  // unacknowledged packets first, then the Store's queue (the offline queue). [MQTT-4.6.0-1]
+  if (client.durable) client.resend(await store.getOutgoing(clientId));
+  if (client.closing) return;
   client.connected = true;
   server.logger.info({ clientId }, 'client connected');
   server.emit('clientConnected', client);
-  client.outbound.pump();
-}
-
-/** authorizeForward runs for the offline queue too, as in Mosca: a denied message is dropped. */
-async function forwardable(client: Client, messages: Message[]): Promise<Message[]> {
-  const allowed: Message[] = [];
-  for (const message of messages) if (await client.mayForward(message)) allowed.push(message);
-  return allowed;
+  if (client.durable) client.outbound.startFromStore();
+  else client.outbound.pump();
 }

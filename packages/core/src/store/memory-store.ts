@@ -1,10 +1,12 @@
-import type { ClientSubscription, Message, OutgoingPacket, Subscription, Will } from '../types.js';
+import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, Subscription, Will } from '../types.js';
 import { RetainedIndex } from '../topics/retained-index.js';
 import { SessionIndex, type SessionRecord } from './session-index.js';
 import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
 
 interface Session extends SessionRecord {
-  queue: { message: Message; expiresAt: number }[];
+  queue: { id: number; message: Message; expiresAt: number }[];
+  /** The id the next queued message gets. */
+  nextQueueId: number;
   outgoing: Map<number, { packet: OutgoingPacket; expiresAt: number }>;
   incoming: Set<number>;
 }
@@ -55,6 +57,7 @@ export class MemoryStore implements Store {
         connected: false,
         expiresAt: Date.now() + this.subscriptionsTtl,
         queue: [],
+        nextQueueId: 0,
         outgoing: new Map(),
         incoming: new Set(),
       };
@@ -101,17 +104,23 @@ export class MemoryStore implements Store {
   async enqueue(clientId: string, message: Message): Promise<void> {
     const session = this.live(clientId);
     if (!session) return;
-    session.queue.push({ message, expiresAt: Date.now() + this.packetsTtl });
+    session.queue.push({ id: session.nextQueueId++, message, expiresAt: Date.now() + this.packetsTtl });
     if (session.queue.length > this.maxQueued) session.queue.shift();
   }
 
-  async takeQueue(clientId: string): Promise<Message[]> {
+  async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
     const session = this.live(clientId);
     if (!session) return [];
     const now = Date.now();
-    const queued = session.queue.filter((q) => q.expiresAt > now).map((q) => q.message);
-    session.queue = [];
-    return queued;
+    session.queue = session.queue.filter((q) => q.expiresAt > now);
+    return session.queue.slice(0, limit).map((q) => ({ id: String(q.id), message: q.message }));
+  }
+
+  async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
+    const session = this.live(clientId);
+    if (!session || ids.length === 0) return;
+    const removed = new Set(ids);
+    session.queue = session.queue.filter((q) => !removed.has(String(q.id)));
   }
 
   async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ClientSubscription, Message, OutgoingPacket, Subscription, Will } from '../types.js';
+import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, Subscription, Will } from '../types.js';
 
 /**
  * Everything a broker must remember beyond one connection. Every operation is atomic on its own:
@@ -35,8 +35,13 @@ export interface Store {
   // Offline queue ---------------------------------------------------------------------------
   /** Appends to the client's offline queue; when full, the oldest entry is dropped. */
   enqueue(clientId: string, message: Message): Promise<void>;
-  /** Removes and returns the whole offline queue, oldest first. */
-  takeQueue(clientId: string): Promise<Message[]>;
+  /**
+   * The oldest `limit` queued messages, each with an id, without removing them: a message leaves
+   * the queue (removeQueued) only once it is safely in flight, so a crash in between cannot lose it.
+   */
+  peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]>;
+  /** Removes queued messages by the ids peekQueue gave them; unknown ids are ignored. */
+  removeQueued(clientId: string, ids: readonly string[]): Promise<void>;
 
   // Outgoing in-flight packets (QoS 1 and 2, broker → client) ------------------------------
   /** Records or replaces (by messageId) a packet sent but not yet acknowledged. */

@@ -1,0 +1,25 @@
+/**
+ * The last sequence number seen from each emitting instance, to drop duplicates. Entries of one
+ * instance are written by one connection, so in the stream its numbers only go up; a number not
+ * above the last one is an XADD that ioredis re-sent after a reconnect although Redis had applied
+ * it before the connection dropped (autoResendUnfulfilledCommands).
+ *
+ * Ids are random per process start, so the map grows by one entry per emitter ever seen; it is
+ * capped, forgetting the oldest, which only costs duplicate detection for that instance.
+ */
+export class PublisherSequences {
+  private readonly last = new Map<string, number>();
+
+  constructor(private readonly maxPublishers = 10_000) {}
+
+  /** Records `seq` and says whether it was seen already. */
+  isDuplicate(publisher: string, seq: number): boolean {
+    const previous = this.last.get(publisher);
+    if (previous !== undefined && seq <= previous) return true;
+    if (previous === undefined && this.last.size >= this.maxPublishers) {
+      this.last.delete(this.last.keys().next().value!);
+    }
+    this.last.set(publisher, seq);
+    return false;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Several real `skynet-mqtt -c <config.json>` processes sharing one Redis (Emitter and Store) under
+ * one key prefix, and MQTT clients that are tracked so that `endClients()` closes them all.
+ */
+import mqtt from 'mqtt';
+import { freePort, startBroker, type BrokerProcess, type TempDirs } from './broker.js';
+import { writeRedisConfig } from './redis.js';
+
+export interface Instance {
+  id: string;
+  port: number;
+  broker: BrokerProcess;
+  /** Arguments the instance was started with, to restart it the same way. */
+  args: string[];
+}
+
+/** Starts one broker per id (in parallel), all on `url` under `prefix`, each on its own free port. */
+export async function startInstances(ids: string[], url: string, prefix: string, dirs: TempDirs): Promise<Instance[]> {
+  const dir = await dirs.make('skynet-scale-');
+  return Promise.all(
+    ids.map(async (id) => {
+      const port = await freePort();
+      const config = await writeRedisConfig(dir, { id, port, url, prefix });
+      const args = ['-c', config];
+      return { id, port, args, broker: await startBroker(args) };
+    }),
+  );
+}
+
+const clients = new Set<mqtt.MqttClient>();
+
+/** Connects to 127.0.0.1:`port` without reconnecting; resolves after CONNACK. */
+export async function connectTo(port: number, options: mqtt.IClientOptions = {}): Promise<mqtt.MqttClient> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  client.on('error', () => undefined);
+  clients.add(client);
+  return client;
+}
+
+/**
+ * Starts connecting without waiting, so that listeners can be attached before the first packet
+ * (messages queued for a durable session may arrive right after CONNACK). `connack` resolves with
+ * the CONNACK, or rejects if the connection closes or fails first.
+ */
+export function startConnect(port: number, options: mqtt.IClientOptions = {}): { client: mqtt.MqttClient; connack: Promise<mqtt.IConnackPacket> } {
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  clients.add(client);
+  const connack = new Promise<mqtt.IConnackPacket>((resolve, reject) => {
+    client.once('connect', resolve);
+    client.once('error', reject);
+    client.once('close', () => reject(new Error('closed before CONNACK')));
+  });
+  client.on('error', () => undefined);
+  return { client, connack };
+}
+
+/** Ends every client still open (forcibly); for `after` hooks. */
+export function endClients(): void {
+  for (const client of clients) client.end(true);
+  clients.clear();
+}
+
+export interface Received {
+  topic: string;
+  payload: string;
+  qos: number;
+  retain: boolean;
+}
+
+/** Records every message `client` receives, in arrival order. */
+export function recordMessages(client: mqtt.MqttClient): Received[] {
+  const received: Received[] = [];
+  client.on('message', (topic, payload, packet) => received.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }));
+  return received;
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rejects with `what` if `promise` has not settled after `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
