@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, killAll, startBroker, TempDirs, waitFor } from './helpers/broker.js';
+import { freePort, killAll, startBroker, TempDirs } from '@skynet-mqtt/test-support';
 import { killClients, missingClients, pub, startSub, type Received } from './helpers/mosquitto-clients.js';
+import { waitFor } from './helpers/wait.js';
 
 const dirs = new TempDirs();
 let port = 0;

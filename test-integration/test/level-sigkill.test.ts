@@ -15,7 +15,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import mqtt from 'mqtt';
-import { freePort, killAll, startBroker, TempDirs, waitFor, type BrokerProcess } from './helpers/broker.js';
+import { freePort, killAll, startBroker, TempDirs, type CliBroker } from '@skynet-mqtt/test-support';
+import { waitFor } from './helpers/wait.js';
 
 const N = 500;
 /** QoS 1 publishes the publisher keeps unacknowledged at a time. */
@@ -56,7 +57,7 @@ interface Traffic {
  * KILL_AT are acknowledged, without pausing the traffic, and resolves with what was acknowledged
  * by the time the broker process is gone.
  */
-async function publishAndKill(port: number, broker: BrokerProcess): Promise<Traffic> {
+async function publishAndKill(port: number, broker: CliBroker): Promise<Traffic> {
   const publisher = await connect(port, { clientId: 'sigkill-publisher', clean: true });
   const acked = new Set<string>();
   let next = 0;

@@ -13,9 +13,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { freePort, killAll, TempDirs, waitFor } from './helpers/broker.js';
-import { connectTo, endClients, recordMessages, sleep, startInstances } from './helpers/cluster.js';
-import { killRedisServers, startPrivateRedis, uniquePrefix, type PrivateRedis } from './helpers/redis.js';
+import { killAll, killRedisServers, startPrivateRedis, TempDirs, type PrivateRedis } from '@skynet-mqtt/test-support';
+import { connectTo, endClients, recordMessages, startInstances } from './helpers/cluster.js';
+import { uniquePrefix } from './helpers/redis.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const N = 300;
 const KILL_AT = 100;
@@ -45,9 +46,7 @@ interface Sent {
 
 describe('Redis outage under two broker processes (private redis-server, SIGKILL and restart)', { timeout: 240_000 }, () => {
   it('every QoS 1 message acknowledged by B reaches the durable subscriber on A', { timeout: 200_000 }, async (t) => {
-    const dir = await dirs.make('skynet-redis-fault-');
-    const port = await freePort();
-    let redis: PrivateRedis = await startPrivateRedis(port, dir, DURABLE);
+    let redis: PrivateRedis = await startPrivateRedis({ args: DURABLE });
     const prefix = uniquePrefix('fault');
     const [a, b] = await startInstances(['a', 'b'], redis.url, prefix, dirs);
 
@@ -98,7 +97,7 @@ describe('Redis outage under two broker processes (private redis-server, SIGKILL
         // The publisher goes on while Redis is away; the restart happens in the background.
         restart = (async () => {
           await sleep(DOWN_MS);
-          redis = await startPrivateRedis(port, dir, DURABLE);
+          redis = await redis.restart();
           restartedAt = Date.now();
           restartedAfterMs = restartedAt - killedAt;
           phase = 'after the restart';

@@ -7,9 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
-import { killAll, TempDirs, waitFor } from './helpers/broker.js';
-import { connectTo, endClients, recordMessages, sleep, startConnect, startInstances, within, type Instance, type Received } from './helpers/cluster.js';
+import { killAll, TempDirs } from '@skynet-mqtt/test-support';
+import { connectTo, endClients, recordMessages, startConnect, startInstances, type Instance, type Received } from './helpers/cluster.js';
 import { deletePrefix, REDIS_URL, uniquePrefix, withRedis } from './helpers/redis.js';
+import { sleep, waitFor, within } from './helpers/wait.js';
 
 const dirs = new TempDirs();
 const prefixes: string[] = [];

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect, freePort, killAll, nextMessage, runCli, spawnCli } from './helpers.js';
+import { freePort, killAll, runCli, spawnCli } from '@skynet-mqtt/test-support';
+import { connect, nextMessage } from './helpers.js';
 
 let dir: string;
 before(async () => {
@@ -15,7 +16,7 @@ after(async () => {
 });
 
 async function startAndStop(args: string[], cwd?: string): Promise<{ banner: string; stderr: string }> {
-  const cli = spawnCli(args, cwd);
+  const cli = spawnCli(args, { cwd });
   try {
     const banner = await cli.banner();
     return { banner, stderr: cli.stderr };

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import mqtt from 'mqtt';
-import { bannerPort, connect, killAll, spawnCli } from './helpers.js';
+import { bannerPort, killAll, spawnCli } from '@skynet-mqtt/test-support';
+import { connect } from './helpers.js';
 
 let dir: string | undefined;
 after(async () => {

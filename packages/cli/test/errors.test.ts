@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, test } from 'node:test';
-import { freePort, killAll, runCli } from './helpers.js';
+import { freePort, killAll, runCli } from '@skynet-mqtt/test-support';
 
 after(killAll);
 

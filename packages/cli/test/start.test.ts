@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { bannerPort, connect, freePort, killAll, nextMessage, spawnCli } from './helpers.js';
+import { bannerPort, freePort, killAll, spawnCli } from '@skynet-mqtt/test-support';
+import { connect, nextMessage } from './helpers.js';
 
 after(killAll);
 

@@ -1,15 +1,15 @@
 import { after } from 'node:test';
 import { storeContract } from '@skynet-mqtt/contract-tests';
+import { TempDirs } from '@skynet-mqtt/test-support';
 import { LevelStore } from '../src/index.js';
-import { TempDirs } from './helpers/temp.js';
 
-const dirs = new TempDirs();
+const dirs = new TempDirs('skynet-level-');
 after(() => dirs.removeAll());
 
 // Each store gets its own directory; reopen opens the most recent one again once it is closed.
 let lastPath = '';
 const fresh = async (options: { ttl?: { subscriptions: number; packets: number }; maxQueuedMessages?: number } = {}) => {
-  lastPath = await dirs.make();
+  lastPath = await dirs.path('db');
   return LevelStore.open({ path: lastPath, ...options });
 };
 

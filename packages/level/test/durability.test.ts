@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { ClassicLevel } from 'classic-level';
 import type { Message } from '@skynet-mqtt/core';
 import { takeQueue } from '@skynet-mqtt/contract-tests';
+import { TempDirs } from '@skynet-mqtt/test-support';
 import { LevelStore } from '../src/index.js';
 import { startChild } from './helpers/spawn.js';
-import { TempDirs } from './helpers/temp.js';
 
-const dirs = new TempDirs();
+const dirs = new TempDirs('skynet-level-');
 after(() => dirs.removeAll());
 
 const msg = (topic: string, qos: 0 | 1 | 2 = 1): Message => ({ topic, payload: Buffer.from('p'), qos, retain: false });
@@ -42,7 +42,7 @@ describe('durability', () => {
   }
 
   test('writes a client sees acknowledged are synced; the others are not', async () => {
-    const store = await LevelStore.open({ path: await dirs.make() });
+    const store = await LevelStore.open({ path: await dirs.path('db') });
     await store.createSession('c');
     assert.equal(await syncOf(() => store.addSubscriptions('c', [{ topic: 't', qos: 1 }])), true, 'SUBACK');
     assert.equal(await syncOf(() => store.removeSubscriptions('c', ['t'])), true, 'UNSUBACK');
@@ -60,7 +60,7 @@ describe('durability', () => {
   });
 
   test('multi-key updates are one batch: new session with its subscriptions, enqueue with its drop', async () => {
-    const store = await LevelStore.open({ path: await dirs.make(), maxQueuedMessages: 1 });
+    const store = await LevelStore.open({ path: await dirs.path('db'), maxQueuedMessages: 1 });
     await syncOf(() => store.addSubscriptions('c', [{ topic: 'a', qos: 1 }, { topic: 'b', qos: 1 }]));
     assert.deepEqual(recorded[0]!.keys, ['!sessions!c', '!subscriptions!c\u0000a', '!subscriptions!c\u0000b']);
     await store.enqueue('c', msg('q'));
@@ -70,7 +70,7 @@ describe('durability', () => {
   });
 
   test('SIGKILL during a stream of enqueues: every acknowledged message is kept, in order, once', async () => {
-    const path = await dirs.make();
+    const path = await dirs.path('db');
     const child = startChild('enqueue', path);
     await child.until((lines) => lines.length >= 200);
     await child.kill();

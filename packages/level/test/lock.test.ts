@@ -1,17 +1,17 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { TempDirs } from '@skynet-mqtt/test-support';
 import { LevelStore } from '../src/index.js';
 import { startChild } from './helpers/spawn.js';
-import { TempDirs } from './helpers/temp.js';
 
-const dirs = new TempDirs();
+const dirs = new TempDirs('skynet-level-');
 after(() => dirs.removeAll());
 
 const IN_USE = /is in use by another broker \(LevelDB holds a lock on it\)/;
 
 describe('the database lock', () => {
   test('a second process opening the same path gets a clear error', async () => {
-    const path = await dirs.make();
+    const path = await dirs.path('db');
     const store = await LevelStore.open({ path });
     const child = startChild('open', path);
     await child.until((lines) => lines.length > 0);
@@ -23,7 +23,7 @@ describe('the database lock', () => {
   });
 
   test('a second store in the same process gets the same error; close releases the lock', async () => {
-    const path = await dirs.make();
+    const path = await dirs.path('db');
     const first = await LevelStore.open({ path });
     await assert.rejects(LevelStore.open({ path }), IN_USE);
     await first.close();
@@ -32,7 +32,7 @@ describe('the database lock', () => {
   });
 
   test('a killed broker does not leave the lock behind', async () => {
-    const path = await dirs.make();
+    const path = await dirs.path('db');
     const child = startChild('hold', path);
     await child.until((lines) => lines.includes('open'));
     await assert.rejects(LevelStore.open({ path }), IN_USE);
@@ -42,7 +42,7 @@ describe('the database lock', () => {
   });
 
   test('a directory holding another LevelDB database is refused', async () => {
-    const path = await dirs.make();
+    const path = await dirs.path('db');
     const { ClassicLevel } = await import('classic-level');
     const foreign = new ClassicLevel(path);
     await foreign.put('someone', 'else');

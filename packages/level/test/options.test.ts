@@ -1,9 +1,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { TempDirs } from '@skynet-mqtt/test-support';
 import { createStore, parseLevelOptions } from '../src/index.js';
-import { TempDirs } from './helpers/temp.js';
 
-const dirs = new TempDirs();
+const dirs = new TempDirs('skynet-level-');
 after(() => dirs.removeAll());
 
 describe('createStore options', () => {
@@ -34,7 +34,7 @@ describe('createStore options', () => {
   });
 
   test('createStore opens a working store at path (the directory is created)', async () => {
-    const store = await createStore({ factory: 'level', path: await dirs.make(), ttl: { packets: 1000 }, maxQueuedMessages: 5 });
+    const store = await createStore({ factory: 'level', path: await dirs.path('db'), ttl: { packets: 1000 }, maxQueuedMessages: 5 });
     await store.createSession('a');
     assert.deepEqual(await store.getSession('a'), []);
     await store.close();

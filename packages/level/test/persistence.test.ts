@@ -4,13 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClassicLevel } from 'classic-level';
 import type { Message, OutgoingPacket, QoS } from '@skynet-mqtt/core';
 import { takeQueue } from '@skynet-mqtt/contract-tests';
+import { TempDirs } from '@skynet-mqtt/test-support';
 import { LevelStore, type LevelStoreOptions } from '../src/index.js';
-import { TempDirs } from './helpers/temp.js';
 
 // The contract's durability case covers the happy path of each kind of state; these cover what a
 // restart must also keep: deletions, positions, sequence continuity, bounds, TTL clocks and keys.
 
-const dirs = new TempDirs();
+const dirs = new TempDirs('skynet-level-');
 after(() => dirs.removeAll());
 
 const msg = (topic: string, payload: string, qos: QoS = 1, retain = false): Message => ({ topic, payload: Buffer.from(payload), qos, retain });
@@ -23,7 +23,7 @@ const payloads = (messages: readonly Message[]): string[] => messages.map((m) =>
 
 /** Opens a store on a fresh directory and returns it with a function that reopens the same path. */
 async function openFresh(options: Omit<LevelStoreOptions, 'path'> = {}) {
-  const path = await dirs.make();
+  const path = await dirs.path('db');
   return { store: await LevelStore.open({ path, ...options }), reopen: (more: Omit<LevelStoreOptions, 'path'> = options) => LevelStore.open({ path, ...more }), path };
 }
 

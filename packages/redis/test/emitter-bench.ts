@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import type { Message } from '@skynet-mqtt/core';
 import { RedisEmitter } from '../src/index.js';
+import { deleteKeysUnder } from './helpers.js';
 
 /**
  * Not a test (not named *.test.ts): measures the Emitter between two instances on REDIS_URL,
@@ -65,12 +66,7 @@ async function main(): Promise<void> {
   await a.close();
   await b.close();
   const redis = new Redis(url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeysUnder(redis, prefix);
   await redis.quit();
 }
 

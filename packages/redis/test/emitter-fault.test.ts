@@ -1,15 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Message } from '@skynet-mqtt/core';
 import { sleep, waitFor } from '@skynet-mqtt/contract-tests';
+import { freePort, killRedisServers, startPrivateRedis, type PrivateRedis } from '@skynet-mqtt/test-support';
 import { RedisEmitter } from '../src/index.js';
 import { recordingLogger, track } from './helpers.js';
-import { freePort, startRedis, stop } from './private-redis.js';
 
 /**
  * The stream Emitter under faults, on a PRIVATE redis-server: killed with SIGKILL in the middle
@@ -56,20 +52,18 @@ async function pausableProxy(target: number): Promise<{ port: number; pause(): v
 
 describe('Redis stream emitter under faults (private redis-server)', () => {
   let port = 0;
-  let dir = '';
-  let redis: ChildProcess | null = null;
+  let redis: PrivateRedis | null = null;
   const emitters: RedisEmitter[] = [];
 
   before(async () => {
-    port = await freePort();
-    dir = mkdtempSync(join(tmpdir(), 'skynet-redis-emitter-fault-'));
-    redis = await startRedis(port, dir, DURABLE);
+    redis = await startPrivateRedis({ args: DURABLE });
+    port = redis.port;
   });
 
   after(async () => {
     for (const emitter of emitters) await emitter.close();
-    if (redis) await stop(redis, 'SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    if (redis) await redis.kill('SIGTERM');
+    await killRedisServers();
   });
 
   test('SIGKILL mid QoS 1 traffic: every acknowledged message reaches the other instance; local delivery continues', async (t) => {
@@ -94,7 +88,7 @@ describe('Redis stream emitter under faults (private redis-server)', () => {
     })();
 
     await waitFor(() => acked.length >= 400, '400 acknowledged messages');
-    await stop(redis!, 'SIGKILL');
+    await redis!.kill('SIGKILL');
     const ackedAtKill = acked.length;
     await waitFor(() => a.state === 'down', 'A to see the outage');
 
@@ -110,7 +104,7 @@ describe('Redis stream emitter under faults (private redis-server)', () => {
     assert.ok(during.every((c) => !c.settled()) && !more.settled());
     assert.deepEqual(numbers(onA), Array.from({ length: ackedAtKill + 1 }, (_, i) => i + 1), 'A delivered the message it is waiting on');
 
-    redis = await startRedis(port, dir, DURABLE);
+    redis = await redis!.restart();
     await publishing;
     await waitFor(() => during.every((c) => c.settled()) && more.settled(), 'the outage publishes to complete', 15_000);
     for (const call of [...during, more]) assert.equal(call.rejected(), null);

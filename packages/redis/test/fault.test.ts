@@ -1,14 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Message } from '@skynet-mqtt/core';
 import { takeQueue, waitFor } from '@skynet-mqtt/contract-tests';
+import { killRedisServers, startPrivateRedis, type PrivateRedis } from '@skynet-mqtt/test-support';
 import { RedisEmitter, RedisStore } from '../src/index.js';
 import { recordingLogger, track } from './helpers.js';
-import { freePort, startRedis, stop } from './private-redis.js';
 
 /**
  * Kills a PRIVATE redis-server (never the shared one) under a Store and an Emitter, and checks
@@ -22,22 +18,20 @@ const msg = (topic: string, text: string): Message => ({ topic, payload: Buffer.
 
 describe('Redis outage (private redis-server killed with SIGKILL)', () => {
   let port = 0;
-  let dir = '';
-  let redis: ChildProcess | null = null;
+  let redis: PrivateRedis | null = null;
   let store: RedisStore | null = null;
   let emitter: RedisEmitter | null = null;
 
   before(async () => {
-    port = await freePort();
-    dir = mkdtempSync(join(tmpdir(), 'skynet-redis-fault-'));
-    redis = await startRedis(port, dir, DURABLE);
+    redis = await startPrivateRedis({ args: DURABLE });
+    port = redis.port;
   });
 
   after(async () => {
     await store?.close();
     await emitter?.close();
-    if (redis) await stop(redis, 'SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    if (redis) await redis.kill('SIGTERM');
+    await killRedisServers();
   });
 
   test('calls made while Redis is down wait, complete after a restart, and nothing acknowledged is lost', async () => {
@@ -55,7 +49,7 @@ describe('Redis outage (private redis-server killed with SIGKILL)', () => {
     await store.storeRetained({ ...msg('f/r', 'retained'), retain: true });
     assert.equal(store.state, 'ready');
 
-    await stop(redis!, 'SIGKILL');
+    await redis!.kill('SIGKILL');
     await waitFor(() => store!.state === 'down' && emitter!.state === 'down', 'both adapters to see the outage');
 
     // Made during the outage: they must neither resolve nor reject while Redis is away.
@@ -72,7 +66,7 @@ describe('Redis outage (private redis-server killed with SIGKILL)', () => {
       assert.equal(call.settled(), false, 'a call completed while Redis was down');
     }
 
-    redis = await startRedis(port, dir, DURABLE);
+    redis = await redis!.restart();
     await waitFor(() => during.every((call) => call.settled()), 'the calls made during the outage to complete', 15_000);
     for (const call of during) assert.equal(call.rejected(), null);
     assert.deepEqual(await during[3]!.promise, [{ topic: 'f/+', qos: 1 }]);

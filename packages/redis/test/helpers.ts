@@ -1,4 +1,7 @@
-import type { Logger } from '../src/index.js';
+import type { Redis } from 'ioredis';
+import type { Emitter } from '@skynet-mqtt/core';
+import { emitterContract, storeContract } from '@skynet-mqtt/contract-tests';
+import { RedisEmitter, RedisStore, type Logger, type RedisAdapterOptions } from '../src/index.js';
 
 /** Records log lines, to check an outage is logged once and not per command. */
 export function recordingLogger(): Logger & { lines: string[] } {
@@ -18,4 +21,55 @@ export function track<T>(promise: Promise<T>): { settled: () => boolean; rejecte
     },
   );
   return { settled: () => settled, rejected: () => rejection, promise };
+}
+
+/**
+ * Runs the Store and Emitter contracts on adapters connected with `connection` ({ url } or
+ * { cluster }). Every store gets an empty namespace of its own, `<base><n>:`, as the contract
+ * requires; `reopen` uses the prefix of the store just closed: what a restarted broker would see.
+ * Emitters made while others are open share their prefix (two brokers on one bus); the first one
+ * made after all were closed starts a new prefix, so each test has a bus of its own.
+ */
+export function redisContracts(name: string, connection: Pick<RedisAdapterOptions, 'url' | 'cluster'>, base: string): void {
+  let count = 0;
+  let latest = '';
+  const freshPrefix = (): string => {
+    latest = `${base}${++count}:`;
+    return latest;
+  };
+
+  storeContract(name, async () => new RedisStore({ ...connection, prefix: freshPrefix() }), {
+    reopen: async () => new RedisStore({ ...connection, prefix: latest }),
+    ttlStore: async (ttl) => new RedisStore({ ...connection, prefix: freshPrefix(), ttl }),
+    maxQueuedStore: async (max) => new RedisStore({ ...connection, prefix: freshPrefix(), maxQueuedMessages: max }),
+  });
+
+  let open = 0;
+  let emitterPrefix = '';
+  emitterContract(name, async (): Promise<Emitter> => {
+    if (open === 0) emitterPrefix = freshPrefix();
+    open++;
+    const emitter = new RedisEmitter({ ...connection, prefix: emitterPrefix });
+    let closed = false;
+    return {
+      publish: (m) => emitter.publish(m),
+      subscribe: (f, h) => emitter.subscribe(f, h),
+      unsubscribe: (f, h) => emitter.unsubscribe(f, h),
+      close: async () => {
+        if (!closed) open--;
+        closed = true;
+        await emitter.close();
+      },
+    };
+  });
+}
+
+/** Unlinks every key that starts with `prefix` (SCAN MATCH + UNLINK), on the shared Redis. */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
 }

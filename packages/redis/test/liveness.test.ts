@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { sleep } from '@skynet-mqtt/contract-tests';
 import { RedisStore } from '../src/index.js';
 import { LIVENESS_INTERVAL, LIVENESS_TTL } from '../src/redis-store.js';
+import { deleteKeysUnder } from './helpers.js';
 
 /**
  * A durable session is connected only while the Store instance that connected it is alive: a
@@ -34,12 +35,7 @@ afterEach(async () => {
 });
 
 after(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await raw.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeysUnder(raw, base);
   await raw.quit();
 });
 

@@ -3,13 +3,13 @@
  * one key prefix, and MQTT clients that are tracked so that `endClients()` closes them all.
  */
 import mqtt from 'mqtt';
-import { freePort, startBroker, type BrokerProcess, type TempDirs } from './broker.js';
+import { freePort, startBroker, type CliBroker, type TempDirs } from '@skynet-mqtt/test-support';
 import { writeRedisConfig } from './redis.js';
 
 export interface Instance {
   id: string;
   port: number;
-  broker: BrokerProcess;
+  broker: CliBroker;
   /** Arguments the instance was started with, to restart it the same way. */
   args: string[];
 }
@@ -72,22 +72,4 @@ export function recordMessages(client: mqtt.MqttClient): Received[] {
   const received: Received[] = [];
   client.on('message', (topic, payload, packet) => received.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }));
   return received;
-}
-
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Rejects with `what` if `promise` has not settled after `ms`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

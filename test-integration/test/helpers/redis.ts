@@ -1,21 +1,14 @@
 /**
  * Redis helpers for the scale-out tests: a unique key prefix per run (so that the shared Redis is
- * only ever touched under it), clean-up of that prefix, broker config files on a Redis backend
- * and Store, and PRIVATE redis-server processes for the fault test (ideas from
- * packages/redis/test/private-redis.ts, which is not importable from here: it is a test file of
- * another package). Every private server is tracked so that `killRedisServers()`, called from
- * `after`, leaves none running.
+ * only ever touched under it), clean-up of that prefix, and broker config files on a Redis backend
+ * and Store. PRIVATE redis-server processes, for the fault test, come from @skynet-mqtt/test-support.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /** The shared Redis, as the other suites use it. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
 let prefixes = 0;
 
@@ -84,72 +77,4 @@ export async function writeRedisConfig(dir: string, config: RedisBrokerConfig): 
   };
   await writeFile(path, JSON.stringify(options, null, 2));
   return path;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1');
-  });
-}
-
-export interface PrivateRedis {
-  child: ChildProcess;
-  readonly pid: number;
-  port: number;
-  url: string;
-  /** Sends `signal` to this server's PID and waits until the process is gone. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
-const servers = new Set<ChildProcess>();
-
-/**
- * Starts a private redis-server on 127.0.0.1:`port` with its data in `dir` (no RDB snapshots),
- * plus `extra` arguments, and waits until it accepts connections.
- */
-export async function startPrivateRedis(port: number, dir: string, extra: string[] = []): Promise<PrivateRedis> {
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...extra], {
-    stdio: 'ignore',
-  });
-  servers.add(child);
-  const gone = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      servers.delete(child);
-      resolve();
-    }),
-  );
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    const error = await Promise.race([spawnError, new Promise<null>((r) => setTimeout(() => r(null), 50))]);
-    if (error) throw new Error(`cannot run ${REDIS_SERVER} (set REDIS_SERVER): ${error.message}`);
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} (port ${port} in use?)`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error('redis-server did not accept connections within 10 s');
-    }
-  }
-  return {
-    child,
-    pid: child.pid!,
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    async kill(signal: NodeJS.Signals = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
-      await gone;
-    },
-  };
-}
-
-/** SIGKILLs every private redis-server still running; for `after` hooks. */
-export async function killRedisServers(): Promise<void> {
-  const children = [...servers];
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? once(child, 'exit') : undefined)));
 }
