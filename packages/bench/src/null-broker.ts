@@ -8,19 +8,8 @@
 import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { FrameReader } from './generator/frame-reader.js';
+import { PacketType as T } from './generator/frames.js';
 
-const enum T {
-  Connect = 1,
-  Publish = 3,
-  Puback = 4,
-  Pubrec = 5,
-  Pubrel = 6,
-  Pubcomp = 7,
-  Subscribe = 8,
-  Unsubscribe = 10,
-  Pingreq = 12,
-  Disconnect = 14,
-}
 
 const subscribers = new Set<Socket>();
 

@@ -6,14 +6,19 @@ export type QoS = 0 | 1 | 2;
 
 /** MQTT control packet types (high nibble of the first byte). */
 export const enum PacketType {
+  Connect = 1,
   Connack = 2,
   Publish = 3,
   Puback = 4,
   Pubrec = 5,
   Pubrel = 6,
   Pubcomp = 7,
+  Subscribe = 8,
   Suback = 9,
+  Unsubscribe = 10,
+  Pingreq = 12,
   Pingresp = 13,
+  Disconnect = 14,
 }
 
 /**
