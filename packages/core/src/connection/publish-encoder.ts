@@ -5,7 +5,13 @@ import type { Message, QoS } from '../types.js';
  * per packet. A QoS 0 packet is the same bytes for every subscriber, so it is encoded once per
  * message and shared (no packet id is in it, so nothing of one client leaks to another).
  */
-const sharedQos0 = new WeakMap<Message, Buffer>();
+const ENCODED = Symbol('QoS 0 encoding');
+/**
+ * A message with its shared encoding attached: a property, not a WeakMap, whose ephemerons cost
+ * the GC dearly at high message rates. A copy made with `{ ...message, payload }` carries the
+ * property along, so the encoding records what it was made from and is checked before use.
+ */
+type EncodedMessage = Message & { [ENCODED]?: { topic: string; payload: Buffer; bytes: Buffer } };
 
 function remainingLengthBytes(length: number): number {
   return length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4;
@@ -36,11 +42,10 @@ export function encodePublish(topic: string, payload: Buffer, qos: QoS, retain: 
 }
 
 /** The QoS 0, retain 0 encoding of a message, made once and shared by every subscriber. */
-export function encodeSharedQos0(message: Message): Buffer {
-  let bytes = sharedQos0.get(message);
-  if (!bytes) {
-    bytes = encodePublish(message.topic, message.payload, 0, false, false, 0);
-    sharedQos0.set(message, bytes);
-  }
+export function encodeSharedQos0(message: EncodedMessage): Buffer {
+  const cached = message[ENCODED];
+  if (cached && cached.payload === message.payload && cached.topic === message.topic) return cached.bytes;
+  const bytes = encodePublish(message.topic, message.payload, 0, false, false, 0);
+  message[ENCODED] = { topic: message.topic, payload: message.payload, bytes };
   return bytes;
 }

@@ -23,6 +23,11 @@ export class Router {
    * `$SYS/#`, which no other `$` topic matches [MQTT-4.7.2-1]; such levels are taken on demand.
    */
   private readonly dollarLevels = new Map<string, number>();
+  /** The match visitor, made once: keeps the highest QoS per client in `matched`. */
+  private readonly collect = (clientId: string, entry: Entry): void => {
+    const seen = this.matched.get(clientId);
+    if (!seen || seen.qos < entry.qos) this.matched.set(clientId, entry);
+  };
 
   constructor(private readonly onDollarLevel: DollarLevelListener = () => undefined) {}
 
@@ -58,11 +63,14 @@ export class Router {
   /** Delivers to every local subscriber, once per client at its highest granted QoS. [MQTT-3.3.5-1] */
   deliver(message: Message): void {
     const matched = this.matched;
-    this.index.match(message.topic, (clientId, entry) => {
-      const seen = matched.get(clientId);
-      if (!seen || seen.qos < entry.qos) matched.set(clientId, entry);
-    });
+    this.index.match(message.topic, this.collect);
     if (matched.size === 0) return;
+    if (matched.size === 1) {
+      const [{ client, qos }] = matched.values();
+      matched.clear();
+      client.deliver(message, qos);
+      return;
+    }
     // Copied before delivering: a delivery may re-enter the router (a hook publishing).
     const targets = [...matched.values()];
     matched.clear();
