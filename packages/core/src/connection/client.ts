@@ -1,10 +1,11 @@
 import type { Duplex } from 'node:stream';
-import mqtt from 'mqtt-packet';
+import type mqtt from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { dispatch } from '../handlers/dispatch.js';
 import type { Message, OutgoingPacket, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
+import { encodePacket, type ServerPacket } from './encoder.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
 import { PacketReader } from './packet-reader.js';
@@ -231,8 +232,8 @@ export class Client {
   }
 
   /** Writes one packet to the socket. */
-  write(packet: Packet): void {
-    this.writeBytes(mqtt.generate(packet));
+  write(packet: ServerPacket): void {
+    this.writeBytes(encodePacket(packet));
   }
 
   /**

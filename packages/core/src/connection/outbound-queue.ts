@@ -1,6 +1,6 @@
 import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
 import type { Client } from './client.js';
-import { encodePublish, encodeSharedQos0 } from './publish-encoder.js';
+import { encodePublish, encodeSharedQos0 } from './encoder.js';
 
 interface Waiting {
   message: Message;

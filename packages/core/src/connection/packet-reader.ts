@@ -1,4 +1,5 @@
-import mqtt from 'mqtt-packet';
+import type mqtt from 'mqtt-packet';
+import mqttParser from 'mqtt-packet/parser.js';
 
 /** Packets that carry a packet id and nothing else, by type. */
 const ACKNOWLEDGEMENTS: Record<number, 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'> = { 4: 'puback', 5: 'pubrec', 6: 'pubrel', 7: 'pubcomp' };
@@ -91,7 +92,7 @@ export class PacketReader {
       this.owner.receive({ cmd: type === PINGREQ ? 'pingreq' : 'disconnect' } as mqtt.Packet);
       return;
     }
-    const parser = mqtt.parser();
+    const parser = mqttParser.parser();
     parser.on('packet', (packet: mqtt.Packet) => {
       if (!this.failed) this.owner.receive(packet);
     });

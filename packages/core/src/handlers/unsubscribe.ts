@@ -11,7 +11,7 @@ export async function handleUnsubscribe(client: Client, packet: IUnsubscribePack
     server.router.unsubscribe(client, topic); // [MQTT-3.10.4-2] no new messages for it
   }
   if (client.durable) await client.persist((id) => server.store.removeSubscriptions(id, topics));
-  client.write({ cmd: 'unsuback', messageId: packet.messageId!, granted: [] });
+  client.write({ cmd: 'unsuback', messageId: packet.messageId! });
   for (const topic of topics) {
     server.emit('unsubscribed', topic, client);
     if (server.settings.publishSubscriptions) {
