@@ -118,17 +118,19 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   private async start(): Promise<void> {
-    this.store = await createStore(this.opts);
-    this.emitter = await createEmitter(this.opts);
-    // Every broker instance receives every message and routes it to its own clients.
-    await this.emitter.subscribe('#', this.onMessage);
-    await this.emitter.subscribe('$SYS/#', this.onMessage);
-    await this.emitter.subscribe('$SYS/+/new/clients', this.onNewClient);
     try {
+      this.store = await createStore(this.opts);
+      this.emitter = await createEmitter(this.opts);
+      // Every broker instance receives every message and routes it to its own clients.
+      await this.emitter.subscribe('#', this.onMessage);
+      await this.emitter.subscribe('$SYS/#', this.onMessage);
+      await this.emitter.subscribe('$SYS/+/new/clients', this.onNewClient);
       for (const iface of this.settings.interfaces) {
         this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections));
       }
     } catch (error) {
+      // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
+      await Promise.all(this.listening.map((listener) => listener.close()));
       await this.release();
       throw error;
     }

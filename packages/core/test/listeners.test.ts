@@ -1,6 +1,7 @@
 /** The listeners: MQTT over TCP, TLS, WebSocket and secure WebSocket, and their set-up errors. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { ConfigurationError, Server } from '../src/index.js';
@@ -65,4 +66,26 @@ test("Mosca's flat options: secure without allowNonSecure drops plain MQTT; cred
   t.after(() => server.close());
   assert.deepEqual(server.address().map((a) => a.type), ['mqtts']);
   assert.throws(() => new Server({ logger: false, secure: { port: 0 } }), ConfigurationError);
+});
+
+test('when one listener cannot start, the ones already open are closed again', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const takenPort = (taken.address() as net.AddressInfo).port;
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const freePort = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  try {
+    await assert.rejects(
+      Server.start({ logger: false, interfaces: [{ type: 'mqtt', port: freePort, host: '127.0.0.1' }, { type: 'mqtt', port: takenPort, host: '127.0.0.1' }] }),
+      /already in use/,
+    );
+    // The first interface's port is free again.
+    const again = net.createServer();
+    await new Promise<void>((resolve, reject) => again.once('error', reject).listen(freePort, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => again.close(() => resolve()));
+  } finally {
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
+  }
 });
