@@ -48,48 +48,67 @@ async function loadAdapter(name: string, option: string): Promise<AdapterModule>
   }
 }
 
-/** Splits `{ factory | type, ...rest }` into the name or function and the adapter's own options. */
-function split(config: Record<string, unknown>, key: 'factory' | 'type'): [unknown, Record<string, unknown>] {
-  const { [key]: kind, ...rest } = config;
-  return [kind, rest];
+/** How one of the two backend options is read: its name, its kind key, and what memory means. */
+interface BackendKind<T> {
+  option: 'persistence' | 'backend';
+  key: 'factory' | 'type';
+  what: 'Store' | 'Emitter';
+  other: string;
+  isInstance(value: unknown): value is T;
+  memoryNames: string[];
+  memory(options: Record<string, unknown>): T;
+  /** Mosca's keys that are accepted in this option and mean nothing to an adapter. */
+  ignored: string[];
+  fromAdapter(adapter: AdapterModule): ((options: Record<string, unknown>) => T | Promise<T>) | undefined;
+}
+
+/** Builds a Store or an Emitter from its option: an instance, a factory function, or a type name. */
+async function build<T>(config: unknown, kind: BackendKind<T>): Promise<T> {
+  const { option, key } = kind;
+  if (kind.isInstance(config)) return config;
+  if (config !== undefined && (config === null || typeof config !== 'object')) {
+    throw new ConfigurationError(`option ${option} must be an object such as { ${key}: "redis", host: "..." } or a ${kind.what}`);
+  }
+  const { [key]: name, ...rest } = (config ?? {}) as Record<string, unknown>;
+  for (const ignored of kind.ignored) delete rest[ignored];
+  if (typeof name === 'function') return (name as (options: Record<string, unknown>) => T | Promise<T>)(rest);
+  if (name === undefined || (typeof name === 'string' && kind.memoryNames.includes(name.toLowerCase()))) return kind.memory(rest);
+  if (typeof name !== 'string') throw new ConfigurationError(`option ${option}.${key} must be a name such as "redis" or a function`);
+  const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
+  if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
+  return make(rest);
 }
 
 /** Builds the Store named by `options.persistence`; memory when unset. */
-export async function createStore(options: ServerOptions): Promise<Store> {
-  const config = options.persistence;
-  if (isStore(config)) return config;
-  if (config !== undefined && (config === null || typeof config !== 'object')) {
-    throw new ConfigurationError('option persistence must be an object such as { factory: "redis", host: "..." } or a Store');
-  }
-  const [factory, rest] = split(config ?? {}, 'factory');
-  // storeMessagesQos0 is Mosca's persistence option but a broker decision here.
-  delete rest.storeMessagesQos0;
-  if (typeof factory === 'function') return (factory as StoreFactory)(rest);
-  if (factory === undefined || (typeof factory === 'string' && factory.toLowerCase() === 'memory')) {
-    return new MemoryStore(rest as StoreOptions);
-  }
-  if (typeof factory !== 'string') throw new ConfigurationError('option persistence.factory must be a name such as "redis" or a function');
-  const adapter = await loadAdapter(factory, 'persistence.factory');
-  if (!adapter.createStore) throw new ConfigurationError(`persistence.factory '${factory}' provides no Store: pick it as backend.type instead`);
-  return adapter.createStore(rest);
+export function createStore(options: ServerOptions): Promise<Store> {
+  return build<Store>(options.persistence, {
+    option: 'persistence',
+    key: 'factory',
+    what: 'Store',
+    other: 'backend.type',
+    isInstance: isStore,
+    memoryNames: ['memory'],
+    memory: (rest) => new MemoryStore(rest as StoreOptions),
+    // storeMessagesQos0 is Mosca's persistence option but a broker decision here.
+    ignored: ['storeMessagesQos0'],
+    fromAdapter: (adapter) => adapter.createStore,
+  });
 }
 
 /** Builds the Emitter named by `options.backend`; memory when unset. */
-export async function createEmitter(options: ServerOptions): Promise<Emitter> {
-  const config = options.backend;
-  if (isEmitter(config)) return config;
-  if (config !== undefined && (config === null || typeof config !== 'object')) {
-    throw new ConfigurationError('option backend must be an object such as { type: "redis", host: "..." } or an Emitter');
-  }
-  const [type, rest] = split(config ?? {}, 'type');
-  // Mosca's ascoltatori options that have no meaning here.
-  for (const key of ['json', 'wildcardOne', 'wildcardSome']) delete rest[key];
-  if (typeof type === 'function') return (type as EmitterFactory)(rest);
-  if (type === undefined || (typeof type === 'string' && ['memory', 'trie'].includes(type.toLowerCase()))) return new MemoryEmitter();
-  if (typeof type !== 'string') throw new ConfigurationError('option backend.type must be a name such as "redis" or a function');
-  const adapter = await loadAdapter(type, 'backend.type');
-  if (!adapter.createEmitter) throw new ConfigurationError(`backend.type '${type}' provides no Emitter: pick it as persistence.factory instead`);
-  return adapter.createEmitter(rest);
+export function createEmitter(options: ServerOptions): Promise<Emitter> {
+  return build<Emitter>(options.backend, {
+    option: 'backend',
+    key: 'type',
+    what: 'Emitter',
+    other: 'persistence.factory',
+    isInstance: isEmitter,
+    memoryNames: ['memory', 'trie'],
+    memory: () => new MemoryEmitter(),
+    // Mosca's ascoltatori options that have no meaning here.
+    ignored: ['json', 'wildcardOne', 'wildcardSome'],
+    fromAdapter: (adapter) => adapter.createEmitter,
+  });
 }
 
 /** Whether the persistence option asks for QoS 0 messages to be queued too (Mosca's place for it). */

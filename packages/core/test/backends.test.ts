@@ -1,0 +1,40 @@
+/** How the `persistence` and `backend` options become a Store and an Emitter. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigurationError, MemoryEmitter, MemoryStore, Server, type ServerOptions } from '../src/index.js';
+
+const start = (options: ServerOptions) => Server.start({ logger: false, port: 0, host: '127.0.0.1', ...options });
+
+async function startFails(options: ServerOptions, message: RegExp): Promise<void> {
+  await assert.rejects(start(options), (error: unknown) => error instanceof ConfigurationError && message.test(error.message));
+}
+
+test('memory by default, by name (Mosca\'s "trie" too), by instance and by factory function', async () => {
+  const store = new MemoryStore();
+  const emitter = new MemoryEmitter();
+  const seen: Record<string, unknown>[] = [];
+  const cases: ServerOptions[] = [
+    {},
+    { persistence: { factory: 'Memory' }, backend: { type: 'trie', json: false, wildcardOne: '+', wildcardSome: '#' } },
+    { persistence: store, backend: emitter },
+    {
+      persistence: { factory: (options) => (seen.push(options), new MemoryStore()), ttl: { packets: 5 }, storeMessagesQos0: true },
+      backend: { type: () => new MemoryEmitter() },
+    },
+  ];
+  for (const options of cases) {
+    const server = await start(options);
+    await server.close();
+  }
+  // The factory gets the option without its name, and without the broker's own storeMessagesQos0.
+  assert.deepEqual(seen, [{ ttl: { packets: 5 } }]);
+});
+
+test('an unknown name, an adapter that is not installed, or a wrong type stops start-up with what to do', async () => {
+  await startFails({ persistence: { factory: 'postgres' } }, /persistence\.factory 'postgres' is unknown: use memory or one of redis, level/);
+  await startFails({ backend: { type: 'mongodb' } }, /needs the package @skynet-mqtt\/mongodb: run npm install @skynet-mqtt\/mongodb/);
+  await startFails({ backend: { type: 42 as unknown as string } }, /backend\.type must be a name such as "redis" or a function/);
+  await startFails({ persistence: 'redis' as unknown as ServerOptions['persistence'] }, /option persistence must be an object/);
+  // level provides a Store only.
+  await startFails({ backend: { type: 'level' } }, /provides no Emitter: pick it as persistence\.factory instead/);
+});
