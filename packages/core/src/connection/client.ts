@@ -13,6 +13,8 @@ import { PacketReader } from './packet-reader.js';
 /** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
 const BACKLOG_LOW = 512;
+/** How long a closing connection may take to flush what was written to it. */
+const HANG_UP_MS = 1000;
 /** Unsent bytes beyond which a client counts as congested (see Client.throttle). */
 const CONGESTION_BYTES = 256 * 1024;
 
@@ -317,13 +319,28 @@ export class Client {
     return this.closed;
   }
 
+  /**
+   * Closes the stream after what was written to it (a refusing CONNACK, say) has left, but gives
+   * a peer that does not read at most HANG_UP_MS.
+   */
+  private hangUp(): void {
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    this.flush();
+    const timer = setTimeout(() => stream.destroy(), HANG_UP_MS);
+    timer.unref();
+    stream.end(() => {
+      clearTimeout(timer);
+      stream.destroy();
+    });
+  }
+
   private async shutdown(reason: CloseReason): Promise<void> {
     const wasConnected = this.connected;
     this.closing = true;
     this.connected = false;
     if (wasConnected) this.server.emit('clientDisconnecting', this);
-    this.stream.end();
-    this.stream.destroy();
+    this.hangUp();
     this.releaseThrottled();
     try {
       if (this.sessionStarted) await endSession(this, reason);
