@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type http from 'node:http';
+import type https from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
 import type { Broker } from './broker.js';
@@ -9,7 +12,7 @@ import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type Hooks } from './hooks.js';
-import { listen, type Listener } from './listeners/listeners.js';
+import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { createLogger } from './logger.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
@@ -65,6 +68,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
   private listening: Listener[] = [];
+  /** WebSocket servers attached to the application's HTTP servers (attachHttpServer). */
+  private readonly attachedWebSockets: WebSocketServer[] = [];
   private keepalive?: KeepaliveMonitor;
   private sys?: SysPublisher;
   private readonly started: Promise<void>;
@@ -151,6 +156,14 @@ export class Server extends EventEmitter implements Broker, Hooks {
   /** The addresses listened on, in the order of the interfaces. */
   address(): ServerAddress[] {
     return this.listening.map(({ type, host, port }) => ({ type, host, port }));
+  }
+
+  /**
+   * Mosca's `attachHttpServer`: serves MQTT over WebSocket on an HTTP(S) server the application
+   * owns (an Express app's, say), on `path` only or on any path. The application closes it.
+   */
+  attachHttpServer(httpServer: http.Server | https.Server, path?: string): void {
+    this.attachedWebSockets.push(attachWebSocket(httpServer, path, (stream, remote) => this.accept(stream, remote)));
   }
 
   /** Serves MQTT on any byte stream (a socket, a WebSocket stream, a test pipe). */
@@ -315,6 +328,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.closed = true;
     this.keepalive?.stop();
     this.sys?.stop();
+    for (const wss of this.attachedWebSockets) wss.close();
     const stopAccepting = Promise.all(this.listening.map((listener) => listener.close()));
     await Promise.all([...this.connections].map((client) => client.close('server closed')));
     await stopAccepting;

@@ -1,8 +1,10 @@
 /** The listeners: MQTT over TCP, TLS, WebSocket and secure WebSocket, and their set-up errors. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
 import { test } from 'node:test';
 import { ConfigurationError, Server } from '../src/index.js';
 import { connect, waitFor, type TestClient } from './helpers.js';
@@ -88,4 +90,32 @@ test('when one listener cannot start, the ones already open are closed again', a
   } finally {
     await new Promise<void>((resolve) => taken.close(() => resolve()));
   }
+});
+
+test("attachHttpServer (Mosca's): MQTT over WebSocket on the application's own HTTP server, on its path", async (t) => {
+  const app = http.createServer((_req, res) => res.end('the application'));
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+  const server = await Server.start({ logger: false, interfaces: [] });
+  server.attachHttpServer(app, '/mqtt');
+  const port = (app.address() as net.AddressInfo).port;
+  const client = await connect(`ws://127.0.0.1:${port}/mqtt`);
+  t.after(async () => {
+    await client.end(true);
+    await server.close();
+    await new Promise<void>((resolve) => app.close(() => resolve()));
+  });
+  await client.client.subscribeAsync('web', { qos: 1 });
+  await server.publish({ topic: 'web', payload: 'over the app', qos: 1 });
+  await waitFor(() => client.messages.length === 1, 'the message over the attached WebSocket');
+  assert.equal(client.messages[0]!.payload.toString(), 'over the app');
+  // The application's own requests are still its own.
+  assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'the application');
+  // Upgrades on another path are not the broker's.
+  const elsewhere = new WebSocket(`ws://127.0.0.1:${port}/elsewhere`, 'mqtt');
+  const outcome = await new Promise<string>((resolve) => {
+    elsewhere.once('open', () => resolve('opened'));
+    elsewhere.once('error', () => resolve('refused'));
+  });
+  elsewhere.terminate();
+  assert.equal(outcome, 'refused');
 });

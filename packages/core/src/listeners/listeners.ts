@@ -42,7 +42,7 @@ function onSocket(socket: net.Socket, accept: Accept): void {
 }
 
 /** WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`). */
-function attachWebSocket(server: http.Server | https.Server, path: string | undefined, accept: Accept): WebSocketServer {
+export function attachWebSocket(server: http.Server | https.Server, path: string | undefined, accept: Accept): WebSocketServer {
   const wss = new WebSocketServer({
     server,
     path,
