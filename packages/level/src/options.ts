@@ -1,4 +1,4 @@
-import type { StoreOptions } from '@skynet-mqtt/core';
+import { ConfigurationError, type StoreOptions } from '@skynet-mqtt/core';
 
 /** Options of the LevelDB store: where the database lives, plus the limits every Store has. */
 export interface LevelStoreOptions extends StoreOptions {
@@ -18,7 +18,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function positiveNumber(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new Error(`${name} must be a positive number of milliseconds`);
+    throw new ConfigurationError(`${name} must be a positive number of milliseconds`);
   }
   return value;
 }
@@ -27,17 +27,17 @@ function positiveNumber(value: unknown, name: string): number | undefined {
 export function parseLevelOptions(options: Record<string, unknown>): LevelStoreOptions {
   const unknown = Object.keys(options).filter((key) => !KNOWN_KEYS.has(key));
   if (unknown.length > 0) {
-    throw new Error(`unknown option${unknown.length > 1 ? 's' : ''} for the level store: ${unknown.join(', ')} (known: path, ttl, maxQueuedMessages)`);
+    throw new ConfigurationError(`unknown option${unknown.length > 1 ? 's' : ''} for the level store: ${unknown.join(', ')} (known: path, ttl, maxQueuedMessages)`);
   }
   const { path, ttl, maxQueuedMessages } = options;
   if (typeof path !== 'string' || path.length === 0) {
-    throw new Error('persistence.path is required for the level store: the directory where the database lives');
+    throw new ConfigurationError('persistence.path is required for the level store: the directory where the database lives');
   }
   const parsed: LevelStoreOptions = { path };
   if (ttl !== undefined) {
-    if (!isRecord(ttl)) throw new Error('persistence.ttl must be an object such as { subscriptions: 3600000, packets: 3600000 }');
+    if (!isRecord(ttl)) throw new ConfigurationError('persistence.ttl must be an object such as { subscriptions: 3600000, packets: 3600000 }');
     const unknownTtl = Object.keys(ttl).filter((key) => !KNOWN_TTL_KEYS.has(key));
-    if (unknownTtl.length > 0) throw new Error(`unknown persistence.ttl option${unknownTtl.length > 1 ? 's' : ''}: ${unknownTtl.join(', ')} (known: subscriptions, packets)`);
+    if (unknownTtl.length > 0) throw new ConfigurationError(`unknown persistence.ttl option${unknownTtl.length > 1 ? 's' : ''}: ${unknownTtl.join(', ')} (known: subscriptions, packets)`);
     const subscriptions = positiveNumber(ttl.subscriptions, 'persistence.ttl.subscriptions');
     const packets = positiveNumber(ttl.packets, 'persistence.ttl.packets');
     parsed.ttl = {};
@@ -46,7 +46,7 @@ export function parseLevelOptions(options: Record<string, unknown>): LevelStoreO
   }
   if (maxQueuedMessages !== undefined) {
     if (typeof maxQueuedMessages !== 'number' || !Number.isInteger(maxQueuedMessages) || maxQueuedMessages < 0) {
-      throw new Error('persistence.maxQueuedMessages must be a non-negative integer');
+      throw new ConfigurationError('persistence.maxQueuedMessages must be a non-negative integer');
     }
     parsed.maxQueuedMessages = maxQueuedMessages;
   }

@@ -1,5 +1,5 @@
 import type { ClusterNode, RedisOptions } from 'ioredis';
-import { DEFAULT_STORE_LIMITS } from '@skynet-mqtt/core';
+import { ConfigurationError, DEFAULT_STORE_LIMITS } from '@skynet-mqtt/core';
 
 /** A pino-like logger; only plain messages are logged. */
 export interface Logger {
@@ -61,7 +61,7 @@ const STORE_ONLY = ['ttl', 'maxQueuedMessages'];
 const EMITTER_ONLY = ['maxStreamLength'];
 
 function fail(text: string): never {
-  throw new Error(`Redis adapter: ${text}`);
+  throw new ConfigurationError(`Redis adapter: ${text}`);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
