@@ -1,7 +1,7 @@
 // Starting and stopping the brokers under test, each fresh on a free loopback port, each as a
 // child process whose PID we own (for /proc readings and for stopping exactly what we started).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,16 @@ export const HOST = '127.0.0.1';
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const SKYNET_BIN = join(REPO_ROOT, 'packages/cli/dist/src/bin.js');
+
+/**
+ * The Node flags a script's `#!/usr/bin/env -S node ...` line asks for, so the broker is measured
+ * as the installed `skynet-mqtt` command runs it.
+ */
+function commandNodeFlags(script: string): string[] {
+  const shebang = readFileSync(script, 'utf8').split('\n', 1)[0]!;
+  const match = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang);
+  return match ? match[1]!.trim().split(/\s+/) : [];
+}
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 export interface RunningBroker {
@@ -47,7 +57,7 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
       break;
     }
     case 'skynet':
-      child = spawn(process.execPath, [SKYNET_BIN, '--port', String(port), '--host', HOST], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [...commandNodeFlags(SKYNET_BIN), SKYNET_BIN, '--port', String(port), '--host', HOST], { stdio: ['ignore', 'pipe', 'pipe'] });
       break;
     case 'aedes':
       child = spawn(process.execPath, [join(HERE, 'aedes-server.js'), '--port', String(port), '--host', HOST], { stdio: ['ignore', 'pipe', 'pipe'] });
