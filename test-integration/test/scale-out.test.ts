@@ -189,6 +189,37 @@ describe('scale-out: broker processes sharing one Redis', { timeout: 300_000 }, 
 
   });
 
+  it('a durable client leaving A while B publishes to it: every acknowledged message reaches it, on A or after resuming on B', { timeout: 60_000 }, async () => {
+    const {
+      instances: [a, b],
+    } = await cluster(['a', 'b']);
+    const clientId = 'dur-race';
+    const first = await connectTo(a!.port, { clientId, clean: false });
+    const beforeLeaving = recordMessages(first);
+    await first.subscribeAsync('race/#', { qos: 1 });
+    const publisher = await connectTo(b!.port, { clientId: 'race-pub' });
+    const acked: string[] = [];
+    // No waiting for the Store to record the disconnect: publishing goes on through it.
+    // Many in flight at once, so some are on their way through Redis when the client leaves.
+    const publishing = Promise.all(
+      Array.from({ length: 2000 }, async (_, i) => {
+        const payload = `m-${String(i).padStart(4, '0')}`;
+        await publisher.publishAsync('race/x', payload, { qos: 1 });
+        acked.push(payload);
+      }),
+    );
+    await waitFor(() => acked.length >= 300, 20_000, () => `only ${acked.length} acknowledged`);
+    await first.endAsync();
+    await publishing;
+
+    const { client: resumed, connack } = startConnect(b!.port, { clientId, clean: false });
+    const afterResuming = recordMessages(resumed);
+    assert.equal((await within(connack, 10_000, 'CONNACK on B')).sessionPresent, true);
+    const got = () => new Set([...payloads(beforeLeaving, 'race/'), ...payloads(afterResuming, 'race/')]);
+    await waitFor(() => acked.every((p) => got().has(p)), 15_000, () => `missing: ${acked.filter((p) => !got().has(p)).join(' ')}`);
+    assert.ok(payloads(beforeLeaving, 'race/').length > 0 && payloads(afterResuming, 'race/').length > 0, 'the disconnect fell inside the traffic');
+  });
+
   it('a client id connected to A that connects to B: A closes the old connection, the new one works', { timeout: 60_000 }, async () => {
     const {
       instances: [a, b],

@@ -193,5 +193,17 @@ export function emitterContract(name: string, makeEmitter: () => Promise<Emitter
       assert.deepEqual(topicsOf(onA), ['two/from-a', 'two/from-b']);
       assert.deepEqual(topicsOf(onB), ['two/from-a', 'two/from-b']);
     });
+
+    test('sync() resolves only once what any instance published before it has been delivered here', async () => {
+      const a = await make();
+      const b = await make();
+      const onB = recorder();
+      await b.subscribe('sync/#', onB);
+      const published = Array.from({ length: 200 }, (_, i) => message(`sync/${i}`, String(i), 1));
+      await Promise.all(published.map((m) => a.publish(m)));
+      await b.sync();
+      assert.equal(onB.received.length, 200, 'every message published before sync() was delivered when it resolved');
+      await a.sync(); // the publishing instance itself
+    });
   });
 }

@@ -22,6 +22,7 @@ function sharedMemoryEmitter(): () => Promise<Emitter> {
         publish: (m) => inner.publish(m),
         subscribe: (f, h) => inner.subscribe(f, h),
         unsubscribe: (f, h) => inner.unsubscribe(f, h),
+        sync: () => inner.sync(),
         close: async () => {
           if (current === shared) current = null;
           await inner.close();

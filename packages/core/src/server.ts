@@ -209,7 +209,13 @@ export class Server extends EventEmitter implements Broker, Hooks {
     }
     const stored: Promise<void>[] = [];
     if (message.retain) stored.push(this.store.storeRetained(message)); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
-    if (message.qos > 0 || this.settings.storeMessagesQos0) stored.push(this.queueForOfflineSessions(message));
+    if (message.qos > 0 || this.settings.storeMessagesQos0) {
+      // Which sessions are offline is asked once the Emitter has the message: a session still
+      // connected then is let go by its instance only after that instance has read the message
+      // (endSession waits for emitter.sync()), so each session gets it one way or the other.
+      await emitted;
+      stored.push(this.queueForOfflineSessions(message));
+    }
     await Promise.all([emitted, ...stored, ...deliveryWrites]);
     if (this.published) await callHook<void>(this.published, this, [message, client]);
     this.emit('published', message, client);

@@ -56,6 +56,8 @@ export class RedisEmitter implements Emitter {
   private readonly loop: Promise<void>;
   private retryTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
+  /** sync() calls waiting for the reader to get further. */
+  private waiters: (() => void)[] = [];
 
   constructor(options: RedisAdapterOptions | Record<string, unknown> = {}) {
     const resolved = resolveOptions(options, 'emitter');
@@ -93,6 +95,14 @@ export class RedisEmitter implements Emitter {
     await this.started;
   }
 
+  /** Waits until the reader has passed the stream's last entry as of now (local ones are delivered at publish). */
+  async sync(): Promise<void> {
+    if (this.closed) return;
+    await this.started;
+    const target = Number((await this.writer.get(`${this.keys.stream}:n`)) ?? 0);
+    while (this.lastN < target && !this.closed) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
   async unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
     const handlers = this.handlers.get(filter, '');
     if (!handlers?.includes(handler)) return;
@@ -108,6 +118,7 @@ export class RedisEmitter implements Emitter {
       for (const [filter] of [...this.handlers.entries()]) this.handlers.remove(filter, '');
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.wake?.();
+      this.releaseWaiters();
       // Aborts the blocked XREAD now rather than after BLOCK_MS; nothing to flush on a reader.
       this.reader.disconnect();
       // The writer quits after its pending XADDs when connected, so those are not lost.
@@ -197,6 +208,13 @@ export class RedisEmitter implements Emitter {
       this.logger.warn(`Redis emitter: ${this.keys.stream} was recreated (did Redis lose its data?); messages may have been lost`);
     }
     this.lastN = n;
+    this.releaseWaiters();
+  }
+
+  private releaseWaiters(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiting) resolve();
   }
 
   private pause(ms: number): Promise<void> {

@@ -55,6 +55,7 @@ export function redisContracts(name: string, connection: Pick<RedisAdapterOption
       publish: (m) => emitter.publish(m),
       subscribe: (f, h) => emitter.subscribe(f, h),
       unsubscribe: (f, h) => emitter.unsubscribe(f, h),
+      sync: () => emitter.sync(),
       close: async () => {
         if (!closed) open--;
         closed = true;

@@ -1,5 +1,25 @@
 import type { Client, CloseReason } from './client.js';
 
+/** How long a closing durable session waits for messages in transit; an Emitter that is down does not hold it. */
+const EMITTER_SYNC_MS = 2000;
+
+function within(promise: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
+
 /**
  * Ends the session a connection carried: routes the will, then forgets a clean session, or keeps
  * a durable one with what was still waiting to be sent moved to its offline queue.
@@ -9,10 +29,14 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   const takenOver = reason === 'new connection request';
   const store = server.store;
 
-  // A durable session is marked offline before it leaves the router, so that a message published
-  // meanwhile is either queued by its publisher or caught here: duplicated at worst, never lost.
-  // After a takeover the newer connection owns the session: it is not offline.
-  if (client.durable && !takenOver) await client.persist((id) => store.setConnected(id, false));
+  // A durable session is marked offline, then it stays in the router until every message already
+  // in transit through the Emitter has reached it (those go to its Store queue, the connection
+  // being closed): a message is then queued either by its publisher or here, never by neither.
+  // Duplicated at worst. After a takeover the newer connection owns the session: it is not offline.
+  if (client.durable && !takenOver) {
+    await client.persist((id) => store.setConnected(id, false));
+    await within(server.emitter.sync(), EMITTER_SYNC_MS);
+  }
   for (const filter of Object.keys(client.subscriptions)) server.router.unsubscribe(client, filter);
 
   const will = client.will;

@@ -14,6 +14,12 @@ export interface Emitter {
   publish(message: Message): Promise<void>;
   subscribe(filter: string, handler: MessageHandler): Promise<void>;
   unsubscribe(filter: string, handler: MessageHandler): Promise<void>;
+  /**
+   * Resolves once every message published on any instance before the call has been delivered to
+   * this instance's handlers. The broker waits for it before a closing durable session stops
+   * receiving, so that nothing already in transit to it is missed.
+   */
+  sync(): Promise<void>;
   /** Stops delivery and releases connections; nothing is delivered after it resolves. */
   close(): Promise<void>;
 }

@@ -38,6 +38,11 @@ export class MemoryEmitter implements Emitter {
     return Promise.resolve();
   }
 
+  /** Delivery is synchronous: whatever was published has been delivered. */
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     this.closed = true;
     for (const [filter] of [...this.handlers.entries()]) this.handlers.remove(filter, '');
