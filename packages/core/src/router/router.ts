@@ -31,10 +31,6 @@ export class Router {
 
   constructor(private readonly onDollarLevel: DollarLevelListener = () => undefined) {}
 
-  get size(): number {
-    return this.index.size;
-  }
-
   subscribe(client: Client, filter: string, qos: QoS): void {
     const isNew = this.index.get(filter, client.id) === undefined;
     this.index.add(filter, client.id, { client, qos });
