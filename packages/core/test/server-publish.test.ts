@@ -83,6 +83,8 @@ describe('server.publish', () => {
   for (const [what, packet] of [
     ['a wildcard topic', { topic: 'a/+' }],
     ['an empty topic', { topic: '' }],
+    ['a topic of 65,536 bytes', { topic: 'a'.repeat(65_536) }],
+    ['a topic of 21,846 three-byte characters (65,538 bytes)', { topic: '€'.repeat(21_846) }],
     ['a non-string topic', { topic: 42 }],
     ['QoS 3', { topic: 'ok', qos: 3 }],
   ] as const) {
@@ -121,4 +123,12 @@ describe('server.publish', () => {
     assert.equal((await raw.next('puback')).messageId, 3);
     assert.deepEqual(hookCalled, [['ph/slow', 'ph-pub'], ['ph/host', null]]);
   });
+});
+
+test('a topic of exactly 65,535 bytes is accepted [MQTT-4.7.3-3]', async (t) => {
+  const h = await harness(t);
+  const topic = '€'.repeat(21_845); // 65,535 bytes
+  const sub = await h.subscriber({ '#': 0 });
+  await h.server.publish({ topic, payload: 'max' });
+  await waitFor(() => sub.messages.some((m) => m.topic === topic), 'the longest topic');
 });

@@ -3,7 +3,7 @@ import type mqtt from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { dispatch } from '../handlers/dispatch.js';
-import type { Message, OutgoingPacket, QoS, Will } from '../types.js';
+import type { Message, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
 import { OutboundQueue } from './outbound-queue.js';
@@ -303,11 +303,6 @@ export class Client {
   /** Whether this session outlives the connection (clean session not set). */
   get durable(): boolean {
     return !this.clean;
-  }
-
-  /** Re-sends what the Store holds as unacknowledged for this session. [MQTT-4.4.0-1] */
-  resend(packets: OutgoingPacket[]): void {
-    this.outbound.restore(packets);
   }
 
   /** Mosca's `client.close([callback], [reason])`. */

@@ -94,7 +94,7 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
   client.write({ cmd: 'connack', returnCode: ACCEPTED, sessionPresent }); // [MQTT-3.2.0-1]
   // Until `connected` is set, deliveries wait, behind what the session already owed the client:
   // unacknowledged packets first, then the Store's queue (the offline queue). [MQTT-4.6.0-1]
-  if (client.durable) client.resend(await store.getOutgoing(clientId));
+  if (client.durable) client.outbound.restore(await store.getOutgoing(clientId)); // [MQTT-4.4.0-1]
   if (client.closing) return;
   client.connected = true;
   server.logger.info({ clientId }, 'client connected');

@@ -10,7 +10,8 @@ function commonError(text: string): string | null {
   if (text.length === 0) return 'empty topic'; // [MQTT-4.7.3-1]
   if (text.includes('\u0000')) return 'topic contains U+0000'; // [MQTT-4.7.3-2]
   if (text.includes(INVALID_UTF8)) return 'topic is not valid UTF-8'; // [MQTT-1.5.3-1]
-  if (Buffer.byteLength(text) > 65535) return 'topic longer than 65535 bytes'; // [MQTT-4.7.3-3]
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only a long string needs counting (not a wire topic).
+  if (text.length > 21_845 && Buffer.byteLength(text) > 65535) return 'topic longer than 65535 bytes'; // [MQTT-4.7.3-3]
   return null;
 }
 
