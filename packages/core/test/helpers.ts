@@ -81,9 +81,14 @@ export class RawClient {
   /** Date.now() when the socket was opened, and when it closed. */
   readonly openedAt = Date.now();
   closedAt = 0;
-  private readonly parser = mqttPacket.parser();
+  private readonly parser: mqttPacket.Parser;
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(
+    readonly socket: net.Socket,
+    /** The protocol level packets are written and read in (5 for MQTT 5). */
+    readonly protocolVersion: 3 | 4 | 5,
+  ) {
+    this.parser = mqttPacket.parser({ protocolVersion });
     this.parser.on('packet', (packet: mqttPacket.Packet) => this.packets.push(packet));
     socket.on('data', (chunk) => this.parser.parse(chunk));
     const onClosed = () => {
@@ -95,14 +100,14 @@ export class RawClient {
     socket.on('error', onClosed);
   }
 
-  static async connect(port: number): Promise<RawClient> {
+  static async connect(port: number, protocolVersion: 3 | 4 | 5 = 4): Promise<RawClient> {
     const socket = net.connect(port, '127.0.0.1');
     await once(socket, 'connect');
-    return new RawClient(socket);
+    return new RawClient(socket, protocolVersion);
   }
 
   send(packet: mqttPacket.Packet): void {
-    this.socket.write(mqttPacket.generate(packet));
+    this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
   }
 
   sendBytes(bytes: Buffer | number[]): void {
@@ -122,7 +127,7 @@ export class RawClient {
 
   /** CONNECT with MQTT 3.1.1 defaults, then the CONNACK. */
   async handshake(fields: Partial<mqttPacket.IConnectPacket> = {}): Promise<mqttPacket.IConnackPacket> {
-    this.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: `raw-${Math.random().toString(16).slice(2)}`, ...fields });
+    this.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.protocolVersion, clean: true, keepalive: 0, clientId: `raw-${Math.random().toString(16).slice(2)}`, ...fields });
     return this.next('connack');
   }
 
@@ -166,8 +171,8 @@ export function connectBytes({ protocolId = 'MQTT', level = 4, clean = true, cli
 export interface Fixture extends TestBroker {
   /** An mqtt.js client of this broker, ended when the test ends. */
   connect(options?: mqtt.IClientOptions): Promise<TestClient>;
-  /** A raw socket to this broker, destroyed when the test ends. */
-  raw(): Promise<RawClient>;
+  /** A raw socket to this broker (MQTT 5 packets with `protocolVersion` 5), destroyed when the test ends. */
+  raw(protocolVersion?: 3 | 4 | 5): Promise<RawClient>;
 }
 
 /** A broker for one test: closed, with every client opened through it, when the test ends. */
@@ -187,8 +192,8 @@ export async function useBroker(t: TestContext, options: ServerOptions = {}): Pr
       clients.push(client);
       return client;
     },
-    async raw() {
-      const raw = await RawClient.connect(broker.port);
+    async raw(protocolVersion = 4) {
+      const raw = await RawClient.connect(broker.port, protocolVersion);
       raws.push(raw);
       return raw;
     },
