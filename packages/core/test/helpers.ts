@@ -34,6 +34,8 @@ export interface Received {
   qos: number;
   retain: boolean;
   dup: boolean;
+  /** MQTT 5 properties as mqtt.js reads them (User Properties by name). */
+  properties?: mqttPacket.IPublishPacket['properties'];
 }
 
 export interface TestClient {
@@ -49,7 +51,7 @@ export async function connect(url: string, options: mqtt.IClientOptions = {}): P
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
   const messages: Received[] = [];
   client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, payload, qos: packet.qos, retain: packet.retain, dup: packet.dup });
+    messages.push({ topic, payload, qos: packet.qos, retain: packet.retain, dup: packet.dup, properties: packet.properties });
   });
   const connack = await new Promise<mqttPacket.IConnackPacket>((resolve, reject) => {
     client.once('connect', resolve);
@@ -77,6 +79,8 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** A socket speaking raw MQTT packets, for what a client library would refuse to send. */
 export class RawClient {
   readonly packets: mqttPacket.Packet[] = [];
+  /** Every byte received, for checks finer than the parser's view (property order, sizes). */
+  readonly received: Buffer[] = [];
   closed = false;
   /** Date.now() when the socket was opened, and when it closed. */
   readonly openedAt = Date.now();
@@ -90,7 +94,10 @@ export class RawClient {
   ) {
     this.parser = mqttPacket.parser({ protocolVersion });
     this.parser.on('packet', (packet: mqttPacket.Packet) => this.packets.push(packet));
-    socket.on('data', (chunk) => this.parser.parse(chunk));
+    socket.on('data', (chunk) => {
+      this.received.push(chunk);
+      this.parser.parse(chunk);
+    });
     const onClosed = () => {
       if (this.closed) return;
       this.closed = true;
@@ -160,11 +167,13 @@ export class RawClient {
 
 /**
  * CONNECT bytes written by hand, for what mqtt-packet refuses to generate (an unknown protocol
- * level, an empty client id without clean session). No will, no credentials, keepalive 60.
+ * level, an empty client id without clean session). No will, no credentials, keepalive 60; at
+ * level 5 no properties.
  */
 export function connectBytes({ protocolId = 'MQTT', level = 4, clean = true, clientId = '' } = {}): Buffer {
   const string = (text: string) => [...Buffer.from([0, Buffer.byteLength(text)]), ...Buffer.from(text)];
-  const body = [...string(protocolId), level, clean ? 0x02 : 0x00, 0x00, 0x3c, ...string(clientId)];
+  const properties = level === 5 ? [0] : []; // MQTT 5: an empty property list
+  const body = [...string(protocolId), level, clean ? 0x02 : 0x00, 0x00, 0x3c, ...properties, ...string(clientId)];
   return Buffer.from([0x10, body.length, ...body]);
 }
 

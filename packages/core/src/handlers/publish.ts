@@ -36,7 +36,7 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
     return;
   }
   return authorizeAndRoute(client, message).then((reasonCode) => {
-    if (packet.qos === 1 && !client.closing) client.write({ cmd: 'puback', messageId, reasonCode }); // [MQTT-3.4.2-1]
+    if (packet.qos === 1 && !client.closing) client.write({ cmd: 'puback', messageId, reasonCode, properties: refusalProperties(reasonCode) }); // [MQTT-3.4.2-1]
   });
 }
 
@@ -94,7 +94,12 @@ async function publishExactlyOnce(client: Client, message: Message, messageId: n
       if (client.durable) await client.persist((id) => client.server.store.removeIncoming(id, messageId));
     }
   }
-  if (!client.closing) client.write({ cmd: 'pubrec', messageId, reasonCode }); // [MQTT-3.5.2-1]
+  if (!client.closing) client.write({ cmd: 'pubrec', messageId, reasonCode, properties: refusalProperties(reasonCode) }); // [MQTT-3.5.2-1]
+}
+
+/** A Reason String on a refused publish's acknowledgement (left out for clients that do not want one). */
+function refusalProperties(reasonCode: number): { reasonString: string } | undefined {
+  return reasonCode >= Reason.UnspecifiedError ? { reasonString: 'the publish was refused by the broker' } : undefined;
 }
 
 function storeIncoming(client: Client, messageId: number): Promise<boolean> {
