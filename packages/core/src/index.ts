@@ -1,6 +1,6 @@
-export type { QoS, Message, OutgoingPacket, QueuedMessage, Subscription, ClientSubscription, Will } from './types.js';
+export type { QoS, Message, OutgoingPacket, QueuedMessage, Subscription, ClientSubscription, Will, StoredRecord, RecordPage } from './types.js';
 export type { Store, StoreOptions } from './store/store.js';
-export { DEFAULT_STORE_LIMITS } from './store/store.js';
+export { DEFAULT_STORE_LIMITS, DEFAULT_RECORD_PAGE, checkRecordName, recordNameError } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
 export { SessionIndex } from './store/session-index.js';
 export type { SessionRecord } from './store/session-index.js';
