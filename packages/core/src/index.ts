@@ -22,3 +22,9 @@ export type { ControlHandler, ControlOrigin } from './control/control-channel.js
 export type { SysAccessOptions, SysAudience } from './sys/topic-access.js';
 export type { DropReason } from './sys/broker-stats.js';
 export { RateLimitedLog } from './logger.js';
+export { createStore, createEmitter } from './backends.js';
+export { PLUGIN_PACKAGES } from './plugins.js';
+export type { Plugin, PluginFactory } from './plugins.js';
+export { Authorizer } from './auth/authorizer.js';
+export type { Credentials, CredentialsEntry } from './auth/authorizer.js';
+export { hashSecret, verifySecret, secretHashError } from './auth/secret-hash.js';

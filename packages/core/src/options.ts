@@ -64,6 +64,8 @@ export interface ServerOptions {
   sysAccess?: Partial<SysAccessOptions>;
   /** pino options (`level`, `name`, ...), `{ childOf: parentLogger }`, or `false` for silence. */
   logger?: Record<string, unknown> | false;
+  /** Device security (`@skynet-mqtt/device-auth`): UUID/token authentication and whitelists. */
+  deviceAuth?: Record<string, unknown>;
   /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
   onQoS2publish?: string;
 }
@@ -103,7 +105,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
   'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish',
+  'onQoS2publish', 'deviceAuth',
 ]);
 
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;

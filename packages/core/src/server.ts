@@ -7,7 +7,7 @@ import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
 import type { Broker } from './broker.js';
-import { Client } from './connection/client.js';
+import { Client, type CloseReason } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
 import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
@@ -15,6 +15,7 @@ import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type Hooks } from './hooks.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
+import { closePlugins, startPlugins, type Plugin } from './plugins.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
 import type { Store } from './store/store.js';
@@ -82,6 +83,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
   private listening: Listener[] = [];
+  private plugins: Plugin[] = [];
   /** WebSocket servers attached to the application's HTTP servers (attachHttpServer). */
   private readonly attachedWebSockets: WebSocketServer[] = [];
   private keepalive?: KeepaliveMonitor;
@@ -151,12 +153,15 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);
+      // Plugins before listeners: the hooks they install apply to the first connection.
+      this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
         this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
       await Promise.all(this.listening.map((listener) => listener.close()));
+      await closePlugins(this.plugins);
       await this.release();
       throw error;
     }
@@ -204,6 +209,16 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const client = new Client(this, stream, remoteAddress);
     this.connections.add(client);
     return client;
+  }
+
+  /**
+   * Closes every connection for which `predicate` holds, those still authenticating included (a
+   * plugin revoking credentials, an operator's kick); resolves to how many, once they are closed.
+   */
+  async disconnectClients(predicate: (client: Client) => boolean, reason: CloseReason): Promise<number> {
+    const closing = [...this.connections].filter((client) => !client.closing && predicate(client)).map((client) => client.close(reason));
+    await Promise.all(closing);
+    return closing.length;
   }
 
   forget(client: Client): void {
@@ -374,6 +389,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const stopAccepting = Promise.all(this.listening.map((listener) => listener.close()));
     await Promise.all([...this.connections].map((client) => client.close('server closed')));
     await stopAccepting;
+    await closePlugins(this.plugins);
     await this.release();
     this.logger.info('closed');
     this.emit('closed');
