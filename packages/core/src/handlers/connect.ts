@@ -4,6 +4,7 @@ import type { ConnectPacket } from '../connection/packet-reader.js';
 import { messagePropertiesOf, type DecodedProperties, type OutgoingProperties } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
+import { clientMayPublish } from '../sys/topic-access.js';
 import { topicNameError } from '../topics/validate.js';
 import type { QoS } from '../types.js';
 import { startAuthentication } from './auth.js';
@@ -90,6 +91,8 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
       if (v5) return refuse(client, Reason.TopicNameInvalid, `invalid will topic: ${error}`);
       return client.close('protocol violation');
     }
+    // A will on $SYS or $CONTROL would be a publish no client may make: refused at once, as Mosquitto does.
+    if (!clientMayPublish(packet.will.topic)) return refuse(client, Reason.NotAuthorized, 'will topic reserved for the broker');
     const payload = packet.will.payload;
     client.will = {
       topic: packet.will.topic,
@@ -127,6 +130,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
       return refuse(client, refusalCode(error, Reason.BadUserNameOrPassword), 'authentication denied');
     }
     if (!allowed) return refuse(client, Reason.NotAuthorized, 'not authorized');
+    client.authenticated = packet.username !== undefined;
   }
   if (client.closing) return;
 

@@ -3,6 +3,7 @@ import type { PublishPacket } from '../connection/packet-reader.js';
 import { messagePropertiesOf } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
+import { clientMayPublish } from '../sys/topic-access.js';
 import { topicNameError } from '../topics/validate.js';
 import type { Message } from '../types.js';
 
@@ -27,6 +28,7 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
   const server = client.server;
   server.stats.publishReceived++;
   const messageId = packet.messageId!;
+  if (message.topic.charCodeAt(0) === 36 /* $ */ && !clientMayPublish(message.topic)) return dropReserved(client, message, messageId);
   if (packet.qos === 2) return publishExactlyOnce(client, message, messageId);
   // The QoS 0 fast path: no hook, nothing to acknowledge, so nothing to wait for. Routing calls
   // are still made in arrival order, which keeps the order per publisher.
@@ -95,6 +97,18 @@ async function publishExactlyOnce(client: Client, message: Message, messageId: n
     }
   }
   if (!client.closing) client.write({ cmd: 'pubrec', messageId, reasonCode, properties: refusalProperties(reasonCode) }); // [MQTT-3.5.2-1]
+}
+
+/**
+ * A PUBLISH to `$SYS` or `$CONTROL`: acknowledged and dropped (Mosquitto's answer), so that no
+ * client can pose as the broker or as another broker instance. A 5.0 client's ack says 0x87.
+ */
+function dropReserved(client: Client, message: Message, messageId: number): void {
+  client.server.stats.drop('reservedTopic');
+  client.server.rateLimitedLog.warn('reservedTopic', { clientId: client.id, topic: message.topic }, 'a client published to a topic reserved for the broker: dropped');
+  const reasonCode = client.protocolVersion === 5 ? Reason.NotAuthorized : Reason.Success;
+  if (message.qos === 1) client.write({ cmd: 'puback', messageId, reasonCode, properties: refusalProperties(reasonCode) });
+  else if (message.qos === 2) client.write({ cmd: 'pubrec', messageId, reasonCode, properties: refusalProperties(reasonCode) });
 }
 
 /** A Reason String on a refused publish's acknowledgement (left out for clients that do not want one). */

@@ -2,6 +2,7 @@ import type { ISubscribePacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook, type SubscriptionRequest } from '../hooks.js';
+import { clientMaySubscribe } from '../sys/topic-access.js';
 import { topicFilterError, topicMatches } from '../topics/validate.js';
 import type { QoS, Subscription, UserProperty } from '../types.js';
 
@@ -40,6 +41,11 @@ export async function handleSubscribe(client: Client, packet: ISubscribePacket):
     }
     if (v5 && topic.startsWith('$share/')) {
       granted.push(Reason.SharedSubscriptionsNotSupported); // as CONNACK advertised
+      continue;
+    }
+    if (!clientMaySubscribe(topic)) {
+      client.logger.warn({ topic }, 'SUBSCRIBE to the broker control level refused');
+      granted.push(Reason.NotAuthorized); // 3.1.1 hears 0x80
       continue;
     }
     if (server.authorizeSubscribe) {
@@ -86,6 +92,7 @@ export async function handleSubscribe(client: Client, packet: ISubscribePacket):
   for (const message of retained) {
     // One delivery per message, at the highest QoS among the new filters it matches.
     let qos = 0;
+    if (!server.sysAccess.mayRead(client, message.topic)) continue;
     for (const s of accepted) if (s.qos > qos && topicMatches(s.topic, message.topic)) qos = s.qos;
     client.deliver(message, qos as QoS, true); // [MQTT-3.3.1-8] retain set on these
   }
