@@ -249,17 +249,13 @@ export function decodeProperties(buffer: Buffer, offset: number, end: number, al
   return { properties: properties as DecodedProperties, next: stop };
 }
 
-/** The identifiers a PUBLISH (and a will) may carry. [MQTT-3.3.2.3] */
-export const PUBLISH_PROPERTIES: ReadonlySet<PropertyName> = new Set([
-  'payloadFormatIndicator',
-  'messageExpiryInterval',
-  'contentType',
-  'responseTopic',
-  'correlationData',
-  'userProperties',
-  'topicAlias',
-  'subscriptionIdentifier',
-]);
+/** The properties that travel with a message from its publisher to its subscribers. */
+const MESSAGE_PROPERTY_NAMES = ['payloadFormatIndicator', 'messageExpiryInterval', 'contentType', 'responseTopic', 'correlationData', 'userProperties'] as const;
+const MESSAGE_PROPERTIES: ReadonlySet<PropertyName> = new Set(MESSAGE_PROPERTY_NAMES);
+
+/** The identifiers a PUBLISH may carry (section 3.3.2.3); a will carries the message's and a delay. */
+export const PUBLISH_PROPERTIES: ReadonlySet<PropertyName> = new Set([...MESSAGE_PROPERTY_NAMES, 'topicAlias', 'subscriptionIdentifier']);
+export const WILL_PROPERTIES: ReadonlySet<PropertyName> = new Set([...MESSAGE_PROPERTY_NAMES, 'willDelayInterval']);
 
 export const CONNECT_PROPERTIES: ReadonlySet<PropertyName> = new Set([
   'sessionExpiryInterval',
@@ -273,32 +269,13 @@ export const CONNECT_PROPERTIES: ReadonlySet<PropertyName> = new Set([
   'authenticationData',
 ]);
 
-export const WILL_PROPERTIES: ReadonlySet<PropertyName> = new Set([
-  'payloadFormatIndicator',
-  'messageExpiryInterval',
-  'contentType',
-  'responseTopic',
-  'correlationData',
-  'userProperties',
-  'willDelayInterval',
-]);
-
 /**
  * The properties of decoded ones that travel with the message to its subscribers, or undefined
  * when there are none (so that a 3.1.1-style message stays as small as it was).
  */
 export function messagePropertiesOf(decoded: DecodedProperties): MessageProperties | undefined {
+  if (MESSAGE_PROPERTY_NAMES.every((name) => decoded[name] === undefined)) return undefined;
   const { payloadFormatIndicator, messageExpiryInterval, contentType, responseTopic, correlationData, userProperties } = decoded;
-  if (
-    payloadFormatIndicator === undefined &&
-    messageExpiryInterval === undefined &&
-    contentType === undefined &&
-    responseTopic === undefined &&
-    correlationData === undefined &&
-    userProperties === undefined
-  ) {
-    return undefined;
-  }
   const properties: MessageProperties = {};
   if (payloadFormatIndicator !== undefined) {
     // Any value other than 0 or 1 is a Protocol Error (section 3.3.2.3.2).
@@ -312,8 +289,6 @@ export function messagePropertiesOf(decoded: DecodedProperties): MessageProperti
   if (userProperties !== undefined) properties.userProperties = userProperties;
   return properties;
 }
-
-const MESSAGE_PROPERTIES: ReadonlySet<PropertyName> = new Set(['payloadFormatIndicator', 'messageExpiryInterval', 'contentType', 'responseTopic', 'correlationData', 'userProperties']);
 
 /**
  * A message's properties in MQTT 5's own encoding (their length first), for Stores and Emitters
