@@ -15,6 +15,11 @@ function parseObject(payload: Buffer): Record<string, unknown> | null {
   }
 }
 
+/** The source address without its port (core gives `address:port`): the key failures are counted by. */
+function sourceOf(client: Client): string {
+  return client.remoteAddress.replace(/:\d+$/, '');
+}
+
 /** Whether a client (a device uuid, or null when anonymous) may read `<broadcaster>_bc`. */
 async function mayReadBroadcast(ctx: DeviceAuthContext, topic: string, reader: string | null): Promise<boolean> {
   if (!topic.endsWith(BROADCAST_SUFFIX)) return false;
@@ -42,16 +47,17 @@ export function installHooks(ctx: DeviceAuthContext): void {
       client.user = { kind: 'anonymous' };
       return true;
     }
+    const source = sourceOf(client);
     if (username === undefined || password === undefined) {
-      audit.failure(username, client.remoteAddress, 'missing credentials');
+      audit.failure(username, source, 'missing credentials');
       return false;
     }
     // Marked while it is checked: a revocation of this device arriving meanwhile closes it too.
     if (isUuid(username)) client.user = { kind: 'device', uuid: username, credential: PENDING };
-    const verdict = await check.check(username, password.toString(), client.remoteAddress);
+    const verdict = await check.check(username, password.toString(), source);
     if (!verdict.ok) {
       client.user = undefined;
-      audit.failure(username, client.remoteAddress, verdict.reason);
+      audit.failure(username, source, verdict.reason);
       return false;
     }
     client.user = verdict.identity;
