@@ -8,27 +8,22 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import { freePort, killAll, runCli, startBroker, TempDirs, type CliBroker } from '@skynet-mqtt/test-support';
+import { endClients, recordMessages, startConnect, type Received } from './helpers/cluster.js';
 import { deletePrefix, REDIS_URL, redisBackend, uniquePrefix, withRedis } from './helpers/redis.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const SECRET = `it-secret-${process.pid}-${'x'.repeat(32)}`;
 const dirs = new TempDirs('skynet-device-it-');
 const prefixes: string[] = [];
-const clients = new Set<mqtt.MqttClient>();
 
 after(async () => {
-  for (const client of clients) client.end(true);
+  endClients();
   await killAll();
   await dirs.removeAll();
   for (const prefix of prefixes) await deletePrefix(REDIS_URL, prefix);
 });
-
-interface Received {
-  topic: string;
-  payload: string;
-}
 
 interface Deployment {
   brokers: CliBroker[];
@@ -46,17 +41,14 @@ async function device(d: Deployment, ...args: string[]): Promise<Record<string, 
 }
 
 async function connect(port: number, username?: string, password?: string, clientId?: string): Promise<{ client: mqtt.MqttClient; received: Received[] }> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, username, password, clientId });
-  clients.add(client);
-  const received: Received[] = [];
-  client.on('message', (topic, payload) => received.push({ topic, payload: payload.toString() }));
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-    client.once('close', () => reject(new Error('closed before CONNACK')));
-  });
-  client.on('error', () => undefined);
+  const { client, connack } = startConnect(port, { username, password, clientId });
+  const received = recordMessages(client);
+  await connack;
   return { client, received };
+}
+
+function topicAndPayload(message: Received | undefined): { topic?: string; payload?: string } {
+  return { topic: message?.topic, payload: message?.payload };
 }
 
 async function connackCode(port: number, username: string, password: string): Promise<number> {
@@ -154,7 +146,7 @@ function scenario(kind: 'memory' | 'redis'): void {
     const body = { devices: [A, B], topic: 'greeting', payload: { text: 'hello' }, fromUuid: B };
     await onC.client.publishAsync('message', JSON.stringify(body), { qos: 1 });
     await waitFor(() => onA.received.length === 1, 10_000, () => 'A did not get the message');
-    assert.deepEqual(onA.received[0], { topic: A, payload: JSON.stringify({ topic: 'message', data: { ...body, fromUuid: C } }) });
+    assert.deepEqual(topicAndPayload(onA.received[0]), { topic: A, payload: JSON.stringify({ topic: 'message', data: { ...body, fromUuid: C } }) });
 
     // 4. Broadcasts: A is on C's broadcast.sent, B is not; B has no broadcast.sent at all.
     await onA.client.subscribeAsync(`${C}_bc`, { qos: 1 });
@@ -162,7 +154,7 @@ function scenario(kind: 'memory' | 'redis'): void {
     await onC.client.publishAsync('message', JSON.stringify({ devices: '*', payload: 'to all' }), { qos: 1 });
     await onB.client.publishAsync('message', JSON.stringify({ devices: '*', payload: 'unheard' }), { qos: 1 });
     await waitFor(() => onA.received.length === 2, 10_000, () => 'A did not get the broadcast');
-    assert.deepEqual(onA.received[1], { topic: `${C}_bc`, payload: JSON.stringify({ topic: 'message', data: { devices: '*', payload: 'to all', fromUuid: C } }) });
+    assert.deepEqual(topicAndPayload(onA.received[1]), { topic: `${C}_bc`, payload: JSON.stringify({ topic: 'message', data: { devices: '*', payload: 'to all', fromUuid: C } }) });
 
     // 5. # and another device's topic: SUBACK 0x80.
     for (const filter of ['#', A]) await assert.rejects(onC.client.subscribeAsync(filter), `SUBACK 0x80 for ${filter}`);

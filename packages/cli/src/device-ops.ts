@@ -89,7 +89,15 @@ export function httpOps(options: ServerOptions, env: NodeJS.ProcessEnv): { ops: 
   };
   const ops: DeviceOps = {
     register: (body) => call('POST', '', body),
-    list: () => call('GET', '?limit=1000'),
+    async list() {
+      const all: PublicDevice[] = [];
+      for (;;) {
+        const after = all.length > 0 ? `&after=${encodeURIComponent(all[all.length - 1]!.uuid)}` : '';
+        const page = await call<PublicDevice[]>('GET', `?limit=1000${after}`);
+        all.push(...page);
+        if (page.length < 1000) return all;
+      }
+    },
     show: (uuid) => call('GET', `/${encodeURIComponent(uuid)}`),
     update: (uuid, body) => call('PATCH', `/${encodeURIComponent(uuid)}`, body),
     resetToken: (uuid) => call('POST', `/${encodeURIComponent(uuid)}/token`),

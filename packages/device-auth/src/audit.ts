@@ -22,7 +22,9 @@ export class Audit {
     this.server.publishEvent(`auth/${action}`, JSON.stringify(event));
   }
 
-  failure(username: string | undefined, address: string, reason: string): void {
+  failure(name: string | undefined, address: string, reason: string): void {
+    // Whatever a client sent as its username, only a bounded piece of it is repeated.
+    const username = name && name.length > 64 ? `${name.slice(0, 64)}…` : name;
     this.server.rateLimitedLog.warn(`device-auth:${reason}`, { username, address, reason }, 'authentication failed');
     this.failuresSince++;
     const now = Date.now();

@@ -39,6 +39,16 @@ function object(input: unknown, what: string): Body {
   return input as Body;
 }
 
+const PROFILE_KEYS = ['owner', 'whitelists', 'meta', ...LEGACY_WHITELIST_KEYS];
+
+/** A registration or an update names only what a device has: a misspelt field is an error, not ignored. */
+function profile(input: unknown, what: string): Body {
+  const body = object(input, what);
+  const unknown = Object.keys(body).find((key) => !PROFILE_KEYS.includes(key));
+  if (unknown !== undefined) throw new RequestError(`${what} has an unknown field ${JSON.stringify(unknown)}: use ${PROFILE_KEYS.join(', ')}`);
+  return body;
+}
+
 function optionalOwner(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (!isUuid(value)) throw new RequestError('owner must be a device uuid');
@@ -77,7 +87,7 @@ export class DeviceService {
   }
 
   async register(input: unknown, by: string): Promise<IssuedToken> {
-    const body = object(input, 'the registration');
+    const body = profile(input, 'the registration');
     const token = newToken();
     const now = new Date().toISOString();
     const record: DeviceRecord = {
@@ -106,7 +116,7 @@ export class DeviceService {
 
   /** Replaces the whitelists given (Meshblu or Skynet lists), meta, owner. */
   async update(uuid: string, input: unknown, by: string): Promise<PublicDevice> {
-    const body = object(input, 'the update');
+    const body = profile(input, 'the update');
     const record = await this.require(uuid);
     const updated: DeviceRecord = {
       ...record,

@@ -75,6 +75,8 @@ export function installHooks(ctx: DeviceAuthContext): void {
       server.rateLimitedLog.warn('device-auth:topic', { uuid: identity.uuid, topic }, `devices publish only to ${COMMAND_TOPICS.join(', ')}: publish refused, closing`);
       return false;
     }
+    // Also a will published after its device was unregistered: a device that is gone says nothing.
+    if (!(await ctx.devices.get(identity.uuid))) return false;
     const body = parseObject(payload);
     if (!body) {
       server.rateLimitedLog.warn('device-auth:body', { uuid: identity.uuid, topic }, 'a device command must be a JSON object: publish refused, closing');

@@ -53,7 +53,7 @@ function route(service: DeviceService, method: string, parts: string[], url: URL
   const [uuid, sub, action] = parts;
   const ok = async (status: number, value: Promise<unknown>): Promise<Reply> => ({ status, body: await value });
   if (uuid === undefined) {
-    if (method === 'GET') return ok(200, service.list(url.searchParams.get('after') ?? undefined, Math.min(Number(url.searchParams.get('limit') ?? 100) || 100, 1000)));
+    if (method === 'GET') return ok(200, service.list(url.searchParams.get('after') ?? undefined, Math.max(1, Math.min(Number(url.searchParams.get('limit') ?? 100) || 100, 1000))));
     if (method === 'POST') return ok(201, body().then((b) => service.register(b, by)));
     return null;
   }

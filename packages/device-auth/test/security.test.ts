@@ -41,7 +41,7 @@ describe('brute force', () => {
   });
 
   test('the block ends with its window; a right token then works', async (t) => {
-    const h = await useDeviceBroker(t, { maxFailures: 2, failureWindow: 300 });
+    const h = await useDeviceBroker(t, { maxFailures: 2, failureWindow: 3000 });
     const { uuid, token } = await h.service.register({}, 'test');
     await connackCode(h, uuid, 'a');
     await connackCode(h, uuid, 'b');
