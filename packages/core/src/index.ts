@@ -3,6 +3,7 @@ export type { Store, StoreOptions } from './store/store.js';
 export { DEFAULT_STORE_LIMITS, DEFAULT_RECORD_PAGE, checkRecordName, recordNameError } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
 export { SessionIndex } from './store/session-index.js';
+export { packSubscription, unpackSubscription } from './store/packed-subscription.js';
 export type { SessionRecord } from './store/session-index.js';
 export type { Emitter, MessageHandler } from './emitter/emitter.js';
 export { MemoryEmitter } from './emitter/memory-emitter.js';

@@ -1,4 +1,4 @@
-import { decodeMessageProperties, encodeMessageProperties, type Message, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, packSubscription, unpackSubscription, type Message, type OutgoingPacket, type QoS, type Subscription } from '@skynet-mqtt/core';
 
 /**
  * Compact binary values. A Message is
@@ -7,7 +7,7 @@ import { decodeMessageProperties, encodeMessageProperties, type Message, type Ou
  * so payloads stay binary-safe and need no base64 or JSON escaping.
  * Flags: bits 0-1 QoS, bit 2 retain, bit 3 `released: true`, bit 4 `released: false`
  * (two bits so an explicit `false` round-trips apart from an absent property), bit 5: MQTT 5
- * properties follow, encoded as on the wire (their length first), bit 6: the message's expiry
+ * properties (and a subscriber's copy's subscription ids) follow, encoded as on the wire (their length first), bit 6: the message's expiry
  * time follows the topic.
  */
 
@@ -21,7 +21,7 @@ const MESSAGE_HEADER = 5;
 
 function encodeMessageWithFlags(message: Message, extraFlags: number): Buffer {
   const topic = Buffer.from(message.topic, 'utf8');
-  const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
+  const properties = encodeMessageProperties(message);
   const propertiesLength = properties?.length ?? 0;
   const expiryLength = message.expiresAt === undefined ? 0 : 8;
   const out = Buffer.allocUnsafe(MESSAGE_HEADER + topic.length + expiryLength + propertiesLength + message.payload.length);
@@ -50,7 +50,8 @@ function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Messag
     payloadStart += 8;
   }
   let properties;
-  if (flags & HAS_PROPERTIES) ({ properties, next: payloadStart } = decodeMessageProperties(buffer, payloadStart));
+  let subscriptionIdentifiers;
+  if (flags & HAS_PROPERTIES) ({ properties, subscriptionIdentifiers, next: payloadStart } = decodeMessageProperties(buffer, payloadStart));
   const message: Message = {
     topic: buffer.toString('utf8', MESSAGE_HEADER, topicEnd),
     // A copy, so a returned payload does not pin (or alias) the database's read buffer.
@@ -60,6 +61,7 @@ function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Messag
   };
   if (properties) message.properties = properties;
   if (expiresAt !== undefined) message.expiresAt = expiresAt;
+  if (subscriptionIdentifiers) message.subscriptionIdentifiers = subscriptionIdentifiers;
   return { flags, message };
 }
 
@@ -137,11 +139,18 @@ export function decodeSession(buffer: Buffer): SessionRecord {
   return record;
 }
 
-/** A subscription value is its granted QoS, one byte. */
-export function encodeQoS(qos: QoS): Buffer {
-  return Buffer.of(qos);
+/**
+ * A subscription value: its granted QoS, one byte, as 3.1.1 subscriptions are; with MQTT 5 options
+ * or a Subscription Identifier, the packed number (packSubscription) as a float64 instead.
+ */
+export function encodeSubscription(subscription: Subscription): Buffer {
+  const packed = packSubscription(subscription);
+  if (packed < 4) return Buffer.of(packed);
+  const out = Buffer.allocUnsafe(8);
+  out.writeDoubleBE(packed, 0);
+  return out;
 }
 
-export function decodeQoS(buffer: Buffer): QoS {
-  return (buffer[0]! & QOS_MASK) as QoS;
+export function decodeSubscription(topic: string, buffer: Buffer): Subscription {
+  return unpackSubscription(topic, buffer.length === 1 ? buffer[0]! & QOS_MASK : buffer.readDoubleBE(0));
 }

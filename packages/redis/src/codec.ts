@@ -8,7 +8,8 @@ import { decodeMessageProperties, encodeMessageProperties, type Message, type Ou
  *   0: version (1)   1: flags = qos | retain << 2 | released << 3 | hasMessageId << 4 | hasProperties << 5
  *                                   | hasExpiry << 6
  *   [2..3: messageId, big-endian]   [expiresAt, float64 ms]   then: topic byte length (u16 BE),
- *   topic (UTF-8), [MQTT 5 properties, encoded as on the wire, their length first], payload
+ *   topic (UTF-8), [MQTT 5 properties and subscription ids, encoded as on the wire, their length
+ *   first], payload
  */
 const VERSION = 1;
 const RETAIN = 0b100;
@@ -21,7 +22,7 @@ function encode(message: Message, messageId: number | undefined, released: boole
   const topicLength = Buffer.byteLength(message.topic);
   if (topicLength > 0xffff) throw new Error(`topic longer than 65535 bytes: ${message.topic.slice(0, 40)}...`);
   const idBytes = messageId === undefined ? 0 : 2;
-  const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
+  const properties = encodeMessageProperties(message);
   const expiryBytes = message.expiresAt === undefined ? 0 : 8;
   const buffer = Buffer.allocUnsafe(4 + idBytes + expiryBytes + topicLength + (properties?.length ?? 0) + message.payload.length);
   buffer[0] = VERSION;
@@ -62,12 +63,14 @@ function decode(buffer: Buffer): Decoded {
   const topic = buffer.toString('utf8', offset, offset + topicLength);
   offset += topicLength;
   let properties;
-  if (flags & HAS_PROPERTIES) ({ properties, next: offset } = decodeMessageProperties(buffer, offset));
+  let subscriptionIdentifiers;
+  if (flags & HAS_PROPERTIES) ({ properties, subscriptionIdentifiers, next: offset } = decodeMessageProperties(buffer, offset));
   // A copy, so that a payload kept by the broker does not pin a larger reply buffer.
   const payload = Buffer.from(buffer.subarray(offset));
   const message: Message = { topic, payload, qos: (flags & 0b11) as QoS, retain: (flags & RETAIN) !== 0 };
   if (properties) message.properties = properties;
   if (expiresAt !== undefined) message.expiresAt = expiresAt;
+  if (subscriptionIdentifiers) message.subscriptionIdentifiers = subscriptionIdentifiers;
   return { message, messageId, released: (flags & RELEASED) !== 0 };
 }
 
