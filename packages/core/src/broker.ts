@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import type { ByteBudget } from './connection/byte-budget.js';
 import type { Client } from './connection/client.js';
 import type { Emitter } from './emitter/emitter.js';
 import type { Hooks } from './hooks.js';
@@ -23,6 +24,8 @@ export interface Broker extends EventEmitter, Hooks {
   readonly stats: BrokerStats;
   /** Connected clients by id (Mosca's `server.clients`). */
   readonly clients: Record<string, Client>;
+  /** Bytes held for packets still arriving, across every connection (`maxIncompletePacketBytes`). */
+  readonly incompletePackets: ByteBudget;
   /** The client whose message is being delivered right now, for backpressure (Client.throttle). */
   readonly publishing: Client | null;
   /**

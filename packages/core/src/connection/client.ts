@@ -8,7 +8,9 @@ import { callHook } from '../hooks.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
+import type { CloseCause } from '../sys/broker-stats.js';
 import { PacketReader } from './packet-reader.js';
+import { ProtocolError } from './protocol-error.js';
 
 /** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
@@ -90,7 +92,7 @@ export class Client {
     readonly remoteAddress = 'local',
   ) {
     this.outbound = new OutboundQueue(this);
-    this.reader = new PacketReader(server.settings.maxPacketSize, this);
+    this.reader = new PacketReader(server.settings.maxPacketSize, this, server.incompletePackets);
     // Listeners shared by every connection, finding their client on the stream: no closures.
     (stream as OwnedStream)[OWNER] = this;
     stream.on('data', onStreamData);
@@ -111,23 +113,41 @@ export class Client {
     this.reader.push(chunk);
   }
 
+  /** Date.now() when the packet still arriving began, 0 between packets (for the keepalive monitor). */
+  get incompleteSince(): number {
+    return this.reader.incompleteSince;
+  }
+
   /** @internal the stream failed. */
   onError(error: Error): void {
+    // ws refuses a frame beyond its maxPayload (maxPacketSize) from the frame's header.
+    if ((error as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      return this.limitExceeded('packetTooLarge', `a WebSocket frame larger than maxPacketSize (${this.server.settings.maxPacketSize})`);
+    }
     this.logger.debug({ err: error }, 'connection error');
     if (this.connected) this.server.emit('clientError', error, this);
     void this.close(error.message);
   }
 
-  /** @internal a malformed packet (PacketReader). */
-  protocolError(error: Error): void {
+  /** A malformed packet or a protocol violation (PacketReader, handlers): logged, counted, closed. */
+  protocolError(error: ProtocolError): void {
     if (this.closing) return;
     // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 before closing.
-    if (!this.connected && error.message === 'Invalid protocol version') {
-      this.write({ cmd: 'connack', returnCode: 1, sessionPresent: false });
+    if (!this.connected && error.connackReturnCode !== undefined) {
+      this.write({ cmd: 'connack', returnCode: error.connackReturnCode, sessionPresent: false });
     }
-    this.logger.warn({ err: error.message }, 'malformed packet, closing the connection');
+    this.logger.warn({ clientId: this.id || undefined, err: error.message }, 'protocol violation, closing the connection');
+    this.server.stats.closedFor('protocolError');
     if (this.connected) this.server.emit('clientError', error, this);
     void this.close('protocol violation');
+  }
+
+  /** @internal a limit refused what this connection sends (PacketReader, keepalive monitor). */
+  limitExceeded(limit: Exclude<CloseCause, 'protocolError'>, reason: string): void {
+    if (this.closing) return;
+    this.logger.warn({ clientId: this.id || undefined, limit, reason }, 'limit exceeded, closing the connection');
+    this.server.stats.closedFor(limit);
+    void this.close(reason);
   }
 
   /** @internal a packet (PacketReader). */
@@ -334,6 +354,7 @@ export class Client {
     const wasConnected = this.connected;
     this.closing = true;
     this.connected = false;
+    this.reader.stop();
     if (wasConnected) this.server.emit('clientDisconnecting', this);
     this.hangUp();
     this.releaseThrottled();

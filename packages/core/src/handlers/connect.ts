@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
 import { callHook } from '../hooks.js';
-import { topicNameError } from '../topics/validate.js';
 import type { QoS } from '../types.js';
 
 /** CONNACK return codes of MQTT 3.1.1 [MQTT-3.2.2-4 .. -6]. */
@@ -38,11 +37,6 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
   client.clean = packet.clean !== false;
   client.keepalive = packet.keepalive ?? 0;
   if (packet.will) {
-    const error = topicNameError(packet.will.topic);
-    if (error) {
-      client.logger.warn({ clientId, reason: error }, 'invalid will topic, closing');
-      return client.close('protocol violation');
-    }
     const payload = packet.will.payload;
     client.will = {
       topic: packet.will.topic,

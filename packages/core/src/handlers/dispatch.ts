@@ -1,4 +1,5 @@
 import type { Client, Packet } from '../connection/client.js';
+import { ProtocolError } from '../connection/protocol-error.js';
 import { handleConnect } from './connect.js';
 import { handleDisconnect } from './disconnect.js';
 import { handlePingreq } from './pingreq.js';
@@ -10,7 +11,7 @@ import { handleUnsubscribe } from './unsubscribe.js';
 
 type Handler = (client: Client, packet: never) => void | Promise<void>;
 
-/** The control packets a client may send once connected, each with its handler. */
+/** The control packets a client may send once connected, each with its handler (PacketReader refuses the others). */
 const HANDLERS: Partial<Record<Packet['cmd'], Handler>> = {
   publish: handlePublish,
   puback: handlePuback,
@@ -26,14 +27,10 @@ const HANDLERS: Partial<Record<Packet['cmd'], Handler>> = {
 /** Routes one packet to its handler; the result is a promise when the handler is asynchronous. */
 export function dispatch(client: Client, packet: Packet): void | Promise<void> {
   if (packet.cmd === 'connect') {
-    // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
-    if (client.id !== '') return client.close('protocol violation');
+    if (client.id !== '') return client.protocolError(new ProtocolError('a second CONNECT [MQTT-3.1.0-2]'));
     return handleConnect(client, packet);
   }
-  // [MQTT-3.1.0-1] the first packet must be CONNECT.
+  // Packets read behind a CONNECT that was refused.
   if (!client.connected) return client.close('protocol violation');
-  const handler = HANDLERS[packet.cmd];
-  // A packet only a server sends (CONNACK, SUBACK, ...) is a protocol violation from a client.
-  if (!handler) return client.close('protocol violation');
-  return handler(client, packet as never);
+  return HANDLERS[packet.cmd]!(client, packet as never);
 }

@@ -1,19 +1,13 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
 import { callHook } from '../hooks.js';
-import { topicNameError } from '../topics/validate.js';
 import type { Message } from '../types.js';
 
 /**
- * PUBLISH from a client: authorize, route, then acknowledge. The ack goes out only once the
+ * PUBLISH from a client, its topic name checked by PacketReader: authorize, route, then acknowledge. The ack goes out only once the
  * message is stored and emitted, so an acknowledged message is never lost. [MQTT-4.3.2-2]
  */
 export function handlePublish(client: Client, packet: IPublishPacket): void | Promise<void> {
-  const topicError = topicNameError(packet.topic);
-  if (topicError) {
-    client.logger.warn({ topic: packet.topic, reason: topicError }, 'invalid topic name in PUBLISH, closing');
-    return client.close('protocol violation');
-  }
   const server = client.server;
   server.stats.publishReceived++;
   const message: Message = {

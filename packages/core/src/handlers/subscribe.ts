@@ -1,26 +1,20 @@
 import type { ISubscribePacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
 import { callHook } from '../hooks.js';
-import { topicFilterError, topicMatches } from '../topics/validate.js';
+import { topicMatches } from '../topics/validate.js';
 import type { QoS, Subscription } from '../types.js';
 
 const FAILURE = 0x80;
 
 /**
- * SUBSCRIBE: each filter is validated and authorized on its own; SUBACK carries a code per filter
- * in order [MQTT-3.8.4-5], then the retained messages that match go out. [MQTT-3.3.1-6]
+ * SUBSCRIBE, its filters checked by PacketReader: each is authorized on its own; SUBACK carries a
+ * code per filter in order [MQTT-3.8.4-5], then the retained messages that match go out. [MQTT-3.3.1-6]
  */
 export async function handleSubscribe(client: Client, packet: ISubscribePacket): Promise<void> {
   const server = client.server;
   const granted: number[] = [];
   const accepted: Subscription[] = [];
   for (const { topic, qos } of packet.subscriptions) {
-    const error = topicFilterError(topic);
-    if (error) {
-      client.logger.warn({ topic, reason: error }, 'invalid topic filter in SUBSCRIBE');
-      granted.push(FAILURE);
-      continue;
-    }
     if (server.authorizeSubscribe) {
       let allowed: boolean;
       try {
