@@ -1,5 +1,6 @@
 import type { Emitter } from './emitter/emitter.js';
 import type { Store } from './store/store.js';
+import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
 
 /** Resolves a backend or persistence type name to something that builds it. */
 export type StoreFactory = (options: Record<string, unknown>) => Store | Promise<Store>;
@@ -63,10 +64,29 @@ export interface ServerOptions {
   publishNewClient?: boolean;
   publishClientDisconnect?: boolean;
   publishSubscriptions?: boolean;
+  /** Who may read which `$SYS` topics: `{ stats: 'all', clientEvents: 'authenticated' }` by default. */
+  sysAccess?: Partial<SysAccessOptions>;
   /** pino options (`level`, `name`, ...), `{ childOf: parentLogger }`, or `false` for silence. */
   logger?: Record<string, unknown> | false;
+  /** Device security (`@skynet-mqtt/device-auth`): UUID/token authentication and whitelists. */
+  deviceAuth?: Record<string, unknown>;
   /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
   onQoS2publish?: string;
+  /**
+   * Largest keepalive, in seconds, a client may use (Mosquitto's `max_keepalive`): a 5.0 client
+   * asking for more, or for none, is told this one (Server Keep Alive); a 3.1/3.1.1 client is
+   * refused. No cap when unset.
+   */
+  maxKeepalive?: number;
+  /** MQTT 5: Topic Aliases a client may set per connection (advertised in CONNACK); 0 for none. */
+  topicAliasMaximum?: number;
+  /** MQTT 5 Response Information, sent to clients that ask for it (e.g. a topic prefix for responses). */
+  responseInformation?: string;
+  /**
+   * MQTT 5 server redirection: every client is refused and, if it speaks 5.0, pointed at
+   * `serverReference` (CONNACK 0x9D "Server moved" when `permanent`, else 0x9C "Use another server").
+   */
+  redirect?: { serverReference: string; permanent?: boolean };
 }
 
 export interface ResolvedOptions {
@@ -85,6 +105,12 @@ export interface ResolvedOptions {
   publishNewClient: boolean;
   publishClientDisconnect: boolean;
   publishSubscriptions: boolean;
+  sysAccess: SysAccessOptions;
+  /** 0: no cap. */
+  maxKeepalive: number;
+  topicAliasMaximum: number;
+  responseInformation: string | undefined;
+  redirect: { serverReference: string; permanent: boolean } | undefined;
 }
 
 /** A configuration the broker cannot start with; the message says what to change. */
@@ -104,8 +130,8 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
   'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
-  'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'logger',
-  'onQoS2publish',
+  'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
+  'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'responseInformation', 'redirect',
 ]);
 
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
@@ -117,6 +143,28 @@ function positiveInteger(options: Record<string, unknown>, name: string, fallbac
     throw new ConfigurationError(`option ${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function boundedInteger(options: Record<string, unknown>, name: string, min: number, max: number): number {
+  const value = options[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigurationError(`option ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function optionalString(options: Record<string, unknown>, name: string): string | undefined {
+  const value = options[name];
+  if (value !== undefined && typeof value !== 'string') throw new ConfigurationError(`option ${name} must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function redirectOf(redirect: ServerOptions['redirect']): ResolvedOptions['redirect'] {
+  if (redirect === undefined) return undefined;
+  if (!redirect || typeof redirect.serverReference !== 'string' || redirect.serverReference === '') {
+    throw new ConfigurationError(`option redirect must be { serverReference: 'host:port', permanent?: boolean }, got ${JSON.stringify(redirect)}`);
+  }
+  return { serverReference: redirect.serverReference, permanent: flag(redirect, 'permanent', false) };
 }
 
 function flag(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
@@ -140,6 +188,26 @@ function incompletePacketBudget(options: Record<string, unknown>, maxPacketSize:
     throw new ConfigurationError(`option maxIncompletePacketBytes (${budget}) must be at least maxPacketSize (${maxPacketSize}): raise it or lower maxPacketSize`);
   }
   return budget;
+}
+
+const AUDIENCES: readonly SysAudience[] = ['all', 'authenticated', 'none'];
+
+function sysAccess(value: unknown): SysAccessOptions {
+  if (value === undefined) return { ...DEFAULT_SYS_ACCESS };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigurationError(`option sysAccess must be an object such as { stats: 'all', clientEvents: 'authenticated' }`);
+  }
+  const given = value as Record<string, unknown>;
+  const resolved = { ...DEFAULT_SYS_ACCESS };
+  for (const [key, audience] of Object.entries(given)) {
+    if (!(key in DEFAULT_SYS_ACCESS)) throw new ConfigurationError(`unknown option sysAccess.${key}: use sysAccess.stats and sysAccess.clientEvents`);
+    if (audience === undefined) continue;
+    if (!AUDIENCES.includes(audience as SysAudience)) {
+      throw new ConfigurationError(`option sysAccess.${key} must be one of ${AUDIENCES.join(', ')}, got ${JSON.stringify(audience)}`);
+    }
+    resolved[key as keyof SysAccessOptions] = audience as SysAudience;
+  }
+  return resolved;
 }
 
 /** Mosca's flat options (`port`, `secure`, `http`, ...) turned into a list of listeners. */
@@ -213,6 +281,11 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     publishNewClient: flag(raw, 'publishNewClient', true),
     publishClientDisconnect: flag(raw, 'publishClientDisconnect', true),
     publishSubscriptions: flag(raw, 'publishSubscriptions', true),
+    sysAccess: sysAccess(raw.sysAccess),
+    maxKeepalive: raw.maxKeepalive === undefined ? 0 : boundedInteger(raw, 'maxKeepalive', 1, 65535),
+    topicAliasMaximum: raw.topicAliasMaximum === undefined ? 10 : boundedInteger(raw, 'topicAliasMaximum', 0, 65535),
+    responseInformation: optionalString(raw, 'responseInformation'),
+    redirect: redirectOf(options.redirect),
   };
   return { resolved, unknown };
 }

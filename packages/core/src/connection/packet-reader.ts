@@ -1,13 +1,16 @@
-import type mqtt from 'mqtt-packet';
 import type { CloseCause } from '../sys/broker-stats.js';
+import type { ProtocolLevel } from '../types.js';
 import type { ByteBudget } from './byte-budget.js';
 import { decodeConnect } from './decode/connect.js';
+import { decodeAcknowledgement, decodeAuth, decodeDisconnect } from './decode/reason-packets.js';
 import { decodeSubscribe, decodeUnsubscribe } from './decode/subscriptions.js';
 import { utf8BytesError } from './decode/utf8.js';
+import type { InboundPacket } from './inbound-packets.js';
 import { PartialPacket } from './partial-packet.js';
-import { ProtocolError } from './protocol-error.js';
+import { decodeProperties, PUBLISH_PROPERTIES, type DecodedProperties } from './properties.js';
+import { ProtocolViolation } from './reason-codes.js';
 
-/** Packets that carry a packet id and nothing else, by type. */
+/** Packets that carry a packet id (and, in MQTT 5, a reason code and properties), by type. */
 const ACKNOWLEDGEMENTS: Record<number, 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'> = { 4: 'puback', 5: 'pubrec', 6: 'pubrel', 7: 'pubcomp' };
 const CONNECT = 1;
 const PUBLISH = 3;
@@ -15,25 +18,28 @@ const SUBSCRIBE = 8;
 const UNSUBSCRIBE = 10;
 const PINGREQ = 12;
 const DISCONNECT = 14;
-const NAMES = ['reserved', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'reserved'];
+const AUTH = 15;
+const NAMES = ['reserved', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'];
 
 /** The limits a reader enforces, by their `BrokerStats.closedBy` names. */
 export type InputLimit = Extract<CloseCause, 'packetTooLarge' | 'incompletePacketBudget'>;
 
 /** Where a reader's packets and errors go: the connection. */
 export interface PacketOwner {
-  receive(packet: mqtt.Packet): void;
+  receive(packet: InboundPacket): void;
   /** A malformed packet: the connection must be closed. */
-  protocolError(error: ProtocolError): void;
+  protocolError(error: Error): void;
   /** A limit of the broker refused what the connection sends: it must be closed. */
   limitExceeded(limit: InputLimit, reason: string): void;
+  /** The protocol level a CONNECT announced, known before the rest of it is decoded. */
+  levelAnnounced(level: ProtocolLevel): void;
 }
 
 /**
- * Splits a byte stream into MQTT 3.1/3.1.1 packets and decodes them, refusing whatever the
- * specification says must close the connection. The fixed header is read here, so a packet larger
- * than `maxPacketSize` is refused from its first bytes, before it is buffered. The packets of the
- * message flow (PUBLISH, its acknowledgements) are decoded inline, the others in `decode/`.
+ * Splits a byte stream into MQTT packets and decodes them, refusing whatever the specification
+ * says must close the connection (a ProtocolViolation). The fixed header is read here, so a packet
+ * larger than `maxPacketSize` is refused from its first bytes, before it is buffered. The packets
+ * of the message flow (PUBLISH, 3.1.1 acknowledgements) are decoded inline, the others in `decode/`.
  *
  * A packet split across network chunks is copied into one buffer (PartialPacket) charged to the
  * broker-wide `budget`; `incompleteSince` tells the keepalive monitor how long it has been waiting.
@@ -46,6 +52,8 @@ export class PacketReader {
   incompleteSince = 0;
   private failed = false;
   private expectConnect = true;
+  /** The connection's protocol level, from its CONNECT: 5 changes how packets are read. */
+  private level: ProtocolLevel = 4;
 
   constructor(
     private readonly maxPacketSize: number,
@@ -79,12 +87,12 @@ export class PacketReader {
       const first = buffer[offset]!;
       // The first byte is checked at once, so a peer speaking another protocol is refused
       // without waiting for the length it seems to announce.
-      const firstByteError = checkFirstByte(first);
-      if (firstByteError) return this.fail(new ProtocolError(firstByteError));
+      const firstByteError = checkFirstByte(first, this.level);
+      if (firstByteError) return this.fail(new ProtocolViolation(firstByteError));
       // [MQTT-3.1.0-1] known from the first byte, before a large packet is waited for.
-      if (this.expectConnect && first >> 4 !== CONNECT) return this.fail(new ProtocolError('the first packet must be CONNECT [MQTT-3.1.0-1]'));
+      if (this.expectConnect && first >> 4 !== CONNECT) return this.fail(new ProtocolViolation('the first packet must be CONNECT [MQTT-3.1.0-1]'));
       const header = readFixedHeader(buffer, offset);
-      if (header === 'malformed') return this.fail(new ProtocolError('remaining length longer than four bytes [MQTT-2.2.3]'));
+      if (header === 'malformed') return this.fail(new ProtocolViolation('remaining length longer than four bytes [MQTT-2.2.3]'));
       if (header !== null && header.end - offset > this.maxPacketSize) {
         this.stop();
         return this.owner.limitExceeded('packetTooLarge', `a packet of ${header.end - offset} bytes is larger than maxPacketSize (${this.maxPacketSize})`);
@@ -125,54 +133,105 @@ export class PacketReader {
     const type = first >> 4;
     if (type === PUBLISH) return this.publish(buffer, first, start, end);
     const ack = ACKNOWLEDGEMENTS[type];
-    if (ack) {
-      if (end - start !== 2) return this.fail(new ProtocolError(`${NAMES[type]} must carry exactly a packet identifier`));
+    // A 3.1.1 acknowledgement, or a 5.0 one without reason code: a packet id and nothing else.
+    if (ack && (end - start === 2 || this.level !== 5)) {
+      if (end - start !== 2) return this.fail(new ProtocolViolation(`${NAMES[type]} must carry exactly a packet identifier`));
       const messageId = buffer.readUInt16BE(start);
-      if (messageId === 0) return this.fail(new ProtocolError(`${NAMES[type]} with packet identifier 0 [MQTT-2.3.1-1]`));
-      this.owner.receive({ cmd: ack, messageId } as mqtt.Packet);
+      if (messageId === 0) return this.fail(new ProtocolViolation(`${NAMES[type]} with packet identifier 0 [MQTT-2.3.1-1]`));
+      this.owner.receive({ cmd: ack, messageId });
       return;
     }
-    let packet: mqtt.Packet;
+    if (type === CONNECT) this.announceLevel(buffer, start, end);
+    let packet: InboundPacket;
     try {
-      packet = decodeControlPacket(buffer, first, start, end);
+      packet = ack ? decodeAcknowledgement(ack, buffer, start, end) : this.decodeControlPacket(type, first, buffer, start, end);
     } catch (error) {
-      if (error instanceof ProtocolError) return this.fail(error);
+      if (error instanceof ProtocolViolation) return this.fail(error);
       throw error;
     }
     this.owner.receive(packet);
   }
 
+  /** The packets other than PUBLISH and the acknowledgements; throws a ProtocolViolation. */
+  private decodeControlPacket(type: number, first: number, buffer: Buffer, start: number, end: number): InboundPacket {
+    switch (type) {
+      case CONNECT:
+        return decodeConnect(buffer, first, start, end);
+      case SUBSCRIBE:
+        return decodeSubscribe(buffer, start, end, this.level);
+      case UNSUBSCRIBE:
+        return decodeUnsubscribe(buffer, start, end, this.level);
+      case PINGREQ:
+        // Section 3.12.1: no variable header, no payload.
+        if (end !== start) throw new ProtocolViolation(`PINGREQ with a remaining length of ${end - start}, not 0`);
+        return { cmd: 'pingreq' };
+      case DISCONNECT:
+        if (this.level === 5) return decodeDisconnect(buffer, start, end);
+        if (end !== start) throw new ProtocolViolation(`DISCONNECT with a remaining length of ${end - start}, not 0`); // section 3.14.1
+        return { cmd: 'disconnect' };
+      case AUTH: // only MQTT 5 gets here (checkFirstByte)
+        return decodeAuth(buffer, start, end);
+      default:
+        throw new ProtocolViolation(`${NAMES[type]} is sent only by servers`);
+    }
+  }
+
+  /** Reads the protocol level of a CONNECT from its bytes, so that even a malformed one is answered in its own version. */
+  private announceLevel(buffer: Buffer, start: number, end: number): void {
+    if (end - start < 2) return;
+    const levelAt = start + 2 + buffer.readUInt16BE(start);
+    if (levelAt >= end) return;
+    const level = buffer[levelAt]! & 0x7f; // the top bit marks a bridge
+    if (level === 3 || level === 4 || level === 5) {
+      this.level = level;
+      this.owner.levelAnnounced(level);
+    }
+  }
+
   /**
    * The hot path. Per PUBLISH: the fixed fields, and one pass over the topic's bytes that checks
-   * them as a topic name (utf8BytesError: for ASCII, two comparisons per byte) before decoding it.
+   * them (utf8BytesError: for ASCII, two comparisons per byte) before decoding them. A 5.0 topic
+   * may be empty (a Topic Alias stands for it) and its wildcards are refused by the handler, with
+   * their own reason code; a 3.1.1 topic is checked completely here.
    */
   private publish(buffer: Buffer, first: number, start: number, end: number): void {
     const qos = (first >> 1) & 3;
-    if (end - start < 2) return this.fail(new ProtocolError('PUBLISH: cut short in its topic name'));
+    if (end - start < 2) return this.fail(new ProtocolViolation('PUBLISH: cut short in its topic name'));
     const topicStart = start + 2;
     const topicEnd = topicStart + buffer.readUInt16BE(start);
-    if (topicEnd > end) return this.fail(new ProtocolError('PUBLISH: cut short in its topic name'));
+    if (topicEnd > end) return this.fail(new ProtocolViolation('PUBLISH: cut short in its topic name'));
+    const v5 = this.level === 5;
     // [MQTT-4.7.3-1] not empty; [MQTT-3.3.2-2] no wildcards; the string rules of utf8.ts.
-    const topicError = topicEnd === topicStart ? 'is empty [MQTT-4.7.3-1]' : utf8BytesError(buffer, topicStart, topicEnd, true);
-    if (topicError) return this.fail(new ProtocolError(`PUBLISH: topic name ${topicError}`));
+    const topicError = topicEnd === topicStart && !v5 ? 'is empty [MQTT-4.7.3-1]' : utf8BytesError(buffer, topicStart, topicEnd, !v5);
+    if (topicError) return this.fail(new ProtocolViolation(`PUBLISH: topic name ${topicError}`));
     const topic = buffer.toString('utf8', topicStart, topicEnd);
     let position = topicEnd;
     let messageId: number | undefined;
     if (qos > 0) {
-      if (end - position < 2) return this.fail(new ProtocolError('PUBLISH: cut short in its packet identifier'));
+      if (end - position < 2) return this.fail(new ProtocolViolation('PUBLISH: cut short in its packet identifier'));
       messageId = buffer.readUInt16BE(position);
       position += 2;
-      if (messageId === 0) return this.fail(new ProtocolError('PUBLISH with packet identifier 0 [MQTT-2.3.1-1]'));
+      if (messageId === 0) return this.fail(new ProtocolViolation('PUBLISH with packet identifier 0 [MQTT-2.3.1-1]'));
+    }
+    let properties: DecodedProperties | undefined;
+    // MQTT 5: the property list; one comparison is all a 3.1.1 PUBLISH pays for it.
+    if (v5) {
+      try {
+        ({ properties, next: position } = decodeProperties(buffer, position, end, PUBLISH_PROPERTIES));
+      } catch (error) {
+        return this.fail(error as ProtocolViolation);
+      }
     }
     this.owner.receive({
       cmd: 'publish',
       topic,
       payload: buffer.subarray(position, end),
-      qos: qos as mqtt.QoS,
+      qos: qos as 0 | 1 | 2,
       retain: (first & 1) === 1,
       dup: (first & 8) === 8,
       messageId,
       length: end - start,
+      properties,
     });
   }
 
@@ -186,30 +245,10 @@ export class PacketReader {
   }
 
   /** Stops reading after a malformed packet; reported once. */
-  private fail(error: ProtocolError): void {
+  private fail(error: ProtocolViolation): void {
     if (this.failed) return;
     this.stop();
     this.owner.protocolError(error);
-  }
-}
-
-/** The packets other than PUBLISH and its acknowledgements; throws a ProtocolError. */
-function decodeControlPacket(buffer: Buffer, first: number, start: number, end: number): mqtt.Packet {
-  const type = first >> 4;
-  switch (type) {
-    case CONNECT:
-      return decodeConnect(buffer, first, start, end);
-    case SUBSCRIBE:
-      return decodeSubscribe(buffer, start, end);
-    case UNSUBSCRIBE:
-      return decodeUnsubscribe(buffer, start, end);
-    case PINGREQ:
-    case DISCONNECT:
-      // Sections 3.12.1 and 3.14.1: no variable header, no payload.
-      if (end !== start) throw new ProtocolError(`${NAMES[type]} with a remaining length of ${end - start}, not 0`);
-      return { cmd: type === PINGREQ ? 'pingreq' : 'disconnect' };
-    default:
-      throw new ProtocolError(`${NAMES[type]} is sent only by servers`);
   }
 }
 
@@ -217,10 +256,10 @@ function decodeControlPacket(buffer: Buffer, first: number, start: number, end: 
  * The flags each packet type must carry, by type [MQTT-2.2.2-1]; PUBLISH (3) has its own, and
  * CONNECT's (1) are checked once its protocol level is known (MQTT 3.1 reserves none).
  */
-const REQUIRED_FLAGS = [-1, -1, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -1];
+const REQUIRED_FLAGS = [-1, -1, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
 
 /** Why a packet's first byte is invalid, or null. [MQTT-2.2.2-2] */
-function checkFirstByte(byte: number): string | null {
+function checkFirstByte(byte: number, level: ProtocolLevel): string | null {
   const type = byte >> 4;
   const flags = byte & 0x0f;
   if (type === PUBLISH) {
@@ -228,7 +267,8 @@ function checkFirstByte(byte: number): string | null {
     if ((flags & 0x0e) === 0x08) return 'PUBLISH of QoS 0 with DUP set [MQTT-3.3.1-2]';
     return null;
   }
-  if (type === 0 || type === 15) return `reserved packet type ${type}`;
+  // Type 15 is AUTH in MQTT 5 (its flags 0 [MQTT-3.15.1-1]), reserved before.
+  if (type === 0 || (type === AUTH && level !== 5)) return `reserved packet type ${type}`;
   if (type === CONNECT) return null;
   return flags === REQUIRED_FLAGS[type] ? null : `invalid fixed header flags ${flags} for ${NAMES[type]} [MQTT-2.2.2-2]`;
 }

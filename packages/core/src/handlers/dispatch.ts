@@ -1,5 +1,6 @@
 import type { Client, Packet } from '../connection/client.js';
-import { ProtocolError } from '../connection/protocol-error.js';
+import { ProtocolViolation, Reason } from '../connection/reason-codes.js';
+import { handleAuth, isAuthenticating } from './auth.js';
 import { handleConnect } from './connect.js';
 import { handleDisconnect } from './disconnect.js';
 import { handlePingreq } from './pingreq.js';
@@ -22,15 +23,20 @@ const HANDLERS: Partial<Record<Packet['cmd'], Handler>> = {
   unsubscribe: handleUnsubscribe,
   pingreq: handlePingreq,
   disconnect: handleDisconnect,
+  auth: handleAuth,
 };
 
 /** Routes one packet to its handler; the result is a promise when the handler is asynchronous. */
 export function dispatch(client: Client, packet: Packet): void | Promise<void> {
   if (packet.cmd === 'connect') {
-    if (client.id !== '') return client.protocolError(new ProtocolError('a second CONNECT [MQTT-3.1.0-2]'));
+    if (client.id !== '') return client.protocolError(new ProtocolViolation('a second CONNECT [MQTT-3.1.0-2]', Reason.ProtocolError));
     return handleConnect(client, packet);
   }
+  // [MQTT-3.1.2-30] while an AUTH exchange decides on the CONNECT, only AUTH or DISCONNECT.
+  if (isAuthenticating(client) && packet.cmd !== 'auth' && packet.cmd !== 'disconnect') {
+    return client.protocolError(new ProtocolViolation(`${packet.cmd.toUpperCase()} during an AUTH exchange [MQTT-3.1.2-30]`, Reason.ProtocolError));
+  }
   // Packets read behind a CONNECT that was refused.
-  if (!client.connected) return client.close('protocol violation');
+  if (!client.connected && !isAuthenticating(client)) return client.close('protocol violation');
   return HANDLERS[packet.cmd]!(client, packet as never);
 }

@@ -1,6 +1,6 @@
 import { VERSION } from '../version.js';
 import type { ByteBudget } from '../connection/byte-budget.js';
-import { CLOSE_CAUSES, type BrokerStats } from './broker-stats.js';
+import { CLOSE_CAUSES, DROP_REASONS, type BrokerStats } from './broker-stats.js';
 
 /** Publishes one `$SYS/<broker id>/...` topic with a text payload. */
 export type SysPublish = (topic: string, value: string) => void;
@@ -57,6 +57,7 @@ export class SysPublisher {
       ['memory/heap/maximum', memory.heapTotal],
       ['memory/incompletePackets', this.incompletePackets.used],
       ...CLOSE_CAUSES.map((cause): [string, number] => [`clients/closed/${cause}`, s.closedBy[cause]]),
+      ...DROP_REASONS.map((reason): [string, number] => [`messages/dropped/${reason}`, s.droppedBy[reason]]),
     ];
     for (const [topic, value] of values) this.publish(topic, String(value));
   }

@@ -1,10 +1,11 @@
-import { ProtocolError } from '../protocol-error.js';
+import { decodeProperties, type DecodedProperties, type PropertyName } from '../properties.js';
+import { ProtocolViolation } from '../reason-codes.js';
 import { utf8BytesError } from './utf8.js';
 
 /**
  * Reads the fields of one packet's variable header and payload, `buffer[start, end)`, in order.
  * Every read checks that the field lies within the packet (a remaining length that ends inside a
- * field is malformed) and throws a ProtocolError naming the packet and the field.
+ * field is malformed) and throws a ProtocolViolation (Malformed Packet) naming the packet and field.
  */
 export class Fields {
   private position: number;
@@ -22,8 +23,8 @@ export class Fields {
     return this.end - this.position;
   }
 
-  fail(reason: string): never {
-    throw new ProtocolError(`${this.packet}: ${reason}`);
+  fail(reason: string, reasonCode?: number): never {
+    throw new ProtocolViolation(`${this.packet}: ${reason}`, reasonCode);
   }
 
   private need(bytes: number, what: string): void {
@@ -58,12 +59,12 @@ export class Fields {
     return bytes;
   }
 
-  /** A UTF-8 string, held to the rules of utf8.ts; `topicName` also refuses wildcards. */
-  string(what: string, topicName = false): string {
+  /** A UTF-8 string, held to the rules of utf8.ts. */
+  string(what: string): string {
     const length = this.uint16(what);
     this.need(length, what);
     const start = this.position;
-    const error = utf8BytesError(this.buffer, start, start + length, topicName);
+    const error = utf8BytesError(this.buffer, start, start + length);
     if (error) this.fail(`${what} ${error}`);
     this.position += length;
     return this.buffer.toString('utf8', start, start + length);
@@ -76,6 +77,20 @@ export class Fields {
     const bytes = this.buffer.subarray(this.position, this.position + length);
     this.position += length;
     return bytes;
+  }
+
+  /** MQTT 5: a property list of the identifiers `allowed` (properties.ts). */
+  properties(allowed: ReadonlySet<PropertyName>): DecodedProperties {
+    const { properties, next } = decodeProperties(this.buffer, this.position, this.end, allowed);
+    this.position = next;
+    return properties;
+  }
+
+  /** MQTT 5: a reason code, one of `valid` (mqtt-packet's table for the packet). */
+  reasonCode(valid: Record<number, string>): number {
+    const code = this.byte('reason code');
+    if (!(code in valid)) this.fail(`reason code 0x${code.toString(16)} is not one of this packet's`);
+    return code;
   }
 
   /** Nothing may follow the last field. */
