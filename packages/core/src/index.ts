@@ -15,5 +15,6 @@ export { Client } from './connection/client.js';
 export type { CloseReason } from './connection/client.js';
 export type { Hooks } from './hooks.js';
 export { ConfigurationError, unknownOptionNames } from './options.js';
+export { AdapterOptions, type AdapterLogger } from './adapter-options.js';
 export type { ServerOptions, InterfaceOptions, CredentialsOptions, StoreFactory, EmitterFactory } from './options.js';
 export { VERSION } from './version.js';
