@@ -22,6 +22,10 @@ export interface StartFlags {
   httpPort?: number;
   httpsPort?: number;
   onlyHttp: boolean;
+  /** Mosca's tree of brokers: the parent broker of the MQTT bridge backend. */
+  parentHost?: string;
+  parentPort?: number;
+  parentPrefix?: string;
   /** The flags given on the command line, for the "ignored because of --config" warning. */
   given: string[];
 }
@@ -46,10 +50,10 @@ const OPTIONS = {
   'only-http': { type: 'boolean' },
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
-  // Mosca flags we do not implement yet: parsed so that they get a precise message, not "unknown".
   'parent-port': { type: 'string' },
   'parent-host': { type: 'string' },
   'parent-prefix': { type: 'string' },
+  // Mosca flags we do not implement yet: parsed so that they get a precise message, not "unknown".
   credentials: { type: 'string' },
   'authorize-publish': { type: 'string' },
   'authorize-subscribe': { type: 'string' },
@@ -69,15 +73,11 @@ function parse(argv: string[]) {
 
 type Values = ReturnType<typeof parse>['values'];
 
-const BRIDGE = 'is not supported yet: the MQTT bridge backend is not available yet';
 const SECURITY = 'is not supported yet: device credentials come with the device security issue';
 const STATIC = 'is not supported: Skynet MQTT does not serve static files or the MQTT.js bundle: serve them with a web server of your choice';
 
 /** Mosca flags that exist there but not here, with the reason we give. */
 const UNSUPPORTED: Partial<Record<keyof typeof OPTIONS, string>> = {
-  'parent-port': BRIDGE,
-  'parent-host': BRIDGE,
-  'parent-prefix': BRIDGE,
   credentials: SECURITY,
   'authorize-publish': SECURITY,
   'authorize-subscribe': SECURITY,
@@ -139,6 +139,9 @@ export function parseCommandLine(argv: string[]): Command {
     httpPort: portValue(values['http-port'], 'http-port'),
     httpsPort: portValue(values['https-port'], 'https-port'),
     onlyHttp: values['only-http'] === true,
+    parentHost: values['parent-host'],
+    parentPort: portValue(values['parent-port'], 'parent-port'),
+    parentPrefix: values['parent-prefix'],
     given: [...new Set(parsed.tokens.flatMap((t) => (t.kind === 'option' ? [`--${t.name}`] : [])))],
   };
   if ((flags.key === undefined) !== (flags.cert === undefined)) throw new UsageError('--key and --cert must be given together');
@@ -146,6 +149,10 @@ export function parseCommandLine(argv: string[]): Command {
   if (!tls && flags.securePort !== undefined) throw new UsageError('--secure-port needs --key and --cert');
   if (!tls && flags.nonSecure) throw new UsageError('--non-secure only makes sense with --key and --cert');
   if (!tls && flags.httpsPort !== undefined) throw new UsageError('--https-port needs --key and --cert');
+  if (flags.parentPort === 0) throw new UsageError('--parent-port needs the port of the parent broker, from 1 to 65535');
+  if (flags.parentPrefix !== undefined && flags.parentHost === undefined && flags.parentPort === undefined) {
+    throw new UsageError('--parent-prefix needs --parent-host or --parent-port');
+  }
   return { kind: 'start', flags };
 }
 
@@ -170,6 +177,9 @@ Options:
       --http-port <n>     MQTT over WebSocket port (default 3000)
       --https-port <n>    MQTT over secure WebSocket port; needs --key and --cert
       --only-http         only the WebSocket listeners, no mqtt/mqtts
+      --parent-host <h>   MQTT bridge: exchange messages through the broker at <h>
+      --parent-port <n>   port of the parent broker (default 1883; host localhost)
+      --parent-prefix <p> the topics of this broker are <p>/<topic> on the parent
   -V, --version           print the version
   -h, --help              print this help
 
