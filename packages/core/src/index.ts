@@ -18,3 +18,8 @@ export { ConfigurationError, unknownOptionNames } from './options.js';
 export { AdapterOptions, type AdapterLogger } from './adapter-options.js';
 export type { ServerOptions, InterfaceOptions, CredentialsOptions, StoreFactory, EmitterFactory } from './options.js';
 export { VERSION } from './version.js';
+export { ControlChannel, CONTROL_LEVEL } from './control/control-channel.js';
+export type { ControlHandler, ControlOrigin } from './control/control-channel.js';
+export type { SysAccessOptions, SysAudience } from './sys/topic-access.js';
+export type { DropReason } from './sys/broker-stats.js';
+export { RateLimitedLog } from './logger.js';
