@@ -4,7 +4,7 @@
 // differ only in the fabric that carries messages between the instances.
 import { Redis } from 'ioredis';
 
-export const FABRIC_NAMES = ['redis'] as const;
+export const FABRIC_NAMES = ['redis', 'mqtt'] as const;
 export type FabricName = (typeof FABRIC_NAMES)[number];
 
 export interface Deployment {
@@ -18,6 +18,8 @@ export interface Fabric {
 }
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The parent broker of the MQTT bridge fabric (the machine's Mosquitto). */
+const MQTT_BRIDGE_URL = process.env.MQTT_BRIDGE_URL ?? 'mqtt://127.0.0.1:1883';
 let deployments = 0;
 
 /** A name no other run uses: `bench:<pid>:<time>:<n>`. */
@@ -54,6 +56,17 @@ export const FABRICS: Readonly<Record<FabricName, Fabric>> = {
       return {
         options: Array.from({ length: count }, () => ({ backend: { type: 'redis', url: REDIS_URL, prefix }, persistence: redisStore(prefix) })),
         cleanUp: () => deleteRedisPrefix(prefix),
+      };
+    },
+  },
+  // The instances exchange messages through the parent broker, under a topic prefix of their own.
+  mqtt: {
+    async deploy(count) {
+      const name = uniqueName();
+      const backend = { type: 'mqtt', url: MQTT_BRIDGE_URL, prefix: name.replaceAll(':', '/') };
+      return {
+        options: Array.from({ length: count }, () => ({ backend, persistence: redisStore(`${name}:`) })),
+        cleanUp: () => deleteRedisPrefix(`${name}:`),
       };
     },
   },
