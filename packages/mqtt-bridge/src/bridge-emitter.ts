@@ -166,9 +166,11 @@ export class MqttBridgeEmitter implements Emitter {
     } else if (!this.connectedOnce && this.lastError) {
       this.logger.info(`${this.label}: parent reachable`);
     }
+    const reconnected = this.connectedOnce;
     this.connectedOnce = true;
     this.lastError = '';
     if (connack.sessionPresent) return; // the parent kept our subscriptions
+    if (reconnected) this.logger.warn(`${this.label}: the parent lost this instance's session: subscribing again (what was published meanwhile was not kept for it)`);
     try {
       await this.subscribeOnParent();
     } catch (error) {

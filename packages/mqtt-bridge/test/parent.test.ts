@@ -102,6 +102,7 @@ describe('MQTT bridge: the parent and its clients', { timeout: 60_000 }, () => {
     assert.deepEqual(onA.received.map((m) => m.payload.toString()).sort(), [...expected].sort(), 'A gets its own messages once, from the parent');
     assert.deepEqual(onB.received.map((m) => m.payload.toString()).sort(), [...expected].sort());
     assert.ok(onB.received.every((m) => !m.retain), 'the retain flag does not cross a 3.1.1 parent');
-    assert.deepEqual(onB.received.map((m) => m.qos), Array.from({ length: 50 }, (_, i) => i % 3));
+    // mqtt.js hands a QoS 2 message over at PUBREL: compare QoS by payload, not by arrival order.
+    for (const m of onB.received) assert.equal(m.qos, Number(m.payload.toString()) % 3, `QoS of ${m.payload.toString()}`);
   });
 });

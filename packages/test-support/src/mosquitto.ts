@@ -3,7 +3,7 @@
  * the parent; never the shared one), and a cleaner for the retained messages a test run leaves
  * under its prefix on the shared one.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -43,6 +43,9 @@ export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'skynet-mosquitto-'));
   madeDirs.push(dir);
+  // Started as root, mosquitto runs as the user 'mosquitto': it must be able to write its
+  // persistence file and log here.
+  await chmod(dir, 0o777);
   const config = join(dir, 'mosquitto.conf');
   const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', `log_dest file ${join(dir, 'mosquitto.log')}`, 'max_queued_messages 100000'];
   if (options.persistence) lines.push('persistence true', `persistence_location ${dir}/`);
