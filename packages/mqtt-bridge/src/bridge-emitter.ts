@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { ConfigurationError, TopicIndex, type AdapterLogger, type Emitter, type Message, type MessageHandler, type QoS } from '@skynet-mqtt/core';
 import { resolveBridgeOptions, type MqttBridgeOptions, type ResolvedBridgeOptions } from './options.js';
+import { fromParentProperties, toParentProperties } from './properties.js';
 import { fromParentTopic, parentFilter, syncTopic, toParentTopic } from './topics.js';
 
 /** connecting: never connected yet; ready; down: lost, reconnecting; closed: by close(). */
@@ -26,7 +27,8 @@ const CLOSE_GRACE_MS = 5_000;
  * retain 0, so the parent stores and replays nothing, and the retain flag does not cross.
  *
  * Received messages are never published again: nothing loops. The QoS of each message is the
- * parent's: min(published QoS, granted QoS, the parent's maximum).
+ * parent's: min(published QoS, granted QoS, the parent's maximum). MQTT 5 properties cross with
+ * the message (properties.ts); a 3.1.1 parent carries none.
  */
 export class MqttBridgeEmitter implements Emitter {
   readonly instanceId = randomBytes(9).toString('base64url');
@@ -82,10 +84,12 @@ export class MqttBridgeEmitter implements Emitter {
     const topic = toParentTopic(this.options.prefix, message.topic);
     if (this.options.v5 || topic === null) this.deliver(message);
     if (topic === null) return;
+    const properties = this.options.v5 ? toParentProperties(this.options.prefix, message.properties) : undefined;
     await this.client.publishAsync(topic, message.payload, {
       qos: Math.min(message.qos, this.maxQos) as QoS,
       // 3.1.1: the parent would replay stored messages on every (re)subscription, as new ones.
       retain: this.options.v5 && this.retainAvailable && message.retain,
+      ...(properties && { properties }),
     });
   }
 
@@ -209,7 +213,10 @@ export class MqttBridgeEmitter implements Emitter {
     const local = fromParentTopic(this.options.prefix, topic);
     if (local === null) return;
     // A copy: the payload may be a view of a larger socket buffer, which a queued message would pin.
-    this.deliver({ topic: local, payload: Buffer.from(payload), qos: packet.qos, retain: packet.retain });
+    const message: Message = { topic: local, payload: Buffer.from(payload), qos: packet.qos, retain: packet.retain };
+    const properties = fromParentProperties(this.options.prefix, packet.properties);
+    if (properties) message.properties = properties;
+    this.deliver(message);
   }
 
   private onClose(): void {
