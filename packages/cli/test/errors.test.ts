@@ -35,11 +35,12 @@ test('--parent-prefix without a parent, or --parent-port 0, exits 2', async () =
 
 test('every unsupported Mosca flag and command exits 2 with its reason', async () => {
   const cases: [string[], RegExp][] = [
-    [['--credentials', 'c.json'], /--credentials is not supported yet: device credentials come with the device security issue/],
-    [['--authorize-publish', '**'], /device security issue/],
-    [['--authorize-subscribe', '**'], /device security issue/],
-    [['adduser', 'u', 'p'], /the adduser command is not supported yet: device credentials/],
-    [['rmuser', 'u'], /the rmuser command is not supported yet/],
+    [['--authorize-publish', '**'], /--authorize-publish goes with adduser/],
+    [['--authorize-subscribe', '**'], /--authorize-subscribe goes with adduser/],
+    [['adduser', 'u', 'p'], /usage: skynet-mqtt adduser USER PASS --credentials FILE/],
+    [['rmuser', 'u'], /usage: skynet-mqtt rmuser USER --credentials FILE/],
+    [['device', 'nope'], /unknown device command 'nope'/],
+    [['device', 'token', 'revoke', 'u'], /usage: skynet-mqtt device token/],
     [['--http-static', '.'], /--http-static is not supported/],
     [['--http-bundle'], /--http-bundle is not supported/],
     [['--https-static', '.'], /--https-static is not supported/],
