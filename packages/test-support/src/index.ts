@@ -8,3 +8,4 @@ export { bannerPort, cliBin, runCli, spawnCli, startBroker, type CliBroker, type
 export { killRedisServers, REDIS_SERVER, startPrivateRedis, type PrivateRedis, type PrivateRedisOptions } from './private-redis.js';
 export { TempDirs } from './temp-dirs.js';
 export { clearRetained, killMosquittos, MOSQUITTO, MQTT_BRIDGE_URL, startPrivateMosquitto, type PrivateMosquitto, type PrivateMosquittoOptions } from './mosquitto.js';
+export { mongoPlan, servicePlan, type ServicePlan } from './services.js';
