@@ -13,6 +13,8 @@ import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/con
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
+import { DelayedWills } from './connection/delayed-wills.js';
+import { expiryOf } from './connection/properties.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
@@ -79,6 +81,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   authorizeSubscribe?: Hooks['authorizeSubscribe'];
   authorizeForward?: Hooks['authorizeForward'];
   published?: Hooks['published'];
+  readonly delayedWills = new DelayedWills();
   /** MQTT 5 enhanced authentication methods, by the name a client gives in CONNECT. */
   authenticationMethods: Record<string, AuthenticationMethod> = Object.create(null);
 
@@ -286,6 +289,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
       const queued: Message = { topic: message.topic, payload: message.payload, qos, retain: false };
       if (message.properties) queued.properties = message.properties;
+      if (message.expiresAt !== undefined) queued.expiresAt = message.expiresAt;
       writes.push(this.store.enqueue(clientId, queued));
     }
     await Promise.all(writes);
@@ -305,6 +309,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   private closeTakenOver(clientId: string, origin: ControlOrigin): void {
     if (origin.local) return;
+    // The client is back, on another instance: its delayed will is not sent. [MQTT-3.1.3-9]
+    this.delayedWills.cancel(clientId);
     const client = this.clients[clientId];
     if (client) void client.close('new connection request');
   }
@@ -316,7 +322,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   async publishWill(client: Client, will: Will): Promise<void> {
     try {
-      let message: Message = will;
+      // A will's Message Expiry Interval counts from when it is published.
+      const expiresAt = expiryOf(will.properties);
+      let message: Message = expiresAt === undefined ? will : { ...will, expiresAt };
       if (this.authorizePublish) {
         const verdict = await callHook<boolean | Buffer | 'ignore'>(this.authorizePublish, this, [client, will.topic, will.payload]);
         if (!verdict || verdict === 'ignore') return;
@@ -353,6 +361,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
       retain: packet.retain === true,
     };
     if (packet.properties) message.properties = packet.properties;
+    const expiresAt = expiryOf(packet.properties);
+    if (expiresAt !== undefined) message.expiresAt = expiresAt;
     await this.started;
     if (this.closed) throw new Error('the server is closed');
     await this.route(message, client);
@@ -390,6 +400,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private async stop(): Promise<void> {
     await this.started.catch(() => undefined);
     this.closed = true;
+    this.delayedWills.clear();
     this.keepalive?.stop();
     this.sys?.stop();
     for (const wss of this.attachedWebSockets) wss.close();
