@@ -15,6 +15,8 @@ export interface MessageDocument {
   qos: QoS;
   retain: boolean;
   props?: Binary;
+  /** Message.expiresAt (ms since the epoch): when an MQTT 5 message expires. */
+  expires?: number;
 }
 
 /**
@@ -52,6 +54,7 @@ export function messageDocument(message: Message): MessageDocument {
   checkStorable(message);
   const doc: MessageDocument = { topic: message.topic, payload: toBinary(message.payload), qos: message.qos, retain: message.retain };
   if (message.properties) doc.props = toBinary(encodeMessageProperties(message.properties));
+  if (message.expiresAt !== undefined) doc.expires = message.expiresAt;
   return doc;
 }
 
@@ -63,6 +66,7 @@ export function messageFromDocument(doc: Document): Message {
     const { properties } = decodeMessageProperties(fromBinary(doc.props));
     if (properties) message.properties = properties;
   }
+  if (typeof doc.expires === 'number') message.expiresAt = doc.expires;
   return message;
 }
 
@@ -96,13 +100,15 @@ export interface PubsubDocument {
   value?: Binary;
   options?: { qos: QoS; retain: boolean };
   props?: Binary;
+  expires?: number;
   kind?: 'start' | 'sync';
 }
 
 export function pubsubDocument(instance: string, seq: number, message: Message): PubsubDocument {
-  const { topic, payload, qos, retain, props } = messageDocument(message);
+  const { topic, payload, qos, retain, props, expires } = messageDocument(message);
   const doc: PubsubDocument = { i: instance, s: seq, topic, value: payload, options: { qos, retain } };
   if (props) doc.props = props;
+  if (expires !== undefined) doc.expires = expires;
   return doc;
 }
 
@@ -122,7 +128,7 @@ export function readPubsub(doc: Record<string, unknown>): PubsubEntry {
   if (kind === 'start' || kind === 'sync') return { publisher: i, seq: s, marker: kind };
   const options = (doc.options ?? {}) as { qos?: unknown; retain?: unknown };
   try {
-    return { publisher: i, seq: s, message: messageFromDocument({ topic: doc.topic, payload: doc.value, qos: options.qos, retain: options.retain, props: doc.props }) };
+    return { publisher: i, seq: s, message: messageFromDocument({ topic: doc.topic, payload: doc.value, qos: options.qos, retain: options.retain, props: doc.props, expires: doc.expires }) };
   } catch (error) {
     return { invalid: (error as Error).message };
   }

@@ -13,6 +13,8 @@ interface SessionDocument {
   subs: Q.SubscriptionEntry[];
   conn: string | null;
   expiresAt: Date | null;
+  /** The session's own expiry interval in ms (MQTT 5), if it gave one. */
+  exp?: number | null;
   inc: { i: number; t: string }[];
   seq: number;
 }
@@ -145,9 +147,28 @@ export class MongoStore implements Store {
     return this.call(() => upsert().catch((error: unknown) => (isDuplicateKey(error) ? upsert() : Promise.reject(error))));
   }
 
+  /**
+   * A session still marked connected through an instance that is gone (its liveness document
+   * expired: a crashed or stopped broker) is offline from now on, for its own interval, as after
+   * a LevelDB restart.
+   */
   async getSession(clientId: string): Promise<Subscription[] | null> {
-    const session = await this.live(clientId, { subs: 1 });
-    return session ? session.subs.map((s) => ({ topic: s.t, qos: s.q as QoS })) : null;
+    const session = await this.live(clientId, { subs: 1, conn: 1 });
+    if (!session) return null;
+    if (session.conn !== null && session.conn !== this.instanceId && !(await this.alive([session.conn])).has(session.conn)) {
+      const stage = Q.offlineSince(Date.now(), this.options.ttl.subscriptions);
+      await this.call(() => this.sessions.updateOne({ _id: clientId, conn: session.conn }, [stage]));
+    }
+    return session.subs.map((s) => ({ topic: s.t, qos: s.q as QoS }));
+  }
+
+  /** Which of `owners` (Store instance ids) are running: their liveness document has not expired. */
+  private async alive(owners: readonly string[]): Promise<Set<string>> {
+    const alive = new Set<string>();
+    if (owners.length === 0) return alive;
+    const live = await this.call(() => this.instances.find({ _id: { $in: [...owners] }, expiresAt: { $gt: new Date() } }, { projection: { _id: 1 } }).toArray());
+    for (const doc of live) alive.add(String(doc._id));
+    return alive;
   }
 
   async createSession(clientId: string): Promise<void> {
@@ -168,12 +189,7 @@ export class MongoStore implements Store {
     const sessions = await this.call(() =>
       this.sessions.find({ 'subs.l': { $in: Q.topicLookupKeys(topic) }, ...Q.notExpired(now) }, { projection: { subs: 1, conn: 1 } }).toArray(),
     );
-    const owners = [...new Set(sessions.flatMap((s) => (s.conn ? [s.conn] : [])))];
-    const alive = new Set<string>();
-    if (owners.length > 0) {
-      const live = await this.call(() => this.instances.find({ _id: { $in: owners }, expiresAt: { $gt: new Date(now) } }, { projection: { _id: 1 } }).toArray());
-      for (const doc of live) alive.add(String(doc._id));
-    }
+    const alive = await this.alive([...new Set(sessions.flatMap((s) => (s.conn ? [s.conn] : [])))]);
     const found: ClientSubscription[] = [];
     for (const session of sessions) {
       const connected = session.conn !== null && alive.has(session.conn);
@@ -185,10 +201,11 @@ export class MongoStore implements Store {
   }
 
   /** Connected: the session's `conn` is this instance, alive as long as we are; no expiry meanwhile. */
-  async setConnected(clientId: string, connected: boolean): Promise<void> {
+  async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
     const now = Date.now();
-    const update = { conn: connected ? this.instanceId : null, expiresAt: connected ? null : Q.expiry(now, this.options.ttl.subscriptions) };
-    await this.call(() => this.sessions.updateOne({ _id: clientId, ...Q.notExpired(now) }, { $set: update }));
+    const interval = expiryInterval === undefined ? undefined : Math.max(1, Math.round(expiryInterval));
+    const stages = Q.setConnectedStages(connected ? this.instanceId : null, interval, now, this.options.ttl.subscriptions);
+    await this.call(() => this.sessions.updateOne({ _id: clientId, ...Q.notExpired(now) }, stages));
   }
 
   /**

@@ -108,6 +108,7 @@ export function ensureSessionStages(now: number, ttlMs: number, generation: stri
         subs: { $cond: [fresh, literal([]), { $ifNull: ['$subs', literal([])] }] },
         inc: { $cond: [fresh, literal([]), { $ifNull: ['$inc', literal([])] }] },
         conn: { $cond: [fresh, null, { $ifNull: ['$conn', null] }] },
+        exp: { $cond: [fresh, null, { $ifNull: ['$exp', null] }] },
         seq: { $cond: [fresh, 0, { $ifNull: ['$seq', 0] }] },
         expiresAt: { $cond: [fresh, expiry(now, ttlMs), { $ifNull: ['$expiresAt', null] }] },
       },
@@ -125,6 +126,24 @@ export function addSubscriptionsStage(subscriptions: readonly Subscription[]): D
       subs: { $concatArrays: [{ $filter: { input: '$subs', cond: { $not: [{ $in: ['$$this.t', literal(topics)] }] } } }, literal(entries)] },
     },
   };
+}
+
+/**
+ * setConnected as one update pipeline. Connected: owned by `instance`, no expiry. Offline: expires
+ * its own interval (`exp`, given now or earlier: MQTT 5's Session Expiry Interval) after `now`,
+ * else `ttlMs` after. The interval is kept while connected, for a broker that dies meanwhile.
+ */
+export function setConnectedStages(instance: string | null, interval: number | undefined, now: number, ttlMs: number): Document[] {
+  return [
+    { $set: { exp: interval === undefined ? { $ifNull: ['$exp', null] } : literal(interval) } },
+    offlineSince(now, ttlMs, instance),
+  ];
+}
+
+/** The stage that records a session as connected through `instance`, or (null) offline from `now`. */
+export function offlineSince(now: number, ttlMs: number, instance: string | null = null): Document {
+  if (instance !== null) return { $set: { conn: literal(instance), expiresAt: null } };
+  return { $set: { conn: null, expiresAt: { $add: [new Date(now), { $ifNull: ['$exp', ttlMs] }] } } };
 }
 
 /** Takes the next number of the session's counter (`seq`): queue order, first-sent order. */

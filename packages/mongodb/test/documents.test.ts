@@ -31,14 +31,17 @@ describe('message documents', () => {
     for (const m of [v5Message('p', allBytes(), 1, true), v5Message('$q', '', 2)]) {
       const back = messageFromDocument(roundTrip(messageDocument(m)));
       assert.deepEqual(back.properties, m.properties);
+      assert.equal(back.expiresAt, m.expiresAt, 'the expiry time too');
       same(back, m);
     }
     const plain = roundTrip(messageDocument(message('p', 'x')));
     assert.equal('props' in plain, false);
     assert.equal(messageFromDocument(plain).properties, undefined);
+    assert.equal(messageFromDocument(plain).expiresAt, undefined);
     const entry = readPubsub(roundTrip(pubsubDocument('i', 1, v5Message('v', 'x'))));
     assert.ok('message' in entry);
     assert.deepEqual(entry.message.properties, v5Message('v', 'x').properties);
+    assert.equal(entry.message.expiresAt, v5Message('v', 'x').expiresAt);
   });
 
   test('the payload read back is a copy, not a view of the reply', () => {

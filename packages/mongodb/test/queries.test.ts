@@ -113,6 +113,18 @@ describe('update pipelines', () => {
   });
 });
 
+describe('session expiry intervals', () => {
+  test('connected: owned, no expiry; offline: its own interval (given now or earlier), else the ttl', () => {
+    const [keep, connected] = Q.setConnectedStages('inst', undefined, 0, 500) as [Document, Document];
+    assert.deepEqual(keep.$set.exp, { $ifNull: ['$exp', null] }, 'an interval given earlier is kept');
+    assert.deepEqual(connected.$set, { conn: { $literal: 'inst' }, expiresAt: null });
+    const [given, offline] = Q.setConnectedStages(null, 150, 1_000, 500) as [Document, Document];
+    assert.deepEqual(given.$set.exp, { $literal: 150 });
+    assert.deepEqual(offline.$set, { conn: null, expiresAt: { $add: [new Date(1_000), { $ifNull: ['$exp', 500] }] } });
+    assert.deepEqual(Q.offlineSince(7, 9), { $set: { conn: null, expiresAt: { $add: [new Date(7), { $ifNull: ['$exp', 9] }] } } });
+  });
+});
+
 describe('keys, expiry and indexes', () => {
   test('expiry is now + ttl; live sessions have no expiry or one ahead', () => {
     assert.equal(Q.expiry(1_000, 250).getTime(), 1_250);

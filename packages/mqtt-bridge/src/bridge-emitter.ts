@@ -84,7 +84,7 @@ export class MqttBridgeEmitter implements Emitter {
     const topic = toParentTopic(this.options.prefix, message.topic);
     if (this.options.v5 || topic === null) this.deliver(message);
     if (topic === null) return;
-    const properties = this.options.v5 ? toParentProperties(this.options.prefix, message.properties) : undefined;
+    const properties = this.options.v5 ? toParentProperties(this.options.prefix, message) : undefined;
     await this.client.publishAsync(topic, message.payload, {
       qos: Math.min(message.qos, this.maxQos) as QoS,
       // 3.1.1: the parent would replay stored messages on every (re)subscription, as new ones.
@@ -214,8 +214,9 @@ export class MqttBridgeEmitter implements Emitter {
     if (local === null) return;
     // A copy: the payload may be a view of a larger socket buffer, which a queued message would pin.
     const message: Message = { topic: local, payload: Buffer.from(payload), qos: packet.qos, retain: packet.retain };
-    const properties = fromParentProperties(this.options.prefix, packet.properties);
+    const { properties, expiresAt } = fromParentProperties(this.options.prefix, packet.properties);
     if (properties) message.properties = properties;
+    if (expiresAt !== undefined) message.expiresAt = expiresAt;
     this.deliver(message);
   }
 

@@ -1,15 +1,25 @@
 import type { IPublishPacket } from 'mqtt';
-import type { MessageProperties, UserProperty } from '@skynet-mqtt/core';
+import type { Message, MessageProperties, UserProperty } from '@skynet-mqtt/core';
 import { fromParentTopic, toParentTopic } from './topics.js';
 
 type PacketProperties = NonNullable<IPublishPacket['properties']>;
 type UserPropertiesObject = NonNullable<PacketProperties['userProperties']>;
 
 /**
- * The User Property that carries the exact list when mqtt.js's object form would reorder it: a
- * name repeated around another ('a', 'b', 'a') or a name JavaScript sorts first ('1').
+ * The User Property that carries, as JSON, what MQTT 5 properties cannot carry exactly across
+ * the parent, for the other instances to read back:
+ * - `up`: the User Property list, when mqtt.js's object form would reorder it (a name repeated
+ *   around another, 'a', 'b', 'a'; a name JavaScript sorts first, '1');
+ * - `exp`: the message's expiry time (Message.expiresAt), and `mei`: its Message Expiry Interval
+ *   as the publisher gave it (the parent sends the remaining time instead).
  */
-export const ORDER_PROPERTY = 'skynet-user-properties';
+export const META_PROPERTY = 'skynet';
+
+interface Meta {
+  up?: UserProperty[];
+  exp?: number;
+  mei?: number;
+}
 
 /** mqtt.js's `{ name: value | [values] }`, built in order: a repeated name collects its values. */
 function toObject(list: readonly UserProperty[]): UserPropertiesObject {
@@ -31,44 +41,66 @@ function sameList(a: readonly UserProperty[], b: readonly UserProperty[]): boole
 
 /**
  * A message's MQTT 5 properties as mqtt.js publishes them to the parent. The Response Topic is a
- * topic of this broker: it gets the prefix, so that clients of the parent can answer.
+ * topic of this broker: it gets the prefix, so that clients of the parent can answer. A message
+ * that expires goes with its remaining lifetime, so the parent expires it too.
  */
-export function toParentProperties(prefix: string | null, properties: MessageProperties | undefined): PacketProperties | undefined {
-  if (!properties) return undefined;
-  const { userProperties, responseTopic, ...rest } = properties;
+export function toParentProperties(prefix: string | null, message: Pick<Message, 'properties' | 'expiresAt'>, now = Date.now()): PacketProperties | undefined {
+  const { properties, expiresAt } = message;
+  if (!properties && expiresAt === undefined) return undefined;
+  const { userProperties, responseTopic, ...rest } = properties ?? {};
   const out: PacketProperties = { ...rest };
+  const meta: Meta = {};
   if (responseTopic !== undefined) out.responseTopic = toParentTopic(prefix, responseTopic) ?? responseTopic;
+  let object: UserPropertiesObject = {};
   if (userProperties) {
-    const object = toObject(userProperties);
-    const exact = sameList(fromObject(object), userProperties) && !(ORDER_PROPERTY in object);
-    out.userProperties = exact ? object : { ...object, [ORDER_PROPERTY]: JSON.stringify(userProperties) };
+    object = toObject(userProperties);
+    if (!sameList(fromObject(object), userProperties) || META_PROPERTY in object) meta.up = userProperties;
   }
+  if (expiresAt !== undefined) {
+    meta.exp = expiresAt;
+    if (rest.messageExpiryInterval !== undefined) meta.mei = rest.messageExpiryInterval;
+    out.messageExpiryInterval = Math.min(0xffffffff, Math.max(1, Math.ceil((expiresAt - now) / 1000)));
+  }
+  if (Object.keys(meta).length > 0) object = { ...object, [META_PROPERTY]: JSON.stringify(meta) };
+  if (Object.keys(object).length > 0) out.userProperties = object;
   return out;
 }
 
-/** The inverse: what arrives from the parent, as the broker's MessageProperties (none: undefined). */
-export function fromParentProperties(prefix: string | null, properties: PacketProperties | undefined): MessageProperties | undefined {
-  if (!properties) return undefined;
+/**
+ * The inverse: what arrives from the parent, as the broker's properties and expiry time. A
+ * message of a parent client that has a Message Expiry Interval expires that long after `now`.
+ */
+export function fromParentProperties(prefix: string | null, properties: PacketProperties | undefined, now = Date.now()): Pick<Message, 'properties' | 'expiresAt'> {
+  if (!properties) return {};
+  const { [META_PROPERTY]: metaText, ...object } = properties.userProperties ?? {};
+  const meta = typeof metaText === 'string' ? parseMeta(metaText) : {};
   const result: MessageProperties = {};
   if (properties.payloadFormatIndicator !== undefined) result.payloadFormatIndicator = properties.payloadFormatIndicator;
-  if (properties.messageExpiryInterval !== undefined) result.messageExpiryInterval = properties.messageExpiryInterval;
+  const interval = meta.exp !== undefined ? meta.mei : properties.messageExpiryInterval;
+  if (interval !== undefined) result.messageExpiryInterval = interval;
   if (properties.contentType !== undefined) result.contentType = properties.contentType;
   if (properties.responseTopic !== undefined) result.responseTopic = fromParentTopic(prefix, properties.responseTopic) ?? properties.responseTopic;
   if (properties.correlationData !== undefined) result.correlationData = Buffer.from(properties.correlationData);
-  if (properties.userProperties) {
-    const { [ORDER_PROPERTY]: order, ...object } = properties.userProperties;
-    result.userProperties = (typeof order === 'string' && parseOrder(order)) || fromObject(object);
-  }
-  return Object.keys(result).length > 0 ? result : undefined;
+  const userProperties = meta.up ?? fromObject(object);
+  if (userProperties.length > 0) result.userProperties = userProperties;
+  const out: Pick<Message, 'properties' | 'expiresAt'> = {};
+  if (Object.keys(result).length > 0) out.properties = result;
+  const expiresAt = meta.exp ?? (properties.messageExpiryInterval === undefined ? undefined : now + properties.messageExpiryInterval * 1000);
+  if (expiresAt !== undefined) out.expiresAt = expiresAt;
+  return out;
 }
 
-/** The exact list carried by ORDER_PROPERTY, or null when it is not one. */
-function parseOrder(text: string): UserProperty[] | null {
+/** What META_PROPERTY says; nothing when it is not ours (a client of the parent may use the name). */
+function parseMeta(text: string): Meta {
   try {
-    const list: unknown = JSON.parse(text);
-    const valid = Array.isArray(list) && list.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((s) => typeof s === 'string'));
-    return valid ? (list as UserProperty[]) : null;
+    const meta = JSON.parse(text) as Record<string, unknown>;
+    const result: Meta = {};
+    const up = meta.up;
+    if (Array.isArray(up) && up.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((s) => typeof s === 'string'))) result.up = up as UserProperty[];
+    if (typeof meta.exp === 'number' && Number.isFinite(meta.exp)) result.exp = meta.exp;
+    if (typeof meta.mei === 'number' && Number.isInteger(meta.mei)) result.mei = meta.mei;
+    return result;
   } catch {
-    return null;
+    return {};
   }
 }

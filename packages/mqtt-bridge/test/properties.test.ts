@@ -1,35 +1,44 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { v5Properties } from '@skynet-mqtt/contract-tests';
+import { v5Message, v5Properties } from '@skynet-mqtt/contract-tests';
 import type { UserProperty } from '@skynet-mqtt/core';
-import { fromParentProperties, ORDER_PROPERTY, toParentProperties } from '../src/properties.js';
+import { fromParentProperties, META_PROPERTY, toParentProperties } from '../src/properties.js';
 
-test('every MQTT 5 property round-trips through the parent, the Response Topic under the prefix', () => {
-  const properties = v5Properties();
-  const up = toParentProperties('site', properties)!;
+const NOW = 1_000_000;
+
+test('every MQTT 5 property and the expiry time round-trip through the parent, the Response Topic under the prefix', () => {
+  const message = v5Message('t', 'p');
+  const up = toParentProperties('site', message, NOW)!;
   assert.equal(up.responseTopic, 'site/reply/to/me', 'clients of the parent answer under the prefix');
-  assert.deepEqual(fromParentProperties('site', up), properties);
-  assert.deepEqual(fromParentProperties(null, toParentProperties(null, properties)), properties);
-  assert.equal(toParentProperties('site', undefined), undefined);
-  assert.equal(fromParentProperties('site', undefined), undefined);
-  assert.equal(fromParentProperties('site', {}), undefined);
+  assert.equal(up.messageExpiryInterval, Math.ceil((message.expiresAt! - NOW) / 1000), 'the parent gets the remaining lifetime');
+  assert.deepEqual(fromParentProperties('site', up, NOW + 5_000), { properties: message.properties, expiresAt: message.expiresAt });
+  assert.deepEqual(fromParentProperties(null, toParentProperties(null, message, NOW)), { properties: message.properties, expiresAt: message.expiresAt });
+  assert.equal(toParentProperties('site', {}), undefined);
+  assert.deepEqual(fromParentProperties('site', undefined), {});
+  assert.deepEqual(fromParentProperties('site', {}), {});
 });
 
-test("User Properties go as mqtt.js's object, with the exact list only when the object would reorder it", () => {
-  const simple: UserProperty[] = [['x', '1'], ['y', '2'], ['y', '3']];
-  const up = toParentProperties(null, { userProperties: simple })!;
+test('properties without an expiry time go without the meta property when mqtt.js keeps their order', () => {
+  const properties = { ...v5Properties(), userProperties: [['x', '1'], ['y', '2'], ['y', '3']] as UserProperty[] };
+  const up = toParentProperties(null, { properties })!;
   assert.deepEqual(up.userProperties, { x: '1', y: ['2', '3'] });
-  assert.deepEqual(fromParentProperties(null, up)?.userProperties, simple);
-  for (const list of [[['a', '1'], ['b', '2'], ['a', '3']], [['z', '1'], ['7', '2']], [[ORDER_PROPERTY, 'mine']]] as UserProperty[][]) {
-    const sent = toParentProperties(null, { userProperties: list })!;
-    assert.equal(typeof sent.userProperties![ORDER_PROPERTY], 'string', JSON.stringify(list));
-    assert.deepEqual(fromParentProperties(null, sent)?.userProperties, list);
-  }
-  // What a client of the parent sends has no order property: taken as it is.
-  assert.deepEqual(fromParentProperties(null, { userProperties: { k: ['1', '2'], l: 'x' } })?.userProperties, [['k', '1'], ['k', '2'], ['l', 'x']]);
-  assert.deepEqual(fromParentProperties(null, { userProperties: { [ORDER_PROPERTY]: 'not json', k: 'v' } })?.userProperties, [['k', 'v']]);
+  assert.equal(up.messageExpiryInterval, 3600);
+  assert.deepEqual(fromParentProperties(null, up, NOW), { properties, expiresAt: NOW + 3_600_000 });
 });
 
-test('a Response Topic of a parent client outside the prefix is kept as it is', () => {
-  assert.equal(fromParentProperties('site', { responseTopic: 'central/replies' })?.responseTopic, 'central/replies');
+test("User Properties that mqtt.js's object would reorder go exactly, in the meta property", () => {
+  for (const list of [[['a', '1'], ['b', '2'], ['a', '3']], [['z', '1'], ['7', '2']], [[META_PROPERTY, 'mine']]] as UserProperty[][]) {
+    const sent = toParentProperties(null, { properties: { userProperties: list } })!;
+    assert.equal(typeof sent.userProperties![META_PROPERTY], 'string', JSON.stringify(list));
+    assert.deepEqual(fromParentProperties(null, sent).properties?.userProperties, list);
+  }
+});
+
+test('what a client of the parent sends is taken as it is; its expiry interval counts from arrival', () => {
+  assert.deepEqual(fromParentProperties(null, { userProperties: { k: ['1', '2'], l: 'x' } }).properties?.userProperties, [['k', '1'], ['k', '2'], ['l', 'x']]);
+  assert.deepEqual(fromParentProperties(null, { userProperties: { [META_PROPERTY]: 'not json', k: 'v' } }).properties?.userProperties, [['k', 'v']]);
+  assert.deepEqual(fromParentProperties('site', { responseTopic: 'central/replies', messageExpiryInterval: 10 }, NOW), {
+    properties: { responseTopic: 'central/replies', messageExpiryInterval: 10 },
+    expiresAt: NOW + 10_000,
+  });
 });
