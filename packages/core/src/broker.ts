@@ -7,7 +7,8 @@ import type { ResolvedOptions } from './options.js';
 import type { Router } from './router/router.js';
 import type { Store } from './store/store.js';
 import type { BrokerStats } from './sys/broker-stats.js';
-import type { Message, Will } from './types.js';
+import type { MessageIds } from './message-ids.js';
+import type { PublishedMessage, Will } from './types.js';
 
 /**
  * What connections and packet handlers see of the server: its parts, not its public API.
@@ -31,11 +32,13 @@ export interface Broker extends EventEmitter, Hooks {
    * ack waits for them, so a crash after the ack cannot lose the message. Null otherwise.
    */
   readonly deliveryWrites: Promise<void>[] | null;
+  /** Gives each message entering this broker its id. */
+  readonly messageIds: MessageIds;
   /**
    * Stores, queues for offline sessions and emits a message. Returns a promise, settled once it is
    * safe to acknowledge, unless everything was done synchronously (the in-process QoS 0 path).
    */
-  route(message: Message, client: Client | null): void | Promise<void>;
+  route(message: PublishedMessage, client: Client | null): void | Promise<void>;
   /** Closes any other connection holding the client's id, on this instance and every other. */
   takeOver(client: Client): Promise<void>;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */

@@ -1,4 +1,4 @@
-export type { QoS, Message, OutgoingPacket, QueuedMessage, Subscription, ClientSubscription, Will } from './types.js';
+export type { QoS, Message, MessageContent, PublishedMessage, OutgoingPacket, QueuedMessage, Subscription, ClientSubscription, Will } from './types.js';
 export type { Store, StoreOptions } from './store/store.js';
 export { DEFAULT_STORE_LIMITS } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
@@ -10,6 +10,7 @@ export { TopicIndex } from './topics/topic-index.js';
 export { RetainedIndex } from './topics/retained-index.js';
 export { topicMatches, topicFilterError, topicNameError } from './topics/validate.js';
 export { Server } from './server.js';
+export { MessageIds } from './message-ids.js';
 export type { PublishPacket, ServerAddress } from './server.js';
 export { Client } from './connection/client.js';
 export type { CloseReason } from './connection/client.js';

@@ -20,7 +20,8 @@ import type { Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
 import { topicFilterError, topicNameError } from './topics/validate.js';
-import type { Message, QoS, Will } from './types.js';
+import { MessageIds } from './message-ids.js';
+import type { PublishedMessage, QoS, Will } from './types.js';
 
 /** What `server.publish()` takes: Mosca's packet shape. */
 export interface PublishPacket {
@@ -30,7 +31,7 @@ export interface PublishPacket {
   retain?: boolean;
 }
 
-type PublishCallback = (error: Error | undefined, packet?: Message) => void;
+type PublishCallback = (error: Error | undefined, packet?: PublishedMessage) => void;
 
 /** A listening address of the server, for callers that asked for port 0. */
 export interface ServerAddress {
@@ -54,6 +55,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   readonly router = new Router((level, present) => this.routeDollarLevel(level, present));
   readonly stats = new BrokerStats();
   readonly clients: Record<string, Client> = Object.create(null);
+  readonly messageIds: MessageIds;
   store!: Store;
   emitter!: Emitter;
 
@@ -92,6 +94,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
     this.settings = resolved;
     this.id = resolved.id;
+    this.messageIds = new MessageIds(this.id);
     if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
     if (options.onQoS2publish !== undefined) {
       this.logger.warn('option onQoS2publish has no effect: QoS 2 is supported end to end');
@@ -179,7 +182,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (this.clients[client.id] === client) delete this.clients[client.id];
   }
 
-  route(message: Message, client: Client | null): void | Promise<void> {
+  route(message: PublishedMessage, client: Client | null): void | Promise<void> {
     const emitter = this.emitter;
     // In-process QoS 0: nothing to store, nothing to wait for.
     if (!message.retain && message.qos === 0 && !this.settings.storeMessagesQos0 && !this.published && emitter instanceof MemoryEmitter) {
@@ -192,7 +195,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     return this.routeDurably(message, client);
   }
 
-  private async routeDurably(message: Message, client: Client | null): Promise<void> {
+  private async routeDurably(message: PublishedMessage, client: Client | null): Promise<void> {
     // Emitting does not wait for the Store: subscribers connected now get the message while it
     // is being stored. The ack waits for both. An in-process Emitter delivers during the call,
     // so the publisher is known to the subscribers it feeds (backpressure), and the in-flight
@@ -222,7 +225,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   /** Queues the message for durable sessions that are offline, once per client. [MQTT-3.1.2-5] */
-  private async queueForOfflineSessions(message: Message): Promise<void> {
+  private async queueForOfflineSessions(message: PublishedMessage): Promise<void> {
     const subscriptions = await this.store.subscriptionsByTopic(message.topic);
     const offline = new Map<string, QoS>();
     for (const { clientId, qos, connected } of subscriptions) {
@@ -232,7 +235,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
     for (const [clientId, granted] of offline) {
       const qos = (message.qos < granted ? message.qos : granted) as QoS;
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
-      writes.push(this.store.enqueue(clientId, { topic: message.topic, payload: message.payload, qos, retain: false }));
+      // The message's id goes with it: the session closing on another instance may queue the same message (endSession).
+      writes.push(this.store.enqueue(clientId, { id: message.id, topic: message.topic, payload: message.payload, qos, retain: false }));
     }
     await Promise.all(writes);
   }
@@ -245,7 +249,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (this.settings.publishNewClient) this.publishEvent('new/clients', client.id);
   }
 
-  private closeTakenOver(message: Message): void {
+  private closeTakenOver(message: { topic: string; payload: Buffer }): void {
     const brokerId = message.topic.split('/')[1];
     if (brokerId === this.id) return;
     const client = this.clients[message.payload.toString()];
@@ -253,19 +257,19 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   publishEvent(event: string, payload: string): void {
-    const routed = this.route({ topic: `$SYS/${this.id}/${event}`, payload: Buffer.from(payload), qos: 0, retain: false }, null);
+    const routed = this.route(this.messageIds.message(`$SYS/${this.id}/${event}`, Buffer.from(payload), 0, false), null);
     if (routed) routed.catch((error: unknown) => this.logger.warn({ err: error, event }, 'could not publish a $SYS event'));
   }
 
   async publishWill(client: Client, will: Will): Promise<void> {
     try {
-      let message: Message = will;
+      let payload = will.payload;
       if (this.authorizePublish) {
         const verdict = await callHook<boolean | Buffer | 'ignore'>(this.authorizePublish, this, [client, will.topic, will.payload]);
         if (!verdict || verdict === 'ignore') return;
-        if (Buffer.isBuffer(verdict)) message = { ...will, payload: verdict };
+        if (Buffer.isBuffer(verdict)) payload = verdict;
       }
-      await this.route(message, client);
+      await this.route(this.messageIds.message(will.topic, payload, will.qos, will.retain), client);
     } catch (error) {
       this.logger.error({ err: error, clientId: client.id }, 'could not publish the will');
     }
@@ -275,7 +279,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * Publishes from the host application (Mosca's `server.publish(packet, [client], [callback])`):
    * retained and queued for offline sessions like any other message.
    */
-  publish(packet: PublishPacket, clientOrCallback?: Client | PublishCallback | null, callback?: PublishCallback): Promise<Message> {
+  publish(packet: PublishPacket, clientOrCallback?: Client | PublishCallback | null, callback?: PublishCallback): Promise<PublishedMessage> {
     const done = typeof clientOrCallback === 'function' ? clientOrCallback : callback;
     const client = typeof clientOrCallback === 'function' ? null : (clientOrCallback ?? null);
     const result = this.publishMessage(packet, client);
@@ -283,18 +287,18 @@ export class Server extends EventEmitter implements Broker, Hooks {
     return result;
   }
 
-  private async publishMessage(packet: PublishPacket, client: Client | null): Promise<Message> {
+  private async publishMessage(packet: PublishPacket, client: Client | null): Promise<PublishedMessage> {
     const error = typeof packet?.topic === 'string' ? topicNameError(packet.topic) : 'topic must be a string';
     if (error) throw new Error(`cannot publish to ${JSON.stringify(packet?.topic)}: ${error}`);
     const qos = packet.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`qos must be 0, 1 or 2, got ${JSON.stringify(qos)}`);
     const payload = packet.payload;
-    const message: Message = {
-      topic: packet.topic,
-      payload: Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload ?? []),
+    const message = this.messageIds.message(
+      packet.topic,
+      Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload ?? []),
       qos,
-      retain: packet.retain === true,
-    };
+      packet.retain === true,
+    );
     await this.started;
     if (this.closed) throw new Error('the server is closed');
     await this.route(message, client);
@@ -302,19 +306,22 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   /**
-   * Mosca's raw subscription for the host application: `callback(topic, payload, { qos, retain })`
-   * for every message matching `filter` on any instance. No MQTT session, no retained messages.
+   * Mosca's raw subscription for the host application: `callback(topic, payload, { qos, retain,
+   * messageId })` for every message matching `filter` on any instance. No MQTT session, no
+   * retained messages.
    */
   async subscribe(
     filter: string,
-    callback: (topic: string, payload: Buffer, options: { qos: QoS; retain: boolean }) => void,
+    callback: (topic: string, payload: Buffer, options: { qos: QoS; retain: boolean; messageId: string }) => void,
     done?: (error?: Error) => void,
   ): Promise<void> {
     try {
       const error = topicFilterError(filter);
       if (error) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${error}`);
       await this.started;
-      await this.emitter.subscribe(filter, (message) => callback(message.topic, message.payload, { qos: message.qos, retain: message.retain }));
+      await this.emitter.subscribe(filter, (message) =>
+        callback(message.topic, message.payload, { qos: message.qos, retain: message.retain, messageId: message.id }),
+      );
       done?.();
     } catch (error) {
       if (!done) throw error;

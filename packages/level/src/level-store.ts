@@ -25,7 +25,7 @@ import {
   peekOutgoingHead,
 } from './codec.js';
 import { openDatabase, type Database, type Operation } from './database.js';
-import { clientKey, clientRange, messageIdSuffix, nameKey, parseClientKey, sequence, spaceRange, type Range } from './keys.js';
+import { clientKey, clientRange, messageIdSuffix, nameKey, parseClientKey, parseQueuedId, queuedId, sequence, spaceRange, type Range } from './keys.js';
 import { KeyedMutex } from './mutex.js';
 import type { LevelStoreOptions } from './options.js';
 
@@ -170,7 +170,7 @@ export class LevelStore implements Store {
   /** Deletes a session and everything filed under it, in one batch; the will is kept. */
   private async drop(clientId: string, extra: Operation[] = []): Promise<void> {
     const ops: Operation[] = [del(nameKey('sessions', clientId)), ...extra];
-    for (const space of ['subscriptions', 'queue', 'outgoing', 'incoming'] as const) {
+    for (const space of ['subscriptions', 'queue', 'queued', 'outgoing', 'incoming'] as const) {
       for (const key of await this.keysIn(clientRange(space, clientId))) ops.push(del(key));
     }
     await this.write(ops, false);
@@ -256,15 +256,40 @@ export class LevelStore implements Store {
     return state;
   }
 
+  /** The key recording that the queue holds `messageId` (the idempotent enqueue); none without an id. */
+  private queuedKey(clientId: string, messageId: string): string | null {
+    return messageId === '' ? null : clientKey('queued', clientId, messageId);
+  }
+
+  /** Deletes queue entries with their id records; `entries` are queue keys with their message ids. */
+  private dequeueOps(clientId: string, entries: { key: string; messageId: string }[]): Operation[] {
+    const ops: Operation[] = [];
+    for (const { key, messageId } of entries) {
+      ops.push(del(key));
+      const queued = this.queuedKey(clientId, messageId);
+      if (queued) ops.push(del(queued));
+    }
+    return ops;
+  }
+
   async enqueue(clientId: string, message: Message): Promise<void> {
     return this.forClient(clientId, async () => {
       if (!(await this.live(clientId))) return;
+      const queued = this.queuedKey(clientId, message.id);
+      if (queued && (await this.db.has(queued))) return; // held already: enqueue is idempotent
       const queue = await this.queueState(clientId);
       const ops = [put(clientKey('queue', clientId, sequence(queue.next)), encodeQueueEntry({ expiresAt: Date.now() + this.packetsTtl, message }))];
+      if (queued) ops.push(put(queued, Buffer.alloc(0)));
       const next = queue.next + 1;
       let first = queue.first;
       // Drop the oldest in the same batch, so the bound holds even across a crash.
-      for (; next - first > this.maxQueued; first++) ops.push(del(clientKey('queue', clientId, sequence(first))));
+      const dropped: string[] = [];
+      for (; next - first > this.maxQueued; first++) dropped.push(clientKey('queue', clientId, sequence(first)));
+      if (dropped.length > 0) {
+        const values = await this.db.getMany(dropped);
+        const entries = dropped.map((key, i) => ({ key, messageId: values[i] ? decodeQueueEntry(values[i]!).message.id : '' }));
+        ops.push(...this.dequeueOps(clientId, entries));
+      }
       await this.write(ops, message.qos > 0); // the publisher's PUBACK/PUBREC follows
       queue.first = first;
       queue.next = next;
@@ -276,15 +301,15 @@ export class LevelStore implements Store {
       if (!(await this.live(clientId))) return [];
       const now = Date.now();
       const found: QueuedMessage[] = [];
-      const expired: Operation[] = [];
+      const expired: { key: string; messageId: string }[] = [];
       for await (const [key, value] of this.db.iterator(clientRange('queue', clientId))) {
-        const entry = decodeQueueEntry(value);
-        if (entry.expiresAt <= now) expired.push(del(key));
-        else found.push({ id: parseClientKey('queue', key).suffix, message: entry.message });
+        const { expiresAt, message } = decodeQueueEntry(value);
+        if (expiresAt <= now) expired.push({ key, messageId: message.id });
+        else found.push({ id: queuedId(parseClientKey('queue', key).suffix, message.id), message });
         if (found.length >= limit) break;
       }
       if (expired.length > 0) {
-        await this.write(expired, false);
+        await this.write(this.dequeueOps(clientId, expired), false);
         await this.resetQueueHead(clientId);
       }
       return found;
@@ -294,8 +319,12 @@ export class LevelStore implements Store {
   async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
     return this.forClient(clientId, async () => {
       if (ids.length === 0 || !(await this.live(clientId))) return;
+      const entries = ids.map((id) => {
+        const { seq, messageId } = parseQueuedId(id);
+        return { key: clientKey('queue', clientId, seq), messageId };
+      });
       // Not synced: a removal lost in a crash re-sends the message (at least once), never loses it.
-      await this.write(ids.map((id) => del(clientKey('queue', clientId, id))), false);
+      await this.write(this.dequeueOps(clientId, entries), false);
       await this.resetQueueHead(clientId);
     });
   }

@@ -23,8 +23,13 @@ export class Keys {
   sub(clientId: string): string {
     return `${this.prefix}sub:${clientId}`;
   }
+  /** List of the offline queue's keys (message ids), oldest first. */
   queue(clientId: string): string {
     return `${this.prefix}queue:${clientId}`;
+  }
+  /** Hash queue key → queued entry (expiry, then the encoded message). */
+  queued(clientId: string): string {
+    return `${this.prefix}queued:${clientId}`;
   }
   out(clientId: string): string {
     return `${this.prefix}out:${clientId}`;

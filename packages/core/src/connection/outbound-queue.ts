@@ -143,7 +143,7 @@ export class OutboundQueue {
       client.writeBytes(retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message));
       return;
     }
-    const packet: OutgoingPacket = { topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
+    const packet: OutgoingPacket = { id: message.id, topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
     (this.inflight ??= new Map()).set(packet.messageId, packet);
     if (client.durable) {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));

@@ -2,7 +2,7 @@ import type { IPublishPacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
 import { callHook } from '../hooks.js';
 import { topicNameError } from '../topics/validate.js';
-import type { Message } from '../types.js';
+import type { PublishedMessage } from '../types.js';
 
 /**
  * PUBLISH from a client: authorize, route, then acknowledge. The ack goes out only once the
@@ -16,12 +16,8 @@ export function handlePublish(client: Client, packet: IPublishPacket): void | Pr
   }
   const server = client.server;
   server.stats.publishReceived++;
-  const message: Message = {
-    topic: packet.topic,
-    payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
-    qos: packet.qos,
-    retain: packet.retain,
-  };
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  const message = server.messageIds.message(packet.topic, payload, packet.qos, packet.retain);
   const messageId = packet.messageId!;
   if (packet.qos === 2) return publishExactlyOnce(client, message, messageId);
   // The QoS 0 fast path: no hook, nothing to acknowledge, so nothing to wait for. Routing calls
@@ -37,7 +33,7 @@ export function handlePublish(client: Client, packet: IPublishPacket): void | Pr
 }
 
 /** QoS 2 inbound: a PUBLISH re-sent with an id not yet released is acknowledged, not delivered again. [MQTT-4.3.3-2] */
-async function publishExactlyOnce(client: Client, message: Message, messageId: number): Promise<void> {
+async function publishExactlyOnce(client: Client, message: PublishedMessage, messageId: number): Promise<void> {
   if (client.receivedQos2(messageId)) {
     // A durable session may have received this id before a reconnect: the Store decides.
     const fresh = client.durable ? await storeIncoming(client, messageId) : true;
@@ -56,7 +52,7 @@ function storeIncoming(client: Client, messageId: number): Promise<boolean> {
 }
 
 /** Runs authorizePublish (which may replace the payload or ask to ignore) and routes. */
-async function authorizeAndRoute(client: Client, message: Message): Promise<void> {
+async function authorizeAndRoute(client: Client, message: PublishedMessage): Promise<void> {
   const hook = client.server.authorizePublish;
   if (hook) {
     const verdict = await callHook<boolean | Buffer | 'ignore'>(hook, client.server, [client, message.topic, message.payload]);

@@ -4,11 +4,19 @@ import { SessionIndex, type SessionRecord } from './session-index.js';
 import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
 
 interface Session extends SessionRecord {
-  queue: { id: number; message: Message; expiresAt: number }[];
+  queue: QueueEntry[];
+  /** The message ids the queue holds, for the idempotent enqueue. */
+  queuedIds: Set<string>;
   /** The id the next queued message gets. */
   nextQueueId: number;
   outgoing: Map<number, { packet: OutgoingPacket; expiresAt: number }>;
   incoming: Set<number>;
+}
+
+interface QueueEntry {
+  id: number;
+  message: Message;
+  expiresAt: number;
 }
 
 /**
@@ -57,6 +65,7 @@ export class MemoryStore implements Store {
         connected: false,
         expiresAt: Date.now() + this.subscriptionsTtl,
         queue: [],
+        queuedIds: new Set(),
         nextQueueId: 0,
         outgoing: new Map(),
         incoming: new Set(),
@@ -104,15 +113,19 @@ export class MemoryStore implements Store {
   async enqueue(clientId: string, message: Message): Promise<void> {
     const session = this.live(clientId);
     if (!session) return;
+    if (message.id !== '') {
+      if (session.queuedIds.has(message.id)) return;
+      session.queuedIds.add(message.id);
+    }
     session.queue.push({ id: session.nextQueueId++, message, expiresAt: Date.now() + this.packetsTtl });
-    if (session.queue.length > this.maxQueued) session.queue.shift();
+    if (session.queue.length > this.maxQueued) session.queuedIds.delete(session.queue.shift()!.message.id);
   }
 
   async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
     const session = this.live(clientId);
     if (!session) return [];
     const now = Date.now();
-    session.queue = session.queue.filter((q) => q.expiresAt > now);
+    this.keepQueued(session, (q) => q.expiresAt > now);
     return session.queue.slice(0, limit).map((q) => ({ id: String(q.id), message: q.message }));
   }
 
@@ -120,7 +133,16 @@ export class MemoryStore implements Store {
     const session = this.live(clientId);
     if (!session || ids.length === 0) return;
     const removed = new Set(ids);
-    session.queue = session.queue.filter((q) => !removed.has(String(q.id)));
+    this.keepQueued(session, (q) => !removed.has(String(q.id)));
+  }
+
+  /** Keeps the queue entries `keep` accepts, and the id set in step with them. */
+  private keepQueued(session: Session, keep: (entry: QueueEntry) => boolean): void {
+    session.queue = session.queue.filter((q) => {
+      if (keep(q)) return true;
+      session.queuedIds.delete(q.message.id);
+      return false;
+    });
   }
 
   async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {

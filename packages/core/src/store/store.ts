@@ -33,7 +33,12 @@ export interface Store {
   deleteSession(clientId: string): Promise<void>;
 
   // Offline queue ---------------------------------------------------------------------------
-  /** Appends to the client's offline queue; when full, the oldest entry is dropped. */
+  /**
+   * Appends to the client's offline queue; when full, the oldest entry is dropped. Idempotent on
+   * `message.id`: while the queue holds a message with that id, enqueueing it again does nothing
+   * (a publisher and a closing session may both queue the same message). An empty id is never
+   * taken for another.
+   */
   enqueue(clientId: string, message: Message): Promise<void>;
   /**
    * The oldest `limit` queued messages, each with an id, without removing them: a message leaves
