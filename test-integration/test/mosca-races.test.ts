@@ -9,7 +9,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import type mqtt from 'mqtt';
 import { killAll, TempDirs } from '@skynet-mqtt/test-support';
 import { connectTo, endClients, recordMessages, startConnect, startInstances, type Instance } from './helpers/cluster.js';
-import { deletePrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { deletePrefix, REDIS_URL, redisBackend, uniquePrefix } from './helpers/redis.js';
 import { waitFor, within } from './helpers/wait.js';
 
 const dirs = new TempDirs();
@@ -30,7 +30,7 @@ after(async () => {
 async function cluster(ids: string[]): Promise<Instance[]> {
   const prefix = uniquePrefix('mosca');
   prefixes.push(prefix);
-  return startInstances(ids, REDIS_URL, prefix, dirs);
+  return startInstances(ids, () => redisBackend(REDIS_URL, prefix), dirs);
 }
 
 /** Runs `round(i)` for i in [0, rounds), `parallel` at a time. */

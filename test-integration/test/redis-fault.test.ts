@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { killAll, killRedisServers, startPrivateRedis, TempDirs, type PrivateRedis } from '@skynet-mqtt/test-support';
 import { connectTo, endClients, recordMessages, startInstances } from './helpers/cluster.js';
-import { uniquePrefix } from './helpers/redis.js';
+import { redisBackend, uniquePrefix } from './helpers/redis.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const N = 300;
@@ -48,7 +48,7 @@ describe('Redis outage under two broker processes (private redis-server, SIGKILL
   it('every QoS 1 message acknowledged by B reaches the durable subscriber on A', { timeout: 200_000 }, async (t) => {
     let redis: PrivateRedis = await startPrivateRedis({ args: DURABLE });
     const prefix = uniquePrefix('fault');
-    const [a, b] = await startInstances(['a', 'b'], redis.url, prefix, dirs);
+    const [a, b] = await startInstances(['a', 'b'], () => redisBackend(redis.url, prefix), dirs);
 
     const subscriber = await connectTo(a!.port, { clientId: 'fault-sub', clean: false });
     const received = recordMessages(subscriber);

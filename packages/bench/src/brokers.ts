@@ -1,18 +1,28 @@
 // Starting and stopping the brokers under test, each fresh on a free loopback port, each as a
 // child process whose PID we own (for /proc readings and for stopping exactly what we started).
+// A cluster (`skynet@<backend>`) is two Skynet processes on a fresh deployment of that backend.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execPath } from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FABRIC_NAMES, FABRICS, type FabricName } from './fabrics.js';
+import { freePort, HOST } from './ports.js';
 
 export const BROKER_NAMES = ['skynet', 'mosquitto', 'aedes', 'null'] as const;
-export type BrokerName = (typeof BROKER_NAMES)[number];
+/**
+ * Two Skynet instances sharing a backend (`skynet@redis`, ...): publishers connect to the first,
+ * subscribers to the second, so every message crosses the backend. Opt-in, since each needs its
+ * service running.
+ */
+export const CLUSTER_NAMES = FABRIC_NAMES.map((fabric) => `skynet@${fabric}` as const);
+export type BrokerName = (typeof BROKER_NAMES)[number] | (typeof CLUSTER_NAMES)[number];
 
-export const HOST = '127.0.0.1';
+export { HOST } from './ports.js';
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const SKYNET_BIN = join(REPO_ROOT, 'packages/cli/dist/src/bin.js');
@@ -30,42 +40,92 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 export interface RunningBroker {
   readonly name: BrokerName;
+  /** Where publishers connect (and everyone, on a single broker). */
   readonly port: number;
-  readonly pid: number;
+  /** Where subscribers connect: another instance for a cluster, `port` otherwise. */
+  readonly subscriberPort: number;
+  /** Every broker process: CPU and memory are their sum. */
+  readonly pids: readonly number[];
   stop(): Promise<void>;
 }
 
 /** Why a broker cannot run on this machine, or undefined if it can. */
 export function unavailableReason(name: BrokerName): string | undefined {
   if (name === 'mosquitto' && !existsSync(MOSQUITTO_BIN)) return `${MOSQUITTO_BIN} not found (apt install mosquitto)`;
-  if (name === 'skynet' && !existsSync(SKYNET_BIN)) return `${SKYNET_BIN} not built`;
+  if (name.startsWith('skynet') && !existsSync(SKYNET_BIN)) return `${SKYNET_BIN} not built`;
   return undefined;
 }
 
-/** Starts a fresh broker and resolves once it accepts TCP connections. */
+/** Starts a fresh broker (or the instances of a cluster) and resolves once it accepts TCP connections. */
 export async function startBroker(name: BrokerName): Promise<RunningBroker> {
+  const fabric = fabricOf(name);
+  if (fabric !== undefined) return startCluster(name, fabric);
   const port = await freePort();
-  let cleanup = async (): Promise<void> => {};
-  let child: ChildProcess;
+  let broker: BrokerProcess;
   switch (name) {
     case 'mosquitto': {
       const dir = await mkdtemp(join(tmpdir(), 'skynet-bench-mosquitto-'));
       const conf = join(dir, 'mosquitto.conf');
       await writeFile(conf, mosquittoConfig(port));
-      cleanup = () => rm(dir, { recursive: true, force: true });
-      child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      broker = await spawnBroker(MOSQUITTO_BIN, ['-c', conf], port, () => rm(dir, { recursive: true, force: true }));
       break;
     }
     case 'skynet':
-      child = spawn(process.execPath, [...commandNodeFlags(SKYNET_BIN), SKYNET_BIN, '--port', String(port), '--host', HOST], { stdio: ['ignore', 'pipe', 'pipe'] });
+      broker = await spawnSkynet(['--port', String(port), '--host', HOST], port);
       break;
     case 'aedes':
-      child = spawn(process.execPath, [join(HERE, 'aedes-server.js'), '--port', String(port), '--host', HOST], { stdio: ['ignore', 'pipe', 'pipe'] });
-      break;
     case 'null':
-      child = spawn(process.execPath, [join(HERE, 'null-broker.js'), '--port', String(port), '--host', HOST], { stdio: ['ignore', 'pipe', 'pipe'] });
+      broker = await spawnBroker(execPath, [join(HERE, `${name === 'aedes' ? 'aedes-server' : 'null-broker'}.js`), '--port', String(port), '--host', HOST], port);
       break;
+    default:
+      throw new Error(`unknown broker ${name}`);
   }
+  return { name, port, subscriberPort: port, pids: [broker.pid], stop: () => broker.stop() };
+}
+
+function fabricOf(name: BrokerName): FabricName | undefined {
+  return FABRIC_NAMES.find((fabric) => name === `skynet@${fabric}`);
+}
+
+/** Two Skynet instances on one fresh deployment of `fabric`, started together (peers may wait for each other). */
+async function startCluster(name: BrokerName, fabricName: FabricName): Promise<RunningBroker> {
+  const deployment = await FABRICS[fabricName].deploy(2);
+  const dir = await mkdtemp(join(tmpdir(), 'skynet-bench-cluster-'));
+  const started = await Promise.allSettled(
+    deployment.options.map(async (options, i) => {
+      const port = await freePort();
+      const conf = join(dir, `${i}.json`);
+      await writeFile(conf, JSON.stringify({ port, host: HOST, id: `bench-${i}`, ...options }));
+      return { port, process: await spawnSkynet(['-c', conf], port) };
+    }),
+  );
+  const instances = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const stop = async (): Promise<void> => {
+    await Promise.all(instances.map((i) => i.process.stop()));
+    await deployment.cleanUp();
+    await rm(dir, { recursive: true, force: true });
+  };
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  const [publisherSide, subscriberSide] = instances as [(typeof instances)[0], (typeof instances)[0]];
+  return { name, port: publisherSide.port, subscriberPort: subscriberSide.port, pids: instances.map((i) => i.process.pid), stop };
+}
+
+interface BrokerProcess {
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+function spawnSkynet(args: string[], port: number): Promise<BrokerProcess> {
+  return spawnBroker(execPath, [...commandNodeFlags(SKYNET_BIN), SKYNET_BIN, ...args], port);
+}
+
+/** Spawns a broker whose PID we own and resolves once it listens on `port`; `cleanup` runs after it stopped. */
+async function spawnBroker(command: string, args: string[], port: number, cleanup = async (): Promise<void> => {}): Promise<BrokerProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // Keep the tail of the broker's output for error messages; draining also keeps pipes from filling.
   let output = '';
   const keep = (d: Buffer): void => {
@@ -82,11 +142,8 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
     await cleanup();
     throw err;
   }
-  const pid = child.pid!;
   return {
-    name,
-    port,
-    pid,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -117,19 +174,6 @@ function mosquittoConfig(port: number): string {
     'log_type warning',
     '',
   ].join('\n');
-}
-
-/** A port that was free a moment ago (the kernel's choice for an ephemeral listener). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitListening(port: number, child: ChildProcess, output: () => string): Promise<void> {

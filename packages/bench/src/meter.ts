@@ -1,7 +1,8 @@
 // CPU and memory over a measured window: the generator's own CPU (process.cpuUsage covers every
 // thread of this process, workers included) and the broker's from /proc, plus the broker's RSS
-// sampled every 50 ms for its peak (VmHWM would include peaks from earlier scenarios).
-import { readCpuSeconds, readMachineBusySeconds, readRssBytes } from './proc.js';
+// sampled every 50 ms for its peak (VmHWM would include peaks from earlier scenarios). A cluster's
+// figures are the sums over its processes.
+import { readCpuSeconds, readMachineBusySeconds, readRssBytes, sumOver } from './proc.js';
 
 export interface Window {
   readonly seconds: number;
@@ -21,12 +22,12 @@ export class Meter {
   private rssPeak: number | undefined;
   private sampler: NodeJS.Timeout | undefined;
 
-  constructor(private readonly brokerPid: number) {}
+  constructor(private readonly brokerPids: readonly number[]) {}
 
   start(): void {
-    this.rssPeak = readRssBytes(this.brokerPid);
+    this.rssPeak = this.rss();
     this.sampler = setInterval(() => this.sampleRss(), 50);
-    this.broker0 = readCpuSeconds(this.brokerPid);
+    this.broker0 = sumOver(this.brokerPids, readCpuSeconds);
     this.machine0 = readMachineBusySeconds();
     this.gen0 = process.cpuUsage();
     this.t0 = process.hrtime.bigint();
@@ -35,7 +36,7 @@ export class Meter {
   stop(): Window {
     const seconds = Number(process.hrtime.bigint() - this.t0) / 1e9;
     const gen = process.cpuUsage(this.gen0);
-    const broker1 = readCpuSeconds(this.brokerPid);
+    const broker1 = sumOver(this.brokerPids, readCpuSeconds);
     const machine1 = readMachineBusySeconds();
     clearInterval(this.sampler);
     this.sampleRss();
@@ -54,8 +55,12 @@ export class Meter {
     };
   }
 
+  private rss(): number | undefined {
+    return sumOver(this.brokerPids, readRssBytes);
+  }
+
   private sampleRss(): void {
-    const rss = readRssBytes(this.brokerPid);
+    const rss = this.rss();
     if (rss !== undefined && (this.rssPeak === undefined || rss > this.rssPeak)) this.rssPeak = rss;
   }
 }

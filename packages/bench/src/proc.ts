@@ -50,3 +50,14 @@ export function readMachineBusySeconds(): number | undefined {
     return undefined;
   }
 }
+
+/** `read` summed over several processes; undefined if any reading is. */
+export function sumOver(pids: readonly number[], read: (pid: number) => number | undefined): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const value = read(pid);
+    if (value === undefined) return undefined;
+    total += value;
+  }
+  return total;
+}

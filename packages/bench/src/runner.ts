@@ -56,7 +56,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchRun> {
   let seq = 0;
   const context = (broker: RunningBroker, suffix: string): RunContext => ({
     target: { host: HOST, port: broker.port },
-    brokerPid: broker.pid,
+    subscriberTarget: { host: HOST, port: broker.subscriberPort },
+    brokerPids: broker.pids,
     // Short and unique: client ids must stay within MQTT 3.1.1's 23 characters.
     tag: `b${(seq++).toString(36)}${suffix}${Math.random().toString(36).slice(2, 6)}`,
     timeoutMs: opts.timeoutMs,

@@ -23,3 +23,22 @@ test('quick run against the null broker: every scenario valid, no loss, no dupli
     assert.equal(m.duplicates, 0, `${m.scenario}: duplicates`);
   }
 });
+
+test('quick run across two Skynet instances on Redis: publishers on one, subscribers on the other, nothing lost', { timeout: 120_000 }, async () => {
+  const run = await runBench({
+    rounds: 1,
+    scenarios: ['p2p', 'qos1'],
+    brokers: ['skynet@redis'],
+    scale: 0.02,
+    warmUp: false,
+    timeoutMs: 60_000,
+    log: () => {},
+  });
+  assert.deepEqual(run.unavailable, {});
+  assert.deepEqual(run.measurements.map((m) => m.scenario), ['p2p', 'qos1']);
+  for (const m of run.measurements) {
+    assert.equal(m.invalidReason, undefined, `${m.scenario}: ${m.invalidReason}`);
+    assert.equal(m.received, m.expected, `${m.scenario}: received ${m.received} of ${m.expected}`);
+    assert.ok((m.brokerCpuPct ?? 0) > 0, `${m.scenario}: no CPU measured for the two instances`);
+  }
+});

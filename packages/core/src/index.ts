@@ -18,3 +18,8 @@ export type { Hooks } from './hooks.js';
 export { ConfigurationError, unknownOptionNames } from './options.js';
 export type { ServerOptions, InterfaceOptions, CredentialsOptions, StoreFactory, EmitterFactory } from './options.js';
 export { VERSION } from './version.js';
+export { ControlChannel, CONTROL_LEVEL } from './control/control-channel.js';
+export type { ControlHandler, ControlOrigin } from './control/control-channel.js';
+export type { SysAccessOptions, SysAudience } from './sys/topic-access.js';
+export type { DropReason } from './sys/broker-stats.js';
+export { RateLimitedLog } from './logger.js';

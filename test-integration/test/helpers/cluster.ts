@@ -1,10 +1,11 @@
 /**
- * Several real `skynet-mqtt -c <config.json>` processes sharing one Redis (Emitter and Store) under
- * one key prefix, and MQTT clients that are tracked so that `endClients()` closes them all.
+ * Several real `skynet-mqtt -c <config.json>` processes sharing one backend (Emitter and Store),
+ * and MQTT clients that are tracked so that `endClients()` closes them all.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { freePort, startBroker, type CliBroker, type TempDirs } from '@skynet-mqtt/test-support';
-import { writeRedisConfig } from './redis.js';
 
 export interface Instance {
   id: string;
@@ -14,13 +15,22 @@ export interface Instance {
   args: string[];
 }
 
-/** Starts one broker per id (in parallel), all on `url` under `prefix`, each on its own free port. */
-export async function startInstances(ids: string[], url: string, prefix: string, dirs: TempDirs): Promise<Instance[]> {
+/** Options of one instance: `backend`, `persistence` and whatever else it needs (merged at the top level). */
+export type InstanceOptions = Record<string, unknown>;
+
+/**
+ * Starts one broker per id (in parallel), each on its own free port, with `configFor(index)`
+ * merged into its config file: the `backend` and `persistence` that make them one deployment.
+ */
+export async function startInstances(ids: string[], configFor: (index: number) => InstanceOptions, dirs: TempDirs): Promise<Instance[]> {
   const dir = await dirs.make('skynet-scale-');
   return Promise.all(
-    ids.map(async (id) => {
+    ids.map(async (id, index) => {
       const port = await freePort();
-      const config = await writeRedisConfig(dir, { id, port, url, prefix });
+      const config = join(dir, `${id}.json`);
+      // sysAccess: the suite follows $SYS/+/disconnect/clients from anonymous clients (hidden from them by default).
+      const base = { port, host: '127.0.0.1', id, stats: false, sysAccess: { clientEvents: 'all' } };
+      await writeFile(config, JSON.stringify({ ...base, ...configFor(index) }, null, 2));
       const args = ['-c', config];
       return { id, port, args, broker: await startBroker(args) };
     }),

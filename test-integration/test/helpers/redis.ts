@@ -1,10 +1,8 @@
 /**
  * Redis helpers for the scale-out tests: a unique key prefix per run (so that the shared Redis is
- * only ever touched under it), clean-up of that prefix, and broker config files on a Redis backend
- * and Store. PRIVATE redis-server processes, for the fault test, come from @skynet-mqtt/test-support.
+ * only ever touched under it), clean-up of that prefix, and the options of a Redis backend and
+ * Store. PRIVATE redis-server processes, for the fault test, come from @skynet-mqtt/test-support.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /** The shared Redis, as the other suites use it. */
@@ -54,27 +52,10 @@ export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>
   }
 }
 
-export interface RedisBrokerConfig {
-  port: number;
-  id: string;
-  url: string;
-  prefix: string;
-  /** Merged into the config at the top level. */
-  extra?: Record<string, unknown>;
-}
-
-/** Writes `<dir>/<id>.json`: a broker on 127.0.0.1 with the Redis Emitter and Store under `prefix`. */
-export async function writeRedisConfig(dir: string, config: RedisBrokerConfig): Promise<string> {
-  const path = join(dir, `${config.id}.json`);
-  const options = {
-    port: config.port,
-    host: '127.0.0.1',
-    id: config.id,
-    stats: false,
-    backend: { type: 'redis', url: config.url, prefix: config.prefix },
-    persistence: { factory: 'redis', url: config.url, prefix: config.prefix },
-    ...config.extra,
+/** The Redis Emitter and Store of one deployment: every instance given these shares `prefix`. */
+export function redisBackend(url: string, prefix: string): { backend: Record<string, unknown>; persistence: Record<string, unknown> } {
+  return {
+    backend: { type: 'redis', url, prefix },
+    persistence: { factory: 'redis', url, prefix },
   };
-  await writeFile(path, JSON.stringify(options, null, 2));
-  return path;
 }

@@ -18,12 +18,12 @@ export class Completion {
   private readonly meter: Meter;
 
   constructor(
-    brokerPid: number,
+    brokerPids: readonly number[],
     private readonly progress: () => number,
     private readonly idleMs: number,
     private readonly timeoutMs: number,
   ) {
-    this.meter = new Meter(brokerPid);
+    this.meter = new Meter(brokerPids);
     this.ended = new Promise((resolve) => (this.settle = resolve));
   }
 

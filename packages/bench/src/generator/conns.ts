@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RawClient, closeAll, firstError } from './client.js';
 import { Completion } from './completion.js';
 import type { Outcome, RunContext } from './outcome.js';
-import { readRssBytes } from '../proc.js';
+import { readRssBytes, sumOver } from '../proc.js';
 
 export interface ConnsRun {
   readonly connections: number;
@@ -20,8 +20,8 @@ export async function runConns(ctx: RunContext, run: ConnsRun): Promise<Outcome>
   let error: string | undefined;
   let ready = 0;
   try {
-    const rssBefore = readRssBytes(ctx.brokerPid);
-    const completion = new Completion(ctx.brokerPid, () => ready, 5000, ctx.timeoutMs);
+    const rssBefore = sumOver(ctx.brokerPids, readRssBytes);
+    const completion = new Completion(ctx.brokerPids, () => ready, 5000, ctx.timeoutMs);
     completion.start();
     let next = 0;
     const lane = async (): Promise<void> => {
@@ -42,7 +42,7 @@ export async function runConns(ctx: RunContext, run: ConnsRun): Promise<Outcome>
     }
     const ending = await completion.ended;
     await sleep(run.holdMs);
-    const rssAfter = readRssBytes(ctx.brokerPid);
+    const rssAfter = sumOver(ctx.brokerPids, readRssBytes);
     const rssPerConn = rssBefore !== undefined && rssAfter !== undefined ? (rssAfter - rssBefore) / Math.max(1, ready) : Number.NaN;
     return {
       expected: run.connections,

@@ -26,7 +26,7 @@ export async function runQos0Flow(ctx: RunContext, flow: Qos0Flow): Promise<Outc
   const pubs: RawClient[] = [];
   try {
     for (let i = 0; i < flow.subscribers; i++) {
-      const c = await RawClient.open(ctx.target, `${ctx.tag}s${i}`);
+      const c = await RawClient.open(ctx.subscriberTarget, `${ctx.tag}s${i}`);
       subs.push(c);
       await c.subscribe(filter, 0);
     }
@@ -43,7 +43,7 @@ export async function runQos0Flow(ctx: RunContext, flow: Qos0Flow): Promise<Outc
     const expected = flow.messages * flow.subscribers;
     let delivered = 0;
     let malformedFrames = 0;
-    const completion = new Completion(ctx.brokerPid, () => delivered, flow.idleMs, ctx.timeoutMs);
+    const completion = new Completion(ctx.brokerPids, () => delivered, flow.idleMs, ctx.timeoutMs);
     const checks = subs.map((sub) => {
       const check = new SequenceCheck(flow.messages);
       sub.onFrames((buf, header, body, end) => {

@@ -58,7 +58,7 @@ export async function runWindowedFlow(ctx: RunContext, flow: WindowedFlow): Prom
   const topic = `bench/${ctx.tag}`;
   const clients: RawClient[] = [];
   try {
-    const sub = await RawClient.open(ctx.target, `${ctx.tag}s`);
+    const sub = await RawClient.open(ctx.subscriberTarget, `${ctx.tag}s`);
     clients.push(sub);
     await sub.subscribe(topic, flow.qos);
     const pub = await RawClient.open(ctx.target, `${ctx.tag}p`);
@@ -69,7 +69,7 @@ export async function runWindowedFlow(ctx: RunContext, flow: WindowedFlow): Prom
     let completed = 0; // publisher side: PUBACK / PUBCOMP received
     let sent = 0;
     let unexpected = 0;
-    const completion = new Completion(ctx.brokerPid, () => completed + check.received, flow.idleMs, ctx.timeoutMs);
+    const completion = new Completion(ctx.brokerPids, () => completed + check.received, flow.idleMs, ctx.timeoutMs);
     const finished = (): void => {
       if (completed === flow.messages && check.received === flow.messages) completion.done();
     };

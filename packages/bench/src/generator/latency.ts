@@ -25,14 +25,14 @@ export async function runLatency(ctx: RunContext, run: LatencyRun): Promise<Outc
   const clients: RawClient[] = [];
   let worker: Worker | undefined;
   try {
-    const sub = await RawClient.open(ctx.target, `${ctx.tag}s`);
+    const sub = await RawClient.open(ctx.subscriberTarget, `${ctx.tag}s`);
     clients.push(sub);
     await sub.subscribe(topic, 0);
 
     const check = new SequenceCheck(count);
     const latencyNs = new Float64Array(count).fill(Number.NaN);
     let unexpected = 0;
-    const completion = new Completion(ctx.brokerPid, () => check.received, run.idleMs, ctx.timeoutMs);
+    const completion = new Completion(ctx.brokerPids, () => check.received, run.idleMs, ctx.timeoutMs);
     sub.onFrames((buf, header, body, end) => {
       if (!isPublish(header)) {
         unexpected++;

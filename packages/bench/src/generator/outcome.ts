@@ -3,9 +3,12 @@ import type { Window } from '../meter.js';
 import type { Target } from './client.js';
 
 export interface RunContext {
+  /** Where publishers connect. */
   readonly target: Target;
-  /** The broker's process, for its CPU and RSS. */
-  readonly brokerPid: number;
+  /** Where subscribers connect: another instance of a cluster, or `target`. */
+  readonly subscriberTarget: Target;
+  /** The broker's processes (two for a cluster), for their CPU and RSS. */
+  readonly brokerPids: readonly number[];
   /** Unique per measurement: keeps topics and client ids of consecutive runs apart. */
   readonly tag: string;
   /** Hard cap on one measurement. */

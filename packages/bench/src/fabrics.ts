@@ -1,0 +1,60 @@
+// The backends a cluster (`skynet@<name>`) can run on: for each, the options of the instances of
+// one fresh deployment that shares nothing with any other run on the machine, and how to remove
+// what it left on the shared service. The Store is Redis for every backend, so that clusters
+// differ only in the fabric that carries messages between the instances.
+import { Redis } from 'ioredis';
+
+export const FABRIC_NAMES = ['redis'] as const;
+export type FabricName = (typeof FABRIC_NAMES)[number];
+
+export interface Deployment {
+  /** `backend` and `persistence` of each instance. */
+  readonly options: readonly Record<string, unknown>[];
+  cleanUp(): Promise<void>;
+}
+
+export interface Fabric {
+  deploy(count: number): Promise<Deployment>;
+}
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+let deployments = 0;
+
+/** A name no other run uses: `bench:<pid>:<time>:<n>`. */
+function uniqueName(): string {
+  return `bench:${process.pid}:${Date.now()}:${deployments++}`;
+}
+
+/** Deletes every key under `prefix` (SCAN + UNLINK). */
+async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The Redis Store of a deployment, under `prefix`. */
+function redisStore(prefix: string): Record<string, unknown> {
+  return { factory: 'redis', url: REDIS_URL, prefix };
+}
+
+export const FABRICS: Readonly<Record<FabricName, Fabric>> = {
+  redis: {
+    async deploy(count) {
+      const prefix = `${uniqueName()}:`;
+      return {
+        options: Array.from({ length: count }, () => ({ backend: { type: 'redis', url: REDIS_URL, prefix }, persistence: redisStore(prefix) })),
+        cleanUp: () => deleteRedisPrefix(prefix),
+      };
+    },
+  },
+};
