@@ -269,7 +269,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         assert.deepEqual(await takeQueue(store, 'unknown'), []);
       });
 
-      test('enqueue is idempotent on the message id while the queue holds it', async () => {
+      test('enqueue is idempotent on the message id: held in the queue, or lately removed from it', async () => {
         await store.createSession('idem');
         const once = message('idem/a', 'once', 1);
         await store.enqueue('idem', once);
@@ -281,10 +281,23 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         assert.deepEqual(queued.map((q) => [q.message.id, q.message.qos]), [[once.id, 1], [other.id, 1]]);
         assertSameMessage(queued[0]!.message, once);
 
-        // Once removed, the id may be queued again (a retained message sent again on a new SUBSCRIBE).
+        // Taken in flight, then queued late by another path (a connection that was closing): refused.
         await store.removeQueued('idem', [queued[0]!.id]);
-        await store.enqueue('idem', once);
-        assert.deepEqual((await takeQueue(store, 'idem')).map((m) => m.id), [other.id, once.id]);
+        assert.equal(await store.enqueue('idem', once), false);
+        assert.deepEqual((await takeQueue(store, 'idem')).map((m) => m.id), [other.id]);
+      });
+
+      test('enqueue says whether it queued for a session marked connected', async () => {
+        assert.equal(await store.enqueue('nobody', message('c/x', 'no session', 1)), false, 'nothing queued without a session');
+        await store.createSession('conn');
+        const first = message('c/x', 'offline', 1);
+        assert.equal(await store.enqueue('conn', first), false, 'offline: nobody to tell');
+        await store.setConnected('conn', true);
+        assert.equal(await store.enqueue('conn', message('c/x', 'connected', 1)), true, 'connected: its connection must read its queue');
+        assert.equal(await store.enqueue('conn', first), false, 'a duplicate queues nothing');
+        await store.setConnected('conn', false);
+        assert.equal(await store.enqueue('conn', message('c/x', 'offline again', 1)), false);
+        assert.equal((await takeQueue(store, 'conn')).length, 3);
       });
 
       test('parallel enqueues of one message keep one; messages without an id are all kept', async () => {
@@ -412,12 +425,19 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
           await short.createSession('p');
           await short.enqueue('p', message('p', 'old', 1));
           await short.putOutgoing('p', packet(1, 'old'));
+          await short.createSession('r');
+          const taken = message('r', 'taken', 1);
+          await short.enqueue('r', taken);
+          await takeQueue(short, 'r');
           await sleep(120);
           await short.enqueue('p', message('p', 'new', 1));
           await short.putOutgoing('p', packet(2, 'new'));
           assert.deepEqual((await takeQueue(short, 'p')).map((m) => m.payload.toString()), ['new']);
           assert.deepEqual((await short.getOutgoing('p')).map((o) => o.messageId), [2]);
           assert.deepEqual(await short.getSession('p'), [], 'the session itself has a longer TTL');
+          // A message removed from the queue longer ago than ttl.packets is forgotten: queued again.
+          await short.enqueue('r', taken);
+          assert.deepEqual((await takeQueue(short, 'r')).map((m) => m.id), [taken.id]);
         });
       });
     }

@@ -2,6 +2,7 @@ export type { QoS, Message, MessageContent, PublishedMessage, OutgoingPacket, Qu
 export type { Store, StoreOptions } from './store/store.js';
 export { DEFAULT_STORE_LIMITS } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
+export { RemovedIds } from './store/removed-ids.js';
 export { SessionIndex } from './store/session-index.js';
 export type { SessionRecord } from './store/session-index.js';
 export type { Emitter, MessageHandler } from './emitter/emitter.js';

@@ -23,7 +23,7 @@ import { SysPublisher } from './sys/sys-publisher.js';
 import { isControlTopic, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicNameError } from './topics/validate.js';
 import { MessageIds } from './message-ids.js';
-import type { PublishedMessage, QoS, Will } from './types.js';
+import type { Message, PublishedMessage, QoS, Will } from './types.js';
 
 function isLoopback(host: string): boolean {
   return host === '::1' || host === 'localhost' || /^(::ffff:)?127\./.test(host);
@@ -150,6 +150,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.emitter = await createEmitter(this.opts);
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload.toString(), origin));
+      this.control.on('queued', (payload) => this.readQueue(payload.toString()));
       await this.control.start();
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
@@ -269,9 +270,23 @@ export class Server extends EventEmitter implements Broker, Hooks {
       const qos = (message.qos < granted ? message.qos : granted) as QoS;
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
       // The message's id goes with it: the session closing on another instance may queue the same message (endSession).
-      writes.push(this.store.enqueue(clientId, { id: message.id, topic: message.topic, payload: message.payload, qos, retain: false }));
+      writes.push(this.queueOffline(clientId, { id: message.id, topic: message.topic, payload: message.payload, qos, retain: false }));
     }
     await Promise.all(writes);
+  }
+
+  async queueOffline(clientId: string, message: Message): Promise<void> {
+    // Connected by the time the message was queued: the session came back (here or on another
+    // instance) after it was found offline, and its connection may have read its queue already.
+    if (await this.store.enqueue(clientId, message)) {
+      this.control.send('queued', clientId).catch((error: unknown) => this.logger.warn({ err: error, clientId }, 'could not send the queued signal'));
+    }
+  }
+
+  /** Another path queued for a session connected here: its connection reads its queue again. */
+  private readQueue(clientId: string): void {
+    const client = this.clients[clientId];
+    if (client?.connected && client.durable) client.outbound.readStore();
   }
 
   async takeOver(client: Client): Promise<void> {

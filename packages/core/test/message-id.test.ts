@@ -90,3 +90,19 @@ test('a durable subscriber\'s queued copy keeps the id of the published message'
   for (const q of await broker.server.store.peekQueue('ids-durable', 10)) queued.push(q.message.id);
   assert.deepEqual(queued, [published.messageId]);
 });
+
+test('a retained message sent on SUBSCRIBE gets an id of its own each time', async (t) => {
+  const h = await harness(t);
+  const published = await h.server.publish({ topic: 'ids/retained', payload: 'kept', qos: 1, retain: true });
+  const forwarded: string[] = [];
+  h.server.authorizeForward = (_client, packet, done) => {
+    forwarded.push(packet.id);
+    done(null, true);
+  };
+  const subscriber = await h.connect({ clientId: 'ids-ret', clean: false });
+  await subscriber.client.subscribeAsync('ids/retained', { qos: 1 });
+  await subscriber.client.subscribeAsync('ids/retained', { qos: 1 }); // [MQTT-3.8.4-3] sent again
+  await waitFor(() => subscriber.messages.length === 2, 'the retained message twice');
+  assert.equal(forwarded.length, 2);
+  assert.equal(new Set([published.messageId, ...forwarded]).size, 3);
+});

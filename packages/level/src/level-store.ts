@@ -1,5 +1,6 @@
 import {
   DEFAULT_STORE_LIMITS,
+  RemovedIds,
   RetainedIndex,
   SessionIndex,
   type ClientSubscription,
@@ -63,6 +64,11 @@ export class LevelStore implements Store {
   /** Sessions and their subscriptions, mirroring the `sessions` and `subscriptions` spaces. */
   private readonly sessions = new SessionIndex<SessionRecord>();
   private readonly queues = new Map<string, QueueState>();
+  /**
+   * Ids lately removed from each queue, which enqueue still refuses. In memory only: the late
+   * duplicates they stop come from connections closing while this process runs.
+   */
+  private readonly removedIds = new Map<string, RemovedIds>();
   private readonly outgoing = new Map<string, OutgoingState>();
   private readonly locks = new KeyedMutex();
   private readonly subscriptionsTtl: number;
@@ -176,6 +182,7 @@ export class LevelStore implements Store {
     await this.write(ops, false);
     this.sessions.delete(clientId);
     this.queues.delete(clientId);
+    this.removedIds.delete(clientId);
     this.outgoing.delete(clientId);
   }
 
@@ -272,11 +279,13 @@ export class LevelStore implements Store {
     return ops;
   }
 
-  async enqueue(clientId: string, message: Message): Promise<void> {
+  async enqueue(clientId: string, message: Message): Promise<boolean> {
     return this.forClient(clientId, async () => {
-      if (!(await this.live(clientId))) return;
+      const session = await this.live(clientId);
+      if (!session) return false;
       const queued = this.queuedKey(clientId, message.id);
-      if (queued && (await this.db.has(queued))) return; // held already: enqueue is idempotent
+      // Held already, or taken lately: enqueue is idempotent.
+      if (queued && (this.removedIds.get(clientId)?.has(message.id) || (await this.db.has(queued)))) return false;
       const queue = await this.queueState(clientId);
       const ops = [put(clientKey('queue', clientId, sequence(queue.next)), encodeQueueEntry({ expiresAt: Date.now() + this.packetsTtl, message }))];
       if (queued) ops.push(put(queued, Buffer.alloc(0)));
@@ -293,6 +302,7 @@ export class LevelStore implements Store {
       await this.write(ops, message.qos > 0); // the publisher's PUBACK/PUBREC follows
       queue.first = first;
       queue.next = next;
+      return session.connected;
     });
   }
 
@@ -325,6 +335,9 @@ export class LevelStore implements Store {
       });
       // Not synced: a removal lost in a crash re-sends the message (at least once), never loses it.
       await this.write(this.dequeueOps(clientId, entries), false);
+      let recent = this.removedIds.get(clientId);
+      if (!recent) this.removedIds.set(clientId, (recent = new RemovedIds(DEFAULT_STORE_LIMITS.removedIdsKept, this.packetsTtl)));
+      for (const { messageId } of entries) recent.add(messageId);
       await this.resetQueueHead(clientId);
     });
   }
@@ -465,6 +478,7 @@ export class LevelStore implements Store {
     this.retained.clear();
     this.sessions.clear();
     this.queues.clear();
+    this.removedIds.clear();
     this.outgoing.clear();
   }
 }

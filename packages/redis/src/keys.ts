@@ -31,6 +31,10 @@ export class Keys {
   queued(clientId: string): string {
     return `${this.prefix}queued:${clientId}`;
   }
+  /** Sorted set of the keys lately removed from the queue, scored by removal time (ms). */
+  removed(clientId: string): string {
+    return `${this.prefix}removed:${clientId}`;
+  }
   out(clientId: string): string {
     return `${this.prefix}out:${clientId}`;
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { topicMatches, type ClientSubscription, type Message, type OutgoingPacket, type QoS, type QueuedMessage, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
+import { DEFAULT_STORE_LIMITS, topicMatches, type ClientSubscription, type Message, type OutgoingPacket, type QoS, type QueuedMessage, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
 import { decodeMessage, decodeOutgoing, decodeQueued, encodeMessage, encodeOutgoing, encodeQueued } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
@@ -165,9 +165,12 @@ export class RedisStore implements Store {
     return found;
   }
 
-  /** Connected: the session's marker becomes this instance's id, alive as long as we are. */
+  /**
+   * Connected: the session's marker becomes this instance's id, alive as long as we are.
+   * Disconnected: the marker is cleared only if it is still ours (SET_CONNECTED).
+   */
   async setConnected(clientId: string, connected: boolean): Promise<void> {
-    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? this.instanceId : '0', this.options.ttl.subscriptions]);
+    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? this.instanceId : '0', this.options.ttl.subscriptions, this.instanceId]);
   }
 
   async deleteSession(clientId: string): Promise<void> {
@@ -180,10 +183,12 @@ export class RedisStore implements Store {
    * Queued under the message's id, which makes the insert idempotent (ENQUEUE); a message without
    * an id gets a random key, so it is never taken for another.
    */
-  async enqueue(clientId: string, message: Message): Promise<void> {
+  async enqueue(clientId: string, message: Message): Promise<boolean> {
     const { packets } = this.options.ttl;
     const key = message.id || randomBytes(12).toString('base64url');
-    await this.run(S.ENQUEUE, this.keys.queue(clientId), [clientId, key, encodeQueued(message, Date.now() + packets), this.options.maxQueuedMessages, packets]);
+    const now = Date.now();
+    const reply = await this.run(S.ENQUEUE, this.keys.queue(clientId), [clientId, key, encodeQueued(message, now + packets), this.options.maxQueuedMessages, packets, now]);
+    return reply === 2;
   }
 
   /** A queued message's id is its key in the queue: its message id, as a rule. */
@@ -197,7 +202,7 @@ export class RedisStore implements Store {
 
   async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.run(S.REMOVE_QUEUED, this.keys.queue(clientId), [clientId, ...ids]);
+    await this.run(S.REMOVE_QUEUED, this.keys.queue(clientId), [clientId, Date.now(), this.options.ttl.packets, DEFAULT_STORE_LIMITS.removedIdsKept, ...ids]);
   }
 
   // In-flight ---------------------------------------------------------------------------------

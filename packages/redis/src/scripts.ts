@@ -55,7 +55,7 @@ end
 local function drop(id)
   local sub = K('sub', id)
   for _, f in ipairs(redis.call('HKEYS', sub)) do unindex(id, f) end
-  redis.call('DEL', K('session', id), sub, K('queue', id), K('queued', id), K('out', id), K('outorder', id), K('in', id))
+  redis.call('DEL', K('session', id), sub, K('queue', id), K('queued', id), K('removed', id), K('out', id), K('outorder', id), K('in', id))
 end
 
 -- Subscriptions and incoming ids live exactly as long as their session.
@@ -121,13 +121,19 @@ return redis.call('HGETALL', K('sub', id))
 `);
 
 /**
- * ARGV: prefix, clientId, owner instance id (connected) or '0' (disconnected), ttl. A connected
- * session does not expire.
+ * ARGV: prefix, clientId, owner instance id (connected) or '0' (disconnected), ttl, the calling
+ * instance's id. A connected session does not expire. Disconnecting clears only the caller's own
+ * mark: an instance that closes a connection late must not mark offline a session another instance
+ * connected since ('1', the marker of versions before owners, is anyone's).
  */
 export const SET_CONNECTED = new Script(`
 local id = ARGV[2]
 local session = K('session', id)
 if redis.call('EXISTS', session) == 0 then return 0 end
+if ARGV[3] == '0' then
+  local owner = redis.call('HGET', session, 'connected')
+  if owner ~= ARGV[5] and owner ~= '1' and owner ~= '0' then return 0 end
+end
 redis.call('HSET', session, 'connected', ARGV[3])
 if ARGV[3] ~= '0' then redis.call('PERSIST', session) else redis.call('PEXPIRE', session, ARGV[4]) end
 syncTtl(id)
@@ -214,14 +220,20 @@ return out
 `);
 
 /**
- * ARGV: prefix, clientId, queue key, entry, max, ttl. The queue is the list queue:<id> of keys
+ * ARGV: prefix, clientId, queue key, entry, max, ttl, now. The queue is the list queue:<id> of keys
  * (oldest first) and the hash queued:<id> of key -> entry; the key is the message id, so a message
- * already queued is not queued again (HSETNX). Dropped when there is no session, as in memory.
+ * already queued is not queued again (HSETNX), nor one removed from the queue lately (the sorted
+ * set removed:<id>, scored by removal time, see REMOVE_QUEUED). Dropped when there is no session,
+ * as in memory.
+ * Returns 0 when nothing was queued, 1 when queued for a disconnected session, 2 when queued for
+ * a session marked connected (whose connection must be told to read its queue).
  */
 export const ENQUEUE = new Script(`
 local id = ARGV[2]
 if redis.call('EXISTS', K('session', id)) == 0 then return 0 end
 local q, m = K('queue', id), K('queued', id)
+local removedAt = redis.call('ZSCORE', K('removed', id), ARGV[3])
+if removedAt and tonumber(removedAt) > tonumber(ARGV[7]) - tonumber(ARGV[6]) then return 0 end
 if redis.call('HSETNX', m, ARGV[3], ARGV[4]) == 0 then return 0 end
 redis.call('RPUSH', q, ARGV[3])
 local excess = redis.call('LLEN', q) - tonumber(ARGV[5])
@@ -231,7 +243,8 @@ if excess > 0 then
 end
 redis.call('PEXPIRE', q, ARGV[6])
 redis.call('PEXPIRE', m, ARGV[6])
-return 1
+if redis.call('HGET', K('session', id), 'connected') == '0' then return 1 end
+return 2
 `);
 
 /**
@@ -266,12 +279,23 @@ while true do
 end
 `);
 
-/** ARGV: prefix, clientId, keys... Removes each queued entry by the key peekQueue gave it. */
+/**
+ * ARGV: prefix, clientId, now, ttl, kept, keys... Removes each queued entry by the key peekQueue
+ * gave it, and records the key in removed:<id> (at most \`kept\` of them, each for \`ttl\` ms), where
+ * ENQUEUE looks for late duplicates.
+ */
 export const REMOVE_QUEUED = new Script(`
-local q, m = K('queue', ARGV[2]), K('queued', ARGV[2])
-for i = 3, #ARGV do
-  if redis.call('HDEL', m, ARGV[i]) == 1 then redis.call('LREM', q, 1, ARGV[i]) end
+local q, m, r = K('queue', ARGV[2]), K('queued', ARGV[2]), K('removed', ARGV[2])
+local now, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
+for i = 6, #ARGV do
+  if redis.call('HDEL', m, ARGV[i]) == 1 then
+    redis.call('LREM', q, 1, ARGV[i])
+    redis.call('ZADD', r, now, ARGV[i])
+  end
 end
+redis.call('ZREMRANGEBYSCORE', r, '-inf', now - ttl)
+redis.call('ZREMRANGEBYRANK', r, 0, -tonumber(ARGV[5]) - 1)
+redis.call('PEXPIRE', r, ttl)
 return 1
 `);
 

@@ -103,6 +103,6 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
   client.connected = true;
   server.logger.info({ clientId }, 'client connected');
   server.emit('clientConnected', client);
-  if (client.durable) client.outbound.startFromStore();
+  if (client.durable) client.outbound.readStore();
   else client.outbound.pump();
 }
