@@ -1,6 +1,21 @@
-export type { QoS, Message, MessageContent, PublishedMessage, OutgoingPacket, QueuedMessage, Subscription, ClientSubscription, Will } from './types.js';
+export type {
+  QoS,
+  ProtocolLevel,
+  MessageProperties,
+  UserProperty,
+  Message,
+  MessageContent,
+  PublishedMessage,
+  OutgoingPacket,
+  QueuedMessage,
+  Subscription,
+  ClientSubscription,
+  Will,
+  StoredRecord,
+  RecordPage,
+} from './types.js';
 export type { Store, StoreOptions } from './store/store.js';
-export { DEFAULT_STORE_LIMITS } from './store/store.js';
+export { DEFAULT_STORE_LIMITS, DEFAULT_RECORD_PAGE, checkRecordName, recordNameError } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
 export { RemovedIds } from './store/removed-ids.js';
 export { SessionIndex } from './store/session-index.js';
@@ -19,8 +34,16 @@ export type { Hooks } from './hooks.js';
 export { ConfigurationError, unknownOptionNames } from './options.js';
 export type { ServerOptions, InterfaceOptions, CredentialsOptions, StoreFactory, EmitterFactory } from './options.js';
 export { VERSION } from './version.js';
+export { encodeMessageProperties, decodeMessageProperties } from './connection/properties.js';
+export type { AuthenticationMethod, AuthenticationStep, SubscriptionRequest } from './hooks.js';
 export { ControlChannel, CONTROL_LEVEL } from './control/control-channel.js';
 export type { ControlHandler, ControlOrigin } from './control/control-channel.js';
 export type { SysAccessOptions, SysAudience } from './sys/topic-access.js';
 export type { DropReason } from './sys/broker-stats.js';
 export { RateLimitedLog } from './logger.js';
+export { createStore, createEmitter } from './backends.js';
+export { PLUGIN_PACKAGES } from './plugins.js';
+export type { Plugin, PluginFactory } from './plugins.js';
+export { Authorizer } from './auth/authorizer.js';
+export type { Credentials, CredentialsEntry } from './auth/authorizer.js';
+export { hashSecret, verifySecret, secretHashError } from './auth/secret-hash.js';

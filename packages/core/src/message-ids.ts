@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { PublishedMessage, QoS } from './types.js';
+import type { MessageProperties, PublishedMessage, QoS } from './types.js';
 
 /**
  * Makes the ids of the messages that enter one broker: `<broker id>-<random per start>-<counter>`.
@@ -19,8 +19,10 @@ export class MessageIds {
   }
 
   /** A message entering the broker, with its new id under both its names. */
-  message(topic: string, payload: Buffer, qos: QoS, retain: boolean): PublishedMessage {
+  message(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties?: MessageProperties): PublishedMessage {
     const id = this.next();
-    return { id, messageId: id, topic, payload, qos, retain };
+    const message: PublishedMessage = { id, messageId: id, topic, payload, qos, retain };
+    if (properties) message.properties = properties;
+    return message;
   }
 }

@@ -7,14 +7,15 @@ import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
 import type { Broker } from './broker.js';
-import { Client } from './connection/client.js';
+import { Client, type CloseReason } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
 import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
-import { callHook, type Hooks } from './hooks.js';
+import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
+import { closePlugins, startPlugins, type Plugin } from './plugins.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
 import type { Store } from './store/store.js';
@@ -23,7 +24,7 @@ import { SysPublisher } from './sys/sys-publisher.js';
 import { isControlTopic, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicNameError } from './topics/validate.js';
 import { MessageIds } from './message-ids.js';
-import type { Message, PublishedMessage, QoS, Will } from './types.js';
+import type { Message, MessageProperties, PublishedMessage, QoS, Will } from './types.js';
 
 function isLoopback(host: string): boolean {
   return host === '::1' || host === 'localhost' || /^(::ffff:)?127\./.test(host);
@@ -39,6 +40,8 @@ export interface PublishPacket {
   payload?: Buffer | Uint8Array | string;
   qos?: QoS;
   retain?: boolean;
+  /** MQTT 5 properties, for 5.0 subscribers (3.1.1 subscribers get the message without them). */
+  properties?: MessageProperties;
 }
 
 type PublishCallback = (error: Error | undefined, packet?: PublishedMessage) => void;
@@ -78,12 +81,15 @@ export class Server extends EventEmitter implements Broker, Hooks {
   authorizeSubscribe?: Hooks['authorizeSubscribe'];
   authorizeForward?: Hooks['authorizeForward'];
   published?: Hooks['published'];
+  /** MQTT 5 enhanced authentication methods, by the name a client gives in CONNECT. */
+  authenticationMethods: Record<string, AuthenticationMethod> = Object.create(null);
 
   closed = false;
   publishing: Client | null = null;
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
   private listening: Listener[] = [];
+  private plugins: Plugin[] = [];
   /** WebSocket servers attached to the application's HTTP servers (attachHttpServer). */
   private readonly attachedWebSockets: WebSocketServer[] = [];
   private keepalive?: KeepaliveMonitor;
@@ -155,12 +161,15 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);
+      // Plugins before listeners: the hooks they install apply to the first connection.
+      this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
         this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
       await Promise.all(this.listening.map((listener) => listener.close()));
+      await closePlugins(this.plugins);
       await this.release();
       throw error;
     }
@@ -208,6 +217,16 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const client = new Client(this, stream, remoteAddress);
     this.connections.add(client);
     return client;
+  }
+
+  /**
+   * Closes every connection for which `predicate` holds, those still authenticating included (a
+   * plugin revoking credentials, an operator's kick); resolves to how many, once they are closed.
+   */
+  async disconnectClients(predicate: (client: Client) => boolean, reason: CloseReason): Promise<number> {
+    const closing = [...this.connections].filter((client) => !client.closing && predicate(client)).map((client) => client.close(reason));
+    await Promise.all(closing);
+    return closing.length;
   }
 
   forget(client: Client): void {
@@ -270,7 +289,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
       const qos = (message.qos < granted ? message.qos : granted) as QoS;
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
       // The message's id goes with it: the session closing on another instance may queue the same message (endSession).
-      writes.push(this.queueOffline(clientId, { id: message.id, topic: message.topic, payload: message.payload, qos, retain: false }));
+      const queued: Message = { id: message.id, topic: message.topic, payload: message.payload, qos, retain: false };
+      if (message.properties) queued.properties = message.properties;
+      writes.push(this.queueOffline(clientId, queued));
     }
     await Promise.all(writes);
   }
@@ -320,7 +341,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
         if (!verdict || verdict === 'ignore') return;
         if (Buffer.isBuffer(verdict)) payload = verdict;
       }
-      await this.route(this.messageIds.message(will.topic, payload, will.qos, will.retain), client);
+      await this.route(this.messageIds.message(will.topic, payload, will.qos, will.retain, will.properties), client);
     } catch (error) {
       this.logger.error({ err: error, clientId: client.id }, 'could not publish the will');
     }
@@ -349,6 +370,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload ?? []),
       qos,
       packet.retain === true,
+      packet.properties,
     );
     await this.started;
     if (this.closed) throw new Error('the server is closed');
@@ -396,6 +418,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const stopAccepting = Promise.all(this.listening.map((listener) => listener.close()));
     await Promise.all([...this.connections].map((client) => client.close('server closed')));
     await stopAccepting;
+    await closePlugins(this.plugins);
     await this.release();
     this.logger.info('closed');
     this.emit('closed');

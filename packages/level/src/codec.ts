@@ -1,27 +1,30 @@
-import type { Message, MessageContent, OutgoingPacket, QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, type Message, type MessageContent, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
 
 /**
  * Compact binary values. A Message is
- *   flags (1 byte) | [id length (uint16 BE) | id (UTF-8)] | topic length (uint32 BE) | topic (UTF-8) | payload (rest)
+ *   flags (1 byte) | [id length (uint16 BE) | id (UTF-8)] | topic length (uint32 BE) | topic (UTF-8) | [properties] | payload (rest)
  * so payloads stay binary-safe and need no base64 or JSON escaping.
  * Flags: bits 0-1 QoS, bit 2 retain, bit 3 `released: true`, bit 4 `released: false`
- * (two bits so an explicit `false` round-trips apart from an absent property), bit 5 an id
- * follows (absent for a will, and in values written by layout version 1: read as id '').
+ * (two bits so an explicit `false` round-trips apart from an absent property), bit 5: MQTT 5
+ * properties follow the topic, encoded as on the wire (their length first), bit 6: the message id
+ * comes first (absent for a will, and in values written by layout version 1: read as id '').
  */
 
 const QOS_MASK = 0b0000_0011;
 const RETAIN = 0b0000_0100;
 const RELEASED_TRUE = 0b0000_1000;
 const RELEASED_FALSE = 0b0001_0000;
-const HAS_ID = 0b0010_0000;
+const HAS_PROPERTIES = 0b0010_0000;
+const HAS_ID = 0b0100_0000;
 
 function encodeMessageWithFlags(message: MessageContent & { id?: string }, extraFlags: number): Buffer {
   const id = message.id ? Buffer.from(message.id, 'utf8') : null;
   if (id && id.length > 0xffff) throw new Error(`message id longer than 65535 bytes: ${message.id!.slice(0, 40)}...`);
   const topic = Buffer.from(message.topic, 'utf8');
+  const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
   const idBytes = id ? 2 + id.length : 0;
-  const out = Buffer.allocUnsafe(1 + idBytes + 4 + topic.length + message.payload.length);
-  out[0] = (message.qos & QOS_MASK) | (message.retain ? RETAIN : 0) | (id ? HAS_ID : 0) | extraFlags;
+  const out = Buffer.allocUnsafe(1 + idBytes + 4 + topic.length + (properties?.length ?? 0) + message.payload.length);
+  out[0] = (message.qos & QOS_MASK) | (message.retain ? RETAIN : 0) | (id ? HAS_ID : 0) | (properties ? HAS_PROPERTIES : 0) | extraFlags;
   let offset = 1;
   if (id) {
     offset = out.writeUInt16BE(id.length, offset);
@@ -29,6 +32,7 @@ function encodeMessageWithFlags(message: MessageContent & { id?: string }, extra
   }
   offset = out.writeUInt32BE(topic.length, offset);
   offset += topic.copy(out, offset);
+  if (properties) offset += properties.copy(out, offset);
   out.set(message.payload, offset);
   return out;
 }
@@ -52,14 +56,18 @@ function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Messag
   const topicStart = offset + 4;
   const topicEnd = topicStart + buffer.readUInt32BE(offset);
   if (topicEnd > buffer.length) throw new Error('corrupt stored message: topic overruns the value');
+  let payloadStart = topicEnd;
+  let properties;
+  if (flags & HAS_PROPERTIES) ({ properties, next: payloadStart } = decodeMessageProperties(buffer, topicEnd));
   const message: Message = {
     id,
     topic: buffer.toString('utf8', topicStart, topicEnd),
     // A copy, so a returned payload does not pin (or alias) the database's read buffer.
-    payload: Buffer.from(buffer.subarray(topicEnd)),
+    payload: Buffer.from(buffer.subarray(payloadStart)),
     qos: (flags & QOS_MASK) as QoS,
     retain: (flags & RETAIN) !== 0,
   };
+  if (properties) message.properties = properties;
   return { flags, message };
 }
 

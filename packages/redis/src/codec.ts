@@ -1,14 +1,15 @@
-import type { Message, MessageContent, OutgoingPacket, QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, type Message, type MessageContent, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
 
 /**
  * Binary encoding of messages in Redis values and stream entries: a version byte, a flags byte,
- * an optional packet id, the message id, the topic, then the payload bytes untouched. Compact,
- * and byte-exact where JSON or msgpack of strings would not be (ascoltatori#99).
+ * an optional packet id, the message id, the topic, the MQTT 5 properties if any, then the payload
+ * bytes untouched. Compact, and byte-exact where JSON or msgpack of strings would not be
+ * (ascoltatori#99).
  *
- *   0: version (2)   1: flags = qos | retain << 2 | released << 3 | hasPacketId << 4
+ *   0: version (2)   1: flags = qos | retain << 2 | released << 3 | hasPacketId << 4 | hasProperties << 5
  *   [2..3: packet id (OutgoingPacket.messageId), big-endian]
  *   then: message id byte length (u16 BE), message id (UTF-8), topic byte length (u16 BE),
- *   topic (UTF-8), payload
+ *   topic (UTF-8), [MQTT 5 properties, encoded as on the wire, their length first], payload
  *
  * Version 1, written before messages had ids, had no message id; it is read with an empty id.
  */
@@ -17,6 +18,7 @@ const VERSION_WITHOUT_ID = 1;
 const RETAIN = 0b100;
 const RELEASED = 0b1000;
 const HAS_PACKET_ID = 0b10000;
+const HAS_PROPERTIES = 0b100000;
 
 function byteLength(text: string, what: string): number {
   const length = Buffer.byteLength(text);
@@ -30,15 +32,17 @@ function encode(message: MessageContent & { id?: string }, packetId: number | un
   const idLength = byteLength(id, 'message id');
   const topicLength = byteLength(message.topic, 'topic');
   const packetIdBytes = packetId === undefined ? 0 : 2;
-  const buffer = Buffer.allocUnsafe(6 + packetIdBytes + idLength + topicLength + message.payload.length);
+  const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
+  const buffer = Buffer.allocUnsafe(6 + packetIdBytes + idLength + topicLength + (properties?.length ?? 0) + message.payload.length);
   buffer[0] = VERSION;
-  buffer[1] = message.qos | (message.retain ? RETAIN : 0) | (released ? RELEASED : 0) | (packetIdBytes ? HAS_PACKET_ID : 0);
+  buffer[1] = message.qos | (message.retain ? RETAIN : 0) | (released ? RELEASED : 0) | (packetIdBytes ? HAS_PACKET_ID : 0) | (properties ? HAS_PROPERTIES : 0);
   let offset = 2;
   if (packetId !== undefined) offset = buffer.writeUInt16BE(packetId, offset);
   offset = buffer.writeUInt16BE(idLength, offset);
   offset += buffer.write(id, offset, 'utf8');
   offset = buffer.writeUInt16BE(topicLength, offset);
   offset += buffer.write(message.topic, offset, 'utf8');
+  if (properties) offset += properties.copy(buffer, offset);
   message.payload.copy(buffer, offset);
   return buffer;
 }
@@ -70,9 +74,14 @@ function decode(buffer: Buffer): Decoded {
   const topicLength = buffer.readUInt16BE(offset);
   offset += 2;
   const topic = buffer.toString('utf8', offset, offset + topicLength);
+  offset += topicLength;
+  let properties;
+  if (flags & HAS_PROPERTIES) ({ properties, next: offset } = decodeMessageProperties(buffer, offset));
   // A copy, so that a payload kept by the broker does not pin a larger reply buffer.
-  const payload = Buffer.from(buffer.subarray(offset + topicLength));
-  return { message: { id, topic, payload, qos: (flags & 0b11) as QoS, retain: (flags & RETAIN) !== 0 }, packetId, released: (flags & RELEASED) !== 0 };
+  const payload = Buffer.from(buffer.subarray(offset));
+  const message: Message = { id, topic, payload, qos: (flags & 0b11) as QoS, retain: (flags & RETAIN) !== 0 };
+  if (properties) message.properties = properties;
+  return { message, packetId, released: (flags & RELEASED) !== 0 };
 }
 
 export function encodeMessage(message: MessageContent & { id?: string }): Buffer {
