@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Emitter, MessageHandler } from '../emitter/emitter.js';
-import type { MessageIds } from '../message-ids.js';
+import { MessageIds } from '../message-ids.js';
 import type { Message } from '../types.js';
 
 /**
@@ -39,7 +39,8 @@ export class ControlChannel {
     private readonly emitter: Emitter,
     private readonly brokerId: string,
     private readonly logger: Logger,
-    private readonly messageIds: MessageIds,
+    /** The broker's, so that control messages are numbered with its other messages. */
+    private readonly messageIds = new MessageIds(brokerId),
   ) {}
 
   /** Subscribes to the control level on the Emitter; resolves once messages can arrive. */
