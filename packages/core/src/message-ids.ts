@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { expiryOf } from './connection/properties.js';
 import type { MessageProperties, PublishedMessage, QoS } from './types.js';
 
 /**
@@ -18,11 +19,18 @@ export class MessageIds {
     return this.prefix + (this.count++).toString(36);
   }
 
-  /** A message entering the broker, with its new id under both its names. */
+  /**
+   * A message entering the broker, with its new id under both its names; its Message Expiry
+   * Interval, if any, counts from now.
+   */
   message(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties?: MessageProperties): PublishedMessage {
     const id = this.next();
     const message: PublishedMessage = { id, messageId: id, topic, payload, qos, retain };
-    if (properties) message.properties = properties;
+    if (properties) {
+      message.properties = properties;
+      const expiresAt = expiryOf(properties);
+      if (expiresAt !== undefined) message.expiresAt = expiresAt;
+    }
     return message;
   }
 }

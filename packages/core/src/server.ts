@@ -13,6 +13,7 @@ import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/con
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
+import { DelayedWills } from './connection/delayed-wills.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
@@ -81,6 +82,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   authorizeSubscribe?: Hooks['authorizeSubscribe'];
   authorizeForward?: Hooks['authorizeForward'];
   published?: Hooks['published'];
+  readonly delayedWills = new DelayedWills();
   /** MQTT 5 enhanced authentication methods, by the name a client gives in CONNECT. */
   authenticationMethods: Record<string, AuthenticationMethod> = Object.create(null);
 
@@ -291,6 +293,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // The message's id goes with it: the session closing on another instance may queue the same message (endSession).
       const queued: Message = { id: message.id, topic: message.topic, payload: message.payload, qos, retain: false };
       if (message.properties) queued.properties = message.properties;
+      if (message.expiresAt !== undefined) queued.expiresAt = message.expiresAt;
       writes.push(this.queueOffline(clientId, queued));
     }
     await Promise.all(writes);
@@ -324,6 +327,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   private closeTakenOver(clientId: string, origin: ControlOrigin): void {
     if (origin.local) return;
+    // The client is back, on another instance: its delayed will is not sent. [MQTT-3.1.3-9]
+    this.delayedWills.cancel(clientId);
     const client = this.clients[clientId];
     if (client) void client.close('new connection request');
   }
@@ -412,6 +417,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private async stop(): Promise<void> {
     await this.started.catch(() => undefined);
     this.closed = true;
+    this.delayedWills.clear();
     this.keepalive?.stop();
     this.sys?.stop();
     for (const wss of this.attachedWebSockets) wss.close();

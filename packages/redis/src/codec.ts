@@ -2,16 +2,18 @@ import { decodeMessageProperties, encodeMessageProperties, type Message, type Me
 
 /**
  * Binary encoding of messages in Redis values and stream entries: a version byte, a flags byte,
- * an optional packet id, the message id, the topic, the MQTT 5 properties if any, then the payload
- * bytes untouched. Compact, and byte-exact where JSON or msgpack of strings would not be
- * (ascoltatori#99).
+ * an optional packet id, an optional expiry time, the message id, the topic, the MQTT 5 properties
+ * if any, then the payload bytes untouched. Compact, and byte-exact where JSON or msgpack of
+ * strings would not be (ascoltatori#99).
  *
  *   0: version (2)   1: flags = qos | retain << 2 | released << 3 | hasPacketId << 4 | hasProperties << 5
- *   [2..3: packet id (OutgoingPacket.messageId), big-endian]
+ *                                   | hasExpiry << 6
+ *   [2..3: packet id (OutgoingPacket.messageId), big-endian]   [expiresAt, float64 ms]
  *   then: message id byte length (u16 BE), message id (UTF-8), topic byte length (u16 BE),
  *   topic (UTF-8), [MQTT 5 properties, encoded as on the wire, their length first], payload
  *
- * Version 1, written before messages had ids, had no message id; it is read with an empty id.
+ * Version 1, written before messages had ids, is the same without the message id; it is read
+ * with an empty id.
  */
 const VERSION = 2;
 const VERSION_WITHOUT_ID = 1;
@@ -19,6 +21,7 @@ const RETAIN = 0b100;
 const RELEASED = 0b1000;
 const HAS_PACKET_ID = 0b10000;
 const HAS_PROPERTIES = 0b100000;
+const HAS_EXPIRY = 0b1000000;
 
 function byteLength(text: string, what: string): number {
   const length = Buffer.byteLength(text);
@@ -33,11 +36,19 @@ function encode(message: MessageContent & { id?: string }, packetId: number | un
   const topicLength = byteLength(message.topic, 'topic');
   const packetIdBytes = packetId === undefined ? 0 : 2;
   const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
-  const buffer = Buffer.allocUnsafe(6 + packetIdBytes + idLength + topicLength + (properties?.length ?? 0) + message.payload.length);
+  const expiryBytes = message.expiresAt === undefined ? 0 : 8;
+  const buffer = Buffer.allocUnsafe(6 + packetIdBytes + expiryBytes + idLength + topicLength + (properties?.length ?? 0) + message.payload.length);
   buffer[0] = VERSION;
-  buffer[1] = message.qos | (message.retain ? RETAIN : 0) | (released ? RELEASED : 0) | (packetIdBytes ? HAS_PACKET_ID : 0) | (properties ? HAS_PROPERTIES : 0);
+  buffer[1] =
+    message.qos |
+    (message.retain ? RETAIN : 0) |
+    (released ? RELEASED : 0) |
+    (packetIdBytes ? HAS_PACKET_ID : 0) |
+    (properties ? HAS_PROPERTIES : 0) |
+    (expiryBytes ? HAS_EXPIRY : 0);
   let offset = 2;
   if (packetId !== undefined) offset = buffer.writeUInt16BE(packetId, offset);
+  if (message.expiresAt !== undefined) offset = buffer.writeDoubleBE(message.expiresAt, offset);
   offset = buffer.writeUInt16BE(idLength, offset);
   offset += buffer.write(id, offset, 'utf8');
   offset = buffer.writeUInt16BE(topicLength, offset);
@@ -65,6 +76,11 @@ function decode(buffer: Buffer): Decoded {
     packetId = buffer.readUInt16BE(offset);
     offset += 2;
   }
+  let expiresAt: number | undefined;
+  if (flags & HAS_EXPIRY) {
+    expiresAt = buffer.readDoubleBE(offset);
+    offset += 8;
+  }
   let id = '';
   if (version === VERSION) {
     const idLength = buffer.readUInt16BE(offset);
@@ -81,6 +97,7 @@ function decode(buffer: Buffer): Decoded {
   const payload = Buffer.from(buffer.subarray(offset));
   const message: Message = { id, topic, payload, qos: (flags & 0b11) as QoS, retain: (flags & RETAIN) !== 0 };
   if (properties) message.properties = properties;
+  if (expiresAt !== undefined) message.expiresAt = expiresAt;
   return { message, packetId, released: (flags & RELEASED) !== 0 };
 }
 

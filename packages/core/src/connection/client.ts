@@ -82,6 +82,8 @@ export class Client {
    * durable session has 0xFFFFFFFF (kept until the Store's `ttl.subscriptions`), a clean one 0.
    */
   sessionExpiryInterval = 0;
+  /** MQTT 5: seconds the will waits after the connection ends (Will Delay Interval). */
+  willDelayInterval = 0;
   /** MQTT 5: topics by the Topic Alias the client set for them on this connection. [MQTT-3.3.2-7] */
   topicAliases: Map<number, string> | null = null;
   /** MQTT 5: the enhanced authentication method this connection authenticated with. */
@@ -367,6 +369,14 @@ export class Client {
       this.logger.error({ err: error }, 'store write failed');
     });
     return next;
+  }
+
+  /**
+   * How long the Store keeps this session once offline, in milliseconds: a 5.0 client's Session
+   * Expiry Interval; undefined for 3.1.1, whose durable sessions last the Store's `ttl.subscriptions`.
+   */
+  get sessionExpiryMs(): number | undefined {
+    return this.protocolVersion === 5 ? this.sessionExpiryInterval * 1000 : undefined;
   }
 
   /** Whether this session's state lives in the Store while connected (3.1.1: clean session not set). */

@@ -1,7 +1,7 @@
 import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
 import type { Client } from './client.js';
 import { encodePublish, encodeSharedQos0 } from './encoder.js';
-import { encodeProperties } from './properties.js';
+import { encodeProperties, outgoingPropertiesOf } from './properties.js';
 
 interface Waiting {
   message: Message;
@@ -148,6 +148,11 @@ export class OutboundQueue {
 
   private send(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
+    // [MQTT-3.3.2-5] an expired message is not sent. (One comparison for messages without expiry.)
+    if (message.expiresAt !== undefined && message.expiresAt <= Date.now()) {
+      client.server.stats.drop('expired');
+      return;
+    }
     client.server.stats.publishSent++;
     if (qos === 0) {
       if (client.protocolVersion === 5) client.writeBytes(encodeV5(message, 0, retain, false, 0));
@@ -156,6 +161,7 @@ export class OutboundQueue {
     }
     const packet: OutgoingPacket = { id: message.id, topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
     if (message.properties) packet.properties = message.properties;
+    if (message.expiresAt !== undefined) packet.expiresAt = message.expiresAt;
     (this.inflight ??= new Map()).set(packet.messageId, packet);
     if (client.durable) {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));
@@ -230,5 +236,5 @@ export class OutboundQueue {
 
 /** A PUBLISH for a 5.0 client: the message's properties travel with it. [MQTT-3.3.2-17] */
 function encodeV5(message: Message, qos: QoS, retain: boolean, dup: boolean, messageId: number): Buffer {
-  return encodePublish(message.topic, message.payload, qos, retain, dup, messageId, encodeProperties(message.properties));
+  return encodePublish(message.topic, message.payload, qos, retain, dup, messageId, encodeProperties(outgoingPropertiesOf(message)));
 }

@@ -1,4 +1,4 @@
-import type { MessageProperties, UserProperty } from '../types.js';
+import type { Message, MessageProperties, UserProperty } from '../types.js';
 import { ProtocolViolation, Reason } from './reason-codes.js';
 
 /**
@@ -288,6 +288,22 @@ export function messagePropertiesOf(decoded: DecodedProperties): MessageProperti
   if (correlationData !== undefined) properties.correlationData = correlationData;
   if (userProperties !== undefined) properties.userProperties = userProperties;
   return properties;
+}
+
+/** When a message with these properties expires if it was received now, or undefined. [MQTT-3.3.2-5] */
+export function expiryOf(properties: MessageProperties | undefined, now = Date.now()): number | undefined {
+  const interval = properties?.messageExpiryInterval;
+  return interval === undefined ? undefined : now + interval * 1000;
+}
+
+/**
+ * The properties a message goes out with: its Message Expiry Interval reduced by the time it
+ * waited in the broker [MQTT-3.3.2-6], at least 1 s (it is sent only while it has not expired).
+ */
+export function outgoingPropertiesOf(message: Message, now = Date.now()): MessageProperties | undefined {
+  const { properties, expiresAt } = message;
+  if (expiresAt === undefined || properties === undefined) return properties;
+  return { ...properties, messageExpiryInterval: Math.max(1, Math.ceil((expiresAt - now) / 1000)) };
 }
 
 /**

@@ -103,6 +103,7 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
     try {
       const willProperties = v5 ? messagePropertiesOf(packet.will.properties ?? {}) : undefined;
       if (willProperties) client.will.properties = willProperties; // [MQTT-3.1.3-10] in order
+      client.willDelayInterval = packet.will.properties?.willDelayInterval ?? 0;
     } catch (error) {
       return Promise.resolve(client.protocolError(error as Error));
     }
@@ -140,6 +141,10 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   // From here the session exists: whatever happens next, closing must end it properly.
   client.sessionStarted = true;
 
+  // [MQTT-3.1.3-9] a will waiting for its delay is not sent now the client is back; but a Clean
+  // Start ends the session it belonged to, which sends it at once.
+  const delayedWill = server.delayedWills.cancel(clientId);
+  if (delayedWill && packet.clean !== false) delayedWill();
   const store = server.store;
   let sessionPresent = false;
   let stored = false;
@@ -161,7 +166,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   client.clean = client.sessionExpiryInterval === 0 && !stored;
   if (client.durable) {
     if (!stored) await store.createSession(clientId); // [MQTT-3.1.2-6]
-    await store.setConnected(clientId, true);
+    await store.setConnected(clientId, true, client.sessionExpiryMs);
   }
   if (client.will) await store.putWill(clientId, client.will);
   if (client.closing) return;

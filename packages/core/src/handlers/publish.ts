@@ -1,6 +1,6 @@
 import type { Client } from '../connection/client.js';
 import type { PublishPacket } from '../connection/packet-reader.js';
-import { messagePropertiesOf } from '../connection/properties.js';
+import { expiryOf, messagePropertiesOf } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
 import { clientMayPublish } from '../sys/topic-access.js';
@@ -70,6 +70,8 @@ function readV5(client: Client, packet: PublishPacket, message: PublishedMessage
     const properties = messagePropertiesOf(packet.properties!);
     // [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-20] forwarded unaltered.
     if (properties) message.properties = properties;
+    const expiresAt = expiryOf(properties);
+    if (expiresAt !== undefined) message.expiresAt = expiresAt;
   } catch (error) {
     client.protocolError(error as Error);
     return false;
