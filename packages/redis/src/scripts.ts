@@ -145,7 +145,7 @@ local session = K('session', id)
 if redis.call('EXISTS', session) == 0 then return 0 end
 if ARGV[3] == '0' then
   local owner = redis.call('HGET', session, 'connected')
-  if owner ~= ARGV[5] and owner ~= '1' and owner ~= '0' then return 0 end
+  if owner ~= ARGV[6] and owner ~= '1' and owner ~= '0' then return 0 end
 end
 redis.call('HSET', session, 'connected', ARGV[3])
 if ARGV[4] ~= '' then redis.call('HSET', session, 'expiry', ARGV[4]) end
