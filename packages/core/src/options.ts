@@ -76,6 +76,11 @@ export interface ServerOptions {
   maxKeepalive?: number;
   /** MQTT 5: Topic Aliases a client may set per connection (advertised in CONNACK); 0 for none. */
   topicAliasMaximum?: number;
+  /**
+   * MQTT 5 Receive Maximum: QoS 1/2 messages a 5.0 client may have sent unacknowledged (advertised
+   * in CONNACK); one more is DISCONNECT 0x93.
+   */
+  receiveMaximum?: number;
   /** MQTT 5 Response Information, sent to clients that ask for it (e.g. a topic prefix for responses). */
   responseInformation?: string;
   /**
@@ -103,6 +108,7 @@ export interface ResolvedOptions {
   /** 0: no cap. */
   maxKeepalive: number;
   topicAliasMaximum: number;
+  receiveMaximum: number;
   responseInformation: string | undefined;
   redirect: { serverReference: string; permanent: boolean } | undefined;
 }
@@ -125,7 +131,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
   'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'responseInformation', 'redirect',
+  'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
 
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
@@ -266,6 +272,7 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     sysAccess: sysAccess(raw.sysAccess),
     maxKeepalive: raw.maxKeepalive === undefined ? 0 : boundedInteger(raw, 'maxKeepalive', 1, 65535),
     topicAliasMaximum: raw.topicAliasMaximum === undefined ? 10 : boundedInteger(raw, 'topicAliasMaximum', 0, 65535),
+    receiveMaximum: raw.receiveMaximum === undefined ? 65_535 : boundedInteger(raw, 'receiveMaximum', 1, 65_535),
     responseInformation: optionalString(raw, 'responseInformation'),
     redirect: redirectOf(options.redirect),
   };

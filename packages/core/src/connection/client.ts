@@ -10,6 +10,7 @@ import { ProtocolViolation, Reason } from './reason-codes.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
 import { PacketReader, type InboundPacket } from './packet-reader.js';
+import type { Mqtt5Connection } from './mqtt5-connection.js';
 import type { DecodedProperties } from './properties.js';
 
 /** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
@@ -57,9 +58,6 @@ const DISCONNECT_REASONS: Record<string, number | undefined> = {
   'not authorized': Reason.NotAuthorized,
 };
 
-/** Packets whose Reason String and User Properties a client may refuse to receive. [MQTT-3.1.2-29] */
-const PROBLEM_INFORMATION: ReadonlySet<ServerPacket['cmd']> = new Set(['suback', 'unsuback', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'auth']);
-
 /**
  * One client connection and the session it carries while connected. Mosca's Client surface
  * (`id`, `user`, `clean`, `keepalive`, `will`, `subscriptions`, `connection.stream`, `close`)
@@ -75,8 +73,6 @@ export class Client {
   keepalive = 0;
   protocolVersion: ProtocolLevel = 4;
   will: Will | null = null;
-  /** MQTT 5: the properties of the client's CONNECT (Mosca-style hooks read them here). */
-  connectProperties: DecodedProperties | undefined;
   /**
    * Seconds the session outlives the connection: MQTT 5's Session Expiry Interval. A 3.1.1
    * durable session has 0xFFFFFFFF (kept until the Store's `ttl.subscriptions`), a clean one 0.
@@ -84,12 +80,8 @@ export class Client {
   sessionExpiryInterval = 0;
   /** MQTT 5: seconds the will waits after the connection ends (Will Delay Interval). */
   willDelayInterval = 0;
-  /** MQTT 5: topics by the Topic Alias the client set for them on this connection. [MQTT-3.3.2-7] */
-  topicAliases: Map<number, string> | null = null;
-  /** MQTT 5: the enhanced authentication method this connection authenticated with. */
-  authenticationMethod: string | undefined;
-  /** MQTT 5: false when the client asked for no Reason Strings or User Properties on acks. */
-  requestProblemInformation = true;
+  /** What MQTT 5 adds to the connection; null for 3.1/3.1.1 clients (and before CONNECT). */
+  mqtt5: Mqtt5Connection | null = null;
   /** Filters this client holds, Mosca's shape: `{ [filter]: { qos } }`. */
   readonly subscriptions: Record<string, { qos: QoS }> = Object.create(null);
   /** True once CONNACK 0 went out; false again once closing starts. */
@@ -180,9 +172,19 @@ export class Client {
     void this.disconnect(reasonCode, 'protocol violation', error.message);
   }
 
+  /** MQTT 5: the properties of the client's CONNECT (Mosca-style hooks read them here). */
+  get connectProperties(): DecodedProperties | undefined {
+    return this.mqtt5?.connectProperties;
+  }
+
   /** @internal a packet (PacketReader). */
   receive(packet: Packet): void {
     if (this.closing) return;
+    // [MQTT-3.3.4-7] a 5.0 client keeps within the broker's Receive Maximum (a 3.1.1 client pays one comparison).
+    if (this.mqtt5 !== null && packet.cmd === 'publish' && packet.qos > 0 && !this.mqtt5.publishReceived(packet.messageId!)) {
+      void this.disconnect(Reason.ReceiveMaximumExceeded, 'protocol violation', 'Receive Maximum exceeded');
+      return;
+    }
     if (this.busy) {
       this.backlog ??= [];
       this.backlog.push(packet);
@@ -289,15 +291,9 @@ export class Client {
       if (this.connackSent) return;
       this.connackSent = true;
     }
-    if (this.protocolVersion !== 5) {
-      this.writeBytes(encodePacket(packet));
-      return;
-    }
-    if (!this.requestProblemInformation && 'properties' in packet && packet.properties && PROBLEM_INFORMATION.has(packet.cmd)) {
-      const { reasonString: _reason, userProperties: _user, ...rest } = packet.properties;
-      packet = { ...packet, properties: rest };
-    }
-    this.writeBytes(encodePacketV5(packet));
+    if (this.protocolVersion !== 5) this.writeBytes(encodePacket(packet));
+    // Before CONNECT is handled (a malformed one), a 5.0 client has no limits yet.
+    else this.writeBytes(this.mqtt5 ? this.mqtt5.encode(packet) : encodePacketV5(packet));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../connection/client.js';
+import { Mqtt5Connection } from '../connection/mqtt5-connection.js';
 import type { ConnectPacket } from '../connection/packet-reader.js';
 import { messagePropertiesOf, type DecodedProperties, type OutgoingProperties } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
@@ -54,8 +55,8 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
   if (v5) {
     const problem = connectPropertiesError(properties);
     if (problem) return Promise.resolve(client.protocolError(new ProtocolViolation(problem, Reason.ProtocolError)));
-    client.connectProperties = properties;
-    client.requestProblemInformation = properties.requestProblemInformation !== 0;
+    client.mqtt5 = new Mqtt5Connection(properties, server.settings.receiveMaximum);
+    client.outbound.limitWindow(client.mqtt5.receiveMaximum); // [MQTT-3.3.4-9]
     client.sessionExpiryInterval = properties.sessionExpiryInterval ?? 0;
   } else {
     client.sessionExpiryInterval = packet.clean === false ? UNTIL_STORE_TTL : 0;
@@ -191,6 +192,8 @@ function connackProperties(client: Client, pending: PendingConnect): OutgoingPro
     retainAvailable: true,
     maximumPacketSize: Math.min(settings.maxPacketSize, LARGEST_PACKET),
     wildcardSubscriptionAvailable: true,
+    // Absent means 65,535 (section 3.2.2.3.3).
+    receiveMaximum: settings.receiveMaximum < 65_535 ? settings.receiveMaximum : undefined,
     // Absent means 0: no aliases. [MQTT-3.2.2-18]
     topicAliasMaximum: settings.topicAliasMaximum || undefined,
     subscriptionIdentifiersAvailable: false,

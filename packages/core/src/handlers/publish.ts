@@ -53,14 +53,9 @@ function readV5(client: Client, packet: PublishPacket, message: PublishedMessage
   if (topicAlias !== undefined) {
     // [MQTT-3.3.2-8] [MQTT-3.3.2-9] from 1 to the Topic Alias Maximum the broker gave.
     if (topicAlias === 0 || topicAlias > client.server.settings.topicAliasMaximum) return violation(`Topic Alias ${topicAlias} out of range`, Reason.TopicAliasInvalid);
-    if (message.topic === '') {
-      const topic = client.topicAliases?.get(topicAlias);
-      if (topic === undefined) return violation(`Topic Alias ${topicAlias} was never set`);
-      message.topic = topic;
-    } else {
-      // [MQTT-3.3.2-12] a new mapping for this connection only. [MQTT-3.3.2-7]
-      (client.topicAliases ??= new Map()).set(topicAlias, message.topic);
-    }
+    const topic = client.mqtt5!.resolveAlias(topicAlias, message.topic);
+    if (topic === undefined) return violation(`Topic Alias ${topicAlias} was never set`);
+    message.topic = topic;
   } else if (message.topic === '') {
     return violation('PUBLISH without a topic or a Topic Alias');
   }

@@ -11,9 +11,11 @@ export type DropReason =
   /** A client published to `$SYS` or `$CONTROL`: acknowledged and dropped, as Mosquitto does. */
   | 'reservedTopic'
   /** An MQTT 5 message whose Message Expiry Interval ran out before it could be sent. [MQTT-3.3.2-5] */
-  | 'expired';
+  | 'expired'
+  /** A message larger than the Maximum Packet Size its MQTT 5 subscriber set. [MQTT-3.1.2-25] */
+  | 'packetTooLarge';
 
-export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic', 'expired'];
+export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic', 'expired', 'packetTooLarge'];
 
 /** Counters the `$SYS` publisher reads; kept as plain fields so hot paths only increment. */
 export class BrokerStats {
@@ -24,7 +26,7 @@ export class BrokerStats {
   /** Messages dropped, all reasons together (`$SYS/<id>/messages/dropped`). */
   dropped = 0;
   /** Messages dropped, by reason. */
-  readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0, expired: 0 };
+  readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0, expired: 0, packetTooLarge: 0 };
   readonly startedAt = new Date();
 
   clientConnected(): void {
