@@ -2,6 +2,12 @@ import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
 import type { Client } from './client.js';
 import { encodePublish, encodeSharedQos0 } from './encoder.js';
 
+/**
+ * What an acknowledgement from the client means for the packet it names: it moved the delivery on,
+ * its id is not in flight, or it does not fit the packet (the wrong QoS, or PUBCOMP before PUBREC).
+ */
+export type AckResult = 'done' | 'unknown' | 'mismatch';
+
 interface Waiting {
   message: Message;
   qos: QoS;
@@ -207,28 +213,33 @@ export class OutboundQueue {
     return this.lastId;
   }
 
-  /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is delivered. */
-  complete(messageId: number, expectedQos: 1 | 2): void {
+  /** The client acknowledged the end of a delivery: the message is delivered. */
+  complete(messageId: number, by: 'puback' | 'pubcomp' | 'failed pubrec'): AckResult {
     const packet = this.inflight?.get(messageId);
-    if (!packet || packet.qos !== expectedQos) return;
+    if (!packet) return 'unknown';
+    // PUBACK ends QoS 1, PUBCOMP a released QoS 2, and (MQTT 5) a PUBREC of 0x80 or more an unreleased one.
+    const fits = by === 'puback' ? packet.qos === 1 : packet.qos === 2 && Boolean(packet.released) === (by === 'pubcomp');
+    if (!fits) return 'mismatch';
     this.inflight!.delete(messageId);
     const client = this.client;
     if (client.durable) void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
     client.server.emit('delivered', packet, client);
     this.pump();
+    return 'done';
   }
 
   /** PUBREC: the client has the QoS 2 message; from now on only PUBREL is re-sent. [MQTT-4.3.3-1] */
-  received(messageId: number): boolean {
+  received(messageId: number): AckResult {
     const packet = this.inflight?.get(messageId);
-    if (!packet || packet.qos !== 2) return false;
+    if (!packet) return 'unknown';
+    if (packet.qos !== 2) return 'mismatch';
     if (!packet.released) {
       const released: OutgoingPacket = { ...packet, released: true };
       this.inflight!.set(messageId, released);
       const client = this.client;
       if (client.durable) void client.persist((id) => client.server.store.putOutgoing(id, released));
     }
-    return true;
+    return 'done';
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Client } from '../connection/client.js';
-import type { PublishPacket } from '../connection/packet-reader.js';
+import type { PublishPacket } from '../connection/inbound-packets.js';
 import { expiryOf, messagePropertiesOf } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
@@ -14,13 +14,9 @@ import type { PublishedMessage } from '../types.js';
 export function handlePublish(client: Client, packet: PublishPacket): void | Promise<void> {
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   const message = client.server.messageIds.message(packet.topic, payload, packet.qos, packet.retain);
-  // Only a 5.0 PUBLISH has properties (an empty list included): its topic may be an alias.
+  // Only a 5.0 PUBLISH has properties (an empty list included): its topic may be an alias, and is
+  // checked once resolved. A 3.1.1 topic name was checked by PacketReader.
   if (packet.properties !== undefined && !readV5(client, packet, message)) return;
-  const topicError = topicNameError(message.topic);
-  if (topicError) {
-    client.logger.warn({ topic: message.topic, reason: topicError }, 'invalid topic name in PUBLISH, closing');
-    return client.disconnect(Reason.TopicNameInvalid, 'protocol violation', topicError);
-  }
   const server = client.server;
   server.stats.publishReceived++;
   const messageId = packet.messageId!;
@@ -59,6 +55,9 @@ function readV5(client: Client, packet: PublishPacket, message: PublishedMessage
   } else if (message.topic === '') {
     return violation('PUBLISH without a topic or a Topic Alias');
   }
+  // [MQTT-3.3.2-2] no wildcards (the string rules were checked by PacketReader).
+  const topicError = topicNameError(message.topic);
+  if (topicError) return violation(`PUBLISH: topic name: ${topicError}`, Reason.TopicNameInvalid);
   // [MQTT-3.3.2-14] a Response Topic is a topic name: no wildcards.
   if (responseTopic !== undefined && topicNameError(responseTopic)) return violation('Response Topic is not a valid topic name');
   try {
