@@ -49,6 +49,10 @@ export interface ServerOptions {
   maxQueuedMessages?: number;
   /** Largest packet accepted, in bytes; a larger one closes that connection. */
   maxPacketSize?: number;
+  /** Bytes held for packets still arriving, across every connection; a packet that would exceed it closes its connection. */
+  maxIncompletePacketBytes?: number;
+  /** Milliseconds a connected client's packet may take to arrive in full, from its first byte. */
+  incompletePacketTimeout?: number;
   maxConnections?: number;
   /** Milliseconds a connection may stay open without sending CONNECT. */
   connectTimeout?: number;
@@ -96,6 +100,8 @@ export interface ResolvedOptions {
   maxInflightMessages: number;
   maxQueuedMessages: number;
   maxPacketSize: number;
+  maxIncompletePacketBytes: number;
+  incompletePacketTimeout: number;
   maxConnections: number;
   connectTimeout: number;
   storeMessagesQos0: boolean;
@@ -129,7 +135,7 @@ export class ConfigurationError extends Error {
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
-  'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
+  'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
   'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
@@ -179,6 +185,15 @@ function port(value: unknown, name: string): number {
     throw new ConfigurationError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** At least one packet of the largest size must fit: 256 MiB by default, or maxPacketSize if larger. */
+function incompletePacketBudget(options: Record<string, unknown>, maxPacketSize: number): number {
+  const budget = positiveInteger(options, 'maxIncompletePacketBytes', Math.max(256 * 1024 * 1024, maxPacketSize));
+  if (budget < maxPacketSize) {
+    throw new ConfigurationError(`option maxIncompletePacketBytes (${budget}) must be at least maxPacketSize (${maxPacketSize}): raise it or lower maxPacketSize`);
+  }
+  return budget;
 }
 
 const AUDIENCES: readonly SysAudience[] = ['all', 'authenticated', 'none'];
@@ -255,12 +270,15 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || /[+#/]/.test(options.id))) {
     throw new ConfigurationError(`option id must be a non-empty string without '/', '+' or '#', got ${JSON.stringify(options.id)}`);
   }
+  const maxPacketSize = positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16);
   const resolved: ResolvedOptions = {
     id: options.id ?? randomId(),
     interfaces: interfacesOf(options),
     maxInflightMessages: positiveInteger(raw, 'maxInflightMessages', 1024),
     maxQueuedMessages: positiveInteger(raw, 'maxQueuedMessages', 10_000),
-    maxPacketSize: positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16),
+    maxPacketSize,
+    maxIncompletePacketBytes: incompletePacketBudget(raw, maxPacketSize),
+    incompletePacketTimeout: positiveInteger(raw, 'incompletePacketTimeout', 60_000),
     maxConnections: positiveInteger(raw, 'maxConnections', 10_000_000),
     connectTimeout: positiveInteger(raw, 'connectTimeout', 30_000),
     storeMessagesQos0: flag(raw, 'storeMessagesQos0', false),

@@ -9,8 +9,10 @@ import { encodePacketV5 } from './encoder-v5.js';
 import { ProtocolViolation, Reason } from './reason-codes.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
-import { PacketReader, type InboundPacket } from './packet-reader.js';
+import type { CloseCause } from '../sys/broker-stats.js';
+import type { InboundPacket } from './inbound-packets.js';
 import type { Mqtt5Connection } from './mqtt5-connection.js';
+import { PacketReader } from './packet-reader.js';
 import type { DecodedProperties } from './properties.js';
 
 /** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
@@ -123,7 +125,7 @@ export class Client {
     readonly remoteAddress = 'local',
   ) {
     this.outbound = new OutboundQueue(this);
-    this.reader = new PacketReader(server.settings.maxPacketSize, this);
+    this.reader = new PacketReader(server.settings.maxPacketSize, this, server.incompletePackets);
     // Listeners shared by every connection, finding their client on the stream: no closures.
     (stream as OwnedStream)[OWNER] = this;
     stream.on('data', onStreamData);
@@ -144,8 +146,17 @@ export class Client {
     this.reader.push(chunk);
   }
 
+  /** Date.now() when the packet still arriving began, 0 between packets (for the keepalive monitor). */
+  get incompleteSince(): number {
+    return this.reader.incompleteSince;
+  }
+
   /** @internal the stream failed. */
   onError(error: Error): void {
+    // ws refuses a frame beyond its maxPayload (maxPacketSize) from the frame's header.
+    if ((error as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      return this.limitExceeded('packetTooLarge', `a WebSocket frame larger than maxPacketSize (${this.server.settings.maxPacketSize})`);
+    }
     this.logger.debug({ err: error }, 'connection error');
     if (this.connected) this.server.emit('clientError', error, this);
     void this.close(error.message);
@@ -156,20 +167,32 @@ export class Client {
     this.protocolVersion = level;
   }
 
-  /** @internal a malformed packet (PacketReader). */
+  /** A malformed packet or a protocol violation (PacketReader, handlers): logged, counted, closed. */
   protocolError(error: Error): void {
     if (this.closing) return;
-    if (!this.connected && error.message === 'Invalid protocol version') {
+    const reasonCode = error instanceof ProtocolViolation ? error.reasonCode : Reason.MalformedPacket;
+    if (!this.connected && reasonCode === Reason.UnsupportedProtocolVersion) {
       // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 (3.1.1's "unacceptable
       // protocol version") before closing: the client's level is unknown, so 3.1.1's encoding.
-      this.writeBytes(encodePacket({ cmd: 'connack', reasonCode: Reason.UnsupportedProtocolVersion, sessionPresent: false }));
+      this.writeBytes(encodePacket({ cmd: 'connack', reasonCode, sessionPresent: false }));
     }
-    this.logger.warn({ err: error.message }, 'malformed packet, closing the connection');
+    this.logger.warn({ clientId: this.id || undefined, err: error.message }, 'protocol violation, closing the connection');
+    this.server.stats.closedFor('protocolError');
     if (this.connected) this.server.emit('clientError', error, this);
-    const reasonCode = error instanceof ProtocolViolation ? error.reasonCode : Reason.MalformedPacket;
     // A 5.0 client is told why: in CONNACK while connecting, in DISCONNECT after. [MQTT-4.13.1-1]
     if (this.protocolVersion === 5 && !this.connackSent) this.write({ cmd: 'connack', reasonCode, sessionPresent: false });
     void this.disconnect(reasonCode, 'protocol violation', error.message);
+  }
+
+  /** @internal a limit refused what this connection sends (PacketReader, keepalive monitor): logged, counted, closed. */
+  limitExceeded(limit: Exclude<CloseCause, 'protocolError'>, reason: string): void {
+    if (this.closing) return;
+    this.logger.warn({ clientId: this.id || undefined, limit, reason }, 'limit exceeded, closing the connection');
+    this.server.stats.closedFor(limit);
+    const reasonCode = limit === 'packetTooLarge' ? Reason.PacketTooLarge : Reason.QuotaExceeded;
+    // A 5.0 client is told why, as for a protocol error. [MQTT-4.13.2-1]
+    if (this.protocolVersion === 5 && !this.connackSent) this.write({ cmd: 'connack', reasonCode, sessionPresent: false });
+    void this.disconnect(reasonCode, reason, reason);
   }
 
   /** MQTT 5: the properties of the client's CONNECT (Mosca-style hooks read them here). */
@@ -409,6 +432,7 @@ export class Client {
     const wasConnected = this.connected;
     this.closing = true;
     this.connected = false;
+    this.reader.stop();
     if (wasConnected) this.server.emit('clientDisconnecting', this);
     if (wasConnected && this.protocolVersion === 5) this.sayFarewell(reason);
     this.hangUp();

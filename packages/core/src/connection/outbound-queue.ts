@@ -2,6 +2,12 @@ import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
 import type { Client } from './client.js';
 import { encodePublish, encodeSharedQos0 } from './encoder.js';
 
+/**
+ * What an acknowledgement from the client means for the packet it names: it moved the delivery on,
+ * its id is not in flight, or it does not fit the packet (the wrong QoS, or PUBCOMP before PUBREC).
+ */
+export type AckResult = 'done' | 'unknown' | 'mismatch';
+
 interface Waiting {
   message: Message;
   qos: QoS;
@@ -27,7 +33,7 @@ export class OutboundQueue {
   /** True while the Store may hold queued messages this connection has not fetched yet. */
   private stored = false;
   private refilling = false;
-  /** Counts this connection's enqueues, so a refill knows whether one raced with its peek. */
+  /** Counts what may have added to the Store's queue (this connection's enqueues, readStore()), so a refill knows whether one raced with its peek. */
   private enqueued = 0;
   /** QoS 1/2 messages in flight at most: `maxInflightMessages`, or less for a 5.0 client (limitWindow). */
   private window: number;
@@ -81,9 +87,14 @@ export class OutboundQueue {
     this.refill();
   }
 
-  /** A durable session starts with whatever its Store queue holds (the offline queue). */
-  startFromStore(): void {
+  /**
+   * The Store's queue may hold messages this connection has not read: at connect (the offline
+   * queue), and when a publisher or a connection closing on another instance queued for this
+   * session after finding it offline (Broker.queueOffline).
+   */
+  readStore(): void {
     this.stored = true;
+    this.enqueued++;
     this.pump();
   }
 
@@ -92,7 +103,11 @@ export class OutboundQueue {
     this.stored = true;
     this.enqueued++;
     const client = this.client;
-    const written = client.persist((id) => client.server.store.enqueue(id, message));
+    // Connected, this connection reads what it queues (refill); closing, the session may already
+    // be connected again elsewhere, and that connection must hear of it (queueOffline).
+    const written = client.connected
+      ? client.persist(async (id) => void (await client.server.store.enqueue(id, message)))
+      : client.persist((id) => client.server.queueOffline(id, message));
     client.server.deliveryWrites?.push(written);
   }
 
@@ -161,7 +176,7 @@ export class OutboundQueue {
       client.writeBytes(bytes);
       return;
     }
-    const packet: OutgoingPacket = { topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
+    const packet: OutgoingPacket = { id: message.id, topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
     if (message.properties) packet.properties = message.properties;
     if (message.expiresAt !== undefined) packet.expiresAt = message.expiresAt;
     // Encoded first: a packet too large for a 5.0 client is dropped before it is in flight.
@@ -198,28 +213,33 @@ export class OutboundQueue {
     return this.lastId;
   }
 
-  /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is delivered. */
-  complete(messageId: number, expectedQos: 1 | 2): void {
+  /** The client acknowledged the end of a delivery: the message is delivered. */
+  complete(messageId: number, by: 'puback' | 'pubcomp' | 'failed pubrec'): AckResult {
     const packet = this.inflight?.get(messageId);
-    if (!packet || packet.qos !== expectedQos) return;
+    if (!packet) return 'unknown';
+    // PUBACK ends QoS 1, PUBCOMP a released QoS 2, and (MQTT 5) a PUBREC of 0x80 or more an unreleased one.
+    const fits = by === 'puback' ? packet.qos === 1 : packet.qos === 2 && Boolean(packet.released) === (by === 'pubcomp');
+    if (!fits) return 'mismatch';
     this.inflight!.delete(messageId);
     const client = this.client;
     if (client.durable) void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
     client.server.emit('delivered', packet, client);
     this.pump();
+    return 'done';
   }
 
   /** PUBREC: the client has the QoS 2 message; from now on only PUBREL is re-sent. [MQTT-4.3.3-1] */
-  received(messageId: number): boolean {
+  received(messageId: number): AckResult {
     const packet = this.inflight?.get(messageId);
-    if (!packet || packet.qos !== 2) return false;
+    if (!packet) return 'unknown';
+    if (packet.qos !== 2) return 'mismatch';
     if (!packet.released) {
       const released: OutgoingPacket = { ...packet, released: true };
       this.inflight!.set(messageId, released);
       const client = this.client;
       if (client.durable) void client.persist((id) => client.server.store.putOutgoing(id, released));
     }
-    return true;
+    return 'done';
   }
 
   /**

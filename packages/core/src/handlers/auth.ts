@@ -1,4 +1,4 @@
-import type { IAuthPacket } from 'mqtt-packet';
+import type { AuthPacket } from '../connection/inbound-packets.js';
 import type { Client } from '../connection/client.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import type { AuthenticationMethod, AuthenticationStep } from '../hooks.js';
@@ -24,7 +24,7 @@ export function startAuthentication(client: Client, pending: PendingConnect, met
 }
 
 /** AUTH from the client: the next step of an exchange, or a re-authentication. [MQTT-4.12.1-1] */
-export function handleAuth(client: Client, packet: IAuthPacket): void | Promise<void> {
+export function handleAuth(client: Client, packet: AuthPacket): void | Promise<void> {
   const method = client.mqtt5?.authenticationMethod;
   const violation = (message: string) => client.protocolError(new ProtocolViolation(message, Reason.ProtocolError));
   // [MQTT-4.12.0-7] a client that named no method in CONNECT sends no AUTH.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../connection/client.js';
+import type { ConnectPacket } from '../connection/inbound-packets.js';
 import { Mqtt5Connection } from '../connection/mqtt5-connection.js';
-import type { ConnectPacket } from '../connection/packet-reader.js';
 import { messagePropertiesOf, type DecodedProperties, type OutgoingProperties } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
@@ -88,9 +88,8 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
   if (packet.will) {
     const error = topicNameError(packet.will.topic);
     if (error) {
-      client.logger.warn({ clientId, reason: error }, 'invalid will topic, closing');
       if (v5) return refuse(client, Reason.TopicNameInvalid, `invalid will topic: ${error}`);
-      return client.close('protocol violation');
+      return Promise.resolve(client.protocolError(new ProtocolViolation(`CONNECT: will topic: ${error} [MQTT-3.1.3-10]`)));
     }
     // A will on $SYS or $CONTROL would be a publish no client may make: refused at once, as Mosquitto does.
     if (!clientMayPublish(packet.will.topic)) return refuse(client, Reason.NotAuthorized, 'will topic reserved for the broker');
@@ -181,7 +180,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   client.connected = true;
   server.logger.info({ clientId }, 'client connected');
   server.emit('clientConnected', client);
-  if (client.durable) client.outbound.startFromStore();
+  if (client.durable) client.outbound.readStore();
   else client.outbound.pump();
 }
 

@@ -1,3 +1,16 @@
+/** Why the broker closed a connection for what it sent; each has its own counter. */
+export type CloseCause =
+  /** A malformed packet or a protocol violation. */
+  | 'protocolError'
+  /** A packet (or WebSocket frame) larger than `maxPacketSize`. */
+  | 'packetTooLarge'
+  /** A packet still incomplete `incompletePacketTimeout` ms after its first byte. */
+  | 'incompletePacketTimeout'
+  /** A packet the budget of bytes held for incomplete packets (`maxIncompletePacketBytes`) could not take. */
+  | 'incompletePacketBudget';
+
+export const CLOSE_CAUSES: readonly CloseCause[] = ['protocolError', 'packetTooLarge', 'incompletePacketTimeout', 'incompletePacketBudget'];
+
 /** Why a message was dropped; each reason has its own counter (and `$SYS/<id>/messages/dropped/<reason>`). */
 export type DropReason =
   /** A client's in-memory queue was full (`maxQueuedMessages` or `maxQueuedBytes`): its oldest waiting message. */
@@ -25,6 +38,8 @@ export class BrokerStats {
   publishSent = 0;
   /** Messages dropped, all reasons together (`$SYS/<id>/messages/dropped`). */
   dropped = 0;
+  /** Connections closed for what they sent, by cause (`$SYS/<id>/clients/closed/<cause>`). */
+  readonly closedBy: Record<CloseCause, number> = { protocolError: 0, packetTooLarge: 0, incompletePacketTimeout: 0, incompletePacketBudget: 0 };
   /** Messages dropped, by reason. */
   readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0, expired: 0, packetTooLarge: 0 };
   readonly startedAt = new Date();
@@ -36,6 +51,10 @@ export class BrokerStats {
 
   clientDisconnected(): void {
     this.connected--;
+  }
+
+  closedFor(cause: CloseCause): void {
+    this.closedBy[cause]++;
   }
 
   drop(reason: DropReason, count = 1): void {
