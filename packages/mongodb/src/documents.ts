@@ -1,5 +1,5 @@
 import { Binary, type Document } from 'mongodb';
-import { decodeMessageProperties, encodeMessageProperties, type Message, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, type Message, type MessageContent, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
 
 /**
  * Message ↔ document mapping. Pure, and unit-tested through BSON itself (bson's serialize and
@@ -10,6 +10,8 @@ import { decodeMessageProperties, encodeMessageProperties, type Message, type Ou
  * every property, User Properties in order, exactly as they came.
  */
 export interface MessageDocument {
+  /** Message.id; none for a will (a will gets an id each time it is published). */
+  id?: string;
   topic: string;
   payload: Binary;
   qos: QoS;
@@ -25,7 +27,7 @@ export interface MessageDocument {
  */
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024 - 128 * 1024;
 
-export function checkStorable(message: Message): void {
+export function checkStorable(message: MessageContent): void {
   if (message.payload.length > MAX_PAYLOAD_BYTES) {
     throw new Error(
       `MongoDB: a ${message.payload.length}-byte payload on ${message.topic} does not fit in a MongoDB document (16 MiB): ` +
@@ -50,24 +52,30 @@ function qosOf(value: unknown): QoS {
   return value === 1 || value === 2 ? value : 0;
 }
 
-export function messageDocument(message: Message): MessageDocument {
+export function messageDocument(message: MessageContent & { id?: string }): MessageDocument {
   checkStorable(message);
   const doc: MessageDocument = { topic: message.topic, payload: toBinary(message.payload), qos: message.qos, retain: message.retain };
+  if (message.id !== undefined) doc.id = message.id;
   if (message.properties) doc.props = toBinary(encodeMessageProperties(message.properties));
   if (message.expiresAt !== undefined) doc.expires = message.expiresAt;
   return doc;
 }
 
-/** A stored message's fields (topic, payload, qos, retain, props) back as a Message. */
-export function messageFromDocument(doc: Document): Message {
+/** A stored message's fields (topic, payload, qos, retain, props, expires) back as what it says. */
+export function contentFromDocument(doc: Document): MessageContent {
   if (typeof doc.topic !== 'string') throw new Error('stored message without a topic');
-  const message: Message = { topic: doc.topic, payload: fromBinary(doc.payload), qos: qosOf(doc.qos), retain: doc.retain === true };
+  const message: MessageContent = { topic: doc.topic, payload: fromBinary(doc.payload), qos: qosOf(doc.qos), retain: doc.retain === true };
   if (doc.props !== undefined && doc.props !== null) {
     const { properties } = decodeMessageProperties(fromBinary(doc.props));
     if (properties) message.properties = properties;
   }
   if (typeof doc.expires === 'number') message.expiresAt = doc.expires;
   return message;
+}
+
+/** A stored message with its id ('' when it was stored without one). */
+export function messageFromDocument(doc: Document): Message {
+  return { id: typeof doc.id === 'string' ? doc.id : '', ...contentFromDocument(doc) };
 }
 
 /** `outgoing` collection: one document per unacknowledged packet of a session generation. */
@@ -96,6 +104,7 @@ export function outgoingFromDocument(doc: Pick<OutgoingDocument, 'mid' | 'm' | '
 export interface PubsubDocument {
   i: string;
   s: number;
+  id?: string;
   topic?: string;
   value?: Binary;
   options?: { qos: QoS; retain: boolean };
@@ -105,8 +114,8 @@ export interface PubsubDocument {
 }
 
 export function pubsubDocument(instance: string, seq: number, message: Message): PubsubDocument {
-  const { topic, payload, qos, retain, props, expires } = messageDocument(message);
-  const doc: PubsubDocument = { i: instance, s: seq, topic, value: payload, options: { qos, retain } };
+  const { id, topic, payload, qos, retain, props, expires } = messageDocument(message);
+  const doc: PubsubDocument = { i: instance, s: seq, id: id ?? '', topic, value: payload, options: { qos, retain } };
   if (props) doc.props = props;
   if (expires !== undefined) doc.expires = expires;
   return doc;
@@ -128,7 +137,7 @@ export function readPubsub(doc: Record<string, unknown>): PubsubEntry {
   if (kind === 'start' || kind === 'sync') return { publisher: i, seq: s, marker: kind };
   const options = (doc.options ?? {}) as { qos?: unknown; retain?: unknown };
   try {
-    return { publisher: i, seq: s, message: messageFromDocument({ topic: doc.topic, payload: doc.value, qos: options.qos, retain: options.retain, props: doc.props, expires: doc.expires }) };
+    return { publisher: i, seq: s, message: messageFromDocument({ id: doc.id, topic: doc.topic, payload: doc.value, qos: options.qos, retain: options.retain, props: doc.props, expires: doc.expires }) };
   } catch (error) {
     return { invalid: (error as Error).message };
   }

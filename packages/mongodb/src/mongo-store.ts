@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Document } from 'mongodb';
-import { checkRecordName, DEFAULT_RECORD_PAGE, topicMatches, type RecordPage, type StoredRecord, type ClientSubscription, type Message, type OutgoingPacket, type QoS, type QueuedMessage, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
+import { checkRecordName, DEFAULT_RECORD_PAGE, DEFAULT_STORE_LIMITS, topicMatches, type RecordPage, type StoredRecord, type ClientSubscription, type Message, type OutgoingPacket, type QoS, type QueuedMessage, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
 import { ClosedError, isDuplicateKey, MongoConnection } from './connection.js';
-import { fromBinary, messageDocument, messageFromDocument, outgoingFromDocument, toBinary, type OutgoingDocument, type RecordDocument } from './documents.js';
+import { contentFromDocument, fromBinary, messageDocument, messageFromDocument, outgoingFromDocument, toBinary, type OutgoingDocument, type RecordDocument } from './documents.js';
 import { resolveStoreOptions, type MongoStoreOptions, type ResolvedStoreOptions } from './options.js';
 import * as Q from './queries.js';
 
@@ -44,6 +44,7 @@ export class MongoStore implements Store {
   private readonly sessions: Collection<SessionDocument>;
   private readonly retained: Collection<Keyed>;
   private readonly queue: Collection<Document>;
+  private readonly removed: Collection<Document>;
   private readonly outgoing: Collection<Document>;
   private readonly wills: Collection<Keyed>;
   private readonly instances: Collection<Keyed>;
@@ -65,6 +66,7 @@ export class MongoStore implements Store {
     this.sessions = db.collection<SessionDocument>(names.sessions);
     this.retained = db.collection<Keyed>(names.retained);
     this.queue = db.collection(names.queue);
+    this.removed = db.collection(names.removed);
     this.outgoing = db.collection(names.outgoing);
     this.wills = db.collection<Keyed>(names.wills);
     this.instances = db.collection<Keyed>(names.instances);
@@ -82,6 +84,7 @@ export class MongoStore implements Store {
     await Promise.all([
       this.sessions.createIndexes(Q.STORE_INDEXES.sessions),
       this.queue.createIndexes(Q.STORE_INDEXES.queue),
+      this.removed.createIndexes(Q.STORE_INDEXES.removed),
       this.outgoing.createIndexes(Q.STORE_INDEXES.outgoing),
       this.instances.createIndexes(Q.STORE_INDEXES.instances),
       this.records.createIndexes(Q.STORE_INDEXES.records),
@@ -200,12 +203,17 @@ export class MongoStore implements Store {
     return found;
   }
 
-  /** Connected: the session's `conn` is this instance, alive as long as we are; no expiry meanwhile. */
+  /**
+   * Connected: the session's `conn` is this instance, alive as long as we are; no expiry
+   * meanwhile. Disconnected: only if the mark is ours (or none): a session connected again
+   * through another instance since stays connected.
+   */
   async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
     const now = Date.now();
     const interval = expiryInterval === undefined ? undefined : Math.max(1, Math.round(expiryInterval));
     const stages = Q.setConnectedStages(connected ? this.instanceId : null, interval, now, this.options.ttl.subscriptions);
-    await this.call(() => this.sessions.updateOne({ _id: clientId, ...Q.notExpired(now) }, stages));
+    const ours = connected ? {} : { conn: { $in: [this.instanceId, null] } };
+    await this.call(() => this.sessions.updateOne({ _id: clientId, ...ours, ...Q.notExpired(now) }, stages));
   }
 
   /**
@@ -217,6 +225,7 @@ export class MongoStore implements Store {
     const deleted = await this.call(() => this.sessions.findOneAndDelete({ _id: clientId }, { projection: { gen: 1 } }));
     if (deleted) {
       await this.call(() => this.queue.deleteMany({ c: clientId, g: deleted.gen }));
+      await this.call(() => this.removed.deleteMany({ c: clientId, g: deleted.gen }));
       await this.call(() => this.outgoing.deleteMany({ c: clientId, g: deleted.gen }));
     }
     await this.call(() => this.wills.deleteOne({ _id: clientId }));
@@ -225,28 +234,47 @@ export class MongoStore implements Store {
   // Offline queue -----------------------------------------------------------------------------
 
   /**
-   * Takes the next number of a live session (none: dropped, as in memory), inserts the entry,
-   * then trims the queue to `maxQueuedMessages`, oldest first. The entry's id is made here, so an
-   * insert made again after a lost reply finds it there (duplicate key) instead of adding a copy.
+   * Takes the next number of a live session (none: nothing queued, as in memory), then inserts
+   * the entry unless its message id is queued already (a unique index: atomic, parallel calls
+   * included) or was taken from the queue lately (`removed`), then trims the queue to
+   * `maxQueuedMessages`, oldest first. The entry's `_id` is made here: an insert made again after
+   * a lost reply finds its own entry and counts as done. True when queued for a session that is
+   * marked connected (its connection must read its queue).
    */
-  async enqueue(clientId: string, message: Message): Promise<void> {
+  async enqueue(clientId: string, message: Message): Promise<boolean> {
     const doc = messageDocument(message);
     const session = await this.call(() =>
-      this.sessions.findOneAndUpdate({ _id: clientId, ...Q.notExpired(Date.now()) }, { $inc: { seq: 1 } }, { returnDocument: 'after', projection: { gen: 1, seq: 1 } }),
+      this.sessions.findOneAndUpdate({ _id: clientId, ...Q.notExpired(Date.now()) }, { $inc: { seq: 1 } }, { returnDocument: 'after', projection: { gen: 1, seq: 1, conn: 1 } }),
     );
-    if (!session) return;
-    const entry = { _id: new ObjectId(), c: clientId, g: session.gen, s: session.seq, m: doc, expiresAt: Q.expiry(Date.now(), this.options.ttl.packets) };
-    await this.call(async () => {
-      try {
-        await this.queue.insertOne(entry);
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
-      }
-    });
-    const max = this.options.maxQueuedMessages;
-    const oldestKept = await this.call(() => this.queue.find({ c: clientId, g: session.gen }, { projection: { s: 1 } }).sort({ s: -1 }).skip(max - 1).limit(1).toArray());
+    if (!session) return false;
+    const scope = { c: clientId, g: session.gen };
+    if (message.id !== '') {
+      const removed = await this.call(() => this.removed.findOne({ ...scope, id: message.id, expiresAt: { $gt: new Date() } }, { projection: { _id: 1 } }));
+      if (removed) return false;
+    }
+    const entry = { _id: new ObjectId(), ...scope, s: session.seq, id: message.id, m: doc, expiresAt: Q.expiry(Date.now(), this.options.ttl.packets) };
+    if (!(await this.call(() => this.insertQueued(entry)))) return false;
+    const oldestKept = await this.call(() => this.queue.find(scope, { projection: { s: 1 } }).sort({ s: -1 }).skip(this.options.maxQueuedMessages - 1).limit(1).toArray());
     const boundary = oldestKept[0]?.s as number | undefined;
-    if (boundary !== undefined) await this.call(() => this.queue.deleteMany({ c: clientId, g: session.gen, s: { $lt: boundary } }));
+    if (boundary !== undefined) await this.call(() => this.queue.deleteMany({ ...scope, s: { $lt: boundary } }));
+    return session.conn !== null;
+  }
+
+  /** Inserts a queue entry; false when an entry of the same message id is queued and live. */
+  private async insertQueued(entry: Document & { _id: ObjectId }): Promise<boolean> {
+    try {
+      await this.queue.insertOne(entry);
+      return true;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    const held = await this.queue.findOne({ c: entry.c, g: entry.g, id: entry.id });
+    if (!held) return this.insertQueued(entry); // removed meanwhile
+    if ((held._id as ObjectId).equals(entry._id)) return true; // our own insert, its reply lost
+    if ((held.expiresAt as Date).getTime() > Date.now()) return false;
+    // An expired entry the TTL monitor has not removed yet is forgotten: this one takes its place.
+    await this.queue.deleteOne({ _id: held._id });
+    return this.insertQueued(entry);
   }
 
   async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
@@ -259,10 +287,29 @@ export class MongoStore implements Store {
     return docs.map((doc) => ({ id: (doc._id as ObjectId).toHexString(), message: messageFromDocument(doc.m as Document) }));
   }
 
+  /**
+   * Records the ids of the messages taken (enqueue refuses them for ttl.packets, the last
+   * `removedIdsKept` per client), then deletes the entries: a crash in between leaves an entry
+   * queued whose id is refused again, so it is delivered once.
+   */
   async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
     const valid = ids.filter((id) => OBJECT_ID.test(id)).map((id) => new ObjectId(id));
     if (valid.length === 0) return;
+    const taken = await this.call(() => this.queue.find({ c: clientId, _id: { $in: valid } }, { projection: { g: 1, id: 1 } }).toArray());
+    const expiresAt = Q.expiry(Date.now(), this.options.ttl.packets);
+    const remembered = taken.filter((doc) => typeof doc.id === 'string' && doc.id !== '');
+    if (remembered.length > 0) {
+      const writes = remembered.map((doc) => ({ updateOne: { filter: { c: clientId, g: doc.g, id: doc.id }, update: { $set: { expiresAt } }, upsert: true } }));
+      // Two instances recording one id at once: the loser's upsert finds the key taken, which is the same.
+      await this.call(() => this.removed.bulkWrite(writes, { ordered: false }).catch((error: unknown) => (isDuplicateKey(error) ? undefined : Promise.reject(error))));
+    }
     await this.call(() => this.queue.deleteMany({ c: clientId, _id: { $in: valid } }));
+    for (const generation of new Set(remembered.map((doc) => doc.g as string))) {
+      const scope = { c: clientId, g: generation };
+      const oldestKept = await this.call(() => this.removed.find(scope, { projection: { expiresAt: 1 } }).sort({ expiresAt: -1 }).skip(DEFAULT_STORE_LIMITS.removedIdsKept - 1).limit(1).toArray());
+      const boundary = oldestKept[0]?.expiresAt as Date | undefined;
+      if (boundary !== undefined) await this.call(() => this.removed.deleteMany({ ...scope, expiresAt: { $lt: boundary } }));
+    }
   }
 
   // In-flight ---------------------------------------------------------------------------------
@@ -306,7 +353,7 @@ export class MongoStore implements Store {
 
   async getWill(clientId: string): Promise<Will | null> {
     const doc = await this.call(() => this.wills.findOne({ _id: clientId }));
-    return doc ? messageFromDocument(doc) : null;
+    return doc ? contentFromDocument(doc) : null;
   }
 
   async deleteWill(clientId: string): Promise<void> {

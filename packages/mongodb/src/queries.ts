@@ -184,11 +184,12 @@ export function putOutgoingStages(message: MessageDocument, released: boolean, o
 }
 
 /** Collection names under the prefix. */
-export function collectionNames(prefix: string): { sessions: string; retained: string; queue: string; outgoing: string; wills: string; instances: string; records: string } {
+export function collectionNames(prefix: string): { sessions: string; retained: string; queue: string; removed: string; outgoing: string; wills: string; instances: string; records: string } {
   return {
     sessions: `${prefix}sessions`,
     retained: `${prefix}retained`,
     queue: `${prefix}queue`,
+    removed: `${prefix}removed`,
     outgoing: `${prefix}outgoing`,
     wills: `${prefix}wills`,
     instances: `${prefix}instances`,
@@ -215,9 +216,16 @@ const TTL: IndexDescription = { key: { expiresAt: 1 }, name: 'expiresAt_ttl', ex
  * Every index the Store needs, by collection kind. `retained` and `wills` are keyed by `_id`
  * (the topic, the client id): MongoDB's unique primary index.
  */
-export const STORE_INDEXES: Readonly<Record<'sessions' | 'queue' | 'outgoing' | 'instances' | 'records', IndexDescription[]>> = {
+export const STORE_INDEXES: Readonly<Record<'sessions' | 'queue' | 'removed' | 'outgoing' | 'instances' | 'records', IndexDescription[]>> = {
   sessions: [{ key: { 'subs.l': 1 }, name: 'subs_lookup' }, TTL],
-  queue: [{ key: { c: 1, g: 1, s: 1 }, name: 'client_order', unique: true }, TTL],
+  // One entry per message id: a second enqueue of a message is refused by MongoDB itself, atomically.
+  queue: [
+    { key: { c: 1, g: 1, s: 1 }, name: 'client_order', unique: true },
+    { key: { c: 1, g: 1, id: 1 }, name: 'client_message_id', unique: true, partialFilterExpression: { id: { $gt: '' } } },
+    TTL,
+  ],
+  // Ids of messages lately taken from a queue, which enqueue still refuses (for ttl.packets).
+  removed: [{ key: { c: 1, g: 1, id: 1 }, name: 'client_message_id', unique: true }, { key: { c: 1, g: 1, expiresAt: 1 }, name: 'client_age' }, TTL],
   outgoing: [{ key: { c: 1, g: 1, mid: 1 }, name: 'client_message', unique: true }, { key: { c: 1, g: 1, o: 1 }, name: 'client_sent_order' }, TTL],
   instances: [TTL],
   records: [{ key: { col: 1, key: 1 }, name: 'collection_key', unique: true }, TTL],

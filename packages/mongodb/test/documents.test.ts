@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { BSON, Binary } from 'mongodb';
 import { allBytes, bigPayload, message, v5Message } from '@skynet-mqtt/contract-tests';
 import type { Message } from '@skynet-mqtt/core';
-import { checkStorable, fromBinary, markerDocument, MAX_PAYLOAD_BYTES, messageDocument, messageFromDocument, outgoingFromDocument, pubsubDocument, readPubsub } from '../src/documents.js';
+import { checkStorable, contentFromDocument, fromBinary, markerDocument, MAX_PAYLOAD_BYTES, messageDocument, messageFromDocument, outgoingFromDocument, pubsubDocument, readPubsub } from '../src/documents.js';
 
 /** Through BSON and back, as a document makes the trip to MongoDB and back. */
 function roundTrip<T extends object>(doc: T, options: BSON.DeserializeOptions = {}): BSON.Document {
@@ -42,6 +42,16 @@ describe('message documents', () => {
     assert.ok('message' in entry);
     assert.deepEqual(entry.message.properties, v5Message('v', 'x').properties);
     assert.equal(entry.message.expiresAt, v5Message('v', 'x').expiresAt);
+  });
+
+  test("message ids are kept; one stored without an id reads as ''; a will has none", () => {
+    const m = message('i', 'x', 1);
+    assert.equal(messageFromDocument(roundTrip(messageDocument(m))).id, m.id);
+    const { id: _, ...content } = m;
+    assert.equal(messageFromDocument(roundTrip(messageDocument(content))).id, '');
+    assert.equal('id' in contentFromDocument(roundTrip(messageDocument(content))), false);
+    const entry = readPubsub(roundTrip(pubsubDocument('inst', 1, m)));
+    assert.ok('message' in entry && entry.message.id === m.id);
   });
 
   test('the payload read back is a copy, not a view of the reply', () => {

@@ -132,11 +132,15 @@ describe('keys, expiry and indexes', () => {
   });
 
   test('collections are named under the prefix; TTL and unique indexes where the design needs them', () => {
-    assert.deepEqual(Object.values(Q.collectionNames('p.')), ['p.sessions', 'p.retained', 'p.queue', 'p.outgoing', 'p.wills', 'p.instances', 'p.records']);
+    assert.deepEqual(Object.values(Q.collectionNames('p.')), ['p.sessions', 'p.retained', 'p.queue', 'p.removed', 'p.outgoing', 'p.wills', 'p.instances', 'p.records']);
     for (const [kind, indexes] of Object.entries(Q.STORE_INDEXES)) {
       assert.ok(indexes.some((i) => i.expireAfterSeconds === 0 && JSON.stringify(i.key) === '{"expiresAt":1}'), `${kind}: TTL index on expiresAt`);
     }
     assert.ok(Q.STORE_INDEXES.queue.some((i) => i.unique && JSON.stringify(i.key) === '{"c":1,"g":1,"s":1}'));
+    const byId = Q.STORE_INDEXES.queue.find((i) => JSON.stringify(i.key) === '{"c":1,"g":1,"id":1}');
+    assert.ok(byId?.unique, 'one queue entry per message id');
+    assert.deepEqual(byId.partialFilterExpression, { id: { $gt: '' } }, 'messages without an id are never taken for another');
+    assert.ok(Q.STORE_INDEXES.removed.some((i) => i.unique && JSON.stringify(i.key) === '{"c":1,"g":1,"id":1}'));
     assert.ok(Q.STORE_INDEXES.outgoing.some((i) => i.unique && JSON.stringify(i.key) === '{"c":1,"g":1,"mid":1}'));
     assert.ok(Q.STORE_INDEXES.sessions.some((i) => JSON.stringify(i.key) === '{"subs.l":1}'));
     assert.ok(Q.STORE_INDEXES.records.some((i) => i.unique && JSON.stringify(i.key) === '{"col":1,"key":1}'));

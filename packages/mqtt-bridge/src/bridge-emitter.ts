@@ -213,8 +213,8 @@ export class MqttBridgeEmitter implements Emitter {
     const local = fromParentTopic(this.options.prefix, topic);
     if (local === null) return;
     // A copy: the payload may be a view of a larger socket buffer, which a queued message would pin.
-    const message: Message = { topic: local, payload: Buffer.from(payload), qos: packet.qos, retain: packet.retain };
-    const { properties, expiresAt } = fromParentProperties(this.options.prefix, packet.properties);
+    const { id, properties, expiresAt } = fromParentProperties(this.options.prefix, packet.properties);
+    const message: Message = { id, topic: local, payload: Buffer.from(payload), qos: packet.qos, retain: packet.retain };
     if (properties) message.properties = properties;
     if (expiresAt !== undefined) message.expiresAt = expiresAt;
     this.deliver(message);

@@ -1,4 +1,5 @@
 import type { IPublishPacket } from 'mqtt';
+import { randomBytes } from 'node:crypto';
 import type { Message, MessageProperties, UserProperty } from '@skynet-mqtt/core';
 import { fromParentTopic, toParentTopic } from './topics.js';
 
@@ -8,6 +9,7 @@ type UserPropertiesObject = NonNullable<PacketProperties['userProperties']>;
 /**
  * The User Property that carries, as JSON, what MQTT 5 properties cannot carry exactly across
  * the parent, for the other instances to read back:
+ * - `id`: the message's id (Message.id), by which instances recognise two copies of one message;
  * - `up`: the User Property list, when mqtt.js's object form would reorder it (a name repeated
  *   around another, 'a', 'b', 'a'; a name JavaScript sorts first, '1');
  * - `exp`: the message's expiry time (Message.expiresAt), and `mei`: its Message Expiry Interval
@@ -16,6 +18,7 @@ type UserPropertiesObject = NonNullable<PacketProperties['userProperties']>;
 export const META_PROPERTY = 'skynet';
 
 interface Meta {
+  id?: string;
   up?: UserProperty[];
   exp?: number;
   mei?: number;
@@ -44,12 +47,13 @@ function sameList(a: readonly UserProperty[], b: readonly UserProperty[]): boole
  * topic of this broker: it gets the prefix, so that clients of the parent can answer. A message
  * that expires goes with its remaining lifetime, so the parent expires it too.
  */
-export function toParentProperties(prefix: string | null, message: Pick<Message, 'properties' | 'expiresAt'>, now = Date.now()): PacketProperties | undefined {
-  const { properties, expiresAt } = message;
-  if (!properties && expiresAt === undefined) return undefined;
+export function toParentProperties(prefix: string | null, message: Pick<Message, 'properties' | 'expiresAt'> & { id?: string }, now = Date.now()): PacketProperties | undefined {
+  const { properties, expiresAt, id } = message;
+  if (!properties && expiresAt === undefined && !id) return undefined;
   const { userProperties, responseTopic, ...rest } = properties ?? {};
   const out: PacketProperties = { ...rest };
   const meta: Meta = {};
+  if (id) meta.id = id;
   if (responseTopic !== undefined) out.responseTopic = toParentTopic(prefix, responseTopic) ?? responseTopic;
   let object: UserPropertiesObject = {};
   if (userProperties) {
@@ -67,11 +71,12 @@ export function toParentProperties(prefix: string | null, message: Pick<Message,
 }
 
 /**
- * The inverse: what arrives from the parent, as the broker's properties and expiry time. A
- * message of a parent client that has a Message Expiry Interval expires that long after `now`.
+ * The inverse: what arrives from the parent, as the broker's id, properties and expiry time. A
+ * message of a client of the parent gets an id here (it enters the broker here); one that has a
+ * Message Expiry Interval expires that long after `now`.
  */
-export function fromParentProperties(prefix: string | null, properties: PacketProperties | undefined, now = Date.now()): Pick<Message, 'properties' | 'expiresAt'> {
-  if (!properties) return {};
+export function fromParentProperties(prefix: string | null, properties: PacketProperties | undefined, now = Date.now()): Pick<Message, 'id' | 'properties' | 'expiresAt'> {
+  if (!properties) return { id: parentMessageId() };
   const { [META_PROPERTY]: metaText, ...object } = properties.userProperties ?? {};
   const meta = typeof metaText === 'string' ? parseMeta(metaText) : {};
   const result: MessageProperties = {};
@@ -83,11 +88,16 @@ export function fromParentProperties(prefix: string | null, properties: PacketPr
   if (properties.correlationData !== undefined) result.correlationData = Buffer.from(properties.correlationData);
   const userProperties = meta.up ?? fromObject(object);
   if (userProperties.length > 0) result.userProperties = userProperties;
-  const out: Pick<Message, 'properties' | 'expiresAt'> = {};
+  const out: Pick<Message, 'id' | 'properties' | 'expiresAt'> = { id: meta.id ?? parentMessageId() };
   if (Object.keys(result).length > 0) out.properties = result;
   const expiresAt = meta.exp ?? (properties.messageExpiryInterval === undefined ? undefined : now + properties.messageExpiryInterval * 1000);
   if (expiresAt !== undefined) out.expiresAt = expiresAt;
   return out;
+}
+
+/** An id for a message that entered through the parent (no instance gave it one). */
+function parentMessageId(): string {
+  return `parent-${randomBytes(9).toString('base64url')}`;
 }
 
 /** What META_PROPERTY says; nothing when it is not ours (a client of the parent may use the name). */
@@ -95,6 +105,7 @@ function parseMeta(text: string): Meta {
   try {
     const meta = JSON.parse(text) as Record<string, unknown>;
     const result: Meta = {};
+    if (typeof meta.id === 'string' && meta.id !== '') result.id = meta.id;
     const up = meta.up;
     if (Array.isArray(up) && up.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((s) => typeof s === 'string'))) result.up = up as UserProperty[];
     if (typeof meta.exp === 'number' && Number.isFinite(meta.exp)) result.exp = meta.exp;

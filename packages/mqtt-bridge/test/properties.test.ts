@@ -11,11 +11,11 @@ test('every MQTT 5 property and the expiry time round-trip through the parent, t
   const up = toParentProperties('site', message, NOW)!;
   assert.equal(up.responseTopic, 'site/reply/to/me', 'clients of the parent answer under the prefix');
   assert.equal(up.messageExpiryInterval, Math.ceil((message.expiresAt! - NOW) / 1000), 'the parent gets the remaining lifetime');
-  assert.deepEqual(fromParentProperties('site', up, NOW + 5_000), { properties: message.properties, expiresAt: message.expiresAt });
-  assert.deepEqual(fromParentProperties(null, toParentProperties(null, message, NOW)), { properties: message.properties, expiresAt: message.expiresAt });
+  const expected = { id: message.id, properties: message.properties, expiresAt: message.expiresAt };
+  assert.deepEqual(fromParentProperties('site', up, NOW + 5_000), expected);
+  assert.deepEqual(fromParentProperties(null, toParentProperties(null, message, NOW)), expected);
   assert.equal(toParentProperties('site', {}), undefined);
-  assert.deepEqual(fromParentProperties('site', undefined), {});
-  assert.deepEqual(fromParentProperties('site', {}), {});
+  assert.deepEqual(fromParentProperties('site', toParentProperties('site', { id: 'just-an-id' })), { id: 'just-an-id' }, 'the id alone crosses');
 });
 
 test('properties without an expiry time go without the meta property when mqtt.js keeps their order', () => {
@@ -23,7 +23,8 @@ test('properties without an expiry time go without the meta property when mqtt.j
   const up = toParentProperties(null, { properties })!;
   assert.deepEqual(up.userProperties, { x: '1', y: ['2', '3'] });
   assert.equal(up.messageExpiryInterval, 3600);
-  assert.deepEqual(fromParentProperties(null, up, NOW), { properties, expiresAt: NOW + 3_600_000 });
+  const back = fromParentProperties(null, up, NOW);
+  assert.deepEqual([back.properties, back.expiresAt], [properties, NOW + 3_600_000]);
 });
 
 test("User Properties that mqtt.js's object would reorder go exactly, in the meta property", () => {
@@ -34,11 +35,12 @@ test("User Properties that mqtt.js's object would reorder go exactly, in the met
   }
 });
 
-test('what a client of the parent sends is taken as it is; its expiry interval counts from arrival', () => {
+test('what a client of the parent sends is taken as it is, with an id of its own; its expiry interval counts from arrival', () => {
+  const [first, second] = [fromParentProperties('site', undefined), fromParentProperties('site', {})];
+  assert.match(first.id, /^parent-/);
+  assert.notEqual(first.id, second.id);
   assert.deepEqual(fromParentProperties(null, { userProperties: { k: ['1', '2'], l: 'x' } }).properties?.userProperties, [['k', '1'], ['k', '2'], ['l', 'x']]);
   assert.deepEqual(fromParentProperties(null, { userProperties: { [META_PROPERTY]: 'not json', k: 'v' } }).properties?.userProperties, [['k', 'v']]);
-  assert.deepEqual(fromParentProperties('site', { responseTopic: 'central/replies', messageExpiryInterval: 10 }, NOW), {
-    properties: { responseTopic: 'central/replies', messageExpiryInterval: 10 },
-    expiresAt: NOW + 10_000,
-  });
+  const { id: _, ...rest } = fromParentProperties('site', { responseTopic: 'central/replies', messageExpiryInterval: 10 }, NOW);
+  assert.deepEqual(rest, { properties: { responseTopic: 'central/replies', messageExpiryInterval: 10 }, expiresAt: NOW + 10_000 });
 });
