@@ -1,4 +1,4 @@
-import type { Message, MessageProperties, UserProperty } from '../types.js';
+import type { Message, MessageContent, MessageProperties, UserProperty } from '../types.js';
 import { utf8BytesError } from './decode/utf8.js';
 import { ProtocolViolation, Reason } from './reason-codes.js';
 
@@ -324,7 +324,7 @@ export function outgoingPropertiesOf(message: Message, now = Date.now()): Outgoi
  * length first), for Stores and Emitters that keep or carry messages: one format for the wire and
  * for every backend. Undefined when the message has neither.
  */
-export function encodeMessageProperties(message: Message): Buffer | undefined {
+export function encodeMessageProperties(message: MessageContent): Buffer | undefined {
   const { properties, subscriptionIdentifiers } = message;
   if (properties === undefined && subscriptionIdentifiers === undefined) return undefined;
   return encodeProperties(subscriptionIdentifiers === undefined ? properties : { ...properties, subscriptionIdentifier: subscriptionIdentifiers });

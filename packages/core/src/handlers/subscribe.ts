@@ -4,7 +4,7 @@ import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-cod
 import { callHook, type SubscriptionRequest } from '../hooks.js';
 import { clientMaySubscribe } from '../sys/topic-access.js';
 import { topicFilterError, topicMatches } from '../topics/validate.js';
-import type { QoS, Subscription } from '../types.js';
+import type { Message, QoS, Subscription } from '../types.js';
 
 /**
  * SUBSCRIBE: each filter is validated and authorized on its own; SUBACK carries a code per filter
@@ -97,7 +97,10 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       if (s.subscriptionIdentifier !== undefined) (ids ??= []).push(s.subscriptionIdentifier);
     }
     // [MQTT-3.3.1-8] retain set on these, whatever Retain As Published says.
-    client.deliver(ids ? { ...message, subscriptionIdentifiers: ids } : message, qos as QoS, true);
+    // A new id: sent again on a later SUBSCRIBE, it must not pass for a late copy of this one (Store.enqueue).
+    const copy: Message = { ...message, id: server.messageIds.next() };
+    if (ids) copy.subscriptionIdentifiers = ids;
+    client.deliver(copy, qos as QoS, true);
   }
 }
 
