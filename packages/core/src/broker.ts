@@ -45,6 +45,11 @@ export interface Broker extends EventEmitter, Hooks {
    * safe to acknowledge, unless everything was done synchronously (the in-process QoS 0 path).
    */
   route(message: Message, client: Client | null): void | Promise<void>;
+  /**
+   * Admits a client that sent CONNECT under `maxConnections` (one taking over its own id always
+   * is); false when it must be refused. An admitted client is released when it is forgotten.
+   */
+  admit(client: Client): boolean;
   /** Closes any other connection holding the client's id, on this instance and every other. */
   takeOver(client: Client): Promise<void>;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */

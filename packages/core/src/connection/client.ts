@@ -5,6 +5,7 @@ import type { Broker } from '../broker.js';
 import { dispatch } from '../handlers/dispatch.js';
 import type { Message, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
+import type { PublishRateLimiter } from '../limits/publish-rate.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
@@ -67,6 +68,10 @@ export class Client {
   readonly outbound: OutboundQueue;
   /** Set once CONNECT was accepted: from then on, closing must end the session (endSession). */
   sessionStarted = false;
+  /** Counted against `maxConnections` (see ConnectionGate). */
+  admitted = false;
+  /** This client's `maxPublishRate`, when the broker has one. */
+  publishRate: PublishRateLimiter | null = null;
 
   // What follows is created on first use: an idle connection should cost little memory.
   /** QoS 2 packet ids received and not yet released, so a re-send is not delivered twice. */
@@ -110,6 +115,7 @@ export class Client {
   /** @internal bytes from the stream. */
   onData(chunk: Buffer): void {
     this.lastSeen = Date.now();
+    this.server.stats.bytesReceived += chunk.length;
     this.reader.push(chunk);
   }
 
@@ -125,6 +131,7 @@ export class Client {
     if (this.closing) return;
     // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 before closing.
     if (!this.connected && error.message === 'Invalid protocol version') {
+      this.server.stats.refuse('protocolVersion');
       this.write({ cmd: 'connack', returnCode: 1, sessionPresent: false });
     }
     this.logger.warn({ err: error.message }, 'malformed packet, closing the connection');
@@ -248,6 +255,7 @@ export class Client {
   writeBytes(bytes: Buffer): void {
     const stream = this.stream;
     if (stream.destroyed) return;
+    this.server.stats.bytesSent += bytes.length;
     if (this.batch === Batch.Idle) {
       this.batch = Batch.Wrote;
       process.nextTick(endBatch, this);
@@ -336,9 +344,13 @@ export class Client {
     const wasConnected = this.connected;
     this.closing = true;
     this.connected = false;
-    if (wasConnected) this.server.emit('clientDisconnecting', this);
+    if (wasConnected) {
+      this.logger.info({ clientId: this.id, reason }, 'client disconnected');
+      this.server.emit('clientDisconnecting', this);
+    }
     this.hangUp();
     this.releaseThrottled();
+    this.publishRate?.stop();
     try {
       if (this.sessionStarted) await endSession(this, reason);
     } catch (error) {

@@ -35,6 +35,11 @@ export class OutboundQueue {
     return this.waiting.length;
   }
 
+  /** Packets sent and not yet acknowledged. */
+  get inflightCount(): number {
+    return this.inflight?.size ?? 0;
+  }
+
   /** Queues or sends a message at the given QoS, keeping the order messages were pushed in. */
   push(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
@@ -138,7 +143,10 @@ export class OutboundQueue {
 
   private send(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
-    client.server.stats.publishSent++;
+    const stats = client.server.stats;
+    stats.publishSent++;
+    stats.sentByQos[qos]++;
+    if (message === stats.latency.pending) stats.latency.delivered();
     if (qos === 0) {
       client.writeBytes(retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message));
       return;

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
 import { callHook } from '../hooks.js';
+import { PublishRateLimiter } from '../limits/publish-rate.js';
+import type { RefusalReason } from '../sys/broker-stats.js';
 import { clientMayPublish } from '../sys/topic-access.js';
 import { topicNameError } from '../topics/validate.js';
 import type { QoS } from '../types.js';
@@ -10,11 +12,21 @@ import type { QoS } from '../types.js';
 const ACCEPTED = 0;
 const UNACCEPTABLE_PROTOCOL = 1;
 const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 const BAD_CREDENTIALS = 4;
 const NOT_AUTHORIZED = 5;
 
+const REFUSALS: Record<number, RefusalReason> = {
+  [UNACCEPTABLE_PROTOCOL]: 'protocolVersion',
+  [IDENTIFIER_REJECTED]: 'identifierRejected',
+  [SERVER_UNAVAILABLE]: 'maxConnections',
+  [BAD_CREDENTIALS]: 'badCredentials',
+  [NOT_AUTHORIZED]: 'notAuthorized',
+};
+
 function refuse(client: Client, returnCode: number, reason: string): Promise<void> {
-  client.logger.info({ clientId: client.id, returnCode }, reason);
+  client.server.stats.refuse(REFUSALS[returnCode]!);
+  client.logger.info({ clientId: client.id, returnCode }, `connection refused: ${reason}`);
   client.write({ cmd: 'connack', returnCode, sessionPresent: false }); // [MQTT-3.2.2-4]
   return client.close(reason);
 }
@@ -36,6 +48,8 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
     clientId = `skynet_${randomUUID()}`;
   }
   client.id = clientId;
+  // Before authentication: a broker at capacity spends nothing more on the client.
+  if (!server.admit(client)) return refuse(client, SERVER_UNAVAILABLE, 'server unavailable');
   client.clean = packet.clean !== false;
   client.keepalive = packet.keepalive ?? 0;
   if (packet.will) {
@@ -101,7 +115,8 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
   if (client.durable) client.outbound.restore(await store.getOutgoing(clientId)); // [MQTT-4.4.0-1]
   if (client.closing) return;
   client.connected = true;
-  server.logger.info({ clientId }, 'client connected');
+  if (server.settings.maxPublishRate) client.publishRate = new PublishRateLimiter(client, server.settings.maxPublishRate);
+  client.logger.info({ clientId, protocolVersion: client.protocolVersion, clean: client.clean, keepalive: client.keepalive }, 'client connected');
   server.emit('clientConnected', client);
   if (client.durable) client.outbound.startFromStore();
   else client.outbound.pump();

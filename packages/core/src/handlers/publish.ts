@@ -16,7 +16,10 @@ export function handlePublish(client: Client, packet: IPublishPacket): void | Pr
     return client.close('protocol violation');
   }
   const server = client.server;
-  server.stats.publishReceived++;
+  const stats = server.stats;
+  stats.publishReceived++;
+  stats.receivedByQos[packet.qos]++;
+  client.publishRate?.charge(packet.payload.length);
   if (packet.topic.charCodeAt(0) === 36 /* $ */ && !clientMayPublish(packet.topic)) return dropReserved(client, packet);
   const message: Message = {
     topic: packet.topic,
@@ -24,6 +27,7 @@ export function handlePublish(client: Client, packet: IPublishPacket): void | Pr
     qos: packet.qos,
     retain: packet.retain,
   };
+  if (stats.latency.armed) stats.latency.start(message);
   const messageId = packet.messageId!;
   if (packet.qos === 2) return publishExactlyOnce(client, message, messageId);
   // The QoS 0 fast path: no hook, nothing to acknowledge, so nothing to wait for. Routing calls

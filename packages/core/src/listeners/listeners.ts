@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { ConfigurationError, type CredentialsOptions, type InterfaceOptions } from '../options.js';
+import { httpFileServer } from './http-files.js';
 
 /** Hands a new connection's byte stream to the broker. */
 export type Accept = (stream: Duplex, remoteAddress: string) => void;
@@ -55,7 +56,7 @@ export function attachWebSocket(server: http.Server | https.Server, path: string
   return wss;
 }
 
-function createServer(iface: InterfaceOptions, accept: Accept): { server: net.Server; wss?: WebSocketServer } {
+async function createServer(iface: InterfaceOptions, accept: Accept): Promise<{ server: net.Server; wss?: WebSocketServer }> {
   switch (iface.type) {
     case 'mqtt':
       return { server: net.createServer((socket) => onSocket(socket, accept)) };
@@ -63,20 +64,17 @@ function createServer(iface: InterfaceOptions, accept: Accept): { server: net.Se
       return { server: tls.createServer(tlsOptions(iface.credentials), (socket) => onSocket(socket, accept)) };
     case 'http':
     case 'https': {
-      const notFound: http.RequestListener = (_req, res) => {
-        res.writeHead(426, { 'content-type': 'text/plain' });
-        res.end('this port speaks MQTT over WebSocket\n');
-      };
-      const server = iface.type === 'http' ? http.createServer(notFound) : https.createServer(tlsOptions(iface.credentials), notFound);
+      // Plain HTTP requests get files (Mosca's static and bundle) or 426.
+      const files = await httpFileServer(iface);
+      const server = iface.type === 'http' ? http.createServer(files) : https.createServer(tlsOptions(iface.credentials), files);
       return { server, wss: attachWebSocket(server, iface.path, accept) };
     }
   }
 }
 
 /** Opens one interface; a port already taken becomes an error that says what to do. */
-export function listen(iface: InterfaceOptions, accept: Accept, maxConnections: number): Promise<Listener> {
-  const { server, wss } = createServer(iface, accept);
-  server.maxConnections = maxConnections;
+export async function listen(iface: InterfaceOptions, accept: Accept): Promise<Listener> {
+  const { server, wss } = await createServer(iface, accept);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {

@@ -1,3 +1,5 @@
+import { LatencySampler } from './latency-sampler.js';
+
 /** Why a message was dropped; each reason has its own counter (and `$SYS/<id>/messages/dropped/<reason>`). */
 export type DropReason =
   /** A client's in-memory queue was full (`maxQueuedMessages` or `maxQueuedBytes`): its oldest waiting message. */
@@ -13,19 +15,66 @@ export type DropReason =
 
 export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic'];
 
-/** Counters the `$SYS` publisher reads; kept as plain fields so hot paths only increment. */
+/** Why a connection was refused; each reason has its own counter. */
+export type RefusalReason =
+  /** `maxConnections` reached: CONNACK 3 (server unavailable), or the socket closed at once far beyond it. */
+  | 'maxConnections'
+  /** The listener's `connectionRate` was exceeded: the socket is closed at once. */
+  | 'connectionRate'
+  /** CONNACK 1: a protocol level the broker does not speak. */
+  | 'protocolVersion'
+  /** CONNACK 2: the client id was refused. */
+  | 'identifierRejected'
+  /** CONNACK 4: the authenticate hook failed. */
+  | 'badCredentials'
+  /** CONNACK 5: the authenticate hook said no (or a will on a reserved topic). */
+  | 'notAuthorized';
+
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['maxConnections', 'connectionRate', 'protocolVersion', 'identifierRejected', 'badCredentials', 'notAuthorized'];
+
+/** Why a retained message was delivered but not kept. */
+export type RetainedRefusal =
+  /** `maxRetainedMessages` were retained already and its topic had none. */
+  | 'count'
+  /** Its payload was larger than `maxRetainedPayloadSize`. */
+  | 'size';
+
+export const RETAINED_REFUSALS: readonly RetainedRefusal[] = ['count', 'size'];
+
+/**
+ * Counters of this broker instance, read by the `$SYS` publisher and the admin plugin's metrics;
+ * kept as plain fields so hot paths only increment.
+ */
 export class BrokerStats {
   connected = 0;
   maximumConnected = 0;
+  /** Connections accepted (CONNACK 0) since start. */
+  connectionsAccepted = 0;
+  /** Connections refused, by reason. */
+  readonly refusedBy: Record<RefusalReason, number> = { maxConnections: 0, connectionRate: 0, protocolVersion: 0, identifierRejected: 0, badCredentials: 0, notAuthorized: 0 };
   publishReceived = 0;
   publishSent = 0;
+  /** PUBLISH packets received from clients, by QoS. */
+  readonly receivedByQos: [number, number, number] = [0, 0, 0];
+  /** PUBLISH packets sent to clients, by QoS (re-sends after a reconnect not counted). */
+  readonly sentByQos: [number, number, number] = [0, 0, 0];
+  /** Bytes read from and written to client connections (MQTT packets, WebSocket framing excluded). */
+  bytesReceived = 0;
+  bytesSent = 0;
   /** Messages dropped, all reasons together (`$SYS/<id>/messages/dropped`). */
   dropped = 0;
   /** Messages dropped, by reason. */
   readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0 };
+  /** Retained messages delivered but not kept, by reason. */
+  readonly retainedRefusedBy: Record<RetainedRefusal, number> = { count: 0, size: 0 };
+  /** Times a client's socket stopped being read because it published faster than `maxPublishRate`. */
+  publishRateLimited = 0;
+  /** Publish-to-delivery latency, when something arms it. */
+  readonly latency = new LatencySampler();
   readonly startedAt = new Date();
 
   clientConnected(): void {
+    this.connectionsAccepted++;
     this.connected++;
     if (this.connected > this.maximumConnected) this.maximumConnected = this.connected;
   }
@@ -37,5 +86,9 @@ export class BrokerStats {
   drop(reason: DropReason, count = 1): void {
     this.dropped += count;
     this.droppedBy[reason] += count;
+  }
+
+  refuse(reason: RefusalReason): void {
+    this.refusedBy[reason]++;
   }
 }
