@@ -10,6 +10,13 @@ import type { Message } from '../types.js';
  * message is stored and emitted, so an acknowledged message is never lost. [MQTT-4.3.2-2]
  */
 export function handlePublish(client: Client, packet: IPublishPacket): void | Promise<void> {
+  // Over maxPublishRate, the next packet of this client waits until it is back under the rate.
+  const paced = client.publishRate?.charge(packet.payload.length);
+  if (!paced) return publish(client, packet);
+  return Promise.all([publish(client, packet), paced]).then(() => undefined);
+}
+
+function publish(client: Client, packet: IPublishPacket): void | Promise<void> {
   const topicError = topicNameError(packet.topic);
   if (topicError) {
     client.logger.warn({ topic: packet.topic, reason: topicError }, 'invalid topic name in PUBLISH, closing');
@@ -19,7 +26,6 @@ export function handlePublish(client: Client, packet: IPublishPacket): void | Pr
   const stats = server.stats;
   stats.publishReceived++;
   stats.receivedByQos[packet.qos]++;
-  client.publishRate?.charge(packet.payload.length);
   if (packet.topic.charCodeAt(0) === 36 /* $ */ && !clientMayPublish(packet.topic)) return dropReserved(client, packet);
   const message: Message = {
     topic: packet.topic,

@@ -53,7 +53,7 @@ export class ConnectionGate {
    */
   admit(client: Client, takingOver: boolean): boolean {
     if (this.admitted >= this.settings.maxConnections && !takingOver) {
-      this.stats.refuse('maxConnections');
+      // Counted with the CONNACK that refuses it.
       this.log.warn('maxConnections at CONNECT', { clientId: client.id, maxConnections: this.settings.maxConnections }, 'connection refused: maxConnections reached (CONNACK 3, server unavailable)');
       return false;
     }
