@@ -3,6 +3,7 @@ import { topicFilterError, type Message, type Server } from '@skynet-mqtt/core';
 import type { Health } from './health.js';
 import { HttpError, limitParam, sendJson, urlOf } from './http-reply.js';
 import { maskSecrets } from './masking.js';
+import { storeQuery } from './store-query.js';
 import { brokerInfo, clientDetail, clientSummary, connectedClients, statsSnapshot } from './snapshot.js';
 
 export const API_PREFIX = '/api/v1';
@@ -72,7 +73,7 @@ function filterParam(url: URL): string {
 }
 
 async function retainedMatching(server: Server, filter: string): Promise<Message[]> {
-  return (await server.store.matchRetained([filter])).sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+  return (await storeQuery(server.store.matchRetained([filter]), 'match retained')).sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
 }
 
 /** GET /retained?filter=: the Store's retained messages matching a filter, in topic order, paged. */
@@ -90,7 +91,7 @@ async function listRetained({ server }: ApiContext, url: URL) {
 async function deleteRetained({ server }: ApiContext, url: URL) {
   const filter = filterParam(url);
   const found = await retainedMatching(server, filter);
-  await Promise.all(found.map((m) => server.store.storeRetained({ topic: m.topic, payload: Buffer.alloc(0), qos: 0, retain: true })));
+  await storeQuery(Promise.all(found.map((m) => server.store.storeRetained({ topic: m.topic, payload: Buffer.alloc(0), qos: 0, retain: true }))), 'delete retained');
   server.logger.info({ filter, deleted: found.length }, 'admin API: retained messages deleted');
   return { filter, deleted: found.length };
 }

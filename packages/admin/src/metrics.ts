@@ -2,6 +2,7 @@ import { DROP_REASONS, REFUSAL_REASONS, RETAINED_REFUSALS, type Server } from '@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Health } from './health.js';
 import { instanceTotals } from './snapshot.js';
+import { storeQuery } from './store-query.js';
 
 const PREFIX = 'skynet_mqtt_';
 const QOS = ['0', '1', '2'] as const;
@@ -68,7 +69,16 @@ export function brokerMetrics(server: Server, health: Health): Registry {
   mirroredCounterBy(registry, 'retained_refused_total', 'Retained messages delivered but not kept, by limit', 'reason', RETAINED_REFUSALS, (r) => stats.retainedRefusedBy[r]);
   mirroredCounter(registry, 'publish_rate_limited_total', 'Times a client was paused for publishing faster than maxPublishRate', () => stats.publishRateLimited);
 
-  gauge(registry, 'retained_messages', 'Retained messages in the Store (shared by every instance on it)', () => server.store.countRetained());
+  new Gauge({
+    name: `${PREFIX}retained_messages`,
+    help: 'Retained messages in the Store (shared by every instance on it); absent while the Store does not answer',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const count = await storeQuery(server.store.countRetained(), 'count retained').catch(() => null);
+      if (count !== null) this.set(count);
+    },
+  });
   gauge(registry, 'subscriptions', 'Subscriptions held by the clients connected to this instance', () => instanceTotals(server).subscriptions);
   gauge(registry, 'queued_messages', 'Messages waiting in memory for the clients connected to this instance', () => instanceTotals(server).queued);
   gauge(registry, 'inflight_messages', 'QoS 1/2 messages sent to the clients of this instance and not yet acknowledged', () => instanceTotals(server).inflight);
@@ -79,7 +89,8 @@ export function brokerMetrics(server: Server, health: Health): Registry {
     registers: [registry],
     async collect() {
       this.set({ state: 'connected' }, stats.connected);
-      if (server.store.countOfflineSessions) this.set({ state: 'offline' }, await server.store.countOfflineSessions());
+      const offline = server.store.countOfflineSessions && (await storeQuery(server.store.countOfflineSessions(), 'count sessions').catch(() => null));
+      if (typeof offline === 'number') this.set({ state: 'offline' }, offline);
     },
   });
 

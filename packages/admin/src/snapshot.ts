@@ -1,5 +1,6 @@
 import { VERSION, type Client, type Server } from '@skynet-mqtt/core';
 import type { Health } from './health.js';
+import { storeQuery } from './store-query.js';
 
 /** What the REST API shows of a connected client. */
 export interface ClientSummary {
@@ -69,7 +70,7 @@ export function instanceTotals(server: Server): { subscriptions: number; queued:
 /** The figures the dashboard polls: counters since start and the current gauges. */
 export async function statsSnapshot(server: Server, health: Health) {
   const s = server.stats;
-  const [backends, retained] = await Promise.all([health.backends(), server.store.countRetained().catch(() => null)]);
+  const [backends, retained] = await Promise.all([health.backends(), storeQuery(server.store.countRetained(), 'count retained').catch(() => null)]);
   return {
     brokerId: server.id,
     scope: 'instance' as const,
