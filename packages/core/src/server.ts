@@ -12,7 +12,9 @@ import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
 import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
-import { callHook, type Hooks } from './hooks.js';
+import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
+import { DelayedWills } from './connection/delayed-wills.js';
+import { expiryOf } from './connection/properties.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { keepRetained } from './limits/retained-limits.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
@@ -25,7 +27,7 @@ import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
 import { isControlTopic, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicNameError } from './topics/validate.js';
-import type { Message, QoS, Will } from './types.js';
+import type { Message, MessageProperties, QoS, Will } from './types.js';
 
 function isLoopback(host: string): boolean {
   return host === '::1' || host === 'localhost' || /^(::ffff:)?127\./.test(host);
@@ -41,6 +43,8 @@ export interface PublishPacket {
   payload?: Buffer | Uint8Array | string;
   qos?: QoS;
   retain?: boolean;
+  /** MQTT 5 properties, for 5.0 subscribers (3.1.1 subscribers get the message without them). */
+  properties?: MessageProperties;
 }
 
 type PublishCallback = (error: Error | undefined, packet?: Message) => void;
@@ -80,6 +84,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
   authorizeSubscribe?: Hooks['authorizeSubscribe'];
   authorizeForward?: Hooks['authorizeForward'];
   published?: Hooks['published'];
+  readonly delayedWills = new DelayedWills();
+  /** MQTT 5 enhanced authentication methods, by the name a client gives in CONNECT. */
+  authenticationMethods: Record<string, AuthenticationMethod> = Object.create(null);
 
   closed = false;
   publishing: Client | null = null;
@@ -306,7 +313,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
     for (const [clientId, granted] of offline) {
       const qos = (message.qos < granted ? message.qos : granted) as QoS;
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
-      writes.push(this.store.enqueue(clientId, { topic: message.topic, payload: message.payload, qos, retain: false }));
+      const queued: Message = { topic: message.topic, payload: message.payload, qos, retain: false };
+      if (message.properties) queued.properties = message.properties;
+      if (message.expiresAt !== undefined) queued.expiresAt = message.expiresAt;
+      writes.push(this.store.enqueue(clientId, queued));
     }
     await Promise.all(writes);
   }
@@ -325,6 +335,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   private closeTakenOver(clientId: string, origin: ControlOrigin): void {
     if (origin.local) return;
+    // The client is back, on another instance: its delayed will is not sent. [MQTT-3.1.3-9]
+    this.delayedWills.cancel(clientId);
     const client = this.clients[clientId];
     if (client) void client.close('new connection request');
   }
@@ -336,7 +348,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   async publishWill(client: Client, will: Will): Promise<void> {
     try {
-      let message: Message = will;
+      // A will's Message Expiry Interval counts from when it is published.
+      const expiresAt = expiryOf(will.properties);
+      let message: Message = expiresAt === undefined ? will : { ...will, expiresAt };
       if (this.authorizePublish) {
         const verdict = await callHook<boolean | Buffer | 'ignore'>(this.authorizePublish, this, [client, will.topic, will.payload]);
         if (!verdict || verdict === 'ignore') return;
@@ -372,6 +386,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
       qos,
       retain: packet.retain === true,
     };
+    if (packet.properties) message.properties = packet.properties;
+    const expiresAt = expiryOf(packet.properties);
+    if (expiresAt !== undefined) message.expiresAt = expiresAt;
     await this.started;
     if (this.closed) throw new Error('the server is closed');
     await this.route(message, client);
@@ -409,6 +426,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private async stop(): Promise<void> {
     await this.started.catch(() => undefined);
     this.closed = true;
+    this.delayedWills.clear();
     this.keepalive?.stop();
     this.sys?.stop();
     for (const wss of this.attachedWebSockets) wss.close();

@@ -11,26 +11,30 @@ export type DropReason =
   /** The broker-wide budget of queued bytes (`maxTotalQueuedBytes`) was spent. */
   | 'memoryBudget'
   /** A client published to `$SYS` or `$CONTROL`: acknowledged and dropped, as Mosquitto does. */
-  | 'reservedTopic';
+  | 'reservedTopic'
+  /** An MQTT 5 message whose Message Expiry Interval ran out before it could be sent. [MQTT-3.3.2-5] */
+  | 'expired';
 
-export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic'];
+export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic', 'expired'];
 
 /** Why a connection was refused; each reason has its own counter. */
 export type RefusalReason =
-  /** `maxConnections` reached: CONNACK 3 (server unavailable), or the socket closed at once far beyond it. */
+  /** `maxConnections` reached: CONNACK 3 (5.0: Server busy), or the socket closed at once far beyond it. */
   | 'maxConnections'
   /** The listener's `connectionRate` was exceeded: the socket is closed at once. */
   | 'connectionRate'
-  /** CONNACK 1: a protocol level the broker does not speak. */
+  /** CONNACK 1 (5.0: Unsupported Protocol Version). */
   | 'protocolVersion'
-  /** CONNACK 2: the client id was refused. */
+  /** CONNACK 2 (5.0: Client Identifier not valid), a keepalive beyond maxKeepalive included. */
   | 'identifierRejected'
-  /** CONNACK 4: the authenticate hook failed. */
+  /** CONNACK 4 (5.0: Bad User Name or Password): the authenticate hook failed. */
   | 'badCredentials'
-  /** CONNACK 5: the authenticate hook said no (or a will on a reserved topic). */
-  | 'notAuthorized';
+  /** CONNACK 5 (5.0: Not authorized): the authenticate hook said no, or a will on a reserved topic. */
+  | 'notAuthorized'
+  /** Any other refusal (a redirection, an invalid will topic, an enhanced authentication that failed). */
+  | 'other';
 
-export const REFUSAL_REASONS: readonly RefusalReason[] = ['maxConnections', 'connectionRate', 'protocolVersion', 'identifierRejected', 'badCredentials', 'notAuthorized'];
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['maxConnections', 'connectionRate', 'protocolVersion', 'identifierRejected', 'badCredentials', 'notAuthorized', 'other'];
 
 /** Why a retained message was delivered but not kept. */
 export type RetainedRefusal =
@@ -51,7 +55,7 @@ export class BrokerStats {
   /** Connections accepted (CONNACK 0) since start. */
   connectionsAccepted = 0;
   /** Connections refused, by reason. */
-  readonly refusedBy: Record<RefusalReason, number> = { maxConnections: 0, connectionRate: 0, protocolVersion: 0, identifierRejected: 0, badCredentials: 0, notAuthorized: 0 };
+  readonly refusedBy: Record<RefusalReason, number> = { maxConnections: 0, connectionRate: 0, protocolVersion: 0, identifierRejected: 0, badCredentials: 0, notAuthorized: 0, other: 0 };
   publishReceived = 0;
   publishSent = 0;
   /** PUBLISH packets received from clients, by QoS. */
@@ -64,7 +68,7 @@ export class BrokerStats {
   /** Messages dropped, all reasons together (`$SYS/<id>/messages/dropped`). */
   dropped = 0;
   /** Messages dropped, by reason. */
-  readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0 };
+  readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0, expired: 0 };
   /** Retained messages delivered but not kept, by reason. */
   readonly retainedRefusedBy: Record<RetainedRefusal, number> = { count: 0, size: 0 };
   /** Times a client's socket stopped being read because it published faster than `maxPublishRate`. */
