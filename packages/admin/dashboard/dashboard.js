@@ -25,7 +25,9 @@ function setText(id, text) {
 
 function drawChart() {
   const max = Math.max(1, ...history.in, ...history.out);
-  const line = (values) => values.map((v, i) => `${(600 * (POINTS - values.length + i)) / (POINTS - 1)},${160 - (150 * v) / max}`).join(' ');
+  // The time axis spans at least a minute, up to five as the history fills.
+  const span = Math.max(60, history.in.length);
+  const line = (values) => values.map((v, i) => `${(600 * (span - values.length + i)) / (span - 1)},${160 - (150 * v) / max}`).join(' ');
   $('line-in').setAttribute('points', line(history.in));
   $('line-out').setAttribute('points', line(history.out));
   setText('chart-max', number(Math.round(max)));
