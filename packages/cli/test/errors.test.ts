@@ -30,7 +30,7 @@ test('--parent-host exits 2: the bridge is not available yet', async () => {
   assert.match(result.stderr, /--parent-host is not supported yet: the MQTT bridge backend is not available yet/);
 });
 
-test('every unsupported Mosca flag and command exits 2 with its reason', async () => {
+test('every unsupported Mosca flag, command or bad value exits 2 with its reason', async () => {
   const cases: [string[], RegExp][] = [
     [['--parent-port', '1883'], /bridge backend/],
     [['--parent-prefix', 'x'], /bridge backend/],
@@ -40,10 +40,12 @@ test('every unsupported Mosca flag and command exits 2 with its reason', async (
     [['rmuser', 'u'], /usage: skynet-mqtt rmuser USER --credentials FILE/],
     [['device', 'nope'], /unknown device command 'nope'/],
     [['device', 'token', 'revoke', 'u'], /usage: skynet-mqtt device token/],
-    [['--http-static', '.'], /--http-static is not supported/],
-    [['--http-bundle'], /--http-bundle is not supported/],
-    [['--https-static', '.'], /--https-static is not supported/],
-    [['--https-bundle'], /--https-bundle is not supported/],
+    [['--https-static', '.'], /--https-static and --https-bundle need --https-port/],
+    [['--https-bundle'], /--https-static and --https-bundle need --https-port/],
+    [['--admin-host', '0.0.0.0'], /--admin-host needs --admin-port/],
+    [['--admin-port', 'x'], /--admin-port needs a port number/],
+    [['--log-format', 'xml'], /--log-format is json or pretty, got 'xml'/],
+    [['admin-token', 'extra'], /unknown command 'admin-token'/],
   ];
   for (const [args, message] of cases) {
     const result = await runCli(args);
