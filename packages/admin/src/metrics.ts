@@ -1,4 +1,4 @@
-import { DROP_REASONS, REFUSAL_REASONS, RETAINED_REFUSALS, type Server } from '@skynet-mqtt/core';
+import { DROP_REASONS, REFUSAL_REASONS, RETAINED_REFUSALS, type BackendHealth, type Server } from '@skynet-mqtt/core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Health } from './health.js';
 import { instanceTotals } from './snapshot.js';
@@ -43,6 +43,23 @@ function gauge(registry: Registry, name: string, help: string, read: () => numbe
     registers: [registry],
     async collect() {
       this.set(await read());
+    },
+  });
+}
+
+/** A gauge per backend (`backend`: store or emitter, `kind`: its class), from its health check; null leaves it out. */
+function backendGauge(registry: Registry, health: Health, name: string, help: string, read: (b: BackendHealth) => number | null): void {
+  new Gauge({
+    name: `${PREFIX}${name}`,
+    help,
+    labelNames: ['backend', 'kind'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const b of await health.backends()) {
+        const value = read(b);
+        if (value !== null) this.set({ backend: b.role, kind: b.kind }, value);
+      }
     },
   });
 }
@@ -104,26 +121,8 @@ export function brokerMetrics(server: Server, health: Health): Registry {
     },
   });
 
-  new Gauge({
-    name: `${PREFIX}backend_up`,
-    help: 'Whether the backend answered its last health check (1) or not (0)',
-    labelNames: ['backend', 'kind'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const b of await health.backends()) this.set({ backend: b.role, kind: b.kind }, b.up ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}backend_latency_seconds`,
-    help: 'Round trip of the backend\'s last health check (absent for in-process backends and while down)',
-    labelNames: ['backend', 'kind'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const b of await health.backends()) if (b.latency !== null) this.set({ backend: b.role, kind: b.kind }, b.latency);
-    },
-  });
+  backendGauge(registry, health, 'backend_up', 'Whether the backend answered its last health check (1) or not (0)', (b) => (b.up ? 1 : 0));
+  backendGauge(registry, health, 'backend_latency_seconds', 'Round trip of the backend\'s last health check (absent for in-process backends and while down)', (b) => b.latency);
 
   // Event-loop lag, heap, RSS, CPU, handles: prom-client's standard process and Node.js metrics.
   collectDefaultMetrics({ register: registry });

@@ -1,3 +1,4 @@
+import { timeLimit } from '@skynet-mqtt/core';
 import { HttpError } from './http-reply.js';
 
 /** How long a scrape, a dashboard poll or an API call waits for the Store (Redis down: its commands wait). */
@@ -5,17 +6,5 @@ export const STORE_QUERY_MS = 2000;
 
 /** The Store's answer, or a 503 HttpError once STORE_QUERY_MS have passed without one. */
 export function storeQuery<T>(query: Promise<T>, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new HttpError(503, `the Store did not answer within ${STORE_QUERY_MS} ms (${what}): is its backend down? see /readyz`)), STORE_QUERY_MS);
-    query.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
+  return timeLimit(query, STORE_QUERY_MS, () => new HttpError(503, `the Store did not answer within ${STORE_QUERY_MS} ms (${what}): is its backend down? see /readyz`));
 }

@@ -27,6 +27,7 @@ export { BrokerStats, DROP_REASONS, REFUSAL_REASONS, RETAINED_REFUSALS } from '.
 export type { DropReason, RefusalReason, RetainedRefusal } from './sys/broker-stats.js';
 export type { LatencySampler } from './sys/latency-sampler.js';
 export { checkBackends } from './sys/backend-health.js';
+export { timeLimit } from './time-limit.js';
 export type { BackendHealth } from './sys/backend-health.js';
 export { BUNDLE_PATH } from './listeners/http-files.js';
 export { RateLimitedLog } from './logger.js';

@@ -1,5 +1,6 @@
 import type { Emitter } from '../emitter/emitter.js';
 import type { Store } from '../store/store.js';
+import { timeLimit } from '../time-limit.js';
 
 /** Whether a backend answered, and how fast. */
 export interface BackendHealth {
@@ -19,29 +20,12 @@ interface Pingable {
   ping?(): Promise<void>;
 }
 
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 async function check(role: BackendHealth['role'], backend: Pingable & object, timeoutMs: number): Promise<BackendHealth> {
   const kind = backend.constructor.name;
   if (typeof backend.ping !== 'function') return { role, kind, up: true, latency: null };
   const started = performance.now();
   try {
-    await within(backend.ping(), timeoutMs);
+    await timeLimit(backend.ping(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
     return { role, kind, up: true, latency: (performance.now() - started) / 1000 };
   } catch (error) {
     return { role, kind, up: false, latency: null, error: (error as Error).message };
