@@ -70,6 +70,10 @@ export interface ServerOptions {
   maxQueuedMessages?: number;
   /** Largest packet accepted, in bytes; a larger one closes that connection. */
   maxPacketSize?: number;
+  /** Bytes held for packets still arriving, across every connection; a packet that would exceed it closes its connection. */
+  maxIncompletePacketBytes?: number;
+  /** Milliseconds a connected client's packet may take to arrive in full, from its first byte. */
+  incompletePacketTimeout?: number;
   /** Connections of the whole broker; CONNECT beyond it is answered CONNACK 3 (server unavailable). */
   maxConnections?: number;
   /** New connections per second per listener (`false`: no limit); beyond it sockets are closed at once. */
@@ -108,6 +112,11 @@ export interface ServerOptions {
   maxKeepalive?: number;
   /** MQTT 5: Topic Aliases a client may set per connection (advertised in CONNACK); 0 for none. */
   topicAliasMaximum?: number;
+  /**
+   * MQTT 5 Receive Maximum: QoS 1/2 messages a 5.0 client may have sent unacknowledged (advertised
+   * in CONNACK); one more is DISCONNECT 0x93.
+   */
+  receiveMaximum?: number;
   /** MQTT 5 Response Information, sent to clients that ask for it (e.g. a topic prefix for responses). */
   responseInformation?: string;
   /**
@@ -123,6 +132,8 @@ export interface ResolvedOptions {
   maxInflightMessages: number;
   maxQueuedMessages: number;
   maxPacketSize: number;
+  maxIncompletePacketBytes: number;
+  incompletePacketTimeout: number;
   maxConnections: number;
   connectionRate: Required<ConnectionRateOptions> | null;
   maxPublishRate: PublishRateOptions | null;
@@ -139,6 +150,7 @@ export interface ResolvedOptions {
   /** 0: no cap. */
   maxKeepalive: number;
   topicAliasMaximum: number;
+  receiveMaximum: number;
   responseInformation: string | undefined;
   redirect: { serverReference: string; permanent: boolean } | undefined;
 }
@@ -159,10 +171,10 @@ export class ConfigurationError extends Error {
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
-  'maxPacketSize', 'maxConnections', 'connectionRate', 'maxPublishRate', 'maxRetainedMessages', 'maxRetainedPayloadSize',
-  'connectTimeout', 'storeMessagesQos0', 'stats',
+  'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectionRate', 'maxPublishRate', 'maxRetainedMessages',
+  'maxRetainedPayloadSize', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish', 'deviceAuth', 'admin', 'maxKeepalive', 'topicAliasMaximum', 'responseInformation', 'redirect',
+  'onQoS2publish', 'deviceAuth', 'admin', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
 
 /** Defaults of the limits that protect the broker from its clients (docs/operations.md). */
@@ -258,6 +270,15 @@ function fileServing(iface: InterfaceOptions, name: string): void {
   }
 }
 
+/** At least one packet of the largest size must fit: 256 MiB by default, or maxPacketSize if larger. */
+function incompletePacketBudget(options: Record<string, unknown>, maxPacketSize: number): number {
+  const budget = positiveInteger(options, 'maxIncompletePacketBytes', Math.max(256 * 1024 * 1024, maxPacketSize));
+  if (budget < maxPacketSize) {
+    throw new ConfigurationError(`option maxIncompletePacketBytes (${budget}) must be at least maxPacketSize (${maxPacketSize}): raise it or lower maxPacketSize`);
+  }
+  return budget;
+}
+
 const AUDIENCES: readonly SysAudience[] = ['all', 'authenticated', 'none'];
 
 function sysAccess(value: unknown): SysAccessOptions {
@@ -351,12 +372,15 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || /[+#/]/.test(options.id))) {
     throw new ConfigurationError(`option id must be a non-empty string without '/', '+' or '#', got ${JSON.stringify(options.id)}`);
   }
+  const maxPacketSize = positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16);
   const resolved: ResolvedOptions = {
     id: options.id ?? randomId(),
     interfaces: interfacesOf(options),
     maxInflightMessages: positiveInteger(raw, 'maxInflightMessages', 1024),
     maxQueuedMessages: positiveInteger(raw, 'maxQueuedMessages', 10_000),
-    maxPacketSize: positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16),
+    maxPacketSize,
+    maxIncompletePacketBytes: incompletePacketBudget(raw, maxPacketSize),
+    incompletePacketTimeout: positiveInteger(raw, 'incompletePacketTimeout', 60_000),
     maxConnections: positiveInteger(raw, 'maxConnections', DEFAULT_OVERLOAD_LIMITS.maxConnections),
     connectionRate: connectionRate(raw.connectionRate ?? DEFAULT_OVERLOAD_LIMITS.connectionRate, 'option connectionRate'),
     maxPublishRate: publishRate(raw.maxPublishRate),
@@ -372,6 +396,7 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     sysAccess: sysAccess(raw.sysAccess),
     maxKeepalive: raw.maxKeepalive === undefined ? 0 : boundedInteger(raw, 'maxKeepalive', 1, 65535),
     topicAliasMaximum: raw.topicAliasMaximum === undefined ? 10 : boundedInteger(raw, 'topicAliasMaximum', 0, 65535),
+    receiveMaximum: raw.receiveMaximum === undefined ? 65_535 : boundedInteger(raw, 'receiveMaximum', 1, 65_535),
     responseInformation: optionalString(raw, 'responseInformation'),
     redirect: redirectOf(options.redirect),
   };

@@ -7,6 +7,7 @@ import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
 import type { Broker } from './broker.js';
+import { ByteBudget } from './connection/byte-budget.js';
 import { Client, type CloseReason } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
 import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
@@ -72,6 +73,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   readonly router = new Router((level, present) => this.routeDollarLevel(level, present));
   readonly stats = new BrokerStats();
   readonly clients: Record<string, Client> = Object.create(null);
+  readonly incompletePackets: ByteBudget;
   store!: Store;
   emitter!: Emitter;
   /** Messages between broker instances (see ControlChannel); usable once the server is ready. */
@@ -120,6 +122,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
     this.settings = resolved;
     this.id = resolved.id;
+    this.incompletePackets = new ByteBudget(resolved.maxIncompletePacketBytes);
     this.sysAccess = new SysReadAccess(resolved.sysAccess);
     this.gate = new ConnectionGate(resolved, this.stats, this.rateLimitedLog);
     if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
@@ -168,12 +171,11 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
         const admits = this.gate.forListener(iface);
-        this.listening.push(
-          await listen(iface, (stream, remote) => {
-            if (admits(this.connections.size)) this.accept(stream, remote);
-            else stream.destroy();
-          }),
-        );
+        const accept = (stream: Duplex, remote: string) => {
+          if (admits(this.connections.size)) this.accept(stream, remote);
+          else stream.destroy();
+        };
+        this.listening.push(await listen(iface, accept, this.settings));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
@@ -182,9 +184,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
       await this.release();
       throw error;
     }
-    this.keepalive = new KeepaliveMonitor(this.connections, this.settings.connectTimeout);
+    this.keepalive = new KeepaliveMonitor(this.connections, this.settings.connectTimeout, this.settings.incompletePacketTimeout);
     if (this.settings.stats) {
-      this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval);
+      const publish = (topic: string, value: string) => this.publishEvent(topic, value);
+      this.sys = new SysPublisher(this.stats, publish, this.settings.statsInterval, this.incompletePackets);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
   }
@@ -228,7 +231,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * owns (an Express app's, say), on `path` only or on any path. The application closes it.
    */
   attachHttpServer(httpServer: http.Server | https.Server, path?: string): void {
-    this.attachedWebSockets.push(attachWebSocket(httpServer, path, (stream, remote) => this.accept(stream, remote)));
+    const accept = (stream: Duplex, remote: string) => this.accept(stream, remote);
+    this.attachedWebSockets.push(attachWebSocket(httpServer, { path, maxPayload: this.settings.maxPacketSize }, accept));
   }
 
   /** Serves MQTT on any byte stream (a socket, a WebSocket stream, a test pipe). */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../connection/client.js';
-import type { ConnectPacket } from '../connection/packet-reader.js';
+import type { ConnectPacket } from '../connection/inbound-packets.js';
+import { Mqtt5Connection } from '../connection/mqtt5-connection.js';
 import { messagePropertiesOf, type DecodedProperties, type OutgoingProperties } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
@@ -75,8 +76,8 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
   if (v5) {
     const problem = connectPropertiesError(properties);
     if (problem) return Promise.resolve(client.protocolError(new ProtocolViolation(problem, Reason.ProtocolError)));
-    client.connectProperties = properties;
-    client.requestProblemInformation = properties.requestProblemInformation !== 0;
+    client.mqtt5 = new Mqtt5Connection(properties, server.settings.receiveMaximum);
+    client.outbound.limitWindow(client.mqtt5.receiveMaximum); // [MQTT-3.3.4-9]
     client.sessionExpiryInterval = properties.sessionExpiryInterval ?? 0;
   } else {
     client.sessionExpiryInterval = packet.clean === false ? UNTIL_STORE_TTL : 0;
@@ -110,9 +111,8 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
   if (packet.will) {
     const error = topicNameError(packet.will.topic);
     if (error) {
-      client.logger.warn({ clientId, reason: error }, 'invalid will topic, closing');
       if (v5) return refuse(client, Reason.TopicNameInvalid, `invalid will topic: ${error}`);
-      return client.close('protocol violation');
+      return Promise.resolve(client.protocolError(new ProtocolViolation(`CONNECT: will topic: ${error} [MQTT-3.1.3-10]`)));
     }
     // A will on $SYS or $CONTROL would be a publish no client may make: refused at once, as Mosquitto does.
     if (!clientMayPublish(packet.will.topic)) return refuse(client, Reason.NotAuthorized, 'will topic reserved for the broker');
@@ -215,6 +215,8 @@ function connackProperties(client: Client, pending: PendingConnect): OutgoingPro
     retainAvailable: true,
     maximumPacketSize: Math.min(settings.maxPacketSize, LARGEST_PACKET),
     wildcardSubscriptionAvailable: true,
+    // Absent means 65,535 (section 3.2.2.3.3).
+    receiveMaximum: settings.receiveMaximum < 65_535 ? settings.receiveMaximum : undefined,
     // Absent means 0: no aliases. [MQTT-3.2.2-18]
     topicAliasMaximum: settings.topicAliasMaximum || undefined,
     subscriptionIdentifiersAvailable: false,

@@ -42,11 +42,21 @@ function onSocket(socket: net.Socket, accept: Accept): void {
   accept(socket, `${socket.remoteAddress}:${socket.remotePort}`);
 }
 
-/** WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`). */
-export function attachWebSocket(server: http.Server | https.Server, path: string | undefined, accept: Accept): WebSocketServer {
+/** What a listener needs of the broker's settings. */
+export interface ListenerLimits {
+  maxPacketSize: number;
+}
+
+/**
+ * WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`). A frame
+ * larger than `maxPayload` (the broker's maxPacketSize) is refused from its header, before ws
+ * buffers it (ws's own default is 100 MiB).
+ */
+export function attachWebSocket(server: http.Server | https.Server, options: { path?: string; maxPayload: number }, accept: Accept): WebSocketServer {
   const wss = new WebSocketServer({
     server,
-    path,
+    path: options.path,
+    maxPayload: options.maxPayload,
     handleProtocols: (protocols) => ['mqtt', 'mqttv3.1'].find((p) => protocols.has(p)) ?? false,
   });
   wss.on('connection', (ws, request) => {
@@ -56,7 +66,7 @@ export function attachWebSocket(server: http.Server | https.Server, path: string
   return wss;
 }
 
-async function createServer(iface: InterfaceOptions, accept: Accept): Promise<{ server: net.Server; wss?: WebSocketServer }> {
+async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number): Promise<{ server: net.Server; wss?: WebSocketServer }> {
   switch (iface.type) {
     case 'mqtt':
       return { server: net.createServer((socket) => onSocket(socket, accept)) };
@@ -67,14 +77,14 @@ async function createServer(iface: InterfaceOptions, accept: Accept): Promise<{ 
       // Plain HTTP requests get files (Mosca's static and bundle) or 426.
       const files = await httpFileServer(iface);
       const server = iface.type === 'http' ? http.createServer(files) : https.createServer(tlsOptions(iface.credentials), files);
-      return { server, wss: attachWebSocket(server, iface.path, accept) };
+      return { server, wss: attachWebSocket(server, { path: iface.path, maxPayload: maxPacketSize }, accept) };
     }
   }
 }
 
-/** Opens one interface; a port already taken becomes an error that says what to do. */
-export async function listen(iface: InterfaceOptions, accept: Accept): Promise<Listener> {
-  const { server, wss } = await createServer(iface, accept);
+/** Opens one interface; a port already taken becomes an error that says what to do. (maxConnections is the broker's: ConnectionGate.) */
+export async function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits): Promise<Listener> {
+  const { server, wss } = await createServer(iface, accept, limits.maxPacketSize);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
