@@ -91,7 +91,7 @@ async function listRetained({ server }: ApiContext, url: URL) {
 async function deleteRetained({ server }: ApiContext, url: URL) {
   const filter = filterParam(url);
   const found = await retainedMatching(server, filter);
-  await storeQuery(Promise.all(found.map((m) => server.store.storeRetained({ topic: m.topic, payload: Buffer.alloc(0), qos: 0, retain: true }))), 'delete retained');
+  await storeQuery(Promise.all(found.map((m) => server.store.storeRetained(server.messageIds.message(m.topic, Buffer.alloc(0), 0, true)))), 'delete retained');
   server.logger.info({ filter, deleted: found.length }, 'admin API: retained messages deleted');
   return { filter, deleted: found.length };
 }

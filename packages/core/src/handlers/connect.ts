@@ -204,7 +204,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   if (server.settings.maxPublishRate) client.publishRate = new PublishRateLimiter(client, server.settings.maxPublishRate);
   client.logger.info({ clientId, protocolVersion: client.protocolVersion, clean: client.clean, keepalive: client.keepalive }, 'client connected');
   server.emit('clientConnected', client);
-  if (client.durable) client.outbound.startFromStore();
+  if (client.durable) client.outbound.readStore();
   else client.outbound.pump();
 }
 
