@@ -35,6 +35,10 @@ export interface StartFlags {
   adminPort?: number;
   adminHost?: string;
   logFormat: 'json' | 'pretty';
+  /** Mosca's tree of brokers: the parent broker of the MQTT bridge backend. */
+  parentHost?: string;
+  parentPort?: number;
+  parentPrefix?: string;
   /** The flags given on the command line, for the "ignored because of --config" warning. */
   given: string[];
 }
@@ -83,7 +87,6 @@ const OPTIONS = {
   'log-format': { type: 'string' },
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
-  // Mosca flags we do not implement yet: parsed so that they get a precise message, not "unknown".
   'parent-port': { type: 'string' },
   'parent-host': { type: 'string' },
   'parent-prefix': { type: 'string' },
@@ -98,15 +101,6 @@ function parse(argv: string[]) {
 }
 
 type Values = ReturnType<typeof parse>['values'];
-
-const BRIDGE = 'is not supported yet: the MQTT bridge backend is not available yet';
-
-/** Mosca flags that exist there but not here, with the reason we give. */
-const UNSUPPORTED: Partial<Record<keyof typeof OPTIONS, string>> = {
-  'parent-port': BRIDGE,
-  'parent-host': BRIDGE,
-  'parent-prefix': BRIDGE,
-};
 
 function portValue(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
@@ -157,9 +151,6 @@ export function parseCommandLine(argv: string[]): Command {
   for (const flag of ['authorize-publish', 'authorize-subscribe'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with adduser: skynet-mqtt adduser USER PASS --credentials FILE --${flag} GLOB`);
   }
-  for (const [flag, reason] of Object.entries(UNSUPPORTED)) {
-    if (values[flag as keyof Values] !== undefined) throw new UsageError(`--${flag} ${reason}`);
-  }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
 
@@ -188,6 +179,9 @@ export function parseCommandLine(argv: string[]): Command {
     adminPort: portValue(values['admin-port'], 'admin-port'),
     adminHost: values['admin-host'],
     logFormat: logFormat(values['log-format']),
+    parentHost: values['parent-host'],
+    parentPort: portValue(values['parent-port'], 'parent-port'),
+    parentPrefix: values['parent-prefix'],
     given: [...new Set(parsed.tokens.flatMap((t) => (t.kind === 'option' ? [`--${t.name}`] : [])))],
   };
   if ((flags.key === undefined) !== (flags.cert === undefined)) throw new UsageError('--key and --cert must be given together');
@@ -198,6 +192,10 @@ export function parseCommandLine(argv: string[]): Command {
   if ((flags.httpsStatic !== undefined || flags.httpsBundle) && flags.httpsPort === undefined) throw new UsageError('--https-static and --https-bundle need --https-port');
   if (flags.adminHost !== undefined && flags.adminPort === undefined) throw new UsageError('--admin-host needs --admin-port');
   if (flags.credentials !== undefined && flags.deviceAuth) throw new UsageError('--credentials and --device-auth both authenticate clients: choose one');
+  if (flags.parentPort === 0) throw new UsageError('--parent-port needs the port of the parent broker, from 1 to 65535');
+  if (flags.parentPrefix !== undefined && flags.parentHost === undefined && flags.parentPort === undefined) {
+    throw new UsageError('--parent-prefix needs --parent-host or --parent-port');
+  }
   return { kind: 'start', flags };
 }
 
@@ -238,6 +236,9 @@ Options:
                           globs (reloaded on SIGHUP)
       --device-auth       device security (UUID/token); the secret comes from
                           SKYNET_MQTT_SECRET unless the config's deviceAuth has one
+      --parent-host <h>   MQTT bridge: exchange messages through the broker at <h>
+      --parent-port <n>   port of the parent broker (default 1883; host localhost)
+      --parent-prefix <p> the topics of this broker are <p>/<topic> on the parent
   -V, --version           print the version
   -h, --help              print this help
 
