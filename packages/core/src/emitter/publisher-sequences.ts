@@ -1,8 +1,9 @@
 /**
- * The last sequence number seen from each emitting instance, to drop duplicates. Entries of one
- * instance are written by one connection, so in the stream its numbers only go up; a number not
- * above the last one is an XADD that ioredis re-sent after a reconnect although Redis had applied
- * it before the connection dropped (autoResendUnfulfilledCommands).
+ * The last sequence number seen from each emitting instance, to drop duplicates, for Emitters
+ * whose backend delivers each publisher's messages in order. A number not above the last one is
+ * a message the publisher sent again after a reconnect although the backend had taken it before
+ * the connection dropped (Redis: an XADD ioredis re-sent; AMQP: a publish whose confirm was lost),
+ * or one the backend delivered again after this instance had handled it.
  *
  * Ids are random per process start, so the map grows by one entry per emitter ever seen; it is
  * capped, forgetting the oldest, which only costs duplicate detection for that instance.
