@@ -2,9 +2,11 @@
 // one fresh deployment that shares nothing with any other run on the machine, and how to remove
 // what it left on the shared service. The Store is Redis for every backend, so that clusters
 // differ only in the fabric that carries messages between the instances.
+import amqp from 'amqplib';
 import { Redis } from 'ioredis';
+import { freePort, HOST } from './ports.js';
 
-export const FABRIC_NAMES = ['redis'] as const;
+export const FABRIC_NAMES = ['redis', 'amqp', 'zeromq'] as const;
 export type FabricName = (typeof FABRIC_NAMES)[number];
 
 export interface Deployment {
@@ -18,6 +20,7 @@ export interface Fabric {
 }
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 let deployments = 0;
 
 /** A name no other run uses: `bench:<pid>:<time>:<n>`. */
@@ -42,6 +45,17 @@ async function deleteRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
+/** Deletes an exchange (the instances delete their own queues when they stop). */
+async function deleteExchange(exchange: string): Promise<void> {
+  const connection = await amqp.connect(AMQP_URL);
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteExchange(exchange);
+  } finally {
+    await connection.close();
+  }
+}
+
 /** The Redis Store of a deployment, under `prefix`. */
 function redisStore(prefix: string): Record<string, unknown> {
   return { factory: 'redis', url: REDIS_URL, prefix };
@@ -53,6 +67,33 @@ export const FABRICS: Readonly<Record<FabricName, Fabric>> = {
       const prefix = `${uniqueName()}:`;
       return {
         options: Array.from({ length: count }, () => ({ backend: { type: 'redis', url: REDIS_URL, prefix }, persistence: redisStore(prefix) })),
+        cleanUp: () => deleteRedisPrefix(prefix),
+      };
+    },
+  },
+  amqp: {
+    async deploy(count) {
+      const name = uniqueName();
+      const exchange = name.replace(/:/g, '.');
+      return {
+        options: Array.from({ length: count }, () => ({ backend: { type: 'amqp', url: AMQP_URL, exchange }, persistence: redisStore(`${name}:`) })),
+        cleanUp: async () => {
+          await deleteExchange(exchange);
+          await deleteRedisPrefix(`${name}:`);
+        },
+      };
+    },
+  },
+  zeromq: {
+    async deploy(count) {
+      const prefix = `${uniqueName()}:`;
+      const nodes: { port: string; controlPort: string }[] = [];
+      for (let i = 0; i < count; i++) nodes.push({ port: `tcp://${HOST}:${await freePort()}`, controlPort: `tcp://${HOST}:${await freePort()}` });
+      return {
+        options: nodes.map((node) => ({
+          backend: { type: 'zmq', ...node, remotePorts: nodes.filter((other) => other !== node).map((other) => other.controlPort) },
+          persistence: redisStore(prefix),
+        })),
         cleanUp: () => deleteRedisPrefix(prefix),
       };
     },
