@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClientSubscription, Message, OutgoingPacket, Store, Subscription } from '@skynet-mqtt/core';
 import { allBytes, bigPayload, message, summary, topics } from './fixtures.js';
+import { recordContract } from './record-contract.js';
 import { sleep } from './wait.js';
 
 export interface StoreContractOptions {
@@ -378,6 +379,8 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         });
       });
     }
+
+    recordContract({ get: () => store, set: (reopened) => (store = reopened) }, options.reopen);
 
     describe('concurrency', () => {
       test('50 parallel addSubscriptions are all kept', async () => {

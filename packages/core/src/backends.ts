@@ -33,19 +33,27 @@ function isEmitter(value: unknown): value is Emitter {
   return typeof emitter?.publish === 'function' && typeof emitter.subscribe === 'function';
 }
 
+/**
+ * Imports an optional package the configuration names; a missing one is a ConfigurationError that
+ * says which package to install (adapters and plugins are installed separately from core).
+ */
+export async function importOptionalPackage<T>(pkg: string, option: string, what: string): Promise<T> {
+  try {
+    return (await import(pkg)) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(error).includes(pkg)) {
+      throw new ConfigurationError(`${option} ${what} needs the package ${pkg}: run npm install ${pkg}`);
+    }
+    throw error;
+  }
+}
+
 async function loadAdapter(name: string, option: string): Promise<AdapterModule> {
   const pkg = ADAPTER_PACKAGES[name.toLowerCase()];
   if (!pkg) {
     throw new ConfigurationError(`${option} '${name}' is unknown: use memory or one of ${Object.keys(ADAPTER_PACKAGES).join(', ')}`);
   }
-  try {
-    return (await import(pkg)) as AdapterModule;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(error).includes(pkg)) {
-      throw new ConfigurationError(`${option} '${name}' needs the package ${pkg}: run npm install ${pkg}`);
-    }
-    throw error;
-  }
+  return importOptionalPackage<AdapterModule>(pkg, option, `'${name}'`);
 }
 
 /** How one of the two backend options is read: its name, its kind key, and what memory means. */

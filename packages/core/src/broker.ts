@@ -1,12 +1,15 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Client } from './connection/client.js';
+import type { ControlChannel } from './control/control-channel.js';
 import type { Emitter } from './emitter/emitter.js';
 import type { Hooks } from './hooks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Router } from './router/router.js';
 import type { Store } from './store/store.js';
+import type { RateLimitedLog } from './logger.js';
 import type { BrokerStats } from './sys/broker-stats.js';
+import type { SysReadAccess } from './sys/topic-access.js';
 import type { Message, Will } from './types.js';
 
 /**
@@ -20,7 +23,13 @@ export interface Broker extends EventEmitter, Hooks {
   readonly emitter: Emitter;
   readonly router: Router;
   readonly logger: Logger;
+  /** For conditions that may repeat at the rate of messages (drops, refused publishes). */
+  readonly rateLimitedLog: RateLimitedLog;
   readonly stats: BrokerStats;
+  /** Messages between broker instances, on a channel clients cannot write. */
+  readonly control: ControlChannel;
+  /** Which clients may read which `$SYS` topics. */
+  readonly sysAccess: SysReadAccess;
   /** Connected clients by id (Mosca's `server.clients`). */
   readonly clients: Record<string, Client>;
   /** The client whose message is being delivered right now, for backpressure (Client.throttle). */

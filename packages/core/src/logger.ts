@@ -10,3 +10,30 @@ export function createLogger(option: Record<string, unknown> | false | undefined
   if (childOf && typeof (childOf as Logger).child === 'function') return (childOf as Logger).child({ name: 'skynet-mqtt', ...rest });
   return pino({ name: 'skynet-mqtt', level: 'warn', ...rest });
 }
+
+/**
+ * Logs a recurring condition (a message dropped, a refused publish, ...) at most once per
+ * `intervalMs` per key, with the number of occurrences left out since the last line: a flood of
+ * drops costs a counter, not a log line each. Keys are reasons, never client ids, so the map
+ * stays small.
+ */
+export class RateLimitedLog {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  warn(key: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    const entry = this.last.get(key);
+    if (entry && now - entry.at < this.intervalMs) {
+      entry.suppressed++;
+      return;
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    this.logger.warn(suppressed > 0 ? { ...fields, suppressed } : fields, message);
+    this.last.set(key, { at: now, suppressed: 0 });
+  }
+}

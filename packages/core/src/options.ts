@@ -1,5 +1,6 @@
 import type { Emitter } from './emitter/emitter.js';
 import type { Store } from './store/store.js';
+import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
 
 /** Resolves a backend or persistence type name to something that builds it. */
 export type StoreFactory = (options: Record<string, unknown>) => Store | Promise<Store>;
@@ -59,8 +60,12 @@ export interface ServerOptions {
   publishNewClient?: boolean;
   publishClientDisconnect?: boolean;
   publishSubscriptions?: boolean;
+  /** Who may read which `$SYS` topics: `{ stats: 'all', clientEvents: 'authenticated' }` by default. */
+  sysAccess?: Partial<SysAccessOptions>;
   /** pino options (`level`, `name`, ...), `{ childOf: parentLogger }`, or `false` for silence. */
   logger?: Record<string, unknown> | false;
+  /** Device security (`@skynet-mqtt/device-auth`): UUID/token authentication and whitelists. */
+  deviceAuth?: Record<string, unknown>;
   /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
   onQoS2publish?: string;
 }
@@ -79,6 +84,7 @@ export interface ResolvedOptions {
   publishNewClient: boolean;
   publishClientDisconnect: boolean;
   publishSubscriptions: boolean;
+  sysAccess: SysAccessOptions;
 }
 
 /** A configuration the broker cannot start with; the message says what to change. */
@@ -98,8 +104,8 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
   'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
-  'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'logger',
-  'onQoS2publish',
+  'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
+  'onQoS2publish', 'deviceAuth',
 ]);
 
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
@@ -125,6 +131,26 @@ function port(value: unknown, name: string): number {
     throw new ConfigurationError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+const AUDIENCES: readonly SysAudience[] = ['all', 'authenticated', 'none'];
+
+function sysAccess(value: unknown): SysAccessOptions {
+  if (value === undefined) return { ...DEFAULT_SYS_ACCESS };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigurationError(`option sysAccess must be an object such as { stats: 'all', clientEvents: 'authenticated' }`);
+  }
+  const given = value as Record<string, unknown>;
+  const resolved = { ...DEFAULT_SYS_ACCESS };
+  for (const [key, audience] of Object.entries(given)) {
+    if (!(key in DEFAULT_SYS_ACCESS)) throw new ConfigurationError(`unknown option sysAccess.${key}: use sysAccess.stats and sysAccess.clientEvents`);
+    if (audience === undefined) continue;
+    if (!AUDIENCES.includes(audience as SysAudience)) {
+      throw new ConfigurationError(`option sysAccess.${key} must be one of ${AUDIENCES.join(', ')}, got ${JSON.stringify(audience)}`);
+    }
+    resolved[key as keyof SysAccessOptions] = audience as SysAudience;
+  }
+  return resolved;
 }
 
 /** Mosca's flat options (`port`, `secure`, `http`, ...) turned into a list of listeners. */
@@ -195,6 +221,7 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     publishNewClient: flag(raw, 'publishNewClient', true),
     publishClientDisconnect: flag(raw, 'publishClientDisconnect', true),
     publishSubscriptions: flag(raw, 'publishSubscriptions', true),
+    sysAccess: sysAccess(raw.sysAccess),
   };
   return { resolved, unknown };
 }

@@ -7,20 +7,31 @@ import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
 import type { Broker } from './broker.js';
-import { Client } from './connection/client.js';
+import { Client, type CloseReason } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
+import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type Hooks } from './hooks.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
-import { createLogger } from './logger.js';
+import { createLogger, RateLimitedLog } from './logger.js';
+import { closePlugins, startPlugins, type Plugin } from './plugins.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
 import type { Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
+import { isControlTopic, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicNameError } from './topics/validate.js';
 import type { Message, QoS, Will } from './types.js';
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || host === 'localhost' || /^(::ffff:)?127\./.test(host);
+}
+
+function controlTopicError(topic: string): string | null {
+  return isControlTopic(topic) ? `${CONTROL_LEVEL} is the broker's control channel: use server.control.send()` : null;
+}
 
 /** What `server.publish()` takes: Mosca's packet shape. */
 export interface PublishPacket {
@@ -51,11 +62,15 @@ export class Server extends EventEmitter implements Broker, Hooks {
   /** The options as given (Mosca's `server.opts`). */
   readonly opts: ServerOptions;
   readonly logger: Logger;
+  readonly rateLimitedLog: RateLimitedLog;
   readonly router = new Router((level, present) => this.routeDollarLevel(level, present));
   readonly stats = new BrokerStats();
   readonly clients: Record<string, Client> = Object.create(null);
   store!: Store;
   emitter!: Emitter;
+  /** Messages between broker instances (see ControlChannel); usable once the server is ready. */
+  control!: ControlChannel;
+  readonly sysAccess: SysReadAccess;
 
   authenticate?: Hooks['authenticate'];
   authorizePublish?: Hooks['authorizePublish'];
@@ -68,6 +83,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
   private listening: Listener[] = [];
+  private plugins: Plugin[] = [];
   /** WebSocket servers attached to the application's HTTP servers (attachHttpServer). */
   private readonly attachedWebSockets: WebSocketServer[] = [];
   private keepalive?: KeepaliveMonitor;
@@ -75,7 +91,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private readonly started: Promise<void>;
   private stopping: Promise<void> | null = null;
   private readonly onMessage: MessageHandler = (message) => this.router.deliver(message);
-  private readonly onNewClient: MessageHandler = (message) => this.closeTakenOver(message);
+  /** `$SYS` messages reach only the clients allowed to read them (sysAccess). */
+  private readonly onSysMessage: MessageHandler = (message) => this.router.deliver(message, this.sysAccess.audienceOf(message.topic));
 
   /** Starts a server and resolves once it listens: the promise form of `new Server(options, cb)`. */
   static async start(options: ServerOptions = {}): Promise<Server> {
@@ -88,10 +105,12 @@ export class Server extends EventEmitter implements Broker, Hooks {
     super();
     this.opts = options;
     this.logger = createLogger(options.logger);
+    this.rateLimitedLog = new RateLimitedLog(this.logger);
     const { resolved, unknown } = resolveOptions(options, () => randomBytes(4).toString('hex'));
     if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
     this.settings = resolved;
     this.id = resolved.id;
+    this.sysAccess = new SysReadAccess(resolved.sysAccess);
     if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
     if (options.onQoS2publish !== undefined) {
       this.logger.warn('option onQoS2publish has no effect: QoS 2 is supported end to end');
@@ -107,6 +126,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
       () => {
         this.emit('ready');
         callback?.(null, this);
+        // Hooks are commonly set in the 'ready' handler or after `await Server.start()`: look then.
+        setImmediate(() => this.warnIfOpenToAnonymous());
       },
       (error: Error) => {
         if (callback) callback(error);
@@ -126,16 +147,21 @@ export class Server extends EventEmitter implements Broker, Hooks {
     try {
       this.store = await createStore(this.opts);
       this.emitter = await createEmitter(this.opts);
+      this.control = new ControlChannel(this.emitter, this.id, this.logger);
+      this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload.toString(), origin));
+      await this.control.start();
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
-      await this.emitter.subscribe('$SYS/#', this.onMessage);
-      await this.emitter.subscribe('$SYS/+/new/clients', this.onNewClient);
+      await this.emitter.subscribe('$SYS/#', this.onSysMessage);
+      // Plugins before listeners: the hooks they install apply to the first connection.
+      this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
         this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
       await Promise.all(this.listening.map((listener) => listener.close()));
+      await closePlugins(this.plugins);
       await this.release();
       throw error;
     }
@@ -144,6 +170,18 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
+  }
+
+  /** One warning when anyone who can reach a listener may connect without credentials. */
+  private warnIfOpenToAnonymous(): void {
+    if (this.authenticate || this.closed) return;
+    const exposed = this.address().filter((a) => !isLoopback(a.host));
+    if (exposed.length === 0) return;
+    this.logger.warn(
+      { listeners: exposed },
+      `anonymous clients are accepted on ${exposed.map((a) => `${a.host}:${a.port}`).join(', ')}, which is not only this machine: ` +
+        'anyone who can reach it may publish and subscribe. Turn authentication on (set server.authenticate), or listen on 127.0.0.1 (option host)',
+    );
   }
 
   /** Takes messages of a `$` top level from the Emitter while local clients subscribe under it. */
@@ -171,6 +209,16 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const client = new Client(this, stream, remoteAddress);
     this.connections.add(client);
     return client;
+  }
+
+  /**
+   * Closes every connection for which `predicate` holds, those still authenticating included (a
+   * plugin revoking credentials, an operator's kick); resolves to how many, once they are closed.
+   */
+  async disconnectClients(predicate: (client: Client) => boolean, reason: CloseReason): Promise<number> {
+    const closing = [...this.connections].filter((client) => !client.closing && predicate(client)).map((client) => client.close(reason));
+    await Promise.all(closing);
+    return closing.length;
   }
 
   forget(client: Client): void {
@@ -241,14 +289,17 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const previous = this.clients[client.id];
     this.clients[client.id] = client;
     if (previous && previous !== client) await previous.close('new connection request');
-    // Other broker instances close their connection with this id when they see this. (Mosca's way)
+    // Other broker instances close their connection with this id when they see this, on the
+    // control channel: a client cannot send it (Mosca used $SYS/<id>/new/clients, which any
+    // client could publish to disconnect any other).
+    this.control.send('takeover', client.id).catch((error: unknown) => this.logger.warn({ err: error, clientId: client.id }, 'could not send the takeover signal'));
+    // Mosca's event, for those who watch it; nothing acts on it.
     if (this.settings.publishNewClient) this.publishEvent('new/clients', client.id);
   }
 
-  private closeTakenOver(message: Message): void {
-    const brokerId = message.topic.split('/')[1];
-    if (brokerId === this.id) return;
-    const client = this.clients[message.payload.toString()];
+  private closeTakenOver(clientId: string, origin: ControlOrigin): void {
+    if (origin.local) return;
+    const client = this.clients[clientId];
     if (client) void client.close('new connection request');
   }
 
@@ -284,7 +335,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   private async publishMessage(packet: PublishPacket, client: Client | null): Promise<Message> {
-    const error = typeof packet?.topic === 'string' ? topicNameError(packet.topic) : 'topic must be a string';
+    const error = typeof packet?.topic === 'string' ? topicNameError(packet.topic) ?? controlTopicError(packet.topic) : 'topic must be a string';
     if (error) throw new Error(`cannot publish to ${JSON.stringify(packet?.topic)}: ${error}`);
     const qos = packet.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`qos must be 0, 1 or 2, got ${JSON.stringify(qos)}`);
@@ -338,6 +389,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const stopAccepting = Promise.all(this.listening.map((listener) => listener.close()));
     await Promise.all([...this.connections].map((client) => client.close('server closed')));
     await stopAccepting;
+    await closePlugins(this.plugins);
     await this.release();
     this.logger.info('closed');
     this.emit('closed');

@@ -40,3 +40,16 @@ export interface ClientSubscription extends Subscription {
 
 /** The will message a client registered with CONNECT. */
 export type Will = Message;
+
+/** A record of a Store collection (see Store.putRecord). */
+export interface StoredRecord {
+  key: string;
+  value: Buffer;
+}
+
+/** Which records Store.listRecords returns: keys starting with `prefix`, after `after`, at most `limit` (default 1000). */
+export interface RecordPage {
+  prefix?: string;
+  after?: string;
+  limit?: number;
+}

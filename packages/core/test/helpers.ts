@@ -241,6 +241,24 @@ export async function roundTrip(tc: TestClient): Promise<void> {
   await waitFor(() => tc.messages.some((m) => m.topic === topic), `the round trip on ${topic}`);
 }
 
+/** A pino-compatible logger that records warn() calls; child() returns itself. */
+export function capturingLogger() {
+  const warnings: unknown[][] = [];
+  const logger = {
+    level: 'warn',
+    warnings,
+    child: () => logger,
+    warn: (...args: unknown[]) => void warnings.push(args),
+    error: () => {},
+    info: () => {},
+    debug: () => {},
+    trace: () => {},
+    fatal: () => {},
+    isLevelEnabled: () => false,
+  };
+  return logger;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Publish / subscribe helpers.
 
@@ -278,12 +296,13 @@ function assertGranted(granted: number[], wanted: number[]): void {
 
 /**
  * Waits until everything `via` published before the call has reached `subscriber`: a sentinel
- * published by `via` after it, on a $SYS topic no leading wildcard sees, has arrived (messages to
+ * published by `via` after it, on a `$` topic no leading wildcard sees, has arrived (messages to
  * one client keep their order). Unlike roundTrip(), the publisher may be another client or the
  * server, and the sentinel is removed from `subscriber.messages`.
  */
 export async function flush(subscriber: TestClient, via: TestClient | Server): Promise<void> {
-  const topic = `$SYS/flush/${Math.random().toString(16).slice(2)}`;
+  // Not $SYS: clients may not publish there.
+  const topic = `$test/flush/${Math.random().toString(16).slice(2)}`;
   // QoS 2 both ways: mqtt.js hands a QoS 2 message over on PUBREL, so a QoS 0 sentinel could
   // overtake a QoS 2 message sent before it.
   await subscriber.client.subscribeAsync(topic, { qos: 2 });

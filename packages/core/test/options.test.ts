@@ -7,24 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { ConfigurationError, Server, type ServerOptions } from '../src/index.js';
-
-/** A pino-compatible logger that records warn() calls; child() returns itself. */
-function capturingLogger() {
-  const warnings: unknown[][] = [];
-  const logger = {
-    level: 'warn',
-    warnings,
-    child: () => logger,
-    warn: (...args: unknown[]) => void warnings.push(args),
-    error: () => {},
-    info: () => {},
-    debug: () => {},
-    trace: () => {},
-    fatal: () => {},
-    isLevelEnabled: () => false,
-  };
-  return logger;
-}
+import { capturingLogger } from './helpers.js';
 
 const LOCAL = { port: 0, host: '127.0.0.1' } as const;
 

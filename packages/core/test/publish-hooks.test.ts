@@ -86,7 +86,7 @@ describe('authorizeForward', () => {
       const h = await harness(t);
       const seen: [string, string][] = [];
       h.server.authorizeForward = (client, packet, callback) => {
-        if (packet.topic.startsWith('$SYS/')) return true; // the flush sentinel
+        if (packet.topic.startsWith('$test/flush/')) return true; // the flush sentinel
         seen.push([client.id, packet.topic]);
         return verdict(client.id !== 'blocked')(client, packet, callback);
       };

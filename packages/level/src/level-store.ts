@@ -7,7 +7,9 @@ import {
   type Message,
   type OutgoingPacket,
   type QueuedMessage,
+  type RecordPage,
   type Store,
+  type StoredRecord,
   type Subscription,
   type Will,
 } from '@skynet-mqtt/core';
@@ -27,6 +29,7 @@ import {
 import { openDatabase, type Database, type Operation } from './database.js';
 import { clientKey, clientRange, messageIdSuffix, nameKey, parseClientKey, sequence, spaceRange, type Range } from './keys.js';
 import { KeyedMutex } from './mutex.js';
+import { LevelRecords } from './records.js';
 import type { LevelStoreOptions } from './options.js';
 
 /**
@@ -69,6 +72,7 @@ export class LevelStore implements Store {
   private readonly packetsTtl: number;
   private readonly maxQueued: number;
   private closed = false;
+  private readonly records: LevelRecords;
 
   private constructor(
     private readonly db: Database,
@@ -77,6 +81,7 @@ export class LevelStore implements Store {
     this.subscriptionsTtl = options.ttl?.subscriptions ?? DEFAULT_STORE_LIMITS.subscriptionsTtl;
     this.packetsTtl = options.ttl?.packets ?? DEFAULT_STORE_LIMITS.packetsTtl;
     this.maxQueued = options.maxQueuedMessages ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
+    this.records = new LevelRecords(db, (key, task) => this.exclusive(key, task));
   }
 
   /** Opens the database at `options.path` (creating it) and loads the in-memory indexes. */
@@ -425,6 +430,22 @@ export class LevelStore implements Store {
 
   async deleteWill(clientId: string): Promise<void> {
     return this.forClient(clientId, () => this.write([del(nameKey('wills', clientId))], false));
+  }
+
+  putRecord(collection: string, key: string, value: Buffer, expiresAt?: number): Promise<void> {
+    return this.records.put(collection, key, value, expiresAt);
+  }
+
+  getRecord(collection: string, key: string): Promise<Buffer | null> {
+    return this.records.get(collection, key);
+  }
+
+  deleteRecords(collection: string, keys: readonly string[]): Promise<number> {
+    return this.records.delete(collection, keys);
+  }
+
+  listRecords(collection: string, page?: RecordPage): Promise<StoredRecord[]> {
+    return this.records.list(collection, page);
   }
 
   /** Waits for the calls in progress, then closes the database (releasing its lock). */

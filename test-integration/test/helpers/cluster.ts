@@ -28,7 +28,9 @@ export async function startInstances(ids: string[], configFor: (index: number) =
     ids.map(async (id, index) => {
       const port = await freePort();
       const config = join(dir, `${id}.json`);
-      await writeFile(config, JSON.stringify({ port, host: '127.0.0.1', id, stats: false, ...configFor(index) }, null, 2));
+      // sysAccess: the suite follows $SYS/+/disconnect/clients from anonymous clients (hidden from them by default).
+      const base = { port, host: '127.0.0.1', id, stats: false, sysAccess: { clientEvents: 'all' } };
+      await writeFile(config, JSON.stringify({ ...base, ...configFor(index) }, null, 2));
       const args = ['-c', config];
       return { id, port, args, broker: await startBroker(args) };
     }),

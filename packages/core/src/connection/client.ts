@@ -49,6 +49,8 @@ export class Client {
   id = '';
   /** Set by an `authenticate` hook to carry the identity into later hooks (Mosca's convention). */
   user: unknown;
+  /** True when an `authenticate` hook accepted this client with a username; false for anonymous clients. */
+  authenticated = false;
   clean = true;
   keepalive = 0;
   protocolVersion: 3 | 4 = 4;

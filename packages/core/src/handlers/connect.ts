@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
 import { callHook } from '../hooks.js';
+import { clientMayPublish } from '../sys/topic-access.js';
 import { topicNameError } from '../topics/validate.js';
 import type { QoS } from '../types.js';
 
@@ -43,6 +44,8 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
       client.logger.warn({ clientId, reason: error }, 'invalid will topic, closing');
       return client.close('protocol violation');
     }
+    // A will on $SYS or $CONTROL would be a publish no client may make: refused at once, as Mosquitto does.
+    if (!clientMayPublish(packet.will.topic)) return refuse(client, NOT_AUTHORIZED, 'will topic reserved for the broker');
     const payload = packet.will.payload;
     client.will = {
       topic: packet.will.topic,
@@ -61,6 +64,7 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
       return refuse(client, BAD_CREDENTIALS, 'authentication denied');
     }
     if (!allowed) return refuse(client, NOT_AUTHORIZED, 'not authorized');
+    client.authenticated = packet.username !== undefined;
   }
   if (client.closing) return;
 

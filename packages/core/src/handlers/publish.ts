@@ -1,6 +1,7 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
 import { callHook } from '../hooks.js';
+import { clientMayPublish } from '../sys/topic-access.js';
 import { topicNameError } from '../topics/validate.js';
 import type { Message } from '../types.js';
 
@@ -16,6 +17,7 @@ export function handlePublish(client: Client, packet: IPublishPacket): void | Pr
   }
   const server = client.server;
   server.stats.publishReceived++;
+  if (packet.topic.charCodeAt(0) === 36 /* $ */ && !clientMayPublish(packet.topic)) return dropReserved(client, packet);
   const message: Message = {
     topic: packet.topic,
     payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
@@ -34,6 +36,17 @@ export function handlePublish(client: Client, packet: IPublishPacket): void | Pr
   return authorizeAndRoute(client, message).then(() => {
     if (packet.qos === 1) client.write({ cmd: 'puback', messageId });
   });
+}
+
+/**
+ * A PUBLISH to `$SYS` or `$CONTROL`: acknowledged as usual and dropped (Mosquitto's answer), so
+ * that no client can pose as the broker or as another broker instance.
+ */
+function dropReserved(client: Client, packet: IPublishPacket): void {
+  client.server.stats.drop('reservedTopic');
+  client.server.rateLimitedLog.warn('reservedTopic', { clientId: client.id, topic: packet.topic }, 'a client published to a topic reserved for the broker: dropped');
+  if (packet.qos === 1) client.write({ cmd: 'puback', messageId: packet.messageId! });
+  else if (packet.qos === 2) client.write({ cmd: 'pubrec', messageId: packet.messageId! });
 }
 
 /** QoS 2 inbound: a PUBLISH re-sent with an id not yet released is acknowledged, not delivered again. [MQTT-4.3.3-2] */

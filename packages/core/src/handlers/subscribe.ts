@@ -1,6 +1,7 @@
 import type { ISubscribePacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
 import { callHook } from '../hooks.js';
+import { clientMaySubscribe } from '../sys/topic-access.js';
 import { topicFilterError, topicMatches } from '../topics/validate.js';
 import type { QoS, Subscription } from '../types.js';
 
@@ -18,6 +19,11 @@ export async function handleSubscribe(client: Client, packet: ISubscribePacket):
     const error = topicFilterError(topic);
     if (error) {
       client.logger.warn({ topic, reason: error }, 'invalid topic filter in SUBSCRIBE');
+      granted.push(FAILURE);
+      continue;
+    }
+    if (!clientMaySubscribe(topic)) {
+      client.logger.warn({ topic }, 'SUBSCRIBE to the broker control level refused');
       granted.push(FAILURE);
       continue;
     }
@@ -59,6 +65,7 @@ export async function handleSubscribe(client: Client, packet: ISubscribePacket):
   for (const message of retained) {
     // One delivery per message, at the highest QoS among the new filters it matches.
     let qos = 0;
+    if (!server.sysAccess.mayRead(client, message.topic)) continue;
     for (const s of accepted) if (s.qos > qos && topicMatches(s.topic, message.topic)) qos = s.qos;
     client.deliver(message, qos as QoS, true); // [MQTT-3.3.1-8] retain set on these
   }

@@ -56,20 +56,23 @@ export class Router {
     if (count === 0) this.onDollarLevel(level, false);
   }
 
-  /** Delivers to every local subscriber, once per client at its highest granted QoS. [MQTT-3.3.5-1] */
-  deliver(message: Message): void {
+  /**
+   * Delivers to every local subscriber, once per client at its highest granted QoS [MQTT-3.3.5-1];
+   * only to those `audience` admits when given (`$SYS` read access).
+   */
+  deliver(message: Message, audience?: (client: Client) => boolean): void {
     const matched = this.matched;
     this.index.match(message.topic, this.collect);
     if (matched.size === 0) return;
     if (matched.size === 1) {
       const [{ client, qos }] = matched.values();
       matched.clear();
-      client.deliver(message, qos);
+      if (!audience || audience(client)) client.deliver(message, qos);
       return;
     }
     // Copied before delivering: a delivery may re-enter the router (a hook publishing).
     const targets = [...matched.values()];
     matched.clear();
-    for (const { client, qos } of targets) client.deliver(message, qos);
+    for (const { client, qos } of targets) if (!audience || audience(client)) client.deliver(message, qos);
   }
 }

@@ -1,5 +1,6 @@
-import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, Subscription, Will } from '../types.js';
+import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
 import { RetainedIndex } from '../topics/retained-index.js';
+import { RecordTable } from './record-table.js';
 import { SessionIndex, type SessionRecord } from './session-index.js';
 import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
 
@@ -19,6 +20,7 @@ export class MemoryStore implements Store {
   private readonly retained = new RetainedIndex();
   private readonly sessions = new SessionIndex<Session>();
   private readonly wills = new Map<string, Will>();
+  private readonly records = new RecordTable();
   private readonly subscriptionsTtl: number;
   private readonly packetsTtl: number;
   private readonly maxQueued: number;
@@ -169,7 +171,24 @@ export class MemoryStore implements Store {
     this.wills.delete(clientId);
   }
 
+  async putRecord(collection: string, key: string, value: Buffer, expiresAt?: number): Promise<void> {
+    this.records.put(collection, key, value, expiresAt);
+  }
+
+  async getRecord(collection: string, key: string): Promise<Buffer | null> {
+    return this.records.get(collection, key);
+  }
+
+  async deleteRecords(collection: string, keys: readonly string[]): Promise<number> {
+    return this.records.delete(collection, keys);
+  }
+
+  async listRecords(collection: string, page?: RecordPage): Promise<StoredRecord[]> {
+    return this.records.list(collection, page);
+  }
+
   async close(): Promise<void> {
+    this.records.clear();
     this.retained.clear();
     this.sessions.clear();
     this.wills.clear();

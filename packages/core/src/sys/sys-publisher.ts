@@ -1,5 +1,5 @@
 import { VERSION } from '../version.js';
-import type { BrokerStats } from './broker-stats.js';
+import { DROP_REASONS, type BrokerStats } from './broker-stats.js';
 
 /** Publishes one `$SYS/<broker id>/...` topic with a text payload. */
 export type SysPublish = (topic: string, value: string) => void;
@@ -53,6 +53,7 @@ export class SysPublisher {
       ['memory/rss', memory.rss],
       ['memory/heap/current', memory.heapUsed],
       ['memory/heap/maximum', memory.heapTotal],
+      ...DROP_REASONS.map((reason): [string, number] => [`messages/dropped/${reason}`, s.droppedBy[reason]]),
     ];
     for (const [topic, value] of values) this.publish(topic, String(value));
   }
