@@ -86,14 +86,15 @@ export class AmqpEmitter implements Emitter {
   publish(message: Message): Promise<void> {
     if (this.closed) return Promise.reject(new Error('AMQP emitter: publish after close'));
     // Encoded first: a message that cannot be sent is not delivered locally either.
-    const outgoing = encodeMessage(message, ++this.seq);
+    const seq = ++this.seq;
+    const outgoing = encodeMessage(message, seq);
     this.deliver(message);
     if (message.qos === 0 && (this.link === null || this.unconfirmedBytes > this.options.maxUnconfirmedBytes)) {
       this.dropQos0();
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
-      const entry: Pending = { seq: outgoing.headers.s as number, qos: message.qos, outgoing, resolve, reject };
+      const entry: Pending = { seq, qos: message.qos, outgoing, resolve, reject };
       this.pending.set(entry.seq, entry);
       this.unconfirmedBytes += outgoing.content.length;
       if (this.link) this.send(this.link, entry);

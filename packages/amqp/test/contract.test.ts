@@ -1,6 +1,6 @@
 import { after } from 'node:test';
 import type { Emitter } from '@skynet-mqtt/core';
-import { emitterContract } from '@skynet-mqtt/contract-tests';
+import { emitterContract, onFirstClose } from '@skynet-mqtt/contract-tests';
 import { AmqpEmitter } from '../src/index.js';
 import { AMQP_URL, deleteExchanges, uniqueExchange } from '@skynet-mqtt/test-support';
 
@@ -19,18 +19,7 @@ emitterContract('amqp', async (): Promise<Emitter> => {
   open++;
   const emitter = new AmqpEmitter({ url: AMQP_URL, exchange });
   await emitter.ready();
-  let closed = false;
-  return {
-    publish: (m) => emitter.publish(m),
-    subscribe: (f, h) => emitter.subscribe(f, h),
-    unsubscribe: (f, h) => emitter.unsubscribe(f, h),
-    sync: () => emitter.sync(),
-    close: async () => {
-      if (!closed) open--;
-      closed = true;
-      await emitter.close();
-    },
-  };
+  return onFirstClose(emitter, () => open--);
 });
 
 after(() => deleteExchanges(exchanges));

@@ -1,6 +1,6 @@
 import { after } from 'node:test';
 import type { Emitter } from '@skynet-mqtt/core';
-import { emitterContract } from '@skynet-mqtt/contract-tests';
+import { emitterContract, onFirstClose } from '@skynet-mqtt/contract-tests';
 import { freePort } from '@skynet-mqtt/test-support';
 import { ZeromqEmitter } from '../src/index.js';
 
@@ -16,16 +16,7 @@ emitterContract('zeromq', async (): Promise<Emitter> => {
   everyEmitter.push(emitter);
   await emitter.start();
   open.set(emitter, controlPort);
-  return {
-    publish: (m) => emitter.publish(m),
-    subscribe: (f, h) => emitter.subscribe(f, h),
-    unsubscribe: (f, h) => emitter.unsubscribe(f, h),
-    sync: () => emitter.sync(),
-    close: async () => {
-      open.delete(emitter);
-      await emitter.close();
-    },
-  };
+  return onFirstClose(emitter, () => open.delete(emitter));
 });
 
 after(async () => {
