@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClientSubscription, Message, OutgoingPacket, Store, Subscription } from '@skynet-mqtt/core';
 import { allBytes, bigPayload, message, summary, topics } from './fixtures.js';
+import { mqtt5StoreContract } from './store-contract-mqtt5.js';
 import { recordContract } from './record-contract.js';
 import { sleep } from './wait.js';
 
@@ -69,6 +70,8 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
       await store.close();
       for (const s of extra.splice(0)) await s.close();
     });
+
+    mqtt5StoreContract(() => store);
 
     describe('retained messages', () => {
       test('are stored, replaced and deleted by an empty payload', async () => {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Client } from './connection/client.js';
 import type { ControlChannel } from './control/control-channel.js';
 import type { Emitter } from './emitter/emitter.js';
-import type { Hooks } from './hooks.js';
+import type { AuthenticationMethod, Hooks } from './hooks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Router } from './router/router.js';
 import type { Store } from './store/store.js';
@@ -32,6 +32,8 @@ export interface Broker extends EventEmitter, Hooks {
   readonly sysAccess: SysReadAccess;
   /** Connected clients by id (Mosca's `server.clients`). */
   readonly clients: Record<string, Client>;
+  /** MQTT 5 enhanced authentication methods by name; a CONNECT naming another is refused (0x8C). */
+  readonly authenticationMethods: Record<string, AuthenticationMethod>;
   /** The client whose message is being delivered right now, for backpressure (Client.throttle). */
   readonly publishing: Client | null;
   /**

@@ -1,4 +1,4 @@
-export type { QoS, Message, OutgoingPacket, QueuedMessage, Subscription, ClientSubscription, Will, StoredRecord, RecordPage } from './types.js';
+export type { QoS, ProtocolLevel, MessageProperties, UserProperty, Message, OutgoingPacket, QueuedMessage, Subscription, ClientSubscription, Will, StoredRecord, RecordPage } from './types.js';
 export type { Store, StoreOptions } from './store/store.js';
 export { DEFAULT_STORE_LIMITS, DEFAULT_RECORD_PAGE, checkRecordName, recordNameError } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
@@ -20,6 +20,8 @@ export { ConfigurationError, unknownOptionNames } from './options.js';
 export { AdapterOptions, type AdapterLogger } from './adapter-options.js';
 export type { ServerOptions, InterfaceOptions, CredentialsOptions, StoreFactory, EmitterFactory } from './options.js';
 export { VERSION } from './version.js';
+export { encodeMessageProperties, decodeMessageProperties } from './connection/properties.js';
+export type { AuthenticationMethod, AuthenticationStep, SubscriptionRequest } from './hooks.js';
 export { ControlChannel, CONTROL_LEVEL } from './control/control-channel.js';
 export type { ControlHandler, ControlOrigin } from './control/control-channel.js';
 export type { SysAccessOptions, SysAudience } from './sys/topic-access.js';

@@ -68,6 +68,21 @@ export interface ServerOptions {
   deviceAuth?: Record<string, unknown>;
   /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
   onQoS2publish?: string;
+  /**
+   * Largest keepalive, in seconds, a client may use (Mosquitto's `max_keepalive`): a 5.0 client
+   * asking for more, or for none, is told this one (Server Keep Alive); a 3.1/3.1.1 client is
+   * refused. No cap when unset.
+   */
+  maxKeepalive?: number;
+  /** MQTT 5: Topic Aliases a client may set per connection (advertised in CONNACK); 0 for none. */
+  topicAliasMaximum?: number;
+  /** MQTT 5 Response Information, sent to clients that ask for it (e.g. a topic prefix for responses). */
+  responseInformation?: string;
+  /**
+   * MQTT 5 server redirection: every client is refused and, if it speaks 5.0, pointed at
+   * `serverReference` (CONNACK 0x9D "Server moved" when `permanent`, else 0x9C "Use another server").
+   */
+  redirect?: { serverReference: string; permanent?: boolean };
 }
 
 export interface ResolvedOptions {
@@ -85,6 +100,11 @@ export interface ResolvedOptions {
   publishClientDisconnect: boolean;
   publishSubscriptions: boolean;
   sysAccess: SysAccessOptions;
+  /** 0: no cap. */
+  maxKeepalive: number;
+  topicAliasMaximum: number;
+  responseInformation: string | undefined;
+  redirect: { serverReference: string; permanent: boolean } | undefined;
 }
 
 /** A configuration the broker cannot start with; the message says what to change. */
@@ -105,7 +125,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
   'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish', 'deviceAuth',
+  'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'responseInformation', 'redirect',
 ]);
 
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
@@ -117,6 +137,28 @@ function positiveInteger(options: Record<string, unknown>, name: string, fallbac
     throw new ConfigurationError(`option ${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function boundedInteger(options: Record<string, unknown>, name: string, min: number, max: number): number {
+  const value = options[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigurationError(`option ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function optionalString(options: Record<string, unknown>, name: string): string | undefined {
+  const value = options[name];
+  if (value !== undefined && typeof value !== 'string') throw new ConfigurationError(`option ${name} must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function redirectOf(redirect: ServerOptions['redirect']): ResolvedOptions['redirect'] {
+  if (redirect === undefined) return undefined;
+  if (!redirect || typeof redirect.serverReference !== 'string' || redirect.serverReference === '') {
+    throw new ConfigurationError(`option redirect must be { serverReference: 'host:port', permanent?: boolean }, got ${JSON.stringify(redirect)}`);
+  }
+  return { serverReference: redirect.serverReference, permanent: flag(redirect, 'permanent', false) };
 }
 
 function flag(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
@@ -222,6 +264,10 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     publishClientDisconnect: flag(raw, 'publishClientDisconnect', true),
     publishSubscriptions: flag(raw, 'publishSubscriptions', true),
     sysAccess: sysAccess(raw.sysAccess),
+    maxKeepalive: raw.maxKeepalive === undefined ? 0 : boundedInteger(raw, 'maxKeepalive', 1, 65535),
+    topicAliasMaximum: raw.topicAliasMaximum === undefined ? 10 : boundedInteger(raw, 'topicAliasMaximum', 0, 65535),
+    responseInformation: optionalString(raw, 'responseInformation'),
+    redirect: redirectOf(options.redirect),
   };
   return { resolved, unknown };
 }

@@ -12,7 +12,7 @@ import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
 import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
-import { callHook, type Hooks } from './hooks.js';
+import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
@@ -23,7 +23,7 @@ import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
 import { isControlTopic, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicNameError } from './topics/validate.js';
-import type { Message, QoS, Will } from './types.js';
+import type { Message, MessageProperties, QoS, Will } from './types.js';
 
 function isLoopback(host: string): boolean {
   return host === '::1' || host === 'localhost' || /^(::ffff:)?127\./.test(host);
@@ -39,6 +39,8 @@ export interface PublishPacket {
   payload?: Buffer | Uint8Array | string;
   qos?: QoS;
   retain?: boolean;
+  /** MQTT 5 properties, for 5.0 subscribers (3.1.1 subscribers get the message without them). */
+  properties?: MessageProperties;
 }
 
 type PublishCallback = (error: Error | undefined, packet?: Message) => void;
@@ -77,6 +79,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
   authorizeSubscribe?: Hooks['authorizeSubscribe'];
   authorizeForward?: Hooks['authorizeForward'];
   published?: Hooks['published'];
+  /** MQTT 5 enhanced authentication methods, by the name a client gives in CONNECT. */
+  authenticationMethods: Record<string, AuthenticationMethod> = Object.create(null);
 
   closed = false;
   publishing: Client | null = null;
@@ -280,7 +284,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
     for (const [clientId, granted] of offline) {
       const qos = (message.qos < granted ? message.qos : granted) as QoS;
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
-      writes.push(this.store.enqueue(clientId, { topic: message.topic, payload: message.payload, qos, retain: false }));
+      const queued: Message = { topic: message.topic, payload: message.payload, qos, retain: false };
+      if (message.properties) queued.properties = message.properties;
+      writes.push(this.store.enqueue(clientId, queued));
     }
     await Promise.all(writes);
   }
@@ -346,6 +352,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       qos,
       retain: packet.retain === true,
     };
+    if (packet.properties) message.properties = packet.properties;
     await this.started;
     if (this.closed) throw new Error('the server is closed');
     await this.route(message, client);

@@ -1,26 +1,31 @@
-import type { Message, OutgoingPacket, QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, type Message, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
 
 /**
  * Compact binary values. A Message is
- *   flags (1 byte) | topic length (uint32 BE) | topic (UTF-8) | payload (rest)
+ *   flags (1 byte) | topic length (uint32 BE) | topic (UTF-8) | [properties] | payload (rest)
  * so payloads stay binary-safe and need no base64 or JSON escaping.
  * Flags: bits 0-1 QoS, bit 2 retain, bit 3 `released: true`, bit 4 `released: false`
- * (two bits so an explicit `false` round-trips apart from an absent property).
+ * (two bits so an explicit `false` round-trips apart from an absent property), bit 5: MQTT 5
+ * properties follow the topic, encoded as on the wire (their length first).
  */
 
 const QOS_MASK = 0b0000_0011;
 const RETAIN = 0b0000_0100;
 const RELEASED_TRUE = 0b0000_1000;
 const RELEASED_FALSE = 0b0001_0000;
+const HAS_PROPERTIES = 0b0010_0000;
 const MESSAGE_HEADER = 5;
 
 function encodeMessageWithFlags(message: Message, extraFlags: number): Buffer {
   const topic = Buffer.from(message.topic, 'utf8');
-  const out = Buffer.allocUnsafe(MESSAGE_HEADER + topic.length + message.payload.length);
-  out[0] = (message.qos & QOS_MASK) | (message.retain ? RETAIN : 0) | extraFlags;
+  const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
+  const propertiesLength = properties?.length ?? 0;
+  const out = Buffer.allocUnsafe(MESSAGE_HEADER + topic.length + propertiesLength + message.payload.length);
+  out[0] = (message.qos & QOS_MASK) | (message.retain ? RETAIN : 0) | (properties ? HAS_PROPERTIES : 0) | extraFlags;
   out.writeUInt32BE(topic.length, 1);
   topic.copy(out, MESSAGE_HEADER);
-  out.set(message.payload, MESSAGE_HEADER + topic.length);
+  properties?.copy(out, MESSAGE_HEADER + topic.length);
+  out.set(message.payload, MESSAGE_HEADER + topic.length + propertiesLength);
   return out;
 }
 
@@ -33,13 +38,17 @@ function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Messag
   const flags = buffer[0]!;
   const topicEnd = MESSAGE_HEADER + buffer.readUInt32BE(1);
   if (topicEnd > buffer.length) throw new Error('corrupt stored message: topic overruns the value');
+  let payloadStart = topicEnd;
+  let properties;
+  if (flags & HAS_PROPERTIES) ({ properties, next: payloadStart } = decodeMessageProperties(buffer, topicEnd));
   const message: Message = {
     topic: buffer.toString('utf8', MESSAGE_HEADER, topicEnd),
     // A copy, so a returned payload does not pin (or alias) the database's read buffer.
-    payload: Buffer.from(buffer.subarray(topicEnd)),
+    payload: Buffer.from(buffer.subarray(payloadStart)),
     qos: (flags & QOS_MASK) as QoS,
     retain: (flags & RETAIN) !== 0,
   };
+  if (properties) message.properties = properties;
   return { flags, message };
 }
 

@@ -1,14 +1,16 @@
 import type { Duplex } from 'node:stream';
-import type mqtt from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { dispatch } from '../handlers/dispatch.js';
-import type { Message, QoS, Will } from '../types.js';
+import type { Message, ProtocolLevel, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
+import { encodePacketV5 } from './encoder-v5.js';
+import { ProtocolViolation, Reason } from './reason-codes.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
-import { PacketReader } from './packet-reader.js';
+import { PacketReader, type InboundPacket } from './packet-reader.js';
+import type { DecodedProperties } from './properties.js';
 
 /** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
@@ -37,8 +39,26 @@ export type CloseReason =
   | 'not authorized'
   | string;
 
-/** The packet handlers' view of a parsed packet: mqtt-packet's union. */
-export type Packet = mqtt.Packet;
+/** The packet handlers' view of a parsed packet: mqtt-packet's union, PUBLISH and CONNECT read by PacketReader. */
+export type Packet = InboundPacket;
+
+/**
+ * The DISCONNECT reason code a 5.0 client is sent when the server closes its connection for one
+ * of its own reasons; none for a close the client asked for or caused by going away.
+ */
+const DISCONNECT_REASONS: Record<string, number | undefined> = {
+  'disconnect request': undefined,
+  close: undefined,
+  'connect timeout': undefined,
+  'server closed': Reason.ServerShuttingDown,
+  'new connection request': Reason.SessionTakenOver, // [MQTT-3.1.4-3]
+  'keepalive timeout': Reason.KeepAliveTimeout,
+  'protocol violation': Reason.ProtocolError,
+  'not authorized': Reason.NotAuthorized,
+};
+
+/** Packets whose Reason String and User Properties a client may refuse to receive. [MQTT-3.1.2-29] */
+const PROBLEM_INFORMATION: ReadonlySet<ServerPacket['cmd']> = new Set(['suback', 'unsuback', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'auth']);
 
 /**
  * One client connection and the session it carries while connected. Mosca's Client surface
@@ -53,8 +73,21 @@ export class Client {
   authenticated = false;
   clean = true;
   keepalive = 0;
-  protocolVersion: 3 | 4 = 4;
+  protocolVersion: ProtocolLevel = 4;
   will: Will | null = null;
+  /** MQTT 5: the properties of the client's CONNECT (Mosca-style hooks read them here). */
+  connectProperties: DecodedProperties | undefined;
+  /**
+   * Seconds the session outlives the connection: MQTT 5's Session Expiry Interval. A 3.1.1
+   * durable session has 0xFFFFFFFF (kept until the Store's `ttl.subscriptions`), a clean one 0.
+   */
+  sessionExpiryInterval = 0;
+  /** MQTT 5: topics by the Topic Alias the client set for them on this connection. [MQTT-3.3.2-7] */
+  topicAliases: Map<number, string> | null = null;
+  /** MQTT 5: the enhanced authentication method this connection authenticated with. */
+  authenticationMethod: string | undefined;
+  /** MQTT 5: false when the client asked for no Reason Strings or User Properties on acks. */
+  requestProblemInformation = true;
   /** Filters this client holds, Mosca's shape: `{ [filter]: { qos } }`. */
   readonly subscriptions: Record<string, { qos: QoS }> = Object.create(null);
   /** True once CONNACK 0 went out; false again once closing starts. */
@@ -85,6 +118,10 @@ export class Client {
   private readPauses = 0;
   /** Publishers paused for this client's sake (see throttle()). */
   private throttled: Set<Client> | null = null;
+  /** Whether CONNACK went out: only one may. [MQTT-3.2.0-2] */
+  private connackSent = false;
+  /** The DISCONNECT a 5.0 client is sent when the server closes the connection (disconnect()). */
+  private farewell: { reasonCode: number; reasonString?: string } | null = null;
 
   constructor(
     readonly server: Broker,
@@ -120,16 +157,25 @@ export class Client {
     void this.close(error.message);
   }
 
+  /** @internal the CONNECT's protocol level, read before the rest of it (PacketReader). */
+  levelAnnounced(level: ProtocolLevel): void {
+    this.protocolVersion = level;
+  }
+
   /** @internal a malformed packet (PacketReader). */
   protocolError(error: Error): void {
     if (this.closing) return;
-    // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 before closing.
     if (!this.connected && error.message === 'Invalid protocol version') {
-      this.write({ cmd: 'connack', returnCode: 1, sessionPresent: false });
+      // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 (3.1.1's "unacceptable
+      // protocol version") before closing: the client's level is unknown, so 3.1.1's encoding.
+      this.writeBytes(encodePacket({ cmd: 'connack', reasonCode: Reason.UnsupportedProtocolVersion, sessionPresent: false }));
     }
     this.logger.warn({ err: error.message }, 'malformed packet, closing the connection');
     if (this.connected) this.server.emit('clientError', error, this);
-    void this.close('protocol violation');
+    const reasonCode = error instanceof ProtocolViolation ? error.reasonCode : Reason.MalformedPacket;
+    // A 5.0 client is told why: in CONNACK while connecting, in DISCONNECT after. [MQTT-4.13.1-1]
+    if (this.protocolVersion === 5 && !this.connackSent) this.write({ cmd: 'connack', reasonCode, sessionPresent: false });
+    void this.disconnect(reasonCode, 'protocol violation', error.message);
   }
 
   /** @internal a packet (PacketReader). */
@@ -177,9 +223,9 @@ export class Client {
     return true;
   }
 
-  /** PUBREL: the id may carry a new message from now on. */
-  releasedQos2(messageId: number): void {
-    this.incoming?.delete(messageId);
+  /** PUBREL: the id may carry a new message from now on; true when it was held. */
+  releasedQos2(messageId: number): boolean {
+    return this.incoming?.delete(messageId) ?? false;
   }
 
   /** Stops reading this connection; each pause is matched by one resumeReading(). */
@@ -235,9 +281,30 @@ export class Client {
     return this.log;
   }
 
-  /** Writes one packet to the socket. */
+  /** Writes one packet to the socket, encoded for the client's protocol level. */
   write(packet: ServerPacket): void {
-    this.writeBytes(encodePacket(packet));
+    if (packet.cmd === 'connack') {
+      if (this.connackSent) return;
+      this.connackSent = true;
+    }
+    if (this.protocolVersion !== 5) {
+      this.writeBytes(encodePacket(packet));
+      return;
+    }
+    if (!this.requestProblemInformation && 'properties' in packet && packet.properties && PROBLEM_INFORMATION.has(packet.cmd)) {
+      const { reasonString: _reason, userProperties: _user, ...rest } = packet.properties;
+      packet = { ...packet, properties: rest };
+    }
+    this.writeBytes(encodePacketV5(packet));
+  }
+
+  /**
+   * Closes the connection for a reason the client should know: a connected 5.0 client gets a
+   * DISCONNECT with `reasonCode` (and `reasonString`) first. [MQTT-4.13.2-1]
+   */
+  disconnect(reasonCode: number, reason: CloseReason, reasonString?: string): Promise<void> {
+    if (!this.closed) this.farewell = { reasonCode, reasonString };
+    return this.close(reason);
   }
 
   /**
@@ -302,7 +369,7 @@ export class Client {
     return next;
   }
 
-  /** Whether this session outlives the connection (clean session not set). */
+  /** Whether this session's state lives in the Store while connected (3.1.1: clean session not set). */
   get durable(): boolean {
     return !this.clean;
   }
@@ -337,6 +404,7 @@ export class Client {
     this.closing = true;
     this.connected = false;
     if (wasConnected) this.server.emit('clientDisconnecting', this);
+    if (wasConnected && this.protocolVersion === 5) this.sayFarewell(reason);
     this.hangUp();
     this.releaseThrottled();
     try {
@@ -347,6 +415,14 @@ export class Client {
     await this.storeChain;
     this.server.forget(this);
     if (wasConnected) this.server.emit('clientDisconnected', this, reason);
+  }
+
+  /** The DISCONNECT a 5.0 client gets when the server ends its connection, if there is one to send. */
+  private sayFarewell(reason: CloseReason): void {
+    const reasonCode = this.farewell?.reasonCode ?? (reason in DISCONNECT_REASONS ? DISCONNECT_REASONS[reason] : Reason.UnspecifiedError);
+    if (reasonCode === undefined || !this.stream.writable) return;
+    const reasonString = this.farewell?.reasonString;
+    this.write({ cmd: 'disconnect', reasonCode, properties: reasonString ? { reasonString } : undefined });
   }
 }
 

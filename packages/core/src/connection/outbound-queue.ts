@@ -1,6 +1,7 @@
 import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
 import type { Client } from './client.js';
 import { encodePublish, encodeSharedQos0 } from './encoder.js';
+import { encodeProperties } from './properties.js';
 
 interface Waiting {
   message: Message;
@@ -140,17 +141,26 @@ export class OutboundQueue {
     const client = this.client;
     client.server.stats.publishSent++;
     if (qos === 0) {
-      client.writeBytes(retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message));
+      if (client.protocolVersion === 5) client.writeBytes(encodeV5(message, 0, retain, false, 0));
+      else client.writeBytes(retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message));
       return;
     }
     const packet: OutgoingPacket = { topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
+    if (message.properties) packet.properties = message.properties;
     (this.inflight ??= new Map()).set(packet.messageId, packet);
     if (client.durable) {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));
       // Sent while its publisher waits for its ack: the ack also waits for this write.
       client.server.deliveryWrites?.push(written);
     }
-    client.writeBytes(encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId));
+    client.writeBytes(this.encode(packet, false));
+  }
+
+  /** A QoS 1/2 PUBLISH of this client's protocol level. */
+  private encode(packet: OutgoingPacket, dup: boolean): Buffer {
+    const { topic, payload, qos, retain, messageId } = packet;
+    if (this.client.protocolVersion === 5) return encodeV5(packet, qos, retain, dup, messageId);
+    return encodePublish(topic, payload, qos, retain, dup, messageId);
   }
 
   /** A free packet id: ids in flight are skipped, and 0 is never used. [MQTT-2.3.1-1] */
@@ -195,8 +205,7 @@ export class OutboundQueue {
       if (packet.released) {
         this.client.write({ cmd: 'pubrel', messageId: packet.messageId });
       } else {
-        const { topic, payload, qos, retain, messageId } = packet;
-        this.client.writeBytes(encodePublish(topic, payload, qos, retain, true, messageId));
+        this.client.writeBytes(this.encode(packet, true));
       }
     }
     if (packets.length > 0) this.lastId = packets[packets.length - 1]!.messageId;
@@ -208,4 +217,9 @@ export class OutboundQueue {
     this.waiting = [];
     return messages;
   }
+}
+
+/** A PUBLISH for a 5.0 client: the message's properties travel with it. [MQTT-3.3.2-17] */
+function encodeV5(message: Message, qos: QoS, retain: boolean, dup: boolean, messageId: number): Buffer {
+  return encodePublish(message.topic, message.payload, qos, retain, dup, messageId, encodeProperties(message.properties));
 }

@@ -1,5 +1,8 @@
 import type mqtt from 'mqtt-packet';
 import mqttParser from 'mqtt-packet/parser.js';
+import type { ProtocolLevel } from '../types.js';
+import { CONNECT_PROPERTIES, decodeProperties, PUBLISH_PROPERTIES, WILL_PROPERTIES, type DecodedProperties } from './properties.js';
+import { ProtocolViolation, Reason } from './reason-codes.js';
 
 /** Packets that carry a packet id and nothing else, by type. */
 const ACKNOWLEDGEMENTS: Record<number, 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'> = { 4: 'puback', 5: 'pubrec', 6: 'pubrel', 7: 'pubcomp' };
@@ -7,10 +10,26 @@ const CONNECT = 1;
 const PINGREQ = 12;
 const DISCONNECT = 14;
 
+/** A PUBLISH as read here: MQTT 5 properties decoded in order (properties.ts), not mqtt-packet's way. */
+export interface PublishPacket extends Omit<mqtt.IPublishPacket, 'properties'> {
+  properties?: DecodedProperties;
+}
+
+/** A CONNECT, its own and its will's MQTT 5 properties decoded here as well. */
+export interface ConnectPacket extends Omit<mqtt.IConnectPacket, 'properties' | 'will'> {
+  properties?: DecodedProperties;
+  will?: Omit<NonNullable<mqtt.IConnectPacket['will']>, 'properties'> & { properties?: DecodedProperties };
+}
+
+/** The packets a reader hands on. */
+export type InboundPacket = Exclude<mqtt.Packet, mqtt.IPublishPacket | mqtt.IConnectPacket> | PublishPacket | ConnectPacket;
+
 /** Where a reader's packets and errors go: the connection. */
 export interface PacketOwner {
-  receive(packet: mqtt.Packet): void;
+  receive(packet: InboundPacket): void;
   protocolError(error: Error): void;
+  /** The protocol level a CONNECT announced, known before the rest of it is parsed. */
+  levelAnnounced(level: ProtocolLevel): void;
 }
 
 /**
@@ -26,6 +45,8 @@ export class PacketReader {
   private buffered = 0;
   private failed = false;
   private expectConnect = true;
+  /** The connection's protocol level, from its CONNECT: 5 changes how packets are read. */
+  private level: ProtocolLevel = 4;
 
   constructor(
     private readonly maxPacketSize: number,
@@ -48,14 +69,14 @@ export class PacketReader {
     while (offset < buffer.length && !this.failed) {
       // The first byte is checked at once, so a peer speaking another protocol is refused
       // without waiting for the length it seems to announce.
-      const firstByteError = checkFirstByte(buffer[offset]!);
+      const firstByteError = checkFirstByte(buffer[offset]!, this.level);
       if (firstByteError) return this.fail(new Error(firstByteError));
       // [MQTT-3.1.0-1] known from the first byte, before a large packet is waited for.
       if (this.expectConnect && buffer[offset]! >> 4 !== CONNECT) return this.fail(new Error('the first packet must be CONNECT'));
       const header = readFixedHeader(buffer, offset);
       if (header === 'malformed') return this.fail(new Error('malformed remaining length'));
       if (header !== null && header.length > this.maxPacketSize) {
-        return this.fail(new Error(`packet of ${header.length} bytes is larger than maxPacketSize (${this.maxPacketSize})`));
+        return this.fail(new ProtocolViolation(`packet of ${header.length} bytes is larger than maxPacketSize (${this.maxPacketSize})`, Reason.PacketTooLarge));
       }
       if (header === null || header.end > buffer.length) break;
       this.expectConnect = false;
@@ -83,21 +104,40 @@ export class PacketReader {
     const type = buffer[offset]! >> 4;
     if (type === 3) return this.publish(buffer, offset, start, end);
     const ack = ACKNOWLEDGEMENTS[type];
-    if (ack) {
+    // An MQTT 5 acknowledgement with a reason code or properties goes to the parser below.
+    if (ack && (end - start === 2 || this.level !== 5)) {
       if (end - start !== 2) return this.fail(new Error(`${ack} must carry exactly a packet id`));
-      this.owner.receive({ cmd: ack, messageId: buffer.readUInt16BE(start) } as mqtt.Packet);
+      this.owner.receive({ cmd: ack, messageId: buffer.readUInt16BE(start) } as InboundPacket);
       return;
     }
     if ((type === PINGREQ || type === DISCONNECT) && end === start) {
-      this.owner.receive({ cmd: type === PINGREQ ? 'pingreq' : 'disconnect' } as mqtt.Packet);
+      this.owner.receive({ cmd: type === PINGREQ ? 'pingreq' : 'disconnect' } as InboundPacket);
       return;
     }
-    const parser = mqttParser.parser();
+    if (type === CONNECT) this.announceLevel(buffer, start, end);
+    const parser = mqttParser.parser(this.level === 5 ? { protocolVersion: 5 } : undefined);
     parser.on('packet', (packet: mqtt.Packet) => {
-      if (!this.failed) this.owner.receive(packet);
+      if (this.failed) return;
+      try {
+        this.owner.receive(packet.cmd === 'connect' && packet.protocolVersion === 5 ? connectV5(packet, buffer, start, end) : (packet as InboundPacket));
+      } catch (error) {
+        this.fail(error as Error);
+      }
     });
     parser.on('error', (error: Error) => this.fail(error));
     parser.parse(buffer.subarray(offset, end));
+  }
+
+  /** Reads the protocol level of a CONNECT from its bytes, so that even a malformed one is answered in its own version. */
+  private announceLevel(buffer: Buffer, start: number, end: number): void {
+    if (end - start < 2) return;
+    const levelAt = start + 2 + buffer.readUInt16BE(start);
+    if (levelAt >= end) return;
+    const level = buffer[levelAt]! & 0x7f; // the top bit is mqtt-packet's bridge mode
+    if (level === 3 || level === 4 || level === 5) {
+      this.level = level;
+      this.owner.levelAnnounced(level);
+    }
   }
 
   private publish(buffer: Buffer, offset: number, start: number, end: number): void {
@@ -117,6 +157,15 @@ export class PacketReader {
       position += 2;
       if (messageId === 0) return this.fail(new Error('PUBLISH with packet id 0')); // [MQTT-2.3.1-1]
     }
+    let properties: DecodedProperties | undefined;
+    // MQTT 5: the property list; one comparison is all a 3.1.1 PUBLISH pays for it.
+    if (this.level === 5) {
+      try {
+        ({ properties, next: position } = decodeProperties(buffer, position, end, PUBLISH_PROPERTIES));
+      } catch (error) {
+        return this.fail(error as Error);
+      }
+    }
     this.owner.receive({
       cmd: 'publish',
       topic,
@@ -126,6 +175,7 @@ export class PacketReader {
       dup: (flags & 8) === 8,
       messageId,
       length: end - start,
+      properties,
     });
   }
 
@@ -140,14 +190,36 @@ export class PacketReader {
 }
 
 /** The flags each packet type must carry, by type; PUBLISH (3) has its own. [MQTT-2.2.2-1] */
-const REQUIRED_FLAGS = [-1, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -1];
+const REQUIRED_FLAGS = [-1, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
+
+/**
+ * A 5.0 CONNECT with its properties, and its will's, read again here: mqtt-packet keeps User
+ * Properties by name, which loses their order [MQTT-3.1.3-10], and accepts properties a CONNECT
+ * may not carry. The packet is known to be well-formed up to its will by then.
+ */
+function connectV5(packet: mqtt.IConnectPacket, buffer: Buffer, start: number, end: number): ConnectPacket {
+  let position = start + 2 + buffer.readUInt16BE(start); // protocol name
+  const flags = buffer[position + 1]!;
+  position += 4; // level, flags, keepalive
+  const own = decodeProperties(buffer, position, end, CONNECT_PROPERTIES);
+  position = own.next;
+  position += 2 + buffer.readUInt16BE(position); // client id
+  const { will: parsedWill, properties: _ignored, ...rest } = packet;
+  const connect: ConnectPacket = { ...rest, properties: own.properties };
+  if (parsedWill && flags & 0x04) {
+    const { properties: _parsed, ...will } = parsedWill;
+    connect.will = { ...will, properties: decodeProperties(buffer, position, end, WILL_PROPERTIES).properties };
+  }
+  return connect;
+}
 
 /** Why a packet's first byte is invalid, or null. [MQTT-2.2.2-2] [MQTT-3.3.1-4] */
-function checkFirstByte(byte: number): string | null {
+function checkFirstByte(byte: number, level: ProtocolLevel): string | null {
   const type = byte >> 4;
   const flags = byte & 0x0f;
   if (type === 3) return (flags & 0x06) === 0x06 ? 'PUBLISH with both QoS bits set' : null;
-  if (type === 0 || type === 15) return `reserved packet type ${type}`;
+  // Type 15 is AUTH in MQTT 5 (its flags 0 [MQTT-3.15.1-1]), reserved before.
+  if (type === 0 || (type === 15 && level !== 5)) return `reserved packet type ${type}`;
   return flags === REQUIRED_FLAGS[type] ? null : `invalid header flags ${flags} for packet type ${type}`;
 }
 

@@ -46,8 +46,9 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
     client.logger.info({ clientId: client.id, topic: will.topic }, 'delivering last will');
     await server.publishWill(client, will);
   }
-  if (client.clean) {
-    if (!takenOver) await client.persist((id) => store.deleteSession(id)); // [MQTT-3.1.2-6]
+  // A 5.0 session with a Session Expiry Interval of 0 ends here too, even one resumed from the Store.
+  if (client.clean || client.sessionExpiryInterval === 0) {
+    if (!takenOver) await client.persist((id) => store.deleteSession(id)); // [MQTT-3.1.2-6] [MQTT-3.1.2-23]
     for (const filter of Object.keys(client.subscriptions)) server.emit('unsubscribed', filter, client);
     return;
   }

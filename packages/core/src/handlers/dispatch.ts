@@ -1,4 +1,5 @@
 import type { Client, Packet } from '../connection/client.js';
+import { handleAuth, isAuthenticating } from './auth.js';
 import { handleConnect } from './connect.js';
 import { handleDisconnect } from './disconnect.js';
 import { handlePingreq } from './pingreq.js';
@@ -21,6 +22,7 @@ const HANDLERS: Partial<Record<Packet['cmd'], Handler>> = {
   unsubscribe: handleUnsubscribe,
   pingreq: handlePingreq,
   disconnect: handleDisconnect,
+  auth: handleAuth,
 };
 
 /** Routes one packet to its handler; the result is a promise when the handler is asynchronous. */
@@ -30,8 +32,10 @@ export function dispatch(client: Client, packet: Packet): void | Promise<void> {
     if (client.id !== '') return client.close('protocol violation');
     return handleConnect(client, packet);
   }
+  // [MQTT-3.1.2-30] while an AUTH exchange decides on the CONNECT, only AUTH or DISCONNECT.
+  if (isAuthenticating(client) && packet.cmd !== 'auth' && packet.cmd !== 'disconnect') return client.close('protocol violation');
   // [MQTT-3.1.0-1] the first packet must be CONNECT.
-  if (!client.connected) return client.close('protocol violation');
+  if (!client.connected && !isAuthenticating(client)) return client.close('protocol violation');
   const handler = HANDLERS[packet.cmd];
   // A packet only a server sends (CONNACK, SUBACK, ...) is a protocol violation from a client.
   if (!handler) return client.close('protocol violation');

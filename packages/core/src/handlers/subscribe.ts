@@ -1,42 +1,69 @@
 import type { ISubscribePacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
-import { callHook } from '../hooks.js';
+import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
+import { callHook, type SubscriptionRequest } from '../hooks.js';
 import { clientMaySubscribe } from '../sys/topic-access.js';
 import { topicFilterError, topicMatches } from '../topics/validate.js';
-import type { QoS, Subscription } from '../types.js';
+import type { QoS, Subscription, UserProperty } from '../types.js';
 
-const FAILURE = 0x80;
+/** mqtt-packet's User Properties (by name) as ordered pairs. */
+function userPropertiesOf(properties: { userProperties?: Record<string, string | string[]> } | undefined): UserProperty[] | undefined {
+  const byName = properties?.userProperties;
+  if (!byName) return undefined;
+  return Object.entries(byName).flatMap(([name, values]) => (Array.isArray(values) ? values : [values]).map((value): UserProperty => [name, value]));
+}
 
 /**
  * SUBSCRIBE: each filter is validated and authorized on its own; SUBACK carries a code per filter
- * in order [MQTT-3.8.4-5], then the retained messages that match go out. [MQTT-3.3.1-6]
+ * in order [MQTT-3.8.4-5] [MQTT-3.9.3-1], then the retained messages that match go out. [MQTT-3.3.1-6]
  */
 export async function handleSubscribe(client: Client, packet: ISubscribePacket): Promise<void> {
   const server = client.server;
+  const v5 = client.protocolVersion === 5;
+  const subscriptionIdentifier = packet.properties?.subscriptionIdentifier as number | number[] | undefined;
+  if (Array.isArray(subscriptionIdentifier) || subscriptionIdentifier === 0) {
+    // Given twice, or 0: a Protocol Error (section 3.8.2.1.2).
+    return client.protocolError(new ProtocolViolation('invalid Subscription Identifier', Reason.ProtocolError));
+  }
+  const userProperties = userPropertiesOf(packet.properties);
   const granted: number[] = [];
   const accepted: Subscription[] = [];
-  for (const { topic, qos } of packet.subscriptions) {
+  for (const { topic, qos, nl, rap, rh } of packet.subscriptions) {
     const error = topicFilterError(topic);
     if (error) {
       client.logger.warn({ topic, reason: error }, 'invalid topic filter in SUBSCRIBE');
-      granted.push(FAILURE);
+      granted.push(Reason.TopicFilterInvalid); // 3.1.1 hears 0x80 [MQTT-3.9.3-2]
+      continue;
+    }
+    if (v5 && subscriptionIdentifier !== undefined) {
+      granted.push(Reason.SubscriptionIdentifiersNotSupported); // as CONNACK advertised
+      continue;
+    }
+    if (v5 && topic.startsWith('$share/')) {
+      granted.push(Reason.SharedSubscriptionsNotSupported); // as CONNACK advertised
       continue;
     }
     if (!clientMaySubscribe(topic)) {
       client.logger.warn({ topic }, 'SUBSCRIBE to the broker control level refused');
-      granted.push(FAILURE);
+      granted.push(Reason.NotAuthorized); // 3.1.1 hears 0x80
       continue;
     }
     if (server.authorizeSubscribe) {
+      const request: SubscriptionRequest = { topic, qos, nl, rap, rh, subscriptionIdentifier, userProperties };
       let allowed: boolean;
       try {
-        allowed = await callHook<boolean>(server.authorizeSubscribe, server, [client, topic]);
+        allowed = await callHook<boolean>(server.authorizeSubscribe, server, [client, topic], [request]);
       } catch (err) {
-        client.logger.warn({ topic, err }, 'authorizeSubscribe failed, closing');
-        return client.close('subscribe not authorized');
+        if (!v5) {
+          client.logger.warn({ topic, err }, 'authorizeSubscribe failed, closing');
+          return client.close('subscribe not authorized');
+        }
+        client.logger.warn({ topic, err }, 'authorizeSubscribe failed');
+        granted.push(refusalCode(err, Reason.NotAuthorized));
+        continue;
       }
       if (!allowed) {
-        granted.push(FAILURE);
+        granted.push(Reason.NotAuthorized); // 3.1.1 hears 0x80
         continue;
       }
     }
