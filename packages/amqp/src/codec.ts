@@ -1,4 +1,4 @@
-import type { Message, QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, type Message, type QoS } from '@skynet-mqtt/core';
 
 /**
  * MQTT topics and filters as AMQP routing and binding keys, and messages as AMQP content and
@@ -57,18 +57,21 @@ const QOS = 'q';
 const RETAIN = 'r';
 const TOPIC = 't';
 const SEQUENCE = 's';
+/** MQTT 5 properties, as on the MQTT wire (a binary header value). */
+const PROPERTIES = 'p';
 
 export interface Outgoing {
   routingKey: string;
   content: Buffer;
-  headers: Record<string, string | number>;
+  headers: Record<string, string | number | Buffer>;
 }
 
-/** A message as an AMQP publish: payload as the body untouched; QoS, retain and this instance's sequence number as headers. */
+/** A message as an AMQP publish: payload as the body untouched; QoS, retain, MQTT 5 properties and this instance's sequence number as headers. */
 export function encodeMessage(message: Message, sequence: number): Outgoing {
   const key = routingKey(message.topic);
-  const headers: Record<string, string | number> = { [QOS]: message.qos, [RETAIN]: message.retain ? 1 : 0, [SEQUENCE]: sequence };
+  const headers: Record<string, string | number | Buffer> = { [QOS]: message.qos, [RETAIN]: message.retain ? 1 : 0, [SEQUENCE]: sequence };
   if (key === LONG_TOPIC_KEY) headers[TOPIC] = message.topic;
+  if (message.properties) headers[PROPERTIES] = encodeMessageProperties(message.properties);
   return { routingKey: key, content: message.payload, headers };
 }
 
@@ -90,8 +93,14 @@ export function decodeMessage(key: string, content: Buffer, headers: Record<stri
     topic = topicOf(key);
   }
   const sequence = headers?.[SEQUENCE];
+  const message: Message = { topic, payload: content, qos: qos as QoS, retain: headers?.[RETAIN] === 1 };
+  const properties = headers?.[PROPERTIES];
+  if (Buffer.isBuffer(properties)) {
+    const decoded = decodeMessageProperties(properties).properties;
+    if (decoded) message.properties = decoded;
+  }
   return {
-    message: { topic, payload: content, qos: qos as QoS, retain: headers?.[RETAIN] === 1 },
+    message,
     sequence: typeof sequence === 'number' && Number.isSafeInteger(sequence) ? sequence : undefined,
   };
 }

@@ -73,6 +73,12 @@ describe('messages', () => {
     assert.deepEqual(back, { message: { topic: 'a/b', payload, qos: 2, retain: true }, sequence: 7 });
   });
 
+  test('MQTT 5 properties survive, User Properties in order', () => {
+    const properties = { contentType: 'text/plain', correlationData: Buffer.from([0, 1]), userProperties: [['b', '2'], ['a', '1']] as [string, string][] };
+    const out = encodeMessage({ topic: 't', payload: Buffer.from('x'), qos: 1, retain: false, properties }, 1);
+    assert.deepEqual(decodeMessage(out.routingKey, out.content, out.headers).message.properties, properties);
+  });
+
   test('a long topic travels in a header', () => {
     const topic = `${'t'.repeat(300)}/x`;
     const out = encodeMessage({ topic, payload: Buffer.alloc(0), qos: 0, retain: false }, 1);

@@ -1,10 +1,11 @@
-import type { Message, QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, type Message, type QoS } from '@skynet-mqtt/core';
 
 /**
  * What travels between instances, as ZeroMQ frames. Pure functions: no I/O.
  *
  * On the PUB sockets, multipart messages whose first frame says what they are:
- *   message: [ 'm' + flags, topic (UTF-8), payload ]      flags = qos | retain << 2
+ *   message: [ 'm' + flags, topic (UTF-8), payload, [MQTT 5 properties] ]
+ *            flags = qos | retain << 2 | hasProperties << 3; properties encoded as on the MQTT wire
  *   marker:  [ 'k', requester id, token ]                 (see ZeromqEmitter.sync)
  * Topic and payload are frames of their own: a topic may hold any character, spaces included, and
  * the payload is never decoded.
@@ -15,9 +16,13 @@ import type { Message, QoS } from '@skynet-mqtt/core';
 const MESSAGE = 0x6d; // 'm'
 const MARKER = 0x6b; // 'k'
 const RETAIN = 0b100;
+const HAS_PROPERTIES = 0b1000;
 
 export function encodeMessage(message: Message): Buffer[] {
-  return [Buffer.from([MESSAGE, message.qos | (message.retain ? RETAIN : 0)]), Buffer.from(message.topic), message.payload];
+  const flags = message.qos | (message.retain ? RETAIN : 0) | (message.properties ? HAS_PROPERTIES : 0);
+  const frames = [Buffer.from([MESSAGE, flags]), Buffer.from(message.topic), message.payload];
+  if (message.properties) frames.push(encodeMessageProperties(message.properties));
+  return frames;
 }
 
 export function encodeMarker(requester: string, token: string): Buffer[] {
@@ -31,12 +36,15 @@ export type Frames =
 /** Frames read from a SUB socket; throws on frames no ZeroMQ emitter wrote. */
 export function decodeFrames(frames: readonly Buffer[]): Frames {
   const head = frames[0];
-  if (head?.[0] === MESSAGE && head.length === 2 && frames.length === 3) {
+  if (head?.[0] === MESSAGE && head.length === 2 && frames.length === ((head[1]! & HAS_PROPERTIES) !== 0 ? 4 : 3)) {
     const flags = head[1]!;
     const qos = flags & 0b11;
     if (qos > 2) throw new Error(`invalid QoS ${qos}`);
     // A copy: the payload must not pin ZeroMQ's receive buffer.
-    return { kind: 'message', message: { topic: frames[1]!.toString('utf8'), payload: Buffer.from(frames[2]!), qos: qos as QoS, retain: (flags & RETAIN) !== 0 } };
+    const message: Message = { topic: frames[1]!.toString('utf8'), payload: Buffer.from(frames[2]!), qos: qos as QoS, retain: (flags & RETAIN) !== 0 };
+    const properties = frames[3] && decodeMessageProperties(frames[3]).properties;
+    if (properties) message.properties = properties;
+    return { kind: 'message', message };
   }
   if (head?.[0] === MARKER && head.length === 1 && frames.length === 3) {
     return { kind: 'marker', requester: frames[1]!.toString(), token: frames[2]!.toString() };

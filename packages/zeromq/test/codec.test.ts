@@ -13,6 +13,13 @@ describe('ZeroMQ frames', () => {
     }
   });
 
+  test('MQTT 5 properties travel in a fourth frame', () => {
+    const message = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false, properties: { responseTopic: 'r', userProperties: [['k', 'v']] as [string, string][] } };
+    const frames = encodeMessage(message);
+    assert.equal(frames.length, 4);
+    assert.deepEqual(decodeFrames(frames), { kind: 'message', message });
+  });
+
   test('a marker round-trips', () => {
     assert.deepEqual(decodeFrames(encodeMarker('id1', 'tok')), { kind: 'marker', requester: 'id1', token: 'tok' });
   });
