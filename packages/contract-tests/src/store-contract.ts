@@ -369,11 +369,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         });
 
         test('queued and in-flight packets expire', async () => {
-          const short = await track(ttlStore({ subscriptions: 60_000, packets: 50 }));
+          // 'new' must still be live when read back: a TTL long enough for a loaded machine.
+          const short = await track(ttlStore({ subscriptions: 60_000, packets: 600 }));
           await short.createSession('p');
           await short.enqueue('p', message('p', 'old', 1));
           await short.putOutgoing('p', packet(1, 'old'));
-          await sleep(120);
+          await sleep(800);
           await short.enqueue('p', message('p', 'new', 1));
           await short.putOutgoing('p', packet(2, 'new'));
           assert.deepEqual((await takeQueue(short, 'p')).map((m) => m.payload.toString()), ['new']);
