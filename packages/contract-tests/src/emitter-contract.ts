@@ -189,7 +189,9 @@ export function emitterContract(name: string, makeEmitter: () => Promise<Emitter
       await publisher.publish(message('v5/plain', 'without'));
       await waitFor(() => handler.received.length >= 2, 'two messages');
       assert.deepEqual(handler.received[0]!.properties, sent.properties);
+      assert.equal(handler.received[0]!.expiresAt, sent.expiresAt);
       assert.equal(handler.received[1]!.properties, undefined);
+      assert.equal(handler.received[1]!.expiresAt, undefined);
     });
 
     test('delivers between two emitter instances, both ways, the publisher included', async () => {

@@ -55,7 +55,10 @@ export function v5Properties(): MessageProperties {
   };
 }
 
-/** A message with every MQTT 5 property (v5Properties). */
+/** When v5Message's messages expire: a fixed time far ahead (2100-01-01). */
+export const V5_EXPIRES_AT = 4_102_444_800_000;
+
+/** A message with every MQTT 5 property (v5Properties) and an expiry time. */
 export function v5Message(topic: string, payload: string | Buffer, qos: QoS = 1, retain = false): Message {
-  return { ...message(topic, payload, qos, retain), properties: v5Properties() };
+  return { ...message(topic, payload, qos, retain), properties: v5Properties(), expiresAt: V5_EXPIRES_AT };
 }

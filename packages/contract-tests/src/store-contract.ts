@@ -71,7 +71,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
       for (const s of extra.splice(0)) await s.close();
     });
 
-    mqtt5StoreContract(() => store);
+    mqtt5StoreContract(() => store, options.reopen, (next) => (store = next));
 
     describe('retained messages', () => {
       test('are stored, replaced and deleted by an empty payload', async () => {

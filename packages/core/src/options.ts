@@ -49,6 +49,10 @@ export interface ServerOptions {
   maxQueuedMessages?: number;
   /** Largest packet accepted, in bytes; a larger one closes that connection. */
   maxPacketSize?: number;
+  /** Bytes held for packets still arriving, across every connection; a packet that would exceed it closes its connection. */
+  maxIncompletePacketBytes?: number;
+  /** Milliseconds a connected client's packet may take to arrive in full, from its first byte. */
+  incompletePacketTimeout?: number;
   maxConnections?: number;
   /** Milliseconds a connection may stay open without sending CONNECT. */
   connectTimeout?: number;
@@ -76,6 +80,11 @@ export interface ServerOptions {
   maxKeepalive?: number;
   /** MQTT 5: Topic Aliases a client may set per connection (advertised in CONNACK); 0 for none. */
   topicAliasMaximum?: number;
+  /**
+   * MQTT 5 Receive Maximum: QoS 1/2 messages a 5.0 client may have sent unacknowledged (advertised
+   * in CONNACK); one more is DISCONNECT 0x93.
+   */
+  receiveMaximum?: number;
   /** MQTT 5 Response Information, sent to clients that ask for it (e.g. a topic prefix for responses). */
   responseInformation?: string;
   /**
@@ -91,6 +100,8 @@ export interface ResolvedOptions {
   maxInflightMessages: number;
   maxQueuedMessages: number;
   maxPacketSize: number;
+  maxIncompletePacketBytes: number;
+  incompletePacketTimeout: number;
   maxConnections: number;
   connectTimeout: number;
   storeMessagesQos0: boolean;
@@ -103,6 +114,7 @@ export interface ResolvedOptions {
   /** 0: no cap. */
   maxKeepalive: number;
   topicAliasMaximum: number;
+  receiveMaximum: number;
   responseInformation: string | undefined;
   redirect: { serverReference: string; permanent: boolean } | undefined;
 }
@@ -123,9 +135,9 @@ export class ConfigurationError extends Error {
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
-  'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
+  'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'responseInformation', 'redirect',
+  'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
 
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
@@ -173,6 +185,15 @@ function port(value: unknown, name: string): number {
     throw new ConfigurationError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** At least one packet of the largest size must fit: 256 MiB by default, or maxPacketSize if larger. */
+function incompletePacketBudget(options: Record<string, unknown>, maxPacketSize: number): number {
+  const budget = positiveInteger(options, 'maxIncompletePacketBytes', Math.max(256 * 1024 * 1024, maxPacketSize));
+  if (budget < maxPacketSize) {
+    throw new ConfigurationError(`option maxIncompletePacketBytes (${budget}) must be at least maxPacketSize (${maxPacketSize}): raise it or lower maxPacketSize`);
+  }
+  return budget;
 }
 
 const AUDIENCES: readonly SysAudience[] = ['all', 'authenticated', 'none'];
@@ -249,12 +270,15 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || /[+#/]/.test(options.id))) {
     throw new ConfigurationError(`option id must be a non-empty string without '/', '+' or '#', got ${JSON.stringify(options.id)}`);
   }
+  const maxPacketSize = positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16);
   const resolved: ResolvedOptions = {
     id: options.id ?? randomId(),
     interfaces: interfacesOf(options),
     maxInflightMessages: positiveInteger(raw, 'maxInflightMessages', 1024),
     maxQueuedMessages: positiveInteger(raw, 'maxQueuedMessages', 10_000),
-    maxPacketSize: positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16),
+    maxPacketSize,
+    maxIncompletePacketBytes: incompletePacketBudget(raw, maxPacketSize),
+    incompletePacketTimeout: positiveInteger(raw, 'incompletePacketTimeout', 60_000),
     maxConnections: positiveInteger(raw, 'maxConnections', 10_000_000),
     connectTimeout: positiveInteger(raw, 'connectTimeout', 30_000),
     storeMessagesQos0: flag(raw, 'storeMessagesQos0', false),
@@ -266,6 +290,7 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     sysAccess: sysAccess(raw.sysAccess),
     maxKeepalive: raw.maxKeepalive === undefined ? 0 : boundedInteger(raw, 'maxKeepalive', 1, 65535),
     topicAliasMaximum: raw.topicAliasMaximum === undefined ? 10 : boundedInteger(raw, 'topicAliasMaximum', 0, 65535),
+    receiveMaximum: raw.receiveMaximum === undefined ? 65_535 : boundedInteger(raw, 'receiveMaximum', 1, 65_535),
     responseInformation: optionalString(raw, 'responseInformation'),
     redirect: redirectOf(options.redirect),
   };

@@ -7,12 +7,15 @@ import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
 import type { Broker } from './broker.js';
+import { ByteBudget } from './connection/byte-budget.js';
 import { Client, type CloseReason } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
 import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
+import { DelayedWills } from './connection/delayed-wills.js';
+import { expiryOf } from './connection/properties.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
@@ -68,6 +71,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   readonly router = new Router((level, present) => this.routeDollarLevel(level, present));
   readonly stats = new BrokerStats();
   readonly clients: Record<string, Client> = Object.create(null);
+  readonly incompletePackets: ByteBudget;
   store!: Store;
   emitter!: Emitter;
   /** Messages between broker instances (see ControlChannel); usable once the server is ready. */
@@ -79,6 +83,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   authorizeSubscribe?: Hooks['authorizeSubscribe'];
   authorizeForward?: Hooks['authorizeForward'];
   published?: Hooks['published'];
+  readonly delayedWills = new DelayedWills();
   /** MQTT 5 enhanced authentication methods, by the name a client gives in CONNECT. */
   authenticationMethods: Record<string, AuthenticationMethod> = Object.create(null);
 
@@ -114,6 +119,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
     this.settings = resolved;
     this.id = resolved.id;
+    this.incompletePackets = new ByteBudget(resolved.maxIncompletePacketBytes);
     this.sysAccess = new SysReadAccess(resolved.sysAccess);
     if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
     if (options.onQoS2publish !== undefined) {
@@ -160,7 +166,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Plugins before listeners: the hooks they install apply to the first connection.
       this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
-        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections));
+        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
@@ -169,9 +175,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
       await this.release();
       throw error;
     }
-    this.keepalive = new KeepaliveMonitor(this.connections, this.settings.connectTimeout);
+    this.keepalive = new KeepaliveMonitor(this.connections, this.settings.connectTimeout, this.settings.incompletePacketTimeout);
     if (this.settings.stats) {
-      this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval);
+      const publish = (topic: string, value: string) => this.publishEvent(topic, value);
+      this.sys = new SysPublisher(this.stats, publish, this.settings.statsInterval, this.incompletePackets);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
   }
@@ -205,7 +212,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * owns (an Express app's, say), on `path` only or on any path. The application closes it.
    */
   attachHttpServer(httpServer: http.Server | https.Server, path?: string): void {
-    this.attachedWebSockets.push(attachWebSocket(httpServer, path, (stream, remote) => this.accept(stream, remote)));
+    const accept = (stream: Duplex, remote: string) => this.accept(stream, remote);
+    this.attachedWebSockets.push(attachWebSocket(httpServer, { path, maxPayload: this.settings.maxPacketSize }, accept));
   }
 
   /** Serves MQTT on any byte stream (a socket, a WebSocket stream, a test pipe). */
@@ -286,6 +294,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
       const queued: Message = { topic: message.topic, payload: message.payload, qos, retain: false };
       if (message.properties) queued.properties = message.properties;
+      if (message.expiresAt !== undefined) queued.expiresAt = message.expiresAt;
       writes.push(this.store.enqueue(clientId, queued));
     }
     await Promise.all(writes);
@@ -305,6 +314,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   private closeTakenOver(clientId: string, origin: ControlOrigin): void {
     if (origin.local) return;
+    // The client is back, on another instance: its delayed will is not sent. [MQTT-3.1.3-9]
+    this.delayedWills.cancel(clientId);
     const client = this.clients[clientId];
     if (client) void client.close('new connection request');
   }
@@ -316,7 +327,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   async publishWill(client: Client, will: Will): Promise<void> {
     try {
-      let message: Message = will;
+      // A will's Message Expiry Interval counts from when it is published.
+      const expiresAt = expiryOf(will.properties);
+      let message: Message = expiresAt === undefined ? will : { ...will, expiresAt };
       if (this.authorizePublish) {
         const verdict = await callHook<boolean | Buffer | 'ignore'>(this.authorizePublish, this, [client, will.topic, will.payload]);
         if (!verdict || verdict === 'ignore') return;
@@ -353,6 +366,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
       retain: packet.retain === true,
     };
     if (packet.properties) message.properties = packet.properties;
+    const expiresAt = expiryOf(packet.properties);
+    if (expiresAt !== undefined) message.expiresAt = expiresAt;
     await this.started;
     if (this.closed) throw new Error('the server is closed');
     await this.route(message, client);
@@ -390,6 +405,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private async stop(): Promise<void> {
     await this.started.catch(() => undefined);
     this.closed = true;
+    this.delayedWills.clear();
     this.keepalive?.stop();
     this.sys?.stop();
     for (const wss of this.attachedWebSockets) wss.close();

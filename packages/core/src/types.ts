@@ -33,6 +33,11 @@ export interface Message {
   retain: boolean;
   /** MQTT 5 properties; absent for messages of 3.1/3.1.1 publishers that carry none. */
   properties?: MessageProperties;
+  /**
+   * When the message expires (milliseconds since the epoch): set from its Message Expiry Interval
+   * when the broker received it. An expired message is delivered to no one. [MQTT-3.3.2-5]
+   */
+  expiresAt?: number;
 }
 
 /** A message addressed to one client, with the packet id that client knows it by. */

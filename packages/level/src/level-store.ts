@@ -108,7 +108,7 @@ export class LevelStore implements Store {
       if (record.connected) {
         // The previous process died with this client connected: it went offline just now.
         record.connected = false;
-        record.expiresAt = now + this.subscriptionsTtl;
+        record.expiresAt = now + (record.expiryInterval ?? this.subscriptionsTtl);
         fixes.push(put(key, encodeSession(record)));
       }
       this.sessions.set(clientId, { ...record, subscriptions: new Map() });
@@ -228,15 +228,17 @@ export class LevelStore implements Store {
     return this.sessions.match(topic);
   }
 
-  async setConnected(clientId: string, connected: boolean): Promise<void> {
+  async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
     return this.forClient(clientId, async () => {
       const session = await this.live(clientId);
       if (!session) return;
-      const expiresAt = Date.now() + this.subscriptionsTtl;
+      const interval = expiryInterval ?? session.expiryInterval;
+      const expiresAt = Date.now() + (interval ?? this.subscriptionsTtl);
       // Not synced: after a crash a session stored as connected is treated as just disconnected.
-      await this.write([put(nameKey('sessions', clientId), encodeSession({ connected, expiresAt }))], false);
+      await this.write([put(nameKey('sessions', clientId), encodeSession({ connected, expiresAt, expiryInterval: interval }))], false);
       session.connected = connected;
       session.expiresAt = expiresAt;
+      session.expiryInterval = interval;
     });
   }
 

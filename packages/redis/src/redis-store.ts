@@ -148,7 +148,7 @@ export class RedisStore implements Store {
   // Sessions and subscriptions ----------------------------------------------------------------
 
   async getSession(clientId: string): Promise<Subscription[] | null> {
-    const reply = await this.run(S.GET_SESSION, this.keys.session(clientId), [clientId]);
+    const reply = await this.run(S.GET_SESSION, this.keys.session(clientId), [clientId, this.options.ttl.subscriptions]);
     if (reply === null) return null;
     const flat = asStrings(reply);
     const subscriptions: Subscription[] = [];
@@ -180,8 +180,9 @@ export class RedisStore implements Store {
   }
 
   /** Connected: the session's marker becomes this instance's id, alive as long as we are. */
-  async setConnected(clientId: string, connected: boolean): Promise<void> {
-    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? this.instanceId : '0', this.options.ttl.subscriptions]);
+  async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
+    const interval = expiryInterval === undefined ? '' : Math.max(1, Math.round(expiryInterval));
+    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? this.instanceId : '0', interval, this.options.ttl.subscriptions]);
   }
 
   async deleteSession(clientId: string): Promise<void> {

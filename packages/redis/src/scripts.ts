@@ -113,23 +113,40 @@ end
 return 1
 `);
 
-/** ARGV: prefix, clientId. Nil when there is no session, else HGETALL of its subscriptions. */
+/**
+ * ARGV: prefix, clientId, ttl. Nil when there is no session, else HGETALL of its subscriptions.
+ * A session still marked connected by an instance that is gone (its alive key expired) is
+ * offline from now on, for its own expiry interval (else the ttl), as after a LevelDB restart.
+ */
 export const GET_SESSION = new Script(`
 local id = ARGV[2]
-if redis.call('EXISTS', K('session', id)) == 0 then return false end
+local session = K('session', id)
+if redis.call('EXISTS', session) == 0 then return false end
+local owner = redis.call('HGET', session, 'connected')
+if owner and owner ~= '0' and owner ~= '1' and redis.call('EXISTS', P .. 'alive:' .. owner) == 0 then
+  redis.call('HSET', session, 'connected', '0')
+  redis.call('PEXPIRE', session, redis.call('HGET', session, 'expiry') or ARGV[3])
+  syncTtl(id)
+end
 return redis.call('HGETALL', K('sub', id))
 `);
 
 /**
- * ARGV: prefix, clientId, owner instance id (connected) or '0' (disconnected), ttl. A connected
- * session does not expire.
+ * ARGV: prefix, clientId, owner instance id (connected) or '0' (disconnected), the session's own
+ * expiry interval in ms ('' for none given: the one recorded earlier, else the ttl), ttl. A
+ * connected session does not expire; its interval is kept in the hash ('expiry').
  */
 export const SET_CONNECTED = new Script(`
 local id = ARGV[2]
 local session = K('session', id)
 if redis.call('EXISTS', session) == 0 then return 0 end
 redis.call('HSET', session, 'connected', ARGV[3])
-if ARGV[3] ~= '0' then redis.call('PERSIST', session) else redis.call('PEXPIRE', session, ARGV[4]) end
+if ARGV[4] ~= '' then redis.call('HSET', session, 'expiry', ARGV[4]) end
+if ARGV[3] ~= '0' then
+  redis.call('PERSIST', session)
+else
+  redis.call('PEXPIRE', session, redis.call('HGET', session, 'expiry') or ARGV[5])
+end
 syncTtl(id)
 return 1
 `);

@@ -9,7 +9,10 @@ import { encodePacketV5 } from './encoder-v5.js';
 import { ProtocolViolation, Reason } from './reason-codes.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
-import { PacketReader, type InboundPacket } from './packet-reader.js';
+import type { CloseCause } from '../sys/broker-stats.js';
+import type { InboundPacket } from './inbound-packets.js';
+import type { Mqtt5Connection } from './mqtt5-connection.js';
+import { PacketReader } from './packet-reader.js';
 import type { DecodedProperties } from './properties.js';
 
 /** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
@@ -57,9 +60,6 @@ const DISCONNECT_REASONS: Record<string, number | undefined> = {
   'not authorized': Reason.NotAuthorized,
 };
 
-/** Packets whose Reason String and User Properties a client may refuse to receive. [MQTT-3.1.2-29] */
-const PROBLEM_INFORMATION: ReadonlySet<ServerPacket['cmd']> = new Set(['suback', 'unsuback', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'auth']);
-
 /**
  * One client connection and the session it carries while connected. Mosca's Client surface
  * (`id`, `user`, `clean`, `keepalive`, `will`, `subscriptions`, `connection.stream`, `close`)
@@ -75,19 +75,15 @@ export class Client {
   keepalive = 0;
   protocolVersion: ProtocolLevel = 4;
   will: Will | null = null;
-  /** MQTT 5: the properties of the client's CONNECT (Mosca-style hooks read them here). */
-  connectProperties: DecodedProperties | undefined;
   /**
    * Seconds the session outlives the connection: MQTT 5's Session Expiry Interval. A 3.1.1
    * durable session has 0xFFFFFFFF (kept until the Store's `ttl.subscriptions`), a clean one 0.
    */
   sessionExpiryInterval = 0;
-  /** MQTT 5: topics by the Topic Alias the client set for them on this connection. [MQTT-3.3.2-7] */
-  topicAliases: Map<number, string> | null = null;
-  /** MQTT 5: the enhanced authentication method this connection authenticated with. */
-  authenticationMethod: string | undefined;
-  /** MQTT 5: false when the client asked for no Reason Strings or User Properties on acks. */
-  requestProblemInformation = true;
+  /** MQTT 5: seconds the will waits after the connection ends (Will Delay Interval). */
+  willDelayInterval = 0;
+  /** What MQTT 5 adds to the connection; null for 3.1/3.1.1 clients (and before CONNECT). */
+  mqtt5: Mqtt5Connection | null = null;
   /** Filters this client holds, Mosca's shape: `{ [filter]: { qos } }`. */
   readonly subscriptions: Record<string, { qos: QoS }> = Object.create(null);
   /** True once CONNACK 0 went out; false again once closing starts. */
@@ -129,7 +125,7 @@ export class Client {
     readonly remoteAddress = 'local',
   ) {
     this.outbound = new OutboundQueue(this);
-    this.reader = new PacketReader(server.settings.maxPacketSize, this);
+    this.reader = new PacketReader(server.settings.maxPacketSize, this, server.incompletePackets);
     // Listeners shared by every connection, finding their client on the stream: no closures.
     (stream as OwnedStream)[OWNER] = this;
     stream.on('data', onStreamData);
@@ -150,8 +146,17 @@ export class Client {
     this.reader.push(chunk);
   }
 
+  /** Date.now() when the packet still arriving began, 0 between packets (for the keepalive monitor). */
+  get incompleteSince(): number {
+    return this.reader.incompleteSince;
+  }
+
   /** @internal the stream failed. */
   onError(error: Error): void {
+    // ws refuses a frame beyond its maxPayload (maxPacketSize) from the frame's header.
+    if ((error as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      return this.limitExceeded('packetTooLarge', `a WebSocket frame larger than maxPacketSize (${this.server.settings.maxPacketSize})`);
+    }
     this.logger.debug({ err: error }, 'connection error');
     if (this.connected) this.server.emit('clientError', error, this);
     void this.close(error.message);
@@ -162,25 +167,47 @@ export class Client {
     this.protocolVersion = level;
   }
 
-  /** @internal a malformed packet (PacketReader). */
+  /** A malformed packet or a protocol violation (PacketReader, handlers): logged, counted, closed. */
   protocolError(error: Error): void {
     if (this.closing) return;
-    if (!this.connected && error.message === 'Invalid protocol version') {
+    const reasonCode = error instanceof ProtocolViolation ? error.reasonCode : Reason.MalformedPacket;
+    if (!this.connected && reasonCode === Reason.UnsupportedProtocolVersion) {
       // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 (3.1.1's "unacceptable
       // protocol version") before closing: the client's level is unknown, so 3.1.1's encoding.
-      this.writeBytes(encodePacket({ cmd: 'connack', reasonCode: Reason.UnsupportedProtocolVersion, sessionPresent: false }));
+      this.writeBytes(encodePacket({ cmd: 'connack', reasonCode, sessionPresent: false }));
     }
-    this.logger.warn({ err: error.message }, 'malformed packet, closing the connection');
+    this.logger.warn({ clientId: this.id || undefined, err: error.message }, 'protocol violation, closing the connection');
+    this.server.stats.closedFor('protocolError');
     if (this.connected) this.server.emit('clientError', error, this);
-    const reasonCode = error instanceof ProtocolViolation ? error.reasonCode : Reason.MalformedPacket;
     // A 5.0 client is told why: in CONNACK while connecting, in DISCONNECT after. [MQTT-4.13.1-1]
     if (this.protocolVersion === 5 && !this.connackSent) this.write({ cmd: 'connack', reasonCode, sessionPresent: false });
     void this.disconnect(reasonCode, 'protocol violation', error.message);
   }
 
+  /** @internal a limit refused what this connection sends (PacketReader, keepalive monitor): logged, counted, closed. */
+  limitExceeded(limit: Exclude<CloseCause, 'protocolError'>, reason: string): void {
+    if (this.closing) return;
+    this.logger.warn({ clientId: this.id || undefined, limit, reason }, 'limit exceeded, closing the connection');
+    this.server.stats.closedFor(limit);
+    const reasonCode = limit === 'packetTooLarge' ? Reason.PacketTooLarge : Reason.QuotaExceeded;
+    // A 5.0 client is told why, as for a protocol error. [MQTT-4.13.2-1]
+    if (this.protocolVersion === 5 && !this.connackSent) this.write({ cmd: 'connack', reasonCode, sessionPresent: false });
+    void this.disconnect(reasonCode, reason, reason);
+  }
+
+  /** MQTT 5: the properties of the client's CONNECT (Mosca-style hooks read them here). */
+  get connectProperties(): DecodedProperties | undefined {
+    return this.mqtt5?.connectProperties;
+  }
+
   /** @internal a packet (PacketReader). */
   receive(packet: Packet): void {
     if (this.closing) return;
+    // [MQTT-3.3.4-7] a 5.0 client keeps within the broker's Receive Maximum (a 3.1.1 client pays one comparison).
+    if (this.mqtt5 !== null && packet.cmd === 'publish' && packet.qos > 0 && !this.mqtt5.publishReceived(packet.messageId!)) {
+      void this.disconnect(Reason.ReceiveMaximumExceeded, 'protocol violation', 'Receive Maximum exceeded');
+      return;
+    }
     if (this.busy) {
       this.backlog ??= [];
       this.backlog.push(packet);
@@ -287,15 +314,9 @@ export class Client {
       if (this.connackSent) return;
       this.connackSent = true;
     }
-    if (this.protocolVersion !== 5) {
-      this.writeBytes(encodePacket(packet));
-      return;
-    }
-    if (!this.requestProblemInformation && 'properties' in packet && packet.properties && PROBLEM_INFORMATION.has(packet.cmd)) {
-      const { reasonString: _reason, userProperties: _user, ...rest } = packet.properties;
-      packet = { ...packet, properties: rest };
-    }
-    this.writeBytes(encodePacketV5(packet));
+    if (this.protocolVersion !== 5) this.writeBytes(encodePacket(packet));
+    // Before CONNECT is handled (a malformed one), a 5.0 client has no limits yet.
+    else this.writeBytes(this.mqtt5 ? this.mqtt5.encode(packet) : encodePacketV5(packet));
   }
 
   /**
@@ -369,6 +390,14 @@ export class Client {
     return next;
   }
 
+  /**
+   * How long the Store keeps this session once offline, in milliseconds: a 5.0 client's Session
+   * Expiry Interval; undefined for 3.1.1, whose durable sessions last the Store's `ttl.subscriptions`.
+   */
+  get sessionExpiryMs(): number | undefined {
+    return this.protocolVersion === 5 ? this.sessionExpiryInterval * 1000 : undefined;
+  }
+
   /** Whether this session's state lives in the Store while connected (3.1.1: clean session not set). */
   get durable(): boolean {
     return !this.clean;
@@ -403,6 +432,7 @@ export class Client {
     const wasConnected = this.connected;
     this.closing = true;
     this.connected = false;
+    this.reader.stop();
     if (wasConnected) this.server.emit('clientDisconnecting', this);
     if (wasConnected && this.protocolVersion === 5) this.sayFarewell(reason);
     this.hangUp();

@@ -1,7 +1,12 @@
 import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
 import type { Client } from './client.js';
 import { encodePublish, encodeSharedQos0 } from './encoder.js';
-import { encodeProperties } from './properties.js';
+
+/**
+ * What an acknowledgement from the client means for the packet it names: it moved the delivery on,
+ * its id is not in flight, or it does not fit the packet (the wrong QoS, or PUBCOMP before PUBREC).
+ */
+export type AckResult = 'done' | 'unknown' | 'mismatch';
 
 interface Waiting {
   message: Message;
@@ -24,13 +29,23 @@ export class OutboundQueue {
   private waiting: Waiting[] = [];
   private lastId = 0;
   private warnedFull = false;
+  private warnedTooLarge = false;
   /** True while the Store may hold queued messages this connection has not fetched yet. */
   private stored = false;
   private refilling = false;
   /** Counts this connection's enqueues, so a refill knows whether one raced with its peek. */
   private enqueued = 0;
+  /** QoS 1/2 messages in flight at most: `maxInflightMessages`, or less for a 5.0 client (limitWindow). */
+  private window: number;
 
-  constructor(private readonly client: Client) {}
+  constructor(private readonly client: Client) {
+    this.window = client.server.settings.maxInflightMessages;
+  }
+
+  /** Narrows the in-flight window to a 5.0 client's Receive Maximum. [MQTT-3.3.4-9] */
+  limitWindow(receiveMaximum: number): void {
+    if (receiveMaximum < this.window) this.window = receiveMaximum;
+  }
 
   get waitingCount(): number {
     return this.waiting.length;
@@ -95,7 +110,7 @@ export class OutboundQueue {
   private refill(): void {
     const client = this.client;
     if (!this.stored || this.refilling || !client.connected || client.congested) return;
-    const room = client.server.settings.maxInflightMessages - (this.inflight?.size ?? 0);
+    const room = this.window - (this.inflight?.size ?? 0);
     if (room <= 0) return;
     this.refilling = true;
     let batch: QueuedMessage[] = [];
@@ -134,33 +149,51 @@ export class OutboundQueue {
   }
 
   private hasRoom(): boolean {
-    return (this.inflight?.size ?? 0) < this.client.server.settings.maxInflightMessages;
+    return (this.inflight?.size ?? 0) < this.window;
   }
 
   private send(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
-    client.server.stats.publishSent++;
+    // [MQTT-3.3.2-5] an expired message is not sent. (One comparison for messages without expiry.)
+    if (message.expiresAt !== undefined && message.expiresAt <= Date.now()) {
+      client.server.stats.drop('expired');
+      return;
+    }
+    const mqtt5 = client.mqtt5;
     if (qos === 0) {
-      if (client.protocolVersion === 5) client.writeBytes(encodeV5(message, 0, retain, false, 0));
-      else client.writeBytes(retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message));
+      const bytes = mqtt5 === null ? (retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message)) : mqtt5.encodePublish(message, 0, retain, false, 0);
+      if (bytes === null) return this.dropTooLarge();
+      client.server.stats.publishSent++;
+      client.writeBytes(bytes);
       return;
     }
     const packet: OutgoingPacket = { topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
     if (message.properties) packet.properties = message.properties;
+    if (message.expiresAt !== undefined) packet.expiresAt = message.expiresAt;
+    // Encoded first: a packet too large for a 5.0 client is dropped before it is in flight.
+    const bytes = mqtt5 === null ? encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId) : mqtt5.encodePublish(packet, qos, retain, false, packet.messageId);
+    if (bytes === null) return this.dropTooLarge();
+    client.server.stats.publishSent++;
     (this.inflight ??= new Map()).set(packet.messageId, packet);
     if (client.durable) {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));
       // Sent while its publisher waits for its ack: the ack also waits for this write.
       client.server.deliveryWrites?.push(written);
     }
-    client.writeBytes(this.encode(packet, false));
+    client.writeBytes(bytes);
   }
 
-  /** A QoS 1/2 PUBLISH of this client's protocol level. */
-  private encode(packet: OutgoingPacket, dup: boolean): Buffer {
-    const { topic, payload, qos, retain, messageId } = packet;
-    if (this.client.protocolVersion === 5) return encodeV5(packet, qos, retain, dup, messageId);
-    return encodePublish(topic, payload, qos, retain, dup, messageId);
+  /**
+   * A message larger than a 5.0 client's Maximum Packet Size is not sent: it is as good as
+   * delivered for this client (counted, and logged once per connection). [MQTT-3.1.2-25]
+   */
+  private dropTooLarge(): void {
+    const client = this.client;
+    client.server.stats.drop('packetTooLarge');
+    if (!this.warnedTooLarge) {
+      this.warnedTooLarge = true;
+      client.logger.warn({ clientId: client.id, maximumPacketSize: client.mqtt5?.maximumPacketSize }, 'message larger than the client accepts, dropped for it');
+    }
   }
 
   /** A free packet id: ids in flight are skipped, and 0 is never used. [MQTT-2.3.1-1] */
@@ -171,28 +204,33 @@ export class OutboundQueue {
     return this.lastId;
   }
 
-  /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is delivered. */
-  complete(messageId: number, expectedQos: 1 | 2): void {
+  /** The client acknowledged the end of a delivery: the message is delivered. */
+  complete(messageId: number, by: 'puback' | 'pubcomp' | 'failed pubrec'): AckResult {
     const packet = this.inflight?.get(messageId);
-    if (!packet || packet.qos !== expectedQos) return;
+    if (!packet) return 'unknown';
+    // PUBACK ends QoS 1, PUBCOMP a released QoS 2, and (MQTT 5) a PUBREC of 0x80 or more an unreleased one.
+    const fits = by === 'puback' ? packet.qos === 1 : packet.qos === 2 && Boolean(packet.released) === (by === 'pubcomp');
+    if (!fits) return 'mismatch';
     this.inflight!.delete(messageId);
     const client = this.client;
     if (client.durable) void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
     client.server.emit('delivered', packet, client);
     this.pump();
+    return 'done';
   }
 
   /** PUBREC: the client has the QoS 2 message; from now on only PUBREL is re-sent. [MQTT-4.3.3-1] */
-  received(messageId: number): boolean {
+  received(messageId: number): AckResult {
     const packet = this.inflight?.get(messageId);
-    if (!packet || packet.qos !== 2) return false;
+    if (!packet) return 'unknown';
+    if (packet.qos !== 2) return 'mismatch';
     if (!packet.released) {
       const released: OutgoingPacket = { ...packet, released: true };
       this.inflight!.set(messageId, released);
       const client = this.client;
       if (client.durable) void client.persist((id) => client.server.store.putOutgoing(id, released));
     }
-    return true;
+    return 'done';
   }
 
   /**
@@ -200,13 +238,22 @@ export class OutboundQueue {
    * a released QoS 2 packet gets its PUBREL again. [MQTT-4.4.0-1] [MQTT-3.3.1-1]
    */
   restore(packets: OutgoingPacket[]): void {
+    const client = this.client;
     for (const packet of packets) {
-      (this.inflight ??= new Map()).set(packet.messageId, packet);
-      if (packet.released) {
-        this.client.write({ cmd: 'pubrel', messageId: packet.messageId });
-      } else {
-        this.client.writeBytes(this.encode(packet, true));
+      const { topic, payload, qos, retain, messageId } = packet;
+      if (!packet.released) {
+        const mqtt5 = client.mqtt5;
+        const bytes = mqtt5 === null ? encodePublish(topic, payload, qos, retain, true, messageId) : mqtt5.encodePublish(packet, qos, retain, true, messageId);
+        // Too large for what the client now accepts: discarded as if delivered. [MQTT-3.1.2-25]
+        if (bytes === null) {
+          this.dropTooLarge();
+          void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
+          continue;
+        }
+        client.writeBytes(bytes);
       }
+      (this.inflight ??= new Map()).set(messageId, packet);
+      if (packet.released) client.write({ cmd: 'pubrel', messageId });
     }
     if (packets.length > 0) this.lastId = packets[packets.length - 1]!.messageId;
   }
@@ -217,9 +264,4 @@ export class OutboundQueue {
     this.waiting = [];
     return messages;
   }
-}
-
-/** A PUBLISH for a 5.0 client: the message's properties travel with it. [MQTT-3.3.2-17] */
-function encodeV5(message: Message, qos: QoS, retain: boolean, dup: boolean, messageId: number): Buffer {
-  return encodePublish(message.topic, message.payload, qos, retain, dup, messageId, encodeProperties(message.properties));
 }

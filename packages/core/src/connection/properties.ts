@@ -1,4 +1,5 @@
-import type { MessageProperties, UserProperty } from '../types.js';
+import type { Message, MessageProperties, UserProperty } from '../types.js';
+import { utf8BytesError } from './decode/utf8.js';
 import { ProtocolViolation, Reason } from './reason-codes.js';
 
 /**
@@ -175,10 +176,10 @@ function readString(buffer: Buffer, offset: number, end: number): [string, numbe
   const length = buffer.readUInt16BE(offset);
   const stop = offset + 2 + length;
   if (stop > end) throw new ProtocolViolation('property string overruns the packet');
-  const text = buffer.toString('utf8', offset + 2, stop);
-  // [MQTT-1.5.4-1] ill-formed UTF-8 and [MQTT-1.5.4-2] U+0000 make the packet malformed.
-  if (text.includes('\uFFFD') || text.includes('\u0000')) throw new ProtocolViolation('property string is not valid UTF-8');
-  return [text, stop];
+  // [MQTT-1.5.4-1] ill-formed UTF-8 and [MQTT-1.5.4-2] U+0000 make the packet malformed (utf8.ts).
+  const error = utf8BytesError(buffer, offset + 2, stop);
+  if (error) throw new ProtocolViolation(`property string ${error}`);
+  return [buffer.toString('utf8', offset + 2, stop), stop];
 }
 
 /**
@@ -269,6 +270,13 @@ export const CONNECT_PROPERTIES: ReadonlySet<PropertyName> = new Set([
   'authenticationData',
 ]);
 
+export const SUBSCRIBE_PROPERTIES: ReadonlySet<PropertyName> = new Set(['subscriptionIdentifier', 'userProperties']);
+export const UNSUBSCRIBE_PROPERTIES: ReadonlySet<PropertyName> = new Set(['userProperties']);
+/** PUBACK, PUBREC, PUBREL and PUBCOMP. */
+export const ACK_PROPERTIES: ReadonlySet<PropertyName> = new Set(['reasonString', 'userProperties']);
+export const DISCONNECT_PROPERTIES: ReadonlySet<PropertyName> = new Set(['sessionExpiryInterval', 'reasonString', 'userProperties', 'serverReference']);
+export const AUTH_PROPERTIES: ReadonlySet<PropertyName> = new Set(['authenticationMethod', 'authenticationData', 'reasonString', 'userProperties']);
+
 /**
  * The properties of decoded ones that travel with the message to its subscribers, or undefined
  * when there are none (so that a 3.1.1-style message stays as small as it was).
@@ -288,6 +296,22 @@ export function messagePropertiesOf(decoded: DecodedProperties): MessageProperti
   if (correlationData !== undefined) properties.correlationData = correlationData;
   if (userProperties !== undefined) properties.userProperties = userProperties;
   return properties;
+}
+
+/** When a message with these properties expires if it was received now, or undefined. [MQTT-3.3.2-5] */
+export function expiryOf(properties: MessageProperties | undefined, now = Date.now()): number | undefined {
+  const interval = properties?.messageExpiryInterval;
+  return interval === undefined ? undefined : now + interval * 1000;
+}
+
+/**
+ * The properties a message goes out with: its Message Expiry Interval reduced by the time it
+ * waited in the broker [MQTT-3.3.2-6], at least 1 s (it is sent only while it has not expired).
+ */
+export function outgoingPropertiesOf(message: Message, now = Date.now()): MessageProperties | undefined {
+  const { properties, expiresAt } = message;
+  if (expiresAt === undefined || properties === undefined) return properties;
+  return { ...properties, messageExpiryInterval: Math.max(1, Math.ceil((expiresAt - now) / 1000)) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { IAuthPacket } from 'mqtt-packet';
+import type { AuthPacket } from '../connection/inbound-packets.js';
 import type { Client } from '../connection/client.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import type { AuthenticationMethod, AuthenticationStep } from '../hooks.js';
@@ -19,13 +19,13 @@ export function isAuthenticating(client: Client): boolean {
 export function startAuthentication(client: Client, pending: PendingConnect, method: string, data: Buffer | undefined): Promise<void> {
   const authenticator = client.server.authenticationMethods[method];
   if (!authenticator) return refuse(client, Reason.BadAuthenticationMethod, `authentication method ${method} is not supported`);
-  client.authenticationMethod = method;
+  client.mqtt5!.authenticationMethod = method;
   return step(client, pending, authenticator, data);
 }
 
 /** AUTH from the client: the next step of an exchange, or a re-authentication. [MQTT-4.12.1-1] */
-export function handleAuth(client: Client, packet: IAuthPacket): void | Promise<void> {
-  const method = client.authenticationMethod;
+export function handleAuth(client: Client, packet: AuthPacket): void | Promise<void> {
+  const method = client.mqtt5?.authenticationMethod;
   const violation = (message: string) => client.protocolError(new ProtocolViolation(message, Reason.ProtocolError));
   // [MQTT-4.12.0-7] a client that named no method in CONNECT sends no AUTH.
   if (method === undefined) return violation('AUTH without an Authentication Method in CONNECT');
@@ -47,7 +47,7 @@ async function step(client: Client, pending: PendingConnect | null, authenticato
     answer = { result: 'fail', reasonCode: refusalCode(error, Reason.NotAuthorized) };
   }
   if (client.closing) return;
-  const authenticationMethod = client.authenticationMethod!;
+  const authenticationMethod = client.mqtt5!.authenticationMethod!;
   switch (answer.result) {
     case 'continue':
       exchanges.set(client, pending);

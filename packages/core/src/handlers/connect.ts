@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../connection/client.js';
-import type { ConnectPacket } from '../connection/packet-reader.js';
+import type { ConnectPacket } from '../connection/inbound-packets.js';
+import { Mqtt5Connection } from '../connection/mqtt5-connection.js';
 import { messagePropertiesOf, type DecodedProperties, type OutgoingProperties } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
@@ -54,8 +55,8 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
   if (v5) {
     const problem = connectPropertiesError(properties);
     if (problem) return Promise.resolve(client.protocolError(new ProtocolViolation(problem, Reason.ProtocolError)));
-    client.connectProperties = properties;
-    client.requestProblemInformation = properties.requestProblemInformation !== 0;
+    client.mqtt5 = new Mqtt5Connection(properties, server.settings.receiveMaximum);
+    client.outbound.limitWindow(client.mqtt5.receiveMaximum); // [MQTT-3.3.4-9]
     client.sessionExpiryInterval = properties.sessionExpiryInterval ?? 0;
   } else {
     client.sessionExpiryInterval = packet.clean === false ? UNTIL_STORE_TTL : 0;
@@ -87,9 +88,8 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
   if (packet.will) {
     const error = topicNameError(packet.will.topic);
     if (error) {
-      client.logger.warn({ clientId, reason: error }, 'invalid will topic, closing');
       if (v5) return refuse(client, Reason.TopicNameInvalid, `invalid will topic: ${error}`);
-      return client.close('protocol violation');
+      return Promise.resolve(client.protocolError(new ProtocolViolation(`CONNECT: will topic: ${error} [MQTT-3.1.3-10]`)));
     }
     // A will on $SYS or $CONTROL would be a publish no client may make: refused at once, as Mosquitto does.
     if (!clientMayPublish(packet.will.topic)) return refuse(client, Reason.NotAuthorized, 'will topic reserved for the broker');
@@ -103,6 +103,7 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
     try {
       const willProperties = v5 ? messagePropertiesOf(packet.will.properties ?? {}) : undefined;
       if (willProperties) client.will.properties = willProperties; // [MQTT-3.1.3-10] in order
+      client.willDelayInterval = packet.will.properties?.willDelayInterval ?? 0;
     } catch (error) {
       return Promise.resolve(client.protocolError(error as Error));
     }
@@ -140,6 +141,10 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   // From here the session exists: whatever happens next, closing must end it properly.
   client.sessionStarted = true;
 
+  // [MQTT-3.1.3-9] a will waiting for its delay is not sent now the client is back; but a Clean
+  // Start ends the session it belonged to, which sends it at once.
+  const delayedWill = server.delayedWills.cancel(clientId);
+  if (delayedWill && packet.clean !== false) delayedWill();
   const store = server.store;
   let sessionPresent = false;
   let stored = false;
@@ -161,7 +166,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   client.clean = client.sessionExpiryInterval === 0 && !stored;
   if (client.durable) {
     if (!stored) await store.createSession(clientId); // [MQTT-3.1.2-6]
-    await store.setConnected(clientId, true);
+    await store.setConnected(clientId, true, client.sessionExpiryMs);
   }
   if (client.will) await store.putWill(clientId, client.will);
   if (client.closing) return;
@@ -186,6 +191,8 @@ function connackProperties(client: Client, pending: PendingConnect): OutgoingPro
     retainAvailable: true,
     maximumPacketSize: Math.min(settings.maxPacketSize, LARGEST_PACKET),
     wildcardSubscriptionAvailable: true,
+    // Absent means 65,535 (section 3.2.2.3.3).
+    receiveMaximum: settings.receiveMaximum < 65_535 ? settings.receiveMaximum : undefined,
     // Absent means 0: no aliases. [MQTT-3.2.2-18]
     topicAliasMaximum: settings.topicAliasMaximum || undefined,
     subscriptionIdentifiersAvailable: false,

@@ -1,4 +1,4 @@
-import type { IDisconnectPacket } from 'mqtt-packet';
+import type { DisconnectPacket } from '../connection/inbound-packets.js';
 import type { Client } from '../connection/client.js';
 import { ProtocolViolation, Reason } from '../connection/reason-codes.js';
 
@@ -7,7 +7,7 @@ import { ProtocolViolation, Reason } from '../connection/reason-codes.js';
  * discarded [MQTT-3.14.4-3], unless a 5.0 client says 0x04 "Disconnect with Will Message". A 5.0
  * client may change its Session Expiry Interval here, but not from 0 (section 3.14.2.2.2).
  */
-export function handleDisconnect(client: Client, packet: IDisconnectPacket): Promise<void> | void {
+export function handleDisconnect(client: Client, packet: DisconnectPacket): Promise<void> | void {
   const expiry = packet.properties?.sessionExpiryInterval;
   if (expiry !== undefined) {
     if (client.sessionExpiryInterval === 0 && expiry !== 0) {

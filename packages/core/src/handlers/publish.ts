@@ -1,6 +1,6 @@
 import type { Client } from '../connection/client.js';
-import type { PublishPacket } from '../connection/packet-reader.js';
-import { messagePropertiesOf } from '../connection/properties.js';
+import type { PublishPacket } from '../connection/inbound-packets.js';
+import { expiryOf, messagePropertiesOf } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
 import { clientMayPublish } from '../sys/topic-access.js';
@@ -18,13 +18,9 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
     qos: packet.qos,
     retain: packet.retain,
   };
-  // Only a 5.0 PUBLISH has properties (an empty list included): its topic may be an alias.
+  // Only a 5.0 PUBLISH has properties (an empty list included): its topic may be an alias, and is
+  // checked once resolved. A 3.1.1 topic name was checked by PacketReader.
   if (packet.properties !== undefined && !readV5(client, packet, message)) return;
-  const topicError = topicNameError(message.topic);
-  if (topicError) {
-    client.logger.warn({ topic: message.topic, reason: topicError }, 'invalid topic name in PUBLISH, closing');
-    return client.disconnect(Reason.TopicNameInvalid, 'protocol violation', topicError);
-  }
   const server = client.server;
   server.stats.publishReceived++;
   const messageId = packet.messageId!;
@@ -57,23 +53,23 @@ function readV5(client: Client, packet: PublishPacket, message: Message): boolea
   if (topicAlias !== undefined) {
     // [MQTT-3.3.2-8] [MQTT-3.3.2-9] from 1 to the Topic Alias Maximum the broker gave.
     if (topicAlias === 0 || topicAlias > client.server.settings.topicAliasMaximum) return violation(`Topic Alias ${topicAlias} out of range`, Reason.TopicAliasInvalid);
-    if (message.topic === '') {
-      const topic = client.topicAliases?.get(topicAlias);
-      if (topic === undefined) return violation(`Topic Alias ${topicAlias} was never set`);
-      message.topic = topic;
-    } else {
-      // [MQTT-3.3.2-12] a new mapping for this connection only. [MQTT-3.3.2-7]
-      (client.topicAliases ??= new Map()).set(topicAlias, message.topic);
-    }
+    const topic = client.mqtt5!.resolveAlias(topicAlias, message.topic);
+    if (topic === undefined) return violation(`Topic Alias ${topicAlias} was never set`);
+    message.topic = topic;
   } else if (message.topic === '') {
     return violation('PUBLISH without a topic or a Topic Alias');
   }
+  // [MQTT-3.3.2-2] no wildcards (the string rules were checked by PacketReader).
+  const topicError = topicNameError(message.topic);
+  if (topicError) return violation(`PUBLISH: topic name: ${topicError}`, Reason.TopicNameInvalid);
   // [MQTT-3.3.2-14] a Response Topic is a topic name: no wildcards.
   if (responseTopic !== undefined && topicNameError(responseTopic)) return violation('Response Topic is not a valid topic name');
   try {
     const properties = messagePropertiesOf(packet.properties!);
     // [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-20] forwarded unaltered.
     if (properties) message.properties = properties;
+    const expiresAt = expiryOf(properties);
+    if (expiresAt !== undefined) message.expiresAt = expiresAt;
   } catch (error) {
     client.protocolError(error as Error);
     return false;

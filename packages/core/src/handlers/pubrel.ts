@@ -1,4 +1,4 @@
-import type { IPubrelPacket } from 'mqtt-packet';
+import type { AcknowledgementPacket } from '../connection/inbound-packets.js';
 import type { Client } from '../connection/client.js';
 import { Reason } from '../connection/reason-codes.js';
 
@@ -8,7 +8,7 @@ import { Reason } from '../connection/reason-codes.js';
  * after a reconnect [MQTT-4.3.3-2]; a 5.0 client hears 0x92 "Packet Identifier not found" when
  * the id is unknown for certain (a session that lives in memory only). [MQTT-3.7.2-1]
  */
-export function handlePubrel(client: Client, packet: IPubrelPacket): void | Promise<void> {
+export function handlePubrel(client: Client, packet: AcknowledgementPacket): void | Promise<void> {
   const messageId = packet.messageId!;
   const held = client.releasedQos2(messageId);
   const reasonCode = held || client.durable ? Reason.Success : Reason.PacketIdentifierNotFound;

@@ -1,38 +1,34 @@
-import type { ISubscribePacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
+import type { SubscribePacket } from '../connection/inbound-packets.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook, type SubscriptionRequest } from '../hooks.js';
 import { clientMaySubscribe } from '../sys/topic-access.js';
 import { topicFilterError, topicMatches } from '../topics/validate.js';
-import type { QoS, Subscription, UserProperty } from '../types.js';
-
-/** mqtt-packet's User Properties (by name) as ordered pairs. */
-function userPropertiesOf(properties: { userProperties?: Record<string, string | string[]> } | undefined): UserProperty[] | undefined {
-  const byName = properties?.userProperties;
-  if (!byName) return undefined;
-  return Object.entries(byName).flatMap(([name, values]) => (Array.isArray(values) ? values : [values]).map((value): UserProperty => [name, value]));
-}
+import type { QoS, Subscription } from '../types.js';
 
 /**
  * SUBSCRIBE: each filter is validated and authorized on its own; SUBACK carries a code per filter
  * in order [MQTT-3.8.4-5] [MQTT-3.9.3-1], then the retained messages that match go out. [MQTT-3.3.1-6]
  */
-export async function handleSubscribe(client: Client, packet: ISubscribePacket): Promise<void> {
+export async function handleSubscribe(client: Client, packet: SubscribePacket): Promise<void> {
   const server = client.server;
   const v5 = client.protocolVersion === 5;
-  const subscriptionIdentifier = packet.properties?.subscriptionIdentifier as number | number[] | undefined;
-  if (Array.isArray(subscriptionIdentifier) || subscriptionIdentifier === 0) {
+  const identifiers = packet.properties?.subscriptionIdentifier;
+  if (identifiers && (identifiers.length > 1 || identifiers[0] === 0)) {
     // Given twice, or 0: a Protocol Error (section 3.8.2.1.2).
     return client.protocolError(new ProtocolViolation('invalid Subscription Identifier', Reason.ProtocolError));
   }
-  const userProperties = userPropertiesOf(packet.properties);
+  const subscriptionIdentifier = identifiers?.[0];
+  const userProperties = packet.properties?.userProperties;
   const granted: number[] = [];
   const accepted: Subscription[] = [];
   for (const { topic, qos, nl, rap, rh } of packet.subscriptions) {
     const error = topicFilterError(topic);
     if (error) {
+      // [MQTT-4.7.3-1] [MQTT-4.7.1-2] [MQTT-4.7.1-3] a malformed filter closes a 3.1.1 connection (as Mosquitto).
+      if (!v5) return client.protocolError(new ProtocolViolation(`SUBSCRIBE: topic filter ${JSON.stringify(topic)}: ${error}`));
       client.logger.warn({ topic, reason: error }, 'invalid topic filter in SUBSCRIBE');
-      granted.push(Reason.TopicFilterInvalid); // 3.1.1 hears 0x80 [MQTT-3.9.3-2]
+      granted.push(Reason.TopicFilterInvalid);
       continue;
     }
     if (v5 && subscriptionIdentifier !== undefined) {

@@ -91,11 +91,12 @@ export class MemoryStore implements Store {
     return this.sessions.match(topic);
   }
 
-  async setConnected(clientId: string, connected: boolean): Promise<void> {
+  async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
     const session = this.live(clientId);
     if (!session) return;
     session.connected = connected;
-    session.expiresAt = Date.now() + this.subscriptionsTtl;
+    if (expiryInterval !== undefined) session.expiryInterval = expiryInterval;
+    session.expiresAt = Date.now() + (session.expiryInterval ?? this.subscriptionsTtl);
   }
 
   async deleteSession(clientId: string): Promise<void> {

@@ -27,8 +27,11 @@ export interface Store {
   /**
    * Records whether a durable session is connected to some broker instance. Publishers queue
    * messages only for sessions that are not: a connected one receives them through the Emitter.
+   * `expiryInterval` (milliseconds) is how long the session lives once offline (MQTT 5's Session
+   * Expiry Interval); without it, what an earlier call gave, else `ttl.subscriptions`. It is
+   * remembered while connected, so a session whose broker died expires by its own interval too.
    */
-  setConnected(clientId: string, connected: boolean): Promise<void>;
+  setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void>;
   /** Forgets the session: subscriptions, offline queue, in-flight packets, incoming ids, will. */
   deleteSession(clientId: string): Promise<void>;
 
