@@ -59,6 +59,8 @@ const TOPIC = 't';
 const SEQUENCE = 's';
 /** MQTT 5 properties, as on the MQTT wire (a binary header value). */
 const PROPERTIES = 'p';
+/** When the message expires (MQTT 5 Message Expiry), epoch ms as a decimal string (exact whatever the table type). */
+const EXPIRES_AT = 'e';
 
 export interface Outgoing {
   routingKey: string;
@@ -72,6 +74,7 @@ export function encodeMessage(message: Message, sequence: number): Outgoing {
   const headers: Record<string, string | number | Buffer> = { [QOS]: message.qos, [RETAIN]: message.retain ? 1 : 0, [SEQUENCE]: sequence };
   if (key === LONG_TOPIC_KEY) headers[TOPIC] = message.topic;
   if (message.properties) headers[PROPERTIES] = encodeMessageProperties(message.properties);
+  if (message.expiresAt !== undefined) headers[EXPIRES_AT] = String(message.expiresAt);
   return { routingKey: key, content: message.payload, headers };
 }
 
@@ -99,6 +102,8 @@ export function decodeMessage(key: string, content: Buffer, headers: Record<stri
     const decoded = decodeMessageProperties(properties).properties;
     if (decoded) message.properties = decoded;
   }
+  const expiresAt = Number(headers?.[EXPIRES_AT]);
+  if (headers?.[EXPIRES_AT] !== undefined && Number.isFinite(expiresAt)) message.expiresAt = expiresAt;
   return {
     message,
     sequence: typeof sequence === 'number' && Number.isSafeInteger(sequence) ? sequence : undefined,

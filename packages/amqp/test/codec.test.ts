@@ -73,10 +73,12 @@ describe('messages', () => {
     assert.deepEqual(back, { message: { topic: 'a/b', payload, qos: 2, retain: true }, sequence: 7 });
   });
 
-  test('MQTT 5 properties survive, User Properties in order', () => {
+  test('MQTT 5 properties survive, User Properties in order, and the expiry time', () => {
     const properties = { contentType: 'text/plain', correlationData: Buffer.from([0, 1]), userProperties: [['b', '2'], ['a', '1']] as [string, string][] };
-    const out = encodeMessage({ topic: 't', payload: Buffer.from('x'), qos: 1, retain: false, properties }, 1);
-    assert.deepEqual(decodeMessage(out.routingKey, out.content, out.headers).message.properties, properties);
+    const out = encodeMessage({ topic: 't', payload: Buffer.from('x'), qos: 1, retain: false, properties, expiresAt: 4_102_444_800_123 }, 1);
+    const back = decodeMessage(out.routingKey, out.content, out.headers).message;
+    assert.deepEqual(back.properties, properties);
+    assert.equal(back.expiresAt, 4_102_444_800_123);
   });
 
   test('a long topic travels in a header', () => {

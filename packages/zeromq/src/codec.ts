@@ -4,8 +4,9 @@ import { decodeMessageProperties, encodeMessageProperties, type Message, type Qo
  * What travels between instances, as ZeroMQ frames. Pure functions: no I/O.
  *
  * On the PUB sockets, multipart messages whose first frame says what they are:
- *   message: [ 'm' + flags, topic (UTF-8), payload, [MQTT 5 properties] ]
- *            flags = qos | retain << 2 | hasProperties << 3; properties encoded as on the MQTT wire
+ *   message: [ 'm' + flags, topic (UTF-8), payload, [MQTT 5 properties], [expiresAt] ]
+ *            flags = qos | retain << 2 | hasProperties << 3 | hasExpiry << 4; properties encoded as
+ *            on the MQTT wire, expiresAt (epoch ms) as a float64
  *   marker:  [ 'k', requester id, token ]                 (see ZeromqEmitter.sync)
  * Topic and payload are frames of their own: a topic may hold any character, spaces included, and
  * the payload is never decoded.
@@ -17,11 +18,17 @@ const MESSAGE = 0x6d; // 'm'
 const MARKER = 0x6b; // 'k'
 const RETAIN = 0b100;
 const HAS_PROPERTIES = 0b1000;
+const HAS_EXPIRY = 0b10000;
 
 export function encodeMessage(message: Message): Buffer[] {
-  const flags = message.qos | (message.retain ? RETAIN : 0) | (message.properties ? HAS_PROPERTIES : 0);
+  const flags = message.qos | (message.retain ? RETAIN : 0) | (message.properties ? HAS_PROPERTIES : 0) | (message.expiresAt !== undefined ? HAS_EXPIRY : 0);
   const frames = [Buffer.from([MESSAGE, flags]), Buffer.from(message.topic), message.payload];
   if (message.properties) frames.push(encodeMessageProperties(message.properties));
+  if (message.expiresAt !== undefined) {
+    const expiry = Buffer.allocUnsafe(8);
+    expiry.writeDoubleBE(message.expiresAt);
+    frames.push(expiry);
+  }
   return frames;
 }
 
@@ -36,14 +43,21 @@ export type Frames =
 /** Frames read from a SUB socket; throws on frames no ZeroMQ emitter wrote. */
 export function decodeFrames(frames: readonly Buffer[]): Frames {
   const head = frames[0];
-  if (head?.[0] === MESSAGE && head.length === 2 && frames.length === ((head[1]! & HAS_PROPERTIES) !== 0 ? 4 : 3)) {
-    const flags = head[1]!;
+  const flags = head?.[1] ?? 0;
+  const withProperties = (flags & HAS_PROPERTIES) !== 0;
+  const withExpiry = (flags & HAS_EXPIRY) !== 0;
+  if (head?.[0] === MESSAGE && head.length === 2 && frames.length === 3 + Number(withProperties) + Number(withExpiry)) {
     const qos = flags & 0b11;
     if (qos > 2) throw new Error(`invalid QoS ${qos}`);
     // A copy: the payload must not pin ZeroMQ's receive buffer.
     const message: Message = { topic: frames[1]!.toString('utf8'), payload: Buffer.from(frames[2]!), qos: qos as QoS, retain: (flags & RETAIN) !== 0 };
-    const properties = frames[3] && decodeMessageProperties(frames[3]).properties;
+    const properties = withProperties ? decodeMessageProperties(frames[3]!).properties : undefined;
     if (properties) message.properties = properties;
+    const expiry = withExpiry ? frames[withProperties ? 4 : 3] : undefined;
+    if (expiry) {
+      if (expiry.length !== 8) throw new Error('an expiry frame that is not 8 bytes');
+      message.expiresAt = expiry.readDoubleBE(0);
+    }
     return { kind: 'message', message };
   }
   if (head?.[0] === MARKER && head.length === 1 && frames.length === 3) {

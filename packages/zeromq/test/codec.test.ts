@@ -13,10 +13,10 @@ describe('ZeroMQ frames', () => {
     }
   });
 
-  test('MQTT 5 properties travel in a fourth frame', () => {
-    const message = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false, properties: { responseTopic: 'r', userProperties: [['k', 'v']] as [string, string][] } };
+  test('MQTT 5 properties and the expiry time travel in frames of their own', () => {
+    const message = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false, properties: { responseTopic: 'r', userProperties: [['k', 'v']] as [string, string][] }, expiresAt: 4_102_444_800_123 };
     const frames = encodeMessage(message);
-    assert.equal(frames.length, 4);
+    assert.equal(frames.length, 5);
     assert.deepEqual(decodeFrames(frames), { kind: 'message', message });
   });
 
