@@ -57,6 +57,8 @@ const QOS = 'q';
 const RETAIN = 'r';
 const TOPIC = 't';
 const SEQUENCE = 's';
+/** The message's id (Message.id), kept by every copy. */
+const ID = 'i';
 /** MQTT 5 properties, as on the MQTT wire (a binary header value). */
 const PROPERTIES = 'p';
 /** When the message expires (MQTT 5 Message Expiry), epoch ms as a decimal string (exact whatever the table type). */
@@ -68,10 +70,10 @@ export interface Outgoing {
   headers: Record<string, string | number | Buffer>;
 }
 
-/** A message as an AMQP publish: payload as the body untouched; QoS, retain, MQTT 5 properties and this instance's sequence number as headers. */
+/** A message as an AMQP publish: payload as the body untouched; id, QoS, retain, MQTT 5 properties, expiry and this instance's sequence number as headers. */
 export function encodeMessage(message: Message, sequence: number): Outgoing {
   const key = routingKey(message.topic);
-  const headers: Record<string, string | number | Buffer> = { [QOS]: message.qos, [RETAIN]: message.retain ? 1 : 0, [SEQUENCE]: sequence };
+  const headers: Record<string, string | number | Buffer> = { [ID]: message.id, [QOS]: message.qos, [RETAIN]: message.retain ? 1 : 0, [SEQUENCE]: sequence };
   if (key === LONG_TOPIC_KEY) headers[TOPIC] = message.topic;
   if (message.properties) headers[PROPERTIES] = encodeMessageProperties(message.properties);
   if (message.expiresAt !== undefined) headers[EXPIRES_AT] = String(message.expiresAt);
@@ -96,7 +98,8 @@ export function decodeMessage(key: string, content: Buffer, headers: Record<stri
     topic = topicOf(key);
   }
   const sequence = headers?.[SEQUENCE];
-  const message: Message = { topic, payload: content, qos: qos as QoS, retain: headers?.[RETAIN] === 1 };
+  const id = headers?.[ID];
+  const message: Message = { id: typeof id === 'string' ? id : '', topic, payload: content, qos: qos as QoS, retain: headers?.[RETAIN] === 1 };
   const properties = headers?.[PROPERTIES];
   if (Buffer.isBuffer(properties)) {
     const decoded = decodeMessageProperties(properties).properties;

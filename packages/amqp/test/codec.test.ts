@@ -66,16 +66,16 @@ describe('binding keys', () => {
 describe('messages', () => {
   test('payload bytes, QoS, retain and the sequence number survive', () => {
     const payload = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-    const out = encodeMessage({ topic: 'a/b', payload, qos: 2, retain: true }, 7);
+    const out = encodeMessage({ id: 'test-id', topic: 'a/b', payload, qos: 2, retain: true }, 7);
     assert.equal(out.routingKey, 'a.b');
     assert.equal(out.content, payload, 'the body is the payload itself');
     const back = decodeMessage(out.routingKey, out.content, out.headers);
-    assert.deepEqual(back, { message: { topic: 'a/b', payload, qos: 2, retain: true }, sequence: 7 });
+    assert.deepEqual(back, { message: { id: 'test-id', topic: 'a/b', payload, qos: 2, retain: true }, sequence: 7 });
   });
 
   test('MQTT 5 properties survive, User Properties in order, and the expiry time', () => {
     const properties = { contentType: 'text/plain', correlationData: Buffer.from([0, 1]), userProperties: [['b', '2'], ['a', '1']] as [string, string][] };
-    const out = encodeMessage({ topic: 't', payload: Buffer.from('x'), qos: 1, retain: false, properties, expiresAt: 4_102_444_800_123 }, 1);
+    const out = encodeMessage({ id: 'test-id', topic: 't', payload: Buffer.from('x'), qos: 1, retain: false, properties, expiresAt: 4_102_444_800_123 }, 1);
     const back = decodeMessage(out.routingKey, out.content, out.headers).message;
     assert.deepEqual(back.properties, properties);
     assert.equal(back.expiresAt, 4_102_444_800_123);
@@ -83,7 +83,7 @@ describe('messages', () => {
 
   test('a long topic travels in a header', () => {
     const topic = `${'t'.repeat(300)}/x`;
-    const out = encodeMessage({ topic, payload: Buffer.alloc(0), qos: 0, retain: false }, 1);
+    const out = encodeMessage({ id: 'test-id', topic, payload: Buffer.alloc(0), qos: 0, retain: false }, 1);
     assert.equal(out.routingKey, LONG_TOPIC_KEY);
     assert.equal(decodeMessage(out.routingKey, out.content, out.headers).message.topic, topic);
   });

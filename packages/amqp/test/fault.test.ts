@@ -42,7 +42,7 @@ describe('AMQP emitter: connections closed by RabbitMQ (rabbitmqctl close_connec
     const closes: Promise<number>[] = [];
     for (let i = 0; i < 300; i++) {
       const payload = `m-${String(i).padStart(3, '0')}`;
-      await publisher.publish({ topic: `f/${i % 5}`, payload: Buffer.from(payload), qos: 1, retain: false });
+      await publisher.publish({ id: 'test-id', topic: `f/${i % 5}`, payload: Buffer.from(payload), qos: 1, retain: false });
       confirmed.push(payload);
       if (i === 100) closes.push(closeConnectionNamed(`${tag}-pub`));
       if (i === 200) closes.push(closeConnectionNamed(`${tag}-sub`));
@@ -51,7 +51,7 @@ describe('AMQP emitter: connections closed by RabbitMQ (rabbitmqctl close_connec
     // Traffic after the closes took effect proves both sides are back.
     for (let i = 300; i < 310; i++) {
       const payload = `m-${i}`;
-      await publisher.publish({ topic: 'f/after', payload: Buffer.from(payload), qos: 1, retain: false });
+      await publisher.publish({ id: 'test-id', topic: 'f/after', payload: Buffer.from(payload), qos: 1, retain: false });
       confirmed.push(payload);
     }
     await waitFor(() => confirmed.every((p) => received.includes(p)), `every confirmed message; missing ${confirmed.filter((p) => !received.includes(p)).join(' ')}`, 60_000);

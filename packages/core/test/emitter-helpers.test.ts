@@ -16,7 +16,7 @@ describe('PublisherSequences', () => {
 });
 
 describe('LocalHandlers', () => {
-  const message = (topic: string): Message => ({ topic, payload: Buffer.from(topic), qos: 0, retain: false });
+  const message = (topic: string): Message => ({ id: topic, topic, payload: Buffer.from(topic), qos: 0, retain: false });
 
   test('delivers by MQTT rules, says when a filter gains its first and loses its last handler', () => {
     const handlers = new LocalHandlers();

@@ -4,7 +4,7 @@ import { decodeMessageProperties, encodeMessageProperties, type Message, type Qo
  * What travels between instances, as ZeroMQ frames. Pure functions: no I/O.
  *
  * On the PUB sockets, multipart messages whose first frame says what they are:
- *   message: [ 'm' + flags, topic (UTF-8), payload, [MQTT 5 properties], [expiresAt] ]
+ *   message: [ 'm' + flags, topic (UTF-8), payload, id (UTF-8), [MQTT 5 properties], [expiresAt] ]
  *            flags = qos | retain << 2 | hasProperties << 3 | hasExpiry << 4; properties encoded as
  *            on the MQTT wire, expiresAt (epoch ms) as a float64
  *   marker:  [ 'k', requester id, token ]                 (see ZeromqEmitter.sync)
@@ -22,7 +22,7 @@ const HAS_EXPIRY = 0b10000;
 
 export function encodeMessage(message: Message): Buffer[] {
   const flags = message.qos | (message.retain ? RETAIN : 0) | (message.properties ? HAS_PROPERTIES : 0) | (message.expiresAt !== undefined ? HAS_EXPIRY : 0);
-  const frames = [Buffer.from([MESSAGE, flags]), Buffer.from(message.topic), message.payload];
+  const frames = [Buffer.from([MESSAGE, flags]), Buffer.from(message.topic), message.payload, Buffer.from(message.id)];
   if (message.properties) frames.push(encodeMessageProperties(message.properties));
   if (message.expiresAt !== undefined) {
     const expiry = Buffer.allocUnsafe(8);
@@ -46,14 +46,14 @@ export function decodeFrames(frames: readonly Buffer[]): Frames {
   const flags = head?.[1] ?? 0;
   const withProperties = (flags & HAS_PROPERTIES) !== 0;
   const withExpiry = (flags & HAS_EXPIRY) !== 0;
-  if (head?.[0] === MESSAGE && head.length === 2 && frames.length === 3 + Number(withProperties) + Number(withExpiry)) {
+  if (head?.[0] === MESSAGE && head.length === 2 && frames.length === 4 + Number(withProperties) + Number(withExpiry)) {
     const qos = flags & 0b11;
     if (qos > 2) throw new Error(`invalid QoS ${qos}`);
     // A copy: the payload must not pin ZeroMQ's receive buffer.
-    const message: Message = { topic: frames[1]!.toString('utf8'), payload: Buffer.from(frames[2]!), qos: qos as QoS, retain: (flags & RETAIN) !== 0 };
-    const properties = withProperties ? decodeMessageProperties(frames[3]!).properties : undefined;
+    const message: Message = { id: frames[3]!.toString('utf8'), topic: frames[1]!.toString('utf8'), payload: Buffer.from(frames[2]!), qos: qos as QoS, retain: (flags & RETAIN) !== 0 };
+    const properties = withProperties ? decodeMessageProperties(frames[4]!).properties : undefined;
     if (properties) message.properties = properties;
-    const expiry = withExpiry ? frames[withProperties ? 4 : 3] : undefined;
+    const expiry = withExpiry ? frames[withProperties ? 5 : 4] : undefined;
     if (expiry) {
       if (expiry.length !== 8) throw new Error('an expiry frame that is not 8 bytes');
       message.expiresAt = expiry.readDoubleBE(0);

@@ -8,15 +8,15 @@ describe('ZeroMQ frames', () => {
   test('a message round-trips: topic with spaces, every byte value, qos and retain', () => {
     const payload = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     for (const [qos, retain] of [[0, false], [1, true], [2, false]] as const) {
-      const message = { topic: 'a b/ü/#?', payload, qos, retain };
+      const message = { id: 'test-id', topic: 'a b/ü/#?', payload, qos, retain };
       assert.deepEqual(decodeFrames(encodeMessage(message)), { kind: 'message', message });
     }
   });
 
   test('MQTT 5 properties and the expiry time travel in frames of their own', () => {
-    const message = { topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false, properties: { responseTopic: 'r', userProperties: [['k', 'v']] as [string, string][] }, expiresAt: 4_102_444_800_123 };
+    const message = { id: 'test-id', topic: 't', payload: Buffer.from('x'), qos: 1 as const, retain: false, properties: { responseTopic: 'r', userProperties: [['k', 'v']] as [string, string][] }, expiresAt: 4_102_444_800_123 };
     const frames = encodeMessage(message);
-    assert.equal(frames.length, 5);
+    assert.equal(frames.length, 6);
     assert.deepEqual(decodeFrames(frames), { kind: 'message', message });
   });
 
@@ -26,7 +26,7 @@ describe('ZeroMQ frames', () => {
 
   test("frames no Skynet broker wrote (Mosca's 'topic message' string) are refused", () => {
     assert.throws(() => decodeFrames([Buffer.from('a/b hello')]), /unknown frames/);
-    assert.throws(() => decodeFrames([Buffer.from([0x6d, 3]), Buffer.from('t'), Buffer.alloc(0)]), /invalid QoS/);
+    assert.throws(() => decodeFrames([Buffer.from([0x6d, 3]), Buffer.from('t'), Buffer.alloc(0), Buffer.from('id')]), /invalid QoS/);
   });
 
   test('hellos round-trip; malformed ones are refused', () => {

@@ -41,7 +41,7 @@ async function reaches(from: ZeromqEmitter, received: Message[], topic: string):
   let n = 0;
   await waitFor(
     () => {
-      void from.publish({ topic, payload: Buffer.from(String(n++)), qos: 0, retain: false });
+      void from.publish({ id: `m${n}`, topic, payload: Buffer.from(String(n++)), qos: 0, retain: false });
       return received.some((m) => m.topic === topic);
     },
     `a message on ${topic}`,
@@ -93,7 +93,7 @@ describe('ZeroMQ mesh', () => {
     await y.subscribe('x/#', onY.handler);
     await reaches(x, onY.received, 'x/direct');
     // After joining, sync() on y covers x too: what x published before it has arrived.
-    for (let i = 0; i < 100; i++) await x.publish({ topic: 'x/burst', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    for (let i = 0; i < 100; i++) await x.publish({ id: 'test-id', topic: 'x/burst', payload: Buffer.from(String(i)), qos: 1, retain: false });
     await y.sync();
     assert.equal(onY.received.filter((m) => m.topic === 'x/burst').length, 100);
   });
@@ -106,8 +106,8 @@ describe('ZeroMQ mesh', () => {
     const onB = recorder();
     await b.subscribe('with space/#', onB.handler);
     const payload = Buffer.from([0, 32, 255, 10, 13]);
-    await a.publish({ topic: 'with space/a b', payload, qos: 2, retain: true });
+    await a.publish({ id: 'test-id', topic: 'with space/a b', payload, qos: 2, retain: true });
     await b.sync();
-    assert.deepEqual(onB.received, [{ topic: 'with space/a b', payload, qos: 2, retain: true }]);
+    assert.deepEqual(onB.received, [{ id: 'test-id', topic: 'with space/a b', payload, qos: 2, retain: true }]);
   });
 });
