@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LocalHandlers, PublisherSequences, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
+import { PublisherSequences, TopicIndex, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
@@ -43,7 +43,7 @@ export class RedisEmitter implements Emitter {
   private readonly monitor: ConnectionMonitor;
   private readonly logger: Logger;
   private readonly maxLength: string;
-  private readonly handlers = new LocalHandlers();
+  private readonly handlers = new TopicIndex<MessageHandler[]>();
   private readonly sequences = new PublisherSequences();
   private seq = 0;
   /** Number (`n`) of the last entry read; -1 until the start point is known. */
@@ -88,7 +88,7 @@ export class RedisEmitter implements Emitter {
 
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {
     if (this.closed) return;
-    this.handlers.add(filter, handler);
+    this.handlers.add(filter, '', [...(this.handlers.get(filter, '') ?? []), handler]);
     // What other instances publish after this resolves must be read: wait until the reader has
     // its starting point (it waits for Redis when Redis is unreachable, as the writes do).
     await this.started;
@@ -103,14 +103,18 @@ export class RedisEmitter implements Emitter {
   }
 
   async unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
-    this.handlers.remove(filter, handler);
+    const handlers = this.handlers.get(filter, '');
+    if (!handlers?.includes(handler)) return;
+    const remaining = handlers.filter((h) => h !== handler);
+    if (remaining.length > 0) this.handlers.add(filter, '', remaining);
+    else this.handlers.remove(filter, '');
   }
 
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;
       this.monitor.closed();
-      this.handlers.clear();
+      for (const [filter] of [...this.handlers.entries()]) this.handlers.remove(filter, '');
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.wake?.();
       this.releaseWaiters();
@@ -124,7 +128,15 @@ export class RedisEmitter implements Emitter {
 
   /** Delivers to the local handlers; one failing handler does not keep the others from it. */
   private deliver(message: Message): void {
-    this.handlers.deliver(message, (error) => this.logger.error(`Redis emitter: a handler of ${message.topic} threw: ${String(error)}`));
+    this.handlers.match(message.topic, (_key, handlers) => {
+      for (const handler of handlers) {
+        try {
+          handler(message);
+        } catch (error) {
+          this.logger.error(`Redis emitter: a handler of ${message.topic} threw: ${String(error)}`);
+        }
+      }
+    });
   }
 
   private async read(started: () => void): Promise<void> {
