@@ -58,8 +58,8 @@ function clientUrl(options: AdapterOptions, client: Record<string, unknown>): st
 
 /** Validates options given as plain data (a config file, the CLI) and applies defaults. */
 export function resolveOptions(input: AmqpEmitterOptions | Record<string, unknown>, instanceId: string): ResolvedOptions {
-  const options = new AdapterOptions('AMQP backend', input, '{ url: "amqp://guest:guest@localhost:5672", exchange: "mqtt" }');
-  options.onlyKnown(KNOWN, '; pass amqplib connection options inside socketOptions');
+  const options = new AdapterOptions('AMQP backend', input as Record<string, unknown>);
+  options.onlyKnown(KNOWN, 'pass amqplib connection options inside socketOptions');
   let url = options.string('url', '"amqp://guest:guest@localhost:5672"');
   const client = options.record('client', '{ host: "localhost", port: 5672, login: "guest", password: "guest" }');
   if (url !== undefined && client !== undefined) options.fail('give either url or client, not both');

@@ -35,11 +35,10 @@ const ADDRESS = /^(tcp:\/\/[^\s]+:\d+|ipc:\/\/\S+)$/;
 
 /** Validates options given as plain data (a config file, the CLI) and applies defaults. */
 export function resolveOptions(input: ZeromqEmitterOptions | Record<string, unknown>): ResolvedOptions {
-  const example = '{ port: "tcp://127.0.0.1:33333", controlPort: "tcp://127.0.0.1:33334", remotePorts: ["tcp://10.0.0.2:33334"] }';
-  const options = new AdapterOptions('ZeroMQ backend', input, example);
+  const options = new AdapterOptions('ZeroMQ backend', input as Record<string, unknown>);
   options.onlyKnown(KNOWN);
   const address = (key: string, example: string): string => {
-    const value = options.raw[key];
+    const value = options.values[key];
     if (value === undefined) options.fail(`option ${key} is required: the address to bind, such as ${example}`);
     if (typeof value !== 'string' || !ADDRESS.test(value)) options.fail(`option ${key} must be an address such as ${example} (tcp://host:port or ipc://path); got ${JSON.stringify(value)}`);
     return value as string;
@@ -47,7 +46,7 @@ export function resolveOptions(input: ZeromqEmitterOptions | Record<string, unkn
   const port = address('port', '"tcp://127.0.0.1:33333"');
   const controlPort = address('controlPort', '"tcp://127.0.0.1:33334"');
   if (port === controlPort) options.fail('options port and controlPort must be different addresses');
-  const remotes = options.raw.remotePorts ?? [];
+  const remotes = options.values.remotePorts ?? [];
   if (!Array.isArray(remotes) || !remotes.every((r) => typeof r === 'string' && ADDRESS.test(r))) {
     options.fail('option remotePorts must be an array of control addresses such as ["tcp://10.0.0.2:33334"]');
   }
