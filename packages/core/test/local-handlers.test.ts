@@ -1,19 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LocalHandlers, PublisherSequences, type Message } from '../src/index.js';
-
-describe('PublisherSequences', () => {
-  test('a number not above the last one of its publisher is a duplicate', () => {
-    const seen = new PublisherSequences(2);
-    assert.equal(seen.isDuplicate('a', 1), false);
-    assert.equal(seen.isDuplicate('a', 2), false);
-    assert.equal(seen.isDuplicate('a', 2), true, 'a re-sent message');
-    assert.equal(seen.isDuplicate('b', 1), false, 'publishers are counted apart');
-    assert.equal(seen.isDuplicate('a', 5), false, 'a jump is not a duplicate');
-    assert.equal(seen.isDuplicate('c', 1), false);
-    assert.equal(seen.isDuplicate('a', 1), false, 'the oldest publisher was forgotten at the cap');
-  });
-});
+import { LocalHandlers, type Message } from '../src/index.js';
 
 describe('LocalHandlers', () => {
   const message = (topic: string): Message => ({ id: topic, topic, payload: Buffer.from(topic), qos: 0, retain: false });
