@@ -71,7 +71,7 @@ export class OutboundQueue {
     const { maxQueuedMessages } = this.client.server.settings;
     if (this.waiting.length >= maxQueuedMessages) {
       this.waiting.shift();
-      this.client.server.stats.dropped++;
+      this.client.server.stats.drop('queueFull');
       if (!this.warnedFull) {
         this.warnedFull = true;
         this.client.logger.warn({ clientId: this.client.id, maxQueuedMessages }, 'client queue full, dropping its oldest messages');
