@@ -4,6 +4,7 @@ import type { Client } from './connection/client.js';
 import type { ControlChannel } from './control/control-channel.js';
 import type { Emitter } from './emitter/emitter.js';
 import type { Hooks } from './hooks.js';
+import type { ByteBudget } from './limits/byte-budget.js';
 import type { ResolvedOptions } from './options.js';
 import type { Router } from './router/router.js';
 import type { Store } from './store/store.js';
@@ -30,6 +31,8 @@ export interface Broker extends EventEmitter, Hooks {
   readonly control: ControlChannel;
   /** Which clients may read which `$SYS` topics. */
   readonly sysAccess: SysReadAccess;
+  /** Bytes waiting in every client's queue together (`maxTotalQueuedBytes`). */
+  readonly queuedBytes: ByteBudget;
   /** Connected clients by id (Mosca's `server.clients`). */
   readonly clients: Record<string, Client>;
   /** The client whose message is being delivered right now, for backpressure (Client.throttle). */
@@ -45,6 +48,8 @@ export interface Broker extends EventEmitter, Hooks {
    * safe to acknowledge, unless everything was done synchronously (the in-process QoS 0 path).
    */
   route(message: Message, client: Client | null): void | Promise<void>;
+  /** Appends to a durable session's queue in the Store, counting and logging what the Store dropped. */
+  queueOffline(clientId: string, message: Message): Promise<void>;
   /** Closes any other connection holding the client's id, on this instance and every other. */
   takeOver(client: Client): Promise<void>;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */

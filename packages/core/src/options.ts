@@ -47,6 +47,16 @@ export interface ServerOptions {
   maxInflightMessages?: number;
   /** Messages waiting behind the in-flight window per connected client; QoS 0 beyond it are dropped. */
   maxQueuedMessages?: number;
+  /** Bytes of unacknowledged QoS 1/2 messages per client; more wait in its queue. */
+  maxInflightBytes?: number;
+  /** Bytes waiting per client (in memory, and in the memory Store's offline queue); the oldest is dropped beyond it. */
+  maxQueuedBytes?: number;
+  /** Bytes waiting in all clients' queues in this process together; a message that does not fit is dropped. */
+  maxTotalQueuedBytes?: number;
+  /** Milliseconds a congested subscriber may keep the publishers feeding it paused. */
+  publisherPauseTimeout?: number;
+  /** Milliseconds a client's socket may stay congested (not drained) before the client is disconnected. */
+  drainTimeout?: number;
   /** Largest packet accepted, in bytes; a larger one closes that connection. */
   maxPacketSize?: number;
   maxConnections?: number;
@@ -73,6 +83,11 @@ export interface ResolvedOptions {
   interfaces: InterfaceOptions[];
   maxInflightMessages: number;
   maxQueuedMessages: number;
+  maxInflightBytes: number;
+  maxQueuedBytes: number;
+  maxTotalQueuedBytes: number;
+  publisherPauseTimeout: number;
+  drainTimeout: number;
   maxPacketSize: number;
   maxConnections: number;
   connectTimeout: number;
@@ -101,10 +116,20 @@ export class ConfigurationError extends Error {
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
+  'maxInflightBytes', 'maxQueuedBytes', 'maxTotalQueuedBytes', 'publisherPauseTimeout', 'drainTimeout',
   'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
   'onQoS2publish',
 ]);
+
+/** Defaults of the limits that protect the broker's memory and its clients from each other (docs/operations.md). */
+export const DEFAULT_LIMITS = {
+  maxInflightBytes: 16 * 1024 * 1024,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  maxTotalQueuedBytes: 256 * 1024 * 1024,
+  publisherPauseTimeout: 1000,
+  drainTimeout: 60_000,
+} as const;
 
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
 
@@ -210,6 +235,11 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     interfaces: interfacesOf(options),
     maxInflightMessages: positiveInteger(raw, 'maxInflightMessages', 1024),
     maxQueuedMessages: positiveInteger(raw, 'maxQueuedMessages', 10_000),
+    maxInflightBytes: positiveInteger(raw, 'maxInflightBytes', DEFAULT_LIMITS.maxInflightBytes),
+    maxQueuedBytes: positiveInteger(raw, 'maxQueuedBytes', DEFAULT_LIMITS.maxQueuedBytes),
+    maxTotalQueuedBytes: positiveInteger(raw, 'maxTotalQueuedBytes', DEFAULT_LIMITS.maxTotalQueuedBytes),
+    publisherPauseTimeout: positiveInteger(raw, 'publisherPauseTimeout', DEFAULT_LIMITS.publisherPauseTimeout),
+    drainTimeout: positiveInteger(raw, 'drainTimeout', DEFAULT_LIMITS.drainTimeout),
     maxPacketSize: positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16),
     maxConnections: positiveInteger(raw, 'maxConnections', 10_000_000),
     connectTimeout: positiveInteger(raw, 'connectTimeout', 30_000),

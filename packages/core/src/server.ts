@@ -14,6 +14,7 @@ import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type Hooks } from './hooks.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
+import { ByteBudget } from './limits/byte-budget.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
@@ -70,6 +71,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   /** Messages between broker instances (see ControlChannel); usable once the server is ready. */
   control!: ControlChannel;
   readonly sysAccess: SysReadAccess;
+  readonly queuedBytes: ByteBudget;
 
   authenticate?: Hooks['authenticate'];
   authorizePublish?: Hooks['authorizePublish'];
@@ -109,6 +111,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.settings = resolved;
     this.id = resolved.id;
     this.sysAccess = new SysReadAccess(resolved.sysAccess);
+    this.queuedBytes = new ByteBudget(resolved.maxTotalQueuedBytes);
     if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
     if (options.onQoS2publish !== undefined) {
       this.logger.warn('option onQoS2publish has no effect: QoS 2 is supported end to end');
@@ -143,8 +146,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   private async start(): Promise<void> {
     try {
-      this.store = await createStore(this.opts);
-      this.emitter = await createEmitter(this.opts);
+      const { logger, queuedBytes } = this;
+      this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes });
+      this.emitter = await createEmitter(this.opts, { logger });
       this.control = new ControlChannel(this.emitter, this.id, this.logger);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload.toString(), origin));
       await this.control.start();
@@ -160,7 +164,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       await this.release();
       throw error;
     }
-    this.keepalive = new KeepaliveMonitor(this.connections, this.settings.connectTimeout);
+    this.keepalive = new KeepaliveMonitor(this.connections, this.settings);
     if (this.settings.stats) {
       this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval);
     }
@@ -265,9 +269,17 @@ export class Server extends EventEmitter implements Broker, Hooks {
     for (const [clientId, granted] of offline) {
       const qos = (message.qos < granted ? message.qos : granted) as QoS;
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
-      writes.push(this.store.enqueue(clientId, { topic: message.topic, payload: message.payload, qos, retain: false }));
+      writes.push(this.queueOffline(clientId, { topic: message.topic, payload: message.payload, qos, retain: false }));
     }
     await Promise.all(writes);
+  }
+
+  async queueOffline(clientId: string, message: Message): Promise<void> {
+    const dropped = await this.store.enqueue(clientId, message);
+    if (dropped > 0) {
+      this.stats.drop('offlineQueueFull', dropped);
+      this.rateLimitedLog.warn('offlineQueueFull', { clientId, dropped }, 'offline queue full (the Store\'s maxQueuedMessages, or bytes): its oldest messages dropped');
+    }
   }
 
   async takeOver(client: Client): Promise<void> {

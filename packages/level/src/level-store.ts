@@ -256,9 +256,9 @@ export class LevelStore implements Store {
     return state;
   }
 
-  async enqueue(clientId: string, message: Message): Promise<void> {
+  async enqueue(clientId: string, message: Message): Promise<number> {
     return this.forClient(clientId, async () => {
-      if (!(await this.live(clientId))) return;
+      if (!(await this.live(clientId))) return 0;
       const queue = await this.queueState(clientId);
       const ops = [put(clientKey('queue', clientId, sequence(queue.next)), encodeQueueEntry({ expiresAt: Date.now() + this.packetsTtl, message }))];
       const next = queue.next + 1;
@@ -266,8 +266,10 @@ export class LevelStore implements Store {
       // Drop the oldest in the same batch, so the bound holds even across a crash.
       for (; next - first > this.maxQueued; first++) ops.push(del(clientKey('queue', clientId, sequence(first))));
       await this.write(ops, message.qos > 0); // the publisher's PUBACK/PUBREC follows
+      const dropped = first - queue.first;
       queue.first = first;
       queue.next = next;
+      return dropped;
     });
   }
 

@@ -176,9 +176,9 @@ export class RedisStore implements Store {
 
   // Offline queue -----------------------------------------------------------------------------
 
-  async enqueue(clientId: string, message: Message): Promise<void> {
+  async enqueue(clientId: string, message: Message): Promise<number> {
     const { packets } = this.options.ttl;
-    await this.run(S.ENQUEUE, this.keys.queue(clientId), [clientId, encodeQueued(message, Date.now() + packets), this.options.maxQueuedMessages, packets]);
+    return Number(await this.run(S.ENQUEUE, this.keys.queue(clientId), [clientId, encodeQueued(message, Date.now() + packets), this.options.maxQueuedMessages, packets]));
   }
 
   /**

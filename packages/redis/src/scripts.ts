@@ -213,15 +213,19 @@ end
 return out
 `);
 
-/** ARGV: prefix, clientId, entry, max, ttl. Dropped when there is no session, as in memory. */
+/**
+ * ARGV: prefix, clientId, entry, max, ttl. Dropped when there is no session, as in memory. Returns
+ * how many of the oldest entries were dropped to keep at most `max`.
+ */
 export const ENQUEUE = new Script(`
 local id = ARGV[2]
 if redis.call('EXISTS', K('session', id)) == 0 then return 0 end
 local q = K('queue', id)
-redis.call('RPUSH', q, ARGV[3])
-redis.call('LTRIM', q, -tonumber(ARGV[4]), -1)
+local length, max = redis.call('RPUSH', q, ARGV[3]), tonumber(ARGV[4])
+redis.call('LTRIM', q, -max, -1)
 redis.call('PEXPIRE', q, ARGV[5])
-return 1
+if length > max then return length - max end
+return 0
 `);
 
 /**

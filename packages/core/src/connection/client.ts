@@ -6,17 +6,18 @@ import { dispatch } from '../handlers/dispatch.js';
 import type { Message, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
+import { CONGESTION_BYTES, FlowControl } from './flow-control.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
 import { PacketReader } from './packet-reader.js';
 
-/** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
+/** Packets (and their bytes) held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
 const BACKLOG_LOW = 512;
+const BACKLOG_BYTES_HIGH = 1024 * 1024;
+const BACKLOG_BYTES_LOW = 512 * 1024;
 /** How long a closing connection may take to flush what was written to it. */
 const HANG_UP_MS = 1000;
-/** Unsent bytes beyond which a client counts as congested (see Client.throttle). */
-const CONGESTION_BYTES = 256 * 1024;
 
 /** Where a connection is in its tick's batch of writes (see Client.writeBytes). */
 const enum Batch {
@@ -35,6 +36,7 @@ export type CloseReason =
   | 'server closed'
   | 'protocol violation'
   | 'not authorized'
+  | 'drain timeout'
   | string;
 
 /** The packet handlers' view of a parsed packet: mqtt-packet's union. */
@@ -60,11 +62,13 @@ export class Client {
   /** True once CONNACK 0 went out; false again once closing starts. */
   connected = false;
   closing = false;
-  /** Last time any byte arrived, for the keepalive monitor. */
+  /** Last time any byte arrived (or reading resumed), for the keepalive monitor. */
   lastSeen = Date.now();
   readonly connectedAt = Date.now();
 
   readonly outbound: OutboundQueue;
+  /** When this connection is read, and whom its congestion pauses. */
+  readonly flow: FlowControl;
   /** Set once CONNECT was accepted: from then on, closing must end the session (endSession). */
   sessionStarted = false;
 
@@ -74,6 +78,8 @@ export class Client {
   private readonly reader: PacketReader;
   /** Packets waiting while an asynchronous handler runs: packets are handled strictly in order. */
   private backlog: Packet[] | null = null;
+  private backlogBytes = 0;
+  private backlogPaused = false;
   private busy = false;
   private closed: Promise<void> | null = null;
   /** authorizeForward verdicts, chained so that messages keep their order. */
@@ -82,9 +88,6 @@ export class Client {
   private storeChain: Promise<void> | null = null;
   private log?: Logger;
   private batch = Batch.Idle;
-  private readPauses = 0;
-  /** Publishers paused for this client's sake (see throttle()). */
-  private throttled: Set<Client> | null = null;
 
   constructor(
     readonly server: Broker,
@@ -92,6 +95,7 @@ export class Client {
     readonly remoteAddress = 'local',
   ) {
     this.outbound = new OutboundQueue(this);
+    this.flow = new FlowControl(this);
     this.reader = new PacketReader(server.settings.maxPacketSize, this);
     // Listeners shared by every connection, finding their client on the stream: no closures.
     (stream as OwnedStream)[OWNER] = this;
@@ -138,8 +142,12 @@ export class Client {
     if (this.busy) {
       this.backlog ??= [];
       this.backlog.push(packet);
+      this.backlogBytes += backlogCost(packet);
       // Stop reading while the backlog drains, so a fast sender cannot grow it without bound.
-      if (this.backlog.length === BACKLOG_HIGH) this.pauseReading();
+      if (!this.backlogPaused && (this.backlog.length >= BACKLOG_HIGH || this.backlogBytes >= BACKLOG_BYTES_HIGH)) {
+        this.backlogPaused = true;
+        this.flow.pauseReading();
+      }
       return;
     }
     this.handle(packet);
@@ -164,7 +172,11 @@ export class Client {
     const backlog = this.backlog;
     while (!this.busy && backlog && backlog.length > 0 && !this.closing) {
       const next = backlog.shift()!;
-      if (backlog.length === BACKLOG_LOW) this.resumeReading();
+      this.backlogBytes -= backlogCost(next);
+      if (this.backlogPaused && backlog.length <= BACKLOG_LOW && this.backlogBytes <= BACKLOG_BYTES_LOW) {
+        this.backlogPaused = false;
+        this.flow.resumeReading();
+      }
       this.handle(next);
     }
   }
@@ -180,46 +192,6 @@ export class Client {
   /** PUBREL: the id may carry a new message from now on. */
   releasedQos2(messageId: number): void {
     this.incoming?.delete(messageId);
-  }
-
-  /** Stops reading this connection; each pause is matched by one resumeReading(). */
-  pauseReading(): void {
-    if (this.readPauses++ === 0) this.stream.pause();
-  }
-
-  resumeReading(): void {
-    if (--this.readPauses === 0 && !this.closing) this.stream.resume();
-  }
-
-  /** Whether this client's socket holds more unsent bytes than it should take on. */
-  get congested(): boolean {
-    return this.stream.writableLength > CONGESTION_BYTES;
-  }
-
-  /**
-   * Backpressure: a publisher feeding this congested client stops being read until this
-   * client's socket drains, so memory stays bounded and unrelated clients are not slowed.
-   */
-  throttle(publisher: Client | null): void {
-    if (!publisher || publisher === this) return;
-    this.throttled ??= new Set();
-    if (this.throttled.has(publisher)) return;
-    this.throttled.add(publisher);
-    publisher.pauseReading();
-  }
-
-  /** @internal the socket took everything it held. */
-  onDrain(): void {
-    this.outbound.pump();
-    if (this.congested) return;
-    this.releaseThrottled();
-  }
-
-  private releaseThrottled(): void {
-    const throttled = this.throttled;
-    if (!throttled) return;
-    this.throttled = null;
-    for (const publisher of throttled) publisher.resumeReading();
   }
 
   private fail(error: unknown): void {
@@ -256,6 +228,7 @@ export class Client {
       stream.cork();
     }
     stream.write(bytes);
+    if (stream.writableLength > CONGESTION_BYTES) this.flow.onCongested();
   }
 
   /** @internal called on the tick after a write. */
@@ -338,12 +311,13 @@ export class Client {
     this.connected = false;
     if (wasConnected) this.server.emit('clientDisconnecting', this);
     this.hangUp();
-    this.releaseThrottled();
+    this.flow.releaseThrottled();
     try {
       if (this.sessionStarted) await endSession(this, reason);
     } catch (error) {
       this.logger.error({ err: error }, 'session clean-up failed');
     }
+    this.outbound.discard();
     await this.storeChain;
     this.server.forget(this);
     if (wasConnected) this.server.emit('clientDisconnected', this, reason);
@@ -352,6 +326,11 @@ export class Client {
 
 function endBatch(client: Client): void {
   client.flush();
+}
+
+/** What a packet waiting in the backlog holds: its payload and topic (PUBLISH), a few bytes otherwise. */
+function backlogCost(packet: Packet): number {
+  return packet.cmd === 'publish' ? packet.payload.length + packet.topic.length : 16;
 }
 
 const OWNER = Symbol('skynet-mqtt client');
@@ -370,5 +349,5 @@ function onStreamClose(this: OwnedStream): void {
 }
 
 function onStreamDrain(this: OwnedStream): void {
-  this[OWNER].onDrain();
+  this[OWNER].flow.onDrain();
 }

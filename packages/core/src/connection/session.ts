@@ -62,5 +62,5 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
 async function saveWaiting(client: Client): Promise<void> {
   const waiting = client.outbound.takeWaiting();
   if (!client.server.settings.storeMessagesQos0) return;
-  for (const message of waiting) await client.persist((id) => client.server.store.enqueue(id, message));
+  for (const message of waiting) await client.persist((id) => client.server.queueOffline(id, message));
 }

@@ -1,19 +1,37 @@
+import { ByteBudget, messageCost } from '../limits/byte-budget.js';
 import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, Subscription, Will } from '../types.js';
 import { RetainedIndex } from '../topics/retained-index.js';
 import { SessionIndex, type SessionRecord } from './session-index.js';
 import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
 
+interface Queued {
+  id: number;
+  message: Message;
+  expiresAt: number;
+  cost: number;
+}
+
 interface Session extends SessionRecord {
-  queue: { id: number; message: Message; expiresAt: number }[];
+  queue: Queued[];
+  /** What the queue counts for in the byte limits. */
+  queueBytes: number;
   /** The id the next queued message gets. */
   nextQueueId: number;
   outgoing: Map<number, { packet: OutgoingPacket; expiresAt: number }>;
   incoming: Set<number>;
 }
 
+/** The memory Store keeps offline queues in the broker's heap: they are bounded by bytes too. */
+export interface MemoryStoreOptions extends StoreOptions {
+  /** Bytes of offline messages kept per client (messageCost); the oldest are dropped beyond it. Default 16 MiB. */
+  maxQueuedBytes?: number;
+  /** A budget shared with the broker's queues (its `maxTotalQueuedBytes`); a message that does not fit is dropped. */
+  budget?: ByteBudget;
+}
+
 /**
  * The in-memory Store: the embedded default. Nothing survives the process; TTLs are checked
- * lazily on read, so no timer runs.
+ * lazily on read, and sweepExpired() (the broker's timer) forgets sessions nobody reads.
  */
 export class MemoryStore implements Store {
   private readonly retained = new RetainedIndex();
@@ -22,11 +40,15 @@ export class MemoryStore implements Store {
   private readonly subscriptionsTtl: number;
   private readonly packetsTtl: number;
   private readonly maxQueued: number;
+  private readonly maxQueuedBytes: number;
+  private readonly budget: ByteBudget;
 
-  constructor(options: StoreOptions = {}) {
+  constructor(options: MemoryStoreOptions = {}) {
     this.subscriptionsTtl = options.ttl?.subscriptions ?? DEFAULT_STORE_LIMITS.subscriptionsTtl;
     this.packetsTtl = options.ttl?.packets ?? DEFAULT_STORE_LIMITS.packetsTtl;
     this.maxQueued = options.maxQueuedMessages ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_STORE_LIMITS.maxQueuedBytes;
+    this.budget = options.budget ?? new ByteBudget(Number.MAX_SAFE_INTEGER);
   }
 
   async storeRetained(message: Message): Promise<void> {
@@ -43,10 +65,17 @@ export class MemoryStore implements Store {
   private live(clientId: string): Session | undefined {
     const session = this.sessions.get(clientId);
     if (session && this.sessions.expired(session)) {
-      this.sessions.delete(clientId);
+      this.forget(clientId);
       return undefined;
     }
     return session;
+  }
+
+  /** Deletes a session, giving its queue's bytes back. */
+  private forget(clientId: string): void {
+    const session = this.sessions.get(clientId);
+    if (session) this.budget.release(session.queueBytes);
+    this.sessions.delete(clientId);
   }
 
   private ensure(clientId: string): Session {
@@ -57,6 +86,7 @@ export class MemoryStore implements Store {
         connected: false,
         expiresAt: Date.now() + this.subscriptionsTtl,
         queue: [],
+        queueBytes: 0,
         nextQueueId: 0,
         outgoing: new Map(),
         incoming: new Set(),
@@ -97,22 +127,46 @@ export class MemoryStore implements Store {
   }
 
   async deleteSession(clientId: string): Promise<void> {
-    this.sessions.delete(clientId);
+    this.forget(clientId);
     this.wills.delete(clientId);
   }
 
-  async enqueue(clientId: string, message: Message): Promise<void> {
+  /** Keeps at most maxQueuedMessages and maxQueuedBytes (a larger message alone) within the budget. */
+  async enqueue(clientId: string, message: Message): Promise<number> {
     const session = this.live(clientId);
-    if (!session) return;
-    session.queue.push({ id: session.nextQueueId++, message, expiresAt: Date.now() + this.packetsTtl });
-    if (session.queue.length > this.maxQueued) session.queue.shift();
+    if (!session) return 0;
+    const cost = messageCost(message);
+    let dropped = 0;
+    const queue = session.queue;
+    while (queue.length > 0 && (queue.length >= this.maxQueued || session.queueBytes + cost > this.maxQueuedBytes)) {
+      this.release(session, queue.shift()!);
+      dropped++;
+    }
+    if (!this.budget.take(cost)) return dropped + 1;
+    session.queueBytes += cost;
+    queue.push({ id: session.nextQueueId++, message, expiresAt: Date.now() + this.packetsTtl, cost });
+    return dropped;
+  }
+
+  private release(session: Session, entry: Queued): void {
+    session.queueBytes -= entry.cost;
+    this.budget.release(entry.cost);
+  }
+
+  /** Keeps the entries `keep` accepts, releasing the others' bytes. */
+  private retain(session: Session, keep: (entry: Queued) => boolean): void {
+    session.queue = session.queue.filter((entry) => {
+      if (keep(entry)) return true;
+      this.release(session, entry);
+      return false;
+    });
   }
 
   async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
     const session = this.live(clientId);
     if (!session) return [];
     const now = Date.now();
-    session.queue = session.queue.filter((q) => q.expiresAt > now);
+    this.retain(session, (q) => q.expiresAt > now);
     return session.queue.slice(0, limit).map((q) => ({ id: String(q.id), message: q.message }));
   }
 
@@ -120,7 +174,7 @@ export class MemoryStore implements Store {
     const session = this.live(clientId);
     if (!session || ids.length === 0) return;
     const removed = new Set(ids);
-    session.queue = session.queue.filter((q) => !removed.has(String(q.id)));
+    this.retain(session, (q) => !removed.has(String(q.id)));
   }
 
   async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {
@@ -170,6 +224,7 @@ export class MemoryStore implements Store {
   }
 
   async close(): Promise<void> {
+    for (const [, session] of this.sessions.entries()) this.budget.release(session.queueBytes);
     this.retained.clear();
     this.sessions.clear();
     this.wills.clear();

@@ -33,8 +33,11 @@ export interface Store {
   deleteSession(clientId: string): Promise<void>;
 
   // Offline queue ---------------------------------------------------------------------------
-  /** Appends to the client's offline queue; when full, the oldest entry is dropped. */
-  enqueue(clientId: string, message: Message): Promise<void>;
+  /**
+   * Appends to the client's offline queue; when it is full the oldest entries are dropped. Resolves
+   * with the number dropped (0 unless the queue was full), which the broker counts and logs.
+   */
+  enqueue(clientId: string, message: Message): Promise<number>;
   /**
    * The oldest `limit` queued messages, each with an id, without removing them: a message leaves
    * the queue (removeQueued) only once it is safely in flight, so a crash in between cannot lose it.
@@ -81,4 +84,6 @@ export const DEFAULT_STORE_LIMITS = {
   subscriptionsTtl: 3_600_000,
   packetsTtl: 3_600_000,
   maxQueuedMessages: 10_000,
+  /** The memory Store's only: its queues are in the broker's heap. */
+  maxQueuedBytes: 16 * 1024 * 1024,
 } as const;
