@@ -273,10 +273,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
 
       if (options.maxQueuedStore) {
         const maxQueuedStore = options.maxQueuedStore;
-        test('is bounded: the oldest messages are dropped', async () => {
+        test('is bounded: the oldest messages are dropped, and enqueue says so', async () => {
           const bounded = await track(maxQueuedStore(3));
           await bounded.createSession('q2');
-          for (let i = 0; i < 7; i++) await bounded.enqueue('q2', message('q', `m${i}`, 1));
+          const dropped: number[] = [];
+          for (let i = 0; i < 7; i++) dropped.push(await bounded.enqueue('q2', message('q', `m${i}`, 1)));
+          assert.deepEqual(dropped, [0, 0, 0, 1, 1, 1, 1], 'enqueue reports each drop, for the broker to count');
           assert.deepEqual((await takeQueue(bounded, 'q2')).map((m) => m.payload.toString()), ['m4', 'm5', 'm6']);
         });
       }
