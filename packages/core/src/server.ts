@@ -13,6 +13,7 @@ import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/con
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type Hooks } from './hooks.js';
+import { DescriptorGuard } from './listeners/descriptor-guard.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { ByteBudget } from './limits/byte-budget.js';
 import { createLogger, RateLimitedLog } from './logger.js';
@@ -72,6 +73,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
   control!: ControlChannel;
   readonly sysAccess: SysReadAccess;
   readonly queuedBytes: ByteBudget;
+  /** Keeps the broker serving when file descriptors run out (EMFILE, ENFILE). */
+  readonly descriptors: DescriptorGuard;
 
   authenticate?: Hooks['authenticate'];
   authorizePublish?: Hooks['authorizePublish'];
@@ -106,6 +109,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.opts = options;
     this.logger = createLogger(options.logger);
     this.rateLimitedLog = new RateLimitedLog(this.logger);
+    this.descriptors = new DescriptorGuard(this.logger);
     const { resolved, unknown } = resolveOptions(options, () => randomBytes(4).toString('hex'));
     if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
     this.settings = resolved;
@@ -156,7 +160,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);
       for (const iface of this.settings.interfaces) {
-        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections));
+        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections, this.onListenerError));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
@@ -166,7 +170,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     }
     this.keepalive = new KeepaliveMonitor(this.connections, this.settings);
     if (this.settings.stats) {
-      this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval);
+      this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval, this.descriptors, this.logger);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
   }
@@ -200,11 +204,16 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * owns (an Express app's, say), on `path` only or on any path. The application closes it.
    */
   attachHttpServer(httpServer: http.Server | https.Server, path?: string): void {
-    this.attachedWebSockets.push(attachWebSocket(httpServer, path, (stream, remote) => this.accept(stream, remote)));
+    this.attachedWebSockets.push(attachWebSocket(httpServer, path, (stream, remote) => this.accept(stream, remote), this.onListenerError));
   }
+
+  private readonly onListenerError = (error: Error): void => {
+    if (!this.descriptors.handle(error, 'listener')) this.logger.error({ err: error }, 'listener error');
+  };
 
   /** Serves MQTT on any byte stream (a socket, a WebSocket stream, a test pipe). */
   accept(stream: Duplex, remoteAddress = 'local'): Client {
+    this.descriptors.accepted();
     const client = new Client(this, stream, remoteAddress);
     this.connections.add(client);
     return client;

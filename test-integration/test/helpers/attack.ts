@@ -8,19 +8,32 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { freePort, startBroker, waitForLine, type CliBroker, type TempDirs } from '@skynet-mqtt/test-support';
+import { bannerPort, cliBin, freePort, spawnTracked, startBroker, waitForLine, type CliBroker, type TempDirs } from '@skynet-mqtt/test-support';
 import { sleep, waitFor } from './wait.js';
 
 export interface AttackBroker extends CliBroker {
   id: string;
 }
 
-/** Starts `skynet-mqtt -c <config>` on 127.0.0.1 with `options` (the limits under test) merged in. */
-export async function startAttackBroker(dirs: TempDirs, options: Record<string, unknown> = {}): Promise<AttackBroker> {
+async function configFile(dirs: TempDirs, options: Record<string, unknown>): Promise<{ id: string; config: string }> {
   const id = `attack${process.pid}${Math.floor(Math.random() * 1e6)}`;
   const config = join(await dirs.make('skynet-attack-'), 'broker.json');
   await writeFile(config, JSON.stringify({ port: await freePort(), host: '127.0.0.1', id, statsInterval: 500, ...options }));
+  return { id, config };
+}
+
+/** Starts `skynet-mqtt -c <config>` on 127.0.0.1 with `options` (the limits under test) merged in. */
+export async function startAttackBroker(dirs: TempDirs, options: Record<string, unknown> = {}): Promise<AttackBroker> {
+  const { id, config } = await configFile(dirs, options);
   return Object.assign(await startBroker([], { config }), { id });
+}
+
+/** The same, with the process's file descriptor limit lowered to `nofile` (`ulimit -n` in a shell). */
+export async function startLimitedBroker(dirs: TempDirs, nofile: number, options: Record<string, unknown> = {}): Promise<AttackBroker> {
+  const { id, config } = await configFile(dirs, options);
+  const proc = spawnTracked('sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, cliBin(), '-c', config]);
+  const banner = await waitForLine(proc, ' listening on ', { timeoutMs: 15_000, what: 'the banner' });
+  return Object.assign(proc, { id, port: bannerPort(banner), bannerLine: banner, banner: () => Promise.resolve(banner), stop: (signal: NodeJS.Signals = 'SIGTERM') => proc.kill(signal) });
 }
 
 /** The resident set size of a process, in bytes (VmRSS of /proc/<pid>/status). */

@@ -10,6 +10,9 @@ import { ConfigurationError, type CredentialsOptions, type InterfaceOptions } fr
 /** Hands a new connection's byte stream to the broker. */
 export type Accept = (stream: Duplex, remoteAddress: string) => void;
 
+/** Receives a listener's errors once it listens (a failed accept: EMFILE, ...); they must not crash the process. */
+export type ListenerError = (error: Error) => void;
+
 /** A listening socket of one interface (Mosca's `interfaces` entry). */
 export interface Listener {
   readonly type: InterfaceOptions['type'];
@@ -42,12 +45,14 @@ function onSocket(socket: net.Socket, accept: Accept): void {
 }
 
 /** WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`). */
-export function attachWebSocket(server: http.Server | https.Server, path: string | undefined, accept: Accept): WebSocketServer {
+export function attachWebSocket(server: http.Server | https.Server, path: string | undefined, accept: Accept, onError: ListenerError): WebSocketServer {
   const wss = new WebSocketServer({
     server,
     path,
     handleProtocols: (protocols) => ['mqtt', 'mqttv3.1'].find((p) => protocols.has(p)) ?? false,
   });
+  // ws re-emits the HTTP server's errors here: without a listener they would be uncaught.
+  wss.on('error', onError);
   wss.on('connection', (ws, request) => {
     const stream = createWebSocketStream(ws);
     accept(stream, `${request.socket.remoteAddress}:${request.socket.remotePort}`);
@@ -68,13 +73,14 @@ function createServer(iface: InterfaceOptions, accept: Accept): { server: net.Se
         res.end('this port speaks MQTT over WebSocket\n');
       };
       const server = iface.type === 'http' ? http.createServer(notFound) : https.createServer(tlsOptions(iface.credentials), notFound);
-      return { server, wss: attachWebSocket(server, iface.path, accept) };
+      // The HTTP server's own 'error' listener (below) reports its errors; ws's copy is ignored.
+      return { server, wss: attachWebSocket(server, iface.path, accept, () => undefined) };
     }
   }
 }
 
 /** Opens one interface; a port already taken becomes an error that says what to do. */
-export function listen(iface: InterfaceOptions, accept: Accept, maxConnections: number): Promise<Listener> {
+export function listen(iface: InterfaceOptions, accept: Accept, maxConnections: number, onError: ListenerError): Promise<Listener> {
   const { server, wss } = createServer(iface, accept);
   server.maxConnections = maxConnections;
   return new Promise((resolve, reject) => {
@@ -93,6 +99,7 @@ export function listen(iface: InterfaceOptions, accept: Accept, maxConnections: 
       }
     });
     server.listen(iface.port, iface.host, () => {
+      server.on('error', onError);
       const address = server.address() as net.AddressInfo;
       resolve({
         type: iface.type,
