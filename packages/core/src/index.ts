@@ -22,3 +22,4 @@ export type { ControlHandler, ControlOrigin } from './control/control-channel.js
 export type { SysAccessOptions, SysAudience } from './sys/topic-access.js';
 export type { DropReason } from './sys/broker-stats.js';
 export { RateLimitedLog } from './logger.js';
+export type { AdapterLogger } from './logger.js';

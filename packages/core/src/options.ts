@@ -59,6 +59,8 @@ export interface ServerOptions {
   drainTimeout?: number;
   /** Largest packet accepted, in bytes; a larger one closes that connection. */
   maxPacketSize?: number;
+  /** Most levels a topic name or filter may have; a deeper one is refused (PUBLISH closes, SUBSCRIBE fails). */
+  maxTopicLevels?: number;
   maxConnections?: number;
   /** Milliseconds a connection may stay open without sending CONNECT. */
   connectTimeout?: number;
@@ -89,6 +91,7 @@ export interface ResolvedOptions {
   publisherPauseTimeout: number;
   drainTimeout: number;
   maxPacketSize: number;
+  maxTopicLevels: number;
   maxConnections: number;
   connectTimeout: number;
   storeMessagesQos0: boolean;
@@ -117,13 +120,14 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
   'maxInflightBytes', 'maxQueuedBytes', 'maxTotalQueuedBytes', 'publisherPauseTimeout', 'drainTimeout',
-  'maxPacketSize', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
+  'maxPacketSize', 'maxTopicLevels', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
   'onQoS2publish',
 ]);
 
 /** Defaults of the limits that protect the broker's memory and its clients from each other (docs/operations.md). */
 export const DEFAULT_LIMITS = {
+  maxTopicLevels: 128,
   maxInflightBytes: 16 * 1024 * 1024,
   maxQueuedBytes: 16 * 1024 * 1024,
   maxTotalQueuedBytes: 256 * 1024 * 1024,
@@ -241,6 +245,7 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     publisherPauseTimeout: positiveInteger(raw, 'publisherPauseTimeout', DEFAULT_LIMITS.publisherPauseTimeout),
     drainTimeout: positiveInteger(raw, 'drainTimeout', DEFAULT_LIMITS.drainTimeout),
     maxPacketSize: positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16),
+    maxTopicLevels: positiveInteger(raw, 'maxTopicLevels', DEFAULT_LIMITS.maxTopicLevels),
     maxConnections: positiveInteger(raw, 'maxConnections', 10_000_000),
     connectTimeout: positiveInteger(raw, 'connectTimeout', 30_000),
     storeMessagesQos0: flag(raw, 'storeMessagesQos0', false),

@@ -341,7 +341,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   private async publishMessage(packet: PublishPacket, client: Client | null): Promise<Message> {
-    const error = typeof packet?.topic === 'string' ? topicNameError(packet.topic) ?? controlTopicError(packet.topic) : 'topic must be a string';
+    const error = typeof packet?.topic === 'string' ? (topicNameError(packet.topic, this.settings.maxTopicLevels) ?? controlTopicError(packet.topic)) : 'topic must be a string';
     if (error) throw new Error(`cannot publish to ${JSON.stringify(packet?.topic)}: ${error}`);
     const qos = packet.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`qos must be 0, 1 or 2, got ${JSON.stringify(qos)}`);
@@ -368,7 +368,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     done?: (error?: Error) => void,
   ): Promise<void> {
     try {
-      const error = topicFilterError(filter);
+      const error = topicFilterError(filter, this.settings.maxTopicLevels);
       if (error) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${error}`);
       await this.started;
       await this.emitter.subscribe(filter, (message) => callback(message.topic, message.payload, { qos: message.qos, retain: message.retain }));

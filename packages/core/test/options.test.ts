@@ -54,6 +54,7 @@ describe('invalid values', () => {
     ['maxTotalQueuedBytes', { maxTotalQueuedBytes: -5 }],
     ['publisherPauseTimeout', { publisherPauseTimeout: 0.5 }],
     ['drainTimeout', { drainTimeout: null }],
+    ['maxTopicLevels', { maxTopicLevels: 0 }],
     ['connectTimeout', { connectTimeout: '30s' }],
     ['stats', { stats: 'yes' }],
     ['publishNewClient', { publishNewClient: 1 }],

@@ -1,5 +1,6 @@
 import {
   DEFAULT_STORE_LIMITS,
+  type AdapterLogger,
   RetainedIndex,
   SessionIndex,
   type ClientSubscription,
@@ -68,6 +69,7 @@ export class LevelStore implements Store {
   private readonly subscriptionsTtl: number;
   private readonly packetsTtl: number;
   private readonly maxQueued: number;
+  private readonly logger: AdapterLogger;
   private closed = false;
 
   private constructor(
@@ -77,6 +79,7 @@ export class LevelStore implements Store {
     this.subscriptionsTtl = options.ttl?.subscriptions ?? DEFAULT_STORE_LIMITS.subscriptionsTtl;
     this.packetsTtl = options.ttl?.packets ?? DEFAULT_STORE_LIMITS.packetsTtl;
     this.maxQueued = options.maxQueuedMessages ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
+    this.logger = options.logger ?? { info() {}, warn() {}, error() {} };
   }
 
   /** Opens the database at `options.path` (creating it) and loads the in-memory indexes. */
@@ -121,9 +124,14 @@ export class LevelStore implements Store {
     await this.write(fixes, false);
 
     // Sessions that expired while no broker ran would otherwise stay on disk until their client returns.
+    let expired = 0;
     for (const [clientId, session] of [...this.sessions.entries()]) {
-      if (this.sessions.expired(session, now)) await this.drop(clientId);
+      if (this.sessions.expired(session, now)) {
+        await this.drop(clientId);
+        expired++;
+      }
     }
+    this.logger.info(`level store: opened with ${[...this.sessions.entries()].length} durable sessions; ${fixes.length} were left connected by the previous process, ${expired} had expired`);
   }
 
   // Plumbing ---------------------------------------------------------------------------------

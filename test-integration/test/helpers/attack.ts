@@ -99,9 +99,9 @@ export function subscribeFrame(messageId: number, topic: string, qos: number): B
   return frame(0x82, Buffer.concat([Buffer.from([messageId >> 8, messageId & 0xff]), utf8(topic), Buffer.from([qos])]));
 }
 
-export function publishFrame(topic: string, payload: Buffer, qos: 0 | 1 = 0, messageId = 1): Buffer {
+export function publishFrame(topic: string, payload: Buffer, qos: 0 | 1 = 0, messageId = 1, retain = false): Buffer {
   const id = qos > 0 ? Buffer.from([messageId >> 8, messageId & 0xff]) : Buffer.alloc(0);
-  return frame(0x30 | (qos << 1), Buffer.concat([utf8(topic), id, payload]));
+  return frame(0x30 | (qos << 1) | (retain ? 1 : 0), Buffer.concat([utf8(topic), id, payload]));
 }
 
 /**

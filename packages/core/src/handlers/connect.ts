@@ -39,7 +39,7 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
   client.clean = packet.clean !== false;
   client.keepalive = packet.keepalive ?? 0;
   if (packet.will) {
-    const error = topicNameError(packet.will.topic);
+    const error = topicNameError(packet.will.topic, server.settings.maxTopicLevels);
     if (error) {
       client.logger.warn({ clientId, reason: error }, 'invalid will topic, closing');
       return client.close('protocol violation');

@@ -10,7 +10,7 @@ import type { Message } from '../types.js';
  * message is stored and emitted, so an acknowledged message is never lost. [MQTT-4.3.2-2]
  */
 export function handlePublish(client: Client, packet: IPublishPacket): void | Promise<void> {
-  const topicError = topicNameError(packet.topic);
+  const topicError = topicNameError(packet.topic, client.server.settings.maxTopicLevels);
   if (topicError) {
     client.logger.warn({ topic: packet.topic, reason: topicError }, 'invalid topic name in PUBLISH, closing');
     return client.close('protocol violation');

@@ -16,7 +16,7 @@ export async function handleSubscribe(client: Client, packet: ISubscribePacket):
   const granted: number[] = [];
   const accepted: Subscription[] = [];
   for (const { topic, qos } of packet.subscriptions) {
-    const error = topicFilterError(topic);
+    const error = topicFilterError(topic, server.settings.maxTopicLevels);
     if (error) {
       client.logger.warn({ topic, reason: error }, 'invalid topic filter in SUBSCRIBE');
       granted.push(FAILURE);

@@ -15,17 +15,26 @@ function commonError(text: string): string | null {
   return null;
 }
 
-/** A topic name of a PUBLISH: no wildcards. */
-export function topicNameError(topic: string): string | null {
-  const error = commonError(topic);
+/** The broker's own limit, `maxTopicLevels`: counted only in strings long enough to exceed it. */
+function levelsError(text: string, maxLevels: number): string | null {
+  // n characters hold at most n + 1 levels.
+  if (text.length < maxLevels) return null;
+  let levels = 1;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 47 /* / */ && ++levels > maxLevels) return `more than ${maxLevels} topic levels (maxTopicLevels)`;
+  return null;
+}
+
+/** A topic name of a PUBLISH: no wildcards, at most `maxLevels` levels. */
+export function topicNameError(topic: string, maxLevels = Infinity): string | null {
+  const error = commonError(topic) ?? levelsError(topic, maxLevels);
   if (error) return error;
   if (topic.includes('+') || topic.includes('#')) return 'wildcard in a topic name'; // [MQTT-3.3.2-2]
   return null;
 }
 
-/** A topic filter of a SUBSCRIBE or UNSUBSCRIBE. */
-export function topicFilterError(filter: string): string | null {
-  const error = commonError(filter);
+/** A topic filter of a SUBSCRIBE or UNSUBSCRIBE, of at most `maxLevels` levels. */
+export function topicFilterError(filter: string, maxLevels = Infinity): string | null {
+  const error = commonError(filter) ?? levelsError(filter, maxLevels);
   if (error) return error;
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
