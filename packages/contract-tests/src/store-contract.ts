@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClientSubscription, Message, OutgoingPacket, Store, Subscription } from '@skynet-mqtt/core';
 import { allBytes, bigPayload, message, summary, topics } from './fixtures.js';
+import { sweepContract } from './store-sweep-contract.js';
 import { sleep } from './wait.js';
 
 export interface StoreContractOptions {
@@ -348,6 +349,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
     if (options.ttlStore) {
       const ttlStore = options.ttlStore;
       describe('TTLs', () => {
+        sweepContract(ttlStore, track);
         test('subscriptions of a disconnected session expire; a connected one stays', async () => {
           // 300 ms leaves room for a slow machine between creating a session and checking it.
           const short = await track(ttlStore({ subscriptions: 300, packets: 60_000 }));

@@ -57,6 +57,8 @@ export interface ServerOptions {
   publisherPauseTimeout?: number;
   /** Milliseconds a client's socket may stay congested (not drained) before the client is disconnected. */
   drainTimeout?: number;
+  /** Milliseconds between two sweeps of the durable sessions that expired (ttl.subscriptions) in the Store. */
+  sessionSweepInterval?: number;
   /** Largest packet accepted, in bytes; a larger one closes that connection. */
   maxPacketSize?: number;
   /** Most levels a topic name or filter may have; a deeper one is refused (PUBLISH closes, SUBSCRIBE fails). */
@@ -90,6 +92,7 @@ export interface ResolvedOptions {
   maxTotalQueuedBytes: number;
   publisherPauseTimeout: number;
   drainTimeout: number;
+  sessionSweepInterval: number;
   maxPacketSize: number;
   maxTopicLevels: number;
   maxConnections: number;
@@ -119,7 +122,7 @@ export class ConfigurationError extends Error {
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
-  'maxInflightBytes', 'maxQueuedBytes', 'maxTotalQueuedBytes', 'publisherPauseTimeout', 'drainTimeout',
+  'maxInflightBytes', 'maxQueuedBytes', 'maxTotalQueuedBytes', 'publisherPauseTimeout', 'drainTimeout', 'sessionSweepInterval',
   'maxPacketSize', 'maxTopicLevels', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
   'onQoS2publish',
@@ -133,6 +136,7 @@ export const DEFAULT_LIMITS = {
   maxTotalQueuedBytes: 256 * 1024 * 1024,
   publisherPauseTimeout: 1000,
   drainTimeout: 60_000,
+  sessionSweepInterval: 60_000,
 } as const;
 
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
@@ -244,6 +248,7 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     maxTotalQueuedBytes: positiveInteger(raw, 'maxTotalQueuedBytes', DEFAULT_LIMITS.maxTotalQueuedBytes),
     publisherPauseTimeout: positiveInteger(raw, 'publisherPauseTimeout', DEFAULT_LIMITS.publisherPauseTimeout),
     drainTimeout: positiveInteger(raw, 'drainTimeout', DEFAULT_LIMITS.drainTimeout),
+    sessionSweepInterval: positiveInteger(raw, 'sessionSweepInterval', DEFAULT_LIMITS.sessionSweepInterval),
     maxPacketSize: positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16),
     maxTopicLevels: positiveInteger(raw, 'maxTopicLevels', DEFAULT_LIMITS.maxTopicLevels),
     maxConnections: positiveInteger(raw, 'maxConnections', 10_000_000),

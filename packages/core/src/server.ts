@@ -19,6 +19,7 @@ import { ByteBudget } from './limits/byte-budget.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
+import { SessionSweeper } from './store/session-sweeper.js';
 import type { Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
@@ -91,6 +92,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private readonly attachedWebSockets: WebSocketServer[] = [];
   private keepalive?: KeepaliveMonitor;
   private sys?: SysPublisher;
+  private sweeper?: SessionSweeper;
   private readonly started: Promise<void>;
   private stopping: Promise<void> | null = null;
   private readonly onMessage: MessageHandler = (message) => this.router.deliver(message);
@@ -169,6 +171,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       throw error;
     }
     this.keepalive = new KeepaliveMonitor(this.connections, this.settings);
+    this.sweeper = new SessionSweeper(this.store, this.settings.sessionSweepInterval, this.logger, this.descriptors);
     if (this.settings.stats) {
       this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval, this.descriptors, this.logger);
     }
@@ -395,6 +398,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const stopAccepting = Promise.all(this.listening.map((listener) => listener.close()));
     await Promise.all([...this.connections].map((client) => client.close('server closed')));
     await stopAccepting;
+    await this.sweeper?.stop();
     await this.release();
     this.logger.info('closed');
     this.emit('closed');

@@ -124,13 +124,7 @@ export class LevelStore implements Store {
     await this.write(fixes, false);
 
     // Sessions that expired while no broker ran would otherwise stay on disk until their client returns.
-    let expired = 0;
-    for (const [clientId, session] of [...this.sessions.entries()]) {
-      if (this.sessions.expired(session, now)) {
-        await this.drop(clientId);
-        expired++;
-      }
-    }
+    const expired = await this.sweepExpired();
     this.logger.info(`level store: opened with ${[...this.sessions.entries()].length} durable sessions; ${fixes.length} were left connected by the previous process, ${expired} had expired`);
   }
 
@@ -247,6 +241,22 @@ export class LevelStore implements Store {
     return this.forClient(clientId, async () => {
       await this.drop(clientId, [del(nameKey('wills', clientId))]);
     });
+  }
+
+  async sweepExpired(): Promise<number> {
+    let swept = 0;
+    for (const [clientId, candidate] of [...this.sessions.entries()]) {
+      if (!this.sessions.expired(candidate)) continue;
+      // Checked again under the client's lock: it may have reconnected meanwhile.
+      const dropped = await this.forClient(clientId, async () => {
+        const session = this.sessions.get(clientId);
+        if (!session || !this.sessions.expired(session)) return false;
+        await this.drop(clientId);
+        return true;
+      });
+      if (dropped) swept++;
+    }
+    return swept;
   }
 
   // Offline queue ----------------------------------------------------------------------------

@@ -20,6 +20,8 @@ function asStrings(reply: unknown): string[] {
 
 /** Reads only within this many fields per HMGET, so one lookup never blocks Redis for long. */
 const HMGET_CHUNK = 1_000;
+/** Sessions dropped per sweep script. */
+const SWEEP_BATCH = 500;
 
 /**
  * Liveness of a Store instance: its key lives LIVENESS_TTL ms and is renewed every
@@ -172,6 +174,16 @@ export class RedisStore implements Store {
 
   async deleteSession(clientId: string): Promise<void> {
     await this.run(S.DELETE_SESSION, this.keys.session(clientId), [clientId]);
+  }
+
+  /** In rounds of SWEEP_BATCH, so that one script never holds Redis for long. */
+  async sweepExpired(): Promise<number> {
+    let swept = 0;
+    for (;;) {
+      const [dropped, due] = asStrings(await this.run(S.SWEEP_EXPIRED, this.keys.expiring, [SWEEP_BATCH])).map(Number);
+      swept += dropped ?? 0;
+      if ((due ?? 0) < SWEEP_BATCH) return swept;
+    }
   }
 
   // Offline queue -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import type { Client } from './connection.js';
 const PRELUDE = `
 local P = ARGV[1]
 local NODES = P .. 'subs:nodes'
+local EXPIRING = P .. 'expiring'
 local function K(kind, id) return P .. kind .. ':' .. id end
 
 local function split(s)
@@ -56,14 +57,16 @@ local function drop(id)
   local sub = K('sub', id)
   for _, f in ipairs(redis.call('HKEYS', sub)) do unindex(id, f) end
   redis.call('DEL', K('session', id), sub, K('queue', id), K('out', id), K('outorder', id), K('in', id))
+  redis.call('ZREM', EXPIRING, id)
 end
 
--- Subscriptions and incoming ids live exactly as long as their session.
-local function syncTtl(id)
-  local ttl = redis.call('PTTL', K('session', id))
-  for _, key in ipairs({K('sub', id), K('in', id)}) do
-    if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('PERSIST', key) end
-  end
+-- An offline session's key expires after ttl ms; its subscriptions and incoming ids have no TTL
+-- of their own: sweepExpired() finds it in EXPIRING (by Redis' clock) and drops it all, unindexing
+-- its filters, which an expired subscription hash could no longer tell.
+local function expiresIn(id, ttl)
+  redis.call('PEXPIRE', K('session', id), ttl)
+  local t = redis.call('TIME')
+  redis.call('ZADD', EXPIRING, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ttl), id)
 end
 
 -- Creates the session when missing, after clearing what an expired one may have left.
@@ -71,7 +74,7 @@ local function ensure(id, ttl)
   if redis.call('EXISTS', K('session', id)) == 1 then return end
   drop(id)
   redis.call('HSET', K('session', id), 'connected', '0')
-  redis.call('PEXPIRE', K('session', id), ttl)
+  expiresIn(id, ttl)
 end
 `;
 
@@ -92,7 +95,6 @@ for i = 4, #ARGV, 2 do
   redis.call('HSET', K('sub', id), ARGV[i], ARGV[i + 1])
   index(id, ARGV[i], ARGV[i + 1])
 end
-syncTtl(id)
 return 1
 `);
 
@@ -129,9 +131,36 @@ local id = ARGV[2]
 local session = K('session', id)
 if redis.call('EXISTS', session) == 0 then return 0 end
 redis.call('HSET', session, 'connected', ARGV[3])
-if ARGV[3] ~= '0' then redis.call('PERSIST', session) else redis.call('PEXPIRE', session, ARGV[4]) end
-syncTtl(id)
+if ARGV[3] ~= '0' then
+  redis.call('PERSIST', session)
+  redis.call('ZREM', EXPIRING, id)
+else
+  expiresIn(id, ARGV[4])
+end
 return 1
+`);
+
+/**
+ * ARGV: prefix, limit. Looks at up to `limit` sessions whose expiry (Redis' clock) has passed:
+ * drops those whose key is gone, re-scores one renewed meanwhile. Returns {dropped, looked at}.
+ */
+export const SWEEP_EXPIRED = new Script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local dropped = 0
+local due = redis.call('ZRANGEBYSCORE', EXPIRING, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(due) do
+  local ttl = redis.call('PTTL', K('session', id))
+  if ttl > 0 then
+    redis.call('ZADD', EXPIRING, now + ttl, id)
+  elseif ttl == -1 then
+    redis.call('ZREM', EXPIRING, id) -- connected: it does not expire
+  else
+    drop(id)
+    dropped = dropped + 1
+  end
+end
+return {dropped, #due}
 `);
 
 /** ARGV: prefix, clientId */
@@ -307,9 +336,7 @@ return result
 export const PUT_INCOMING = new Script(`
 local id = ARGV[2]
 ensure(id, ARGV[4])
-local added = redis.call('SADD', K('in', id), ARGV[3])
-syncTtl(id)
-return added
+return redis.call('SADD', K('in', id), ARGV[3])
 `);
 
 /** ARGV: prefix, topic, first level, encoded message or '' to delete. */

@@ -131,6 +131,13 @@ export class MemoryStore implements Store {
     this.wills.delete(clientId);
   }
 
+  async sweepExpired(): Promise<number> {
+    const now = Date.now();
+    const expired = [...this.sessions.entries()].filter(([, session]) => this.sessions.expired(session, now));
+    for (const [clientId] of expired) this.forget(clientId);
+    return expired.length;
+  }
+
   /** Keeps at most maxQueuedMessages and maxQueuedBytes (a larger message alone) within the budget. */
   async enqueue(clientId: string, message: Message): Promise<number> {
     const session = this.live(clientId);

@@ -31,6 +31,13 @@ export interface Store {
   setConnected(clientId: string, connected: boolean): Promise<void>;
   /** Forgets the session: subscriptions, offline queue, in-flight packets, incoming ids, will. */
   deleteSession(clientId: string): Promise<void>;
+  /**
+   * Forgets every durable session whose time ran out (offline for longer than `ttl.subscriptions`)
+   * with everything filed under it but its will; resolves with how many. Sessions also expire
+   * lazily when read, but one whose client never returns is read by no one: the broker calls this
+   * every `sessionSweepInterval`, so they do not pile up.
+   */
+  sweepExpired(): Promise<number>;
 
   // Offline queue ---------------------------------------------------------------------------
   /**
