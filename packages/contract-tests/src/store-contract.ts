@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { ClientSubscription, Message, OutgoingPacket, Store, Subscription } from '@skynet-mqtt/core';
 import { allBytes, bigPayload, message, summary, topics } from './fixtures.js';
 import { sweepContract } from './store-sweep-contract.js';
+import { orphanedWillContract } from './store-will-contract.js';
 import { sleep } from './wait.js';
 
 export interface StoreContractOptions {
@@ -345,6 +346,8 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         await store.deleteWill('w1');
       });
     });
+
+    describe('orphaned wills', () => orphanedWillContract(() => store, track, options.reopen));
 
     if (options.ttlStore) {
       const ttlStore = options.ttlStore;

@@ -9,6 +9,7 @@ import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js
 import type { Broker } from './broker.js';
 import { Client } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
+import { publishOrphanedWills } from './connection/session.js';
 import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
@@ -161,6 +162,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);
+      await publishOrphanedWills(this);
       for (const iface of this.settings.interfaces) {
         this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections, this.onListenerError));
       }

@@ -65,6 +65,8 @@ export class LevelStore implements Store {
   private readonly sessions = new SessionIndex<SessionRecord>();
   private readonly queues = new Map<string, QueueState>();
   private readonly outgoing = new Map<string, OutgoingState>();
+  /** Clients whose will was on disk at open: stored by a process that did not end their connection. */
+  private readonly orphanedWills = new Set<string>();
   private readonly locks = new KeyedMutex();
   private readonly subscriptionsTtl: number;
   private readonly packetsTtl: number;
@@ -97,6 +99,8 @@ export class LevelStore implements Store {
 
   private async load(): Promise<void> {
     for await (const value of this.db.values(spaceRange('retained'))) this.retained.set(decodeMessage(value));
+    // Wills are deleted when their connection ends: any found now was left by a process that died.
+    for await (const key of this.db.keys(spaceRange('wills'))) this.orphanedWills.add(key.slice(nameKey('wills', '').length));
 
     const now = Date.now();
     const fixes: Operation[] = [];
@@ -238,6 +242,7 @@ export class LevelStore implements Store {
   }
 
   async deleteSession(clientId: string): Promise<void> {
+    this.orphanedWills.delete(clientId);
     return this.forClient(clientId, async () => {
       await this.drop(clientId, [del(nameKey('wills', clientId))]);
     });
@@ -433,6 +438,7 @@ export class LevelStore implements Store {
   // Wills ------------------------------------------------------------------------------------
 
   async putWill(clientId: string, will: Will): Promise<void> {
+    this.orphanedWills.delete(clientId);
     return this.forClient(clientId, () => this.write([put(nameKey('wills', clientId), encodeMessage(will))], false));
   }
 
@@ -444,7 +450,24 @@ export class LevelStore implements Store {
   }
 
   async deleteWill(clientId: string): Promise<void> {
+    this.orphanedWills.delete(clientId);
     return this.forClient(clientId, () => this.write([del(nameKey('wills', clientId))], false));
+  }
+
+  async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
+    const claimed: { clientId: string; will: Will }[] = [];
+    for (const clientId of [...this.orphanedWills]) {
+      this.orphanedWills.delete(clientId);
+      const will = await this.forClient(clientId, async () => {
+        const key = nameKey('wills', clientId);
+        const value = await this.db.get(key);
+        if (value === undefined) return null;
+        await this.write([del(key)], true); // published next: a second restart must not publish it again
+        return decodeMessage(value);
+      });
+      if (will) claimed.push({ clientId, will });
+    }
+    return claimed;
   }
 
   /** Waits for the calls in progress, then closes the database (releasing its lock). */

@@ -236,7 +236,7 @@ export class RedisStore implements Store {
   // Wills -------------------------------------------------------------------------------------
 
   async putWill(clientId: string, will: Will): Promise<void> {
-    await this.client.set(this.keys.will(clientId), encodeMessage(will));
+    await this.run(S.PUT_WILL, this.keys.will(clientId), [clientId, encodeMessage(will), this.instanceId]);
   }
 
   async getWill(clientId: string): Promise<Will | null> {
@@ -245,7 +245,14 @@ export class RedisStore implements Store {
   }
 
   async deleteWill(clientId: string): Promise<void> {
-    await this.client.del(this.keys.will(clientId));
+    await this.run(S.DELETE_WILL, this.keys.will(clientId), [clientId]);
+  }
+
+  async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
+    const flat = asBuffers(await this.run(S.CLAIM_ORPHANED_WILLS, this.keys.will(''), [], true));
+    const claimed: { clientId: string; will: Will }[] = [];
+    for (let i = 0; i < flat.length; i += 2) claimed.push({ clientId: flat[i]!.toString(), will: decodeMessage(flat[i + 1]!) });
+    return claimed;
   }
 
   /**

@@ -52,6 +52,17 @@ local function unindex(id, filter)
   end
 end
 
+-- A will is filed under the Store instance that wrote it (WILL_OWNER, wills:<instance>), so that
+-- the wills of an instance that is gone can be claimed (CLAIM_ORPHANED_WILLS).
+local WILL_OWNER = P .. 'willowner'
+local WILL_WRITERS = P .. 'willwriters'
+local function forgetWill(id)
+  local owner = redis.call('HGET', WILL_OWNER, id)
+  if owner then redis.call('SREM', P .. 'wills:' .. owner, id) end
+  redis.call('HDEL', WILL_OWNER, id)
+  redis.call('DEL', K('will', id))
+end
+
 -- Forgets a session, its will excepted.
 local function drop(id)
   local sub = K('sub', id)
@@ -166,8 +177,51 @@ return {dropped, #due}
 /** ARGV: prefix, clientId */
 export const DELETE_SESSION = new Script(`
 drop(ARGV[2])
-redis.call('DEL', K('will', ARGV[2]))
+forgetWill(ARGV[2])
 return 1
+`);
+
+/** ARGV: prefix, clientId, encoded will, instance id of the writing Store. */
+export const PUT_WILL = new Script(`
+local id, owner = ARGV[2], ARGV[4]
+forgetWill(id)
+redis.call('SET', K('will', id), ARGV[3])
+redis.call('HSET', WILL_OWNER, id, owner)
+redis.call('SADD', P .. 'wills:' .. owner, id)
+redis.call('SADD', WILL_WRITERS, owner)
+return 1
+`);
+
+/** ARGV: prefix, clientId */
+export const DELETE_WILL = new Script(`
+forgetWill(ARGV[2])
+return 1
+`);
+
+/**
+ * ARGV: prefix. Takes (deletes and returns, as clientId, will pairs) the wills written by Store
+ * instances whose liveness key is gone: atomically, so each is claimed once.
+ */
+export const CLAIM_ORPHANED_WILLS = new Script(`
+local out = {}
+for _, writer in ipairs(redis.call('SMEMBERS', WILL_WRITERS)) do
+  if redis.call('EXISTS', P .. 'alive:' .. writer) == 0 then
+    local set = P .. 'wills:' .. writer
+    for _, id in ipairs(redis.call('SMEMBERS', set)) do
+      if redis.call('HGET', WILL_OWNER, id) == writer then
+        local will = redis.call('GET', K('will', id))
+        if will then
+          out[#out + 1] = id
+          out[#out + 1] = will
+        end
+        forgetWill(id)
+      end
+    end
+    redis.call('DEL', set)
+    redis.call('SREM', WILL_WRITERS, writer)
+  end
+end
+return out
 `);
 
 /**

@@ -1,3 +1,4 @@
+import type { Broker } from '../broker.js';
 import type { Client, CloseReason } from './client.js';
 
 /** How long a closing durable session waits for messages in transit; an Emitter that is down does not hold it. */
@@ -41,8 +42,9 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
 
   const will = client.will;
   client.will = null;
-  // Mosca's rule, kept: no will when the broker closes or another connection takes the id over.
-  if (will && reason !== 'server closed' && !takenOver) {
+  // [MQTT-3.1.2-8] the will is published when the connection closes without DISCONNECT, a
+  // takeover included (Mosca skipped it then). Not when the broker itself closes (Mosca's rule).
+  if (will && reason !== 'server closed') {
     client.logger.info({ clientId: client.id, topic: will.topic }, 'delivering last will');
     await server.publishWill(client, will);
   }
@@ -52,7 +54,24 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
     return;
   }
   await saveWaiting(client);
-  await client.persist((id) => store.deleteWill(id));
+  // After a takeover the will stored under this id is the newer connection's.
+  if (!takenOver) await client.persist((id) => store.deleteWill(id));
+}
+
+/**
+ * Publishes the wills the Store holds for connections no running broker has any more (a process
+ * that was killed), each claimed once (Store.claimOrphanedWills). Called at start, before the
+ * listeners open; a cluster can call it again whenever it finds an instance gone.
+ */
+export async function publishOrphanedWills(server: Broker): Promise<number> {
+  const orphans = await server.store.claimOrphanedWills();
+  for (const { clientId, will } of orphans) {
+    server.logger.info({ clientId, topic: will.topic }, 'delivering the last will of a client connected when its broker stopped');
+    // No authorizePublish: its client is gone, and hooks are not set yet at start.
+    await server.route(will, null);
+  }
+  if (orphans.length > 0) server.logger.warn({ wills: orphans.length }, 'published the wills of clients connected to a broker that did not close cleanly');
+  return orphans.length;
 }
 
 /**

@@ -93,6 +93,8 @@ export async function handleConnect(client: Client, packet: IConnectPacket): Pro
     await store.setConnected(clientId, true);
   }
   if (client.will) await store.putWill(clientId, client.will);
+  // A clean start deleted any will above; a durable one may hold a taken-over connection's.
+  else if (client.durable) await store.deleteWill(clientId);
   if (client.closing) return;
 
   client.write({ cmd: 'connack', returnCode: ACCEPTED, sessionPresent }); // [MQTT-3.2.0-1]

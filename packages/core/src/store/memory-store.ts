@@ -230,6 +230,11 @@ export class MemoryStore implements Store {
     this.wills.delete(clientId);
   }
 
+  /** Every will held here is one of this process's connections: none is orphaned. */
+  async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
+    return [];
+  }
+
   async close(): Promise<void> {
     for (const [, session] of this.sessions.entries()) this.budget.release(session.queueBytes);
     this.retained.clear();

@@ -70,6 +70,14 @@ export interface Store {
   putWill(clientId: string, will: Will): Promise<void>;
   getWill(clientId: string): Promise<Will | null>;
   deleteWill(clientId: string): Promise<void>;
+  /**
+   * The wills stored by broker processes that are gone without ending their connections (killed,
+   * crashed), removed as they are returned: each is claimed by one caller only. A process that
+   * closes cleanly leaves none (each ending connection deletes its will). Memory: none, nothing
+   * outlives the process; LevelDB: those found at open; Redis: those of Store instances whose
+   * liveness key is gone.
+   */
+  claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]>;
 
   /** Releases every connection and timer; pending writes are flushed first. */
   close(): Promise<void>;
