@@ -10,11 +10,12 @@ import type { Broker } from './broker.js';
 import { Client } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
 import { publishOrphanedWills } from './connection/session.js';
-import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
+import { ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type Hooks } from './hooks.js';
 import { DescriptorGuard } from './listeners/descriptor-guard.js';
+import { warnIfOpenToAnonymous } from './listeners/exposure.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { ByteBudget } from './limits/byte-budget.js';
 import { createLogger, RateLimitedLog } from './logger.js';
@@ -24,17 +25,9 @@ import { SessionSweeper } from './store/session-sweeper.js';
 import type { Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
-import { isControlTopic, SysReadAccess } from './sys/topic-access.js';
+import { controlTopicError, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicNameError } from './topics/validate.js';
 import type { Message, QoS, Will } from './types.js';
-
-function isLoopback(host: string): boolean {
-  return host === '::1' || host === 'localhost' || /^(::ffff:)?127\./.test(host);
-}
-
-function controlTopicError(topic: string): string | null {
-  return isControlTopic(topic) ? `${CONTROL_LEVEL} is the broker's control channel: use server.control.send()` : null;
-}
 
 /** What `server.publish()` takes: Mosca's packet shape. */
 export interface PublishPacket {
@@ -135,7 +128,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
         this.emit('ready');
         callback?.(null, this);
         // Hooks are commonly set in the 'ready' handler or after `await Server.start()`: look then.
-        setImmediate(() => this.warnIfOpenToAnonymous());
+        setImmediate(() => warnIfOpenToAnonymous(this));
       },
       (error: Error) => {
         if (callback) callback(error);
@@ -178,18 +171,6 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval, this.descriptors, this.logger);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
-  }
-
-  /** One warning when anyone who can reach a listener may connect without credentials. */
-  private warnIfOpenToAnonymous(): void {
-    if (this.authenticate || this.closed) return;
-    const exposed = this.address().filter((a) => !isLoopback(a.host));
-    if (exposed.length === 0) return;
-    this.logger.warn(
-      { listeners: exposed },
-      `anonymous clients are accepted on ${exposed.map((a) => `${a.host}:${a.port}`).join(', ')}, which is not only this machine: ` +
-        'anyone who can reach it may publish and subscribe. Turn authentication on (set server.authenticate), or listen on 127.0.0.1 (option host)',
-    );
   }
 
   /** Takes messages of a `$` top level from the Emitter while local clients subscribe under it. */
