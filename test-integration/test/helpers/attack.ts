@@ -221,6 +221,8 @@ export class HealthyPair {
     const options = { reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 30 };
     const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...options, clientId: `${tag}-sub` });
     const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...options, clientId: `${tag}-pub` });
+    // Failures show as missing messages or a stalled publisher, asserted by stop().
+    for (const client of [subscriber, publisher]) client.on('error', () => undefined);
     const topic = `healthy/${tag}`;
     const pair = new HealthyPair(subscriber, publisher, topic);
     subscriber.on('message', (_topic, payload) => pair.received.push(Number(payload.toString())));
