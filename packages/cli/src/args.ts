@@ -22,11 +22,26 @@ export interface StartFlags {
   httpPort?: number;
   httpsPort?: number;
   onlyHttp: boolean;
+  /** Mosca's credentials file: its users authenticate, their globs authorize; reloaded on SIGHUP. */
+  credentials?: string;
+  /** `deviceAuth: {}` when the config has none (its secret from SKYNET_MQTT_SECRET). */
+  deviceAuth: boolean;
   /** The flags given on the command line, for the "ignored because of --config" warning. */
   given: string[];
 }
 
-export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'start'; flags: StartFlags };
+/** Mosca's `adduser USER PASS` and `rmuser USER`, on the file `--credentials` names. */
+export type UserCommand =
+  | { kind: 'adduser'; file: string; user: string; password: string; authorizePublish?: string; authorizeSubscribe?: string }
+  | { kind: 'rmuser'; file: string; user: string };
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'start'; flags: StartFlags }
+  | UserCommand
+  /** `device ...`: parsed by device-args.ts. */
+  | { kind: 'device'; argv: string[] };
 
 const OPTIONS = {
   port: { type: 'string', short: 'p' },
@@ -44,15 +59,16 @@ const OPTIONS = {
   'http-port': { type: 'string' },
   'https-port': { type: 'string' },
   'only-http': { type: 'boolean' },
+  credentials: { type: 'string' },
+  'authorize-publish': { type: 'string' },
+  'authorize-subscribe': { type: 'string' },
+  'device-auth': { type: 'boolean' },
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
   // Mosca flags we do not implement yet: parsed so that they get a precise message, not "unknown".
   'parent-port': { type: 'string' },
   'parent-host': { type: 'string' },
   'parent-prefix': { type: 'string' },
-  credentials: { type: 'string' },
-  'authorize-publish': { type: 'string' },
-  'authorize-subscribe': { type: 'string' },
   'http-static': { type: 'string' },
   'http-bundle': { type: 'boolean' },
   'https-static': { type: 'string' },
@@ -70,7 +86,6 @@ function parse(argv: string[]) {
 type Values = ReturnType<typeof parse>['values'];
 
 const BRIDGE = 'is not supported yet: the MQTT bridge backend is not available yet';
-const SECURITY = 'is not supported yet: device credentials come with the device security issue';
 const STATIC = 'is not supported: Skynet MQTT does not serve static files or the MQTT.js bundle: serve them with a web server of your choice';
 
 /** Mosca flags that exist there but not here, with the reason we give. */
@@ -78,16 +93,11 @@ const UNSUPPORTED: Partial<Record<keyof typeof OPTIONS, string>> = {
   'parent-port': BRIDGE,
   'parent-host': BRIDGE,
   'parent-prefix': BRIDGE,
-  credentials: SECURITY,
-  'authorize-publish': SECURITY,
-  'authorize-subscribe': SECURITY,
   'http-static': STATIC,
   'http-bundle': STATIC,
   'https-static': STATIC,
   'https-bundle': STATIC,
 };
-
-const UNSUPPORTED_COMMANDS: Record<string, string> = { adduser: SECURITY, rmuser: SECURITY };
 
 function portValue(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
@@ -110,13 +120,28 @@ function usageErrorOf(error: unknown): UsageError {
 }
 
 /** Parses `argv` (without node and the script) the way Mosca's commander setup did. */
+/** adduser and rmuser: their positionals, with the credentials file they need. */
+function userCommand(command: 'adduser' | 'rmuser', args: string[], values: Values): UserCommand {
+  const file = values.credentials;
+  const usage = command === 'adduser' ? 'adduser USER PASS --credentials FILE' : 'rmuser USER --credentials FILE';
+  const wanted = command === 'adduser' ? 2 : 1;
+  if (file === undefined || args.length !== wanted) throw new UsageError(`usage: skynet-mqtt ${usage}`);
+  if (command === 'rmuser') return { kind: 'rmuser', file, user: args[0]! };
+  return { kind: 'adduser', file, user: args[0]!, password: args[1]!, authorizePublish: values['authorize-publish'], authorizeSubscribe: values['authorize-subscribe'] };
+}
+
 export function parseCommandLine(argv: string[]): Command {
+  // `device` has flags of its own (device-args.ts).
+  if (argv[0] === 'device') return { kind: 'device', argv: argv.slice(1) };
   const parsed = parse(argv);
   const { values, positionals } = parsed;
   const [command, ...extra] = positionals;
-  if (command !== undefined && UNSUPPORTED_COMMANDS[command]) throw new UsageError(`the ${command} command ${UNSUPPORTED_COMMANDS[command]}`);
+  if (command === 'adduser' || command === 'rmuser') return userCommand(command, extra, values);
   if (command !== undefined && command !== 'start') throw new UsageError(`unknown command '${command}'`);
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  for (const flag of ['authorize-publish', 'authorize-subscribe'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with adduser: skynet-mqtt adduser USER PASS --credentials FILE --${flag} GLOB`);
+  }
   for (const [flag, reason] of Object.entries(UNSUPPORTED)) {
     if (values[flag as keyof Values] !== undefined) throw new UsageError(`--${flag} ${reason}`);
   }
@@ -139,6 +164,8 @@ export function parseCommandLine(argv: string[]): Command {
     httpPort: portValue(values['http-port'], 'http-port'),
     httpsPort: portValue(values['https-port'], 'https-port'),
     onlyHttp: values['only-http'] === true,
+    credentials: values.credentials,
+    deviceAuth: values['device-auth'] === true,
     given: [...new Set(parsed.tokens.flatMap((t) => (t.kind === 'option' ? [`--${t.name}`] : [])))],
   };
   if ((flags.key === undefined) !== (flags.cert === undefined)) throw new UsageError('--key and --cert must be given together');
@@ -146,10 +173,14 @@ export function parseCommandLine(argv: string[]): Command {
   if (!tls && flags.securePort !== undefined) throw new UsageError('--secure-port needs --key and --cert');
   if (!tls && flags.nonSecure) throw new UsageError('--non-secure only makes sense with --key and --cert');
   if (!tls && flags.httpsPort !== undefined) throw new UsageError('--https-port needs --key and --cert');
+  if (flags.credentials !== undefined && flags.deviceAuth) throw new UsageError('--credentials and --device-auth both authenticate clients: choose one');
   return { kind: 'start', flags };
 }
 
 export const HELP = `Usage: skynet-mqtt [start] [options]
+       skynet-mqtt adduser USER PASS --credentials FILE [--authorize-publish GLOB] [--authorize-subscribe GLOB]
+       skynet-mqtt rmuser USER --credentials FILE
+       skynet-mqtt device COMMAND ...   (skynet-mqtt device --help)
 
 A Mosca-compatible MQTT 3.1.1 broker.
 
@@ -170,6 +201,10 @@ Options:
       --http-port <n>     MQTT over WebSocket port (default 3000)
       --https-port <n>    MQTT over secure WebSocket port; needs --key and --cert
       --only-http         only the WebSocket listeners, no mqtt/mqtts
+      --credentials <f>   Mosca's credentials file: users, hashed passwords, topic
+                          globs (reloaded on SIGHUP)
+      --device-auth       device security (UUID/token); the secret comes from
+                          SKYNET_MQTT_SECRET unless the config's deviceAuth has one
   -V, --version           print the version
   -h, --help              print this help
 

@@ -13,12 +13,22 @@ exitOnSignals(
   {
     close: async () => {
       const result = await outcome;
+// Mosca's rule: SIGHUP reads the credentials file again.
+if (result.status === 'running' && result.broker.reloadCredentials) {
+  const reload = result.broker.reloadCredentials;
+  process.on('SIGHUP', () => void reload());
+}
       if (result.status === 'running') await result.broker.close();
     },
   },
   { say: (line) => process.stderr.write(`${line}\n`), exit: (code) => process.exit(code) },
 );
 const result = await outcome;
+// Mosca's rule: SIGHUP reads the credentials file again.
+if (result.status === 'running' && result.broker.reloadCredentials) {
+  const reload = result.broker.reloadCredentials;
+  process.on('SIGHUP', () => void reload());
+}
 // stderr writes are synchronous for files, pipes and terminals on POSIX, so exiting right after
 // printing loses nothing; exiting explicitly also ends a store or backend that keeps the loop alive.
 if (result.status === 'exit') process.exit(result.code);

@@ -1,6 +1,9 @@
-import { ConfigurationError, Server, VERSION, unknownOptionNames, type ServerAddress, type ServerOptions } from '@skynet-mqtt/core';
+import { resolve } from 'node:path';
+import { Authorizer, ConfigurationError, Server, VERSION, unknownOptionNames, type ServerAddress, type ServerOptions } from '@skynet-mqtt/core';
 import { HELP, parseCommandLine, UsageError, type Command, type StartFlags } from './args.js';
 import { loadConfigFile } from './config.js';
+import { runUserCommand } from './credentials-command.js';
+import { runDeviceCommand } from './device-command.js';
 import { APPLIED_AFTER_CONFIG, finalOptions, flagForPort } from './options.js';
 
 export { HELP, parseCommandLine, UsageError } from './args.js';
@@ -25,6 +28,8 @@ export interface RunningBroker {
   addresses: ServerAddress[];
   banner: string;
   close(): Promise<void>;
+  /** With --credentials: reads the file again (SIGHUP); on an error the users in force stay. */
+  reloadCredentials?: () => Promise<void>;
 }
 
 /** Either the broker runs, or the command is over and the process should exit with `code`. */
@@ -70,13 +75,32 @@ async function start(flags: StartFlags, context: Required<CliContext>): Promise<
     options = finalOptions(flags, config);
     const unknown = unknownOptionNames(options);
     if (unknown.length > 0) stderr.write(`skynet-mqtt: warning: unknown options ignored: ${unknown.join(', ')}\n`);
+    const credentials = flags.credentials;
+    const authorizer = credentials === undefined ? undefined : await Authorizer.load(resolve(context.cwd, credentials));
     const server = new Server(options);
+    // Set before the listeners open (the server starts its backends first): no client gets in unchecked.
+    if (authorizer) {
+      server.authenticate = authorizer.authenticate;
+      server.authorizePublish = authorizer.authorizePublish;
+      server.authorizeSubscribe = authorizer.authorizeSubscribe;
+    }
     // Without an 'error' listener the core logs the failure itself; ready() rejects for us instead.
     server.on('error', () => undefined);
     await server.ready();
     const banner = bannerOf(server);
     stderr.write(`${banner}\n`);
-    return { status: 'running', broker: { server, options, addresses: server.address(), banner, close: () => server.close() } };
+    const broker: RunningBroker = { server, options, addresses: server.address(), banner, close: () => server.close() };
+    if (authorizer && credentials !== undefined) {
+      broker.reloadCredentials = async () => {
+        try {
+          authorizer.users = (await Authorizer.load(resolve(context.cwd, credentials))).users;
+          stderr.write(`skynet-mqtt: ${credentials} reloaded (${Object.keys(authorizer.users).length} users)\n`);
+        } catch (error) {
+          stderr.write(`skynet-mqtt: ${(error as Error).message}; the users loaded before stay in force\n`);
+        }
+      };
+    }
+    return { status: 'running', broker };
   } catch (error) {
     stderr.write(startFailure(error, options, flags));
     return { status: 'exit', code: 1 };
@@ -104,6 +128,16 @@ export async function runCli(argv: string[], context: CliContext = {}): Promise<
   if (command.kind === 'version') {
     ctx.stdout.write(`${VERSION}\n`);
     return { status: 'exit', code: 0 };
+  }
+  if (command.kind === 'adduser' || command.kind === 'rmuser') return { status: 'exit', code: await runUserCommand(command, ctx.stderr) };
+  if (command.kind === 'device') {
+    try {
+      return { status: 'exit', code: await runDeviceCommand(command.argv, { ...ctx, env: process.env }) };
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      ctx.stderr.write(`skynet-mqtt: ${error.message}\nRun 'skynet-mqtt device --help' for the device commands.\n`);
+      return { status: 'exit', code: 2 };
+    }
   }
   return start(command.flags, ctx);
 }

@@ -2,7 +2,7 @@ import type { ServerOptions } from '@skynet-mqtt/core';
 import type { StartFlags } from './args.js';
 
 /** Flags that -c/--config overrides (everything but these). */
-export const APPLIED_AFTER_CONFIG = ['--config', '--verbose', '--very-verbose', '--db'];
+export const APPLIED_AFTER_CONFIG = ['--config', '--verbose', '--very-verbose', '--db', '--credentials', '--device-auth'];
 
 /** Mosca's CLI defaults, also for what a config file leaves out: stats on, memory store, warn. */
 function withDefaults(options: ServerOptions): ServerOptions {
@@ -40,6 +40,7 @@ export function finalOptions(flags: StartFlags, config: ServerOptions | undefine
   const options = withDefaults(config ?? optionsFromFlags(flags));
   const level = flags.veryVerbose ? 'debug' : flags.verbose ? 'info' : undefined;
   if (level) options.logger = options.logger === false ? { level } : { ...options.logger, level };
+  if (flags.deviceAuth && options.deviceAuth === undefined) options.deviceAuth = {};
   if (flags.db !== undefined) {
     // storeMessagesQos0 lives in Mosca's persistence options; keep it when --db swaps the store.
     const previous = options.persistence as Record<string, unknown> | undefined;

@@ -1,7 +1,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Emitter, Message, MessageHandler } from '@skynet-mqtt/core';
-import { allBytes, bigPayload, message } from './fixtures.js';
+import { allBytes, bigPayload, message, v5Message } from './fixtures.js';
 import { sleep, waitFor } from './wait.js';
 
 /** A handler that records what it receives. */
@@ -177,6 +177,21 @@ export function emitterContract(name: string, makeEmitter: () => Promise<Emitter
       for (const m of sent) await publisher.publish(m);
       await waitFor(() => handler.received.length >= 4, 'four messages');
       assert.deepEqual(handler.received.map((m) => [m.topic, m.qos, m.retain]), sent.map((m) => [m.topic, m.qos, m.retain]));
+    });
+
+    test('carries MQTT 5 properties, User Properties in order, between instances', async () => {
+      const publisher = await make();
+      const subscriber = await make();
+      const handler = recorder();
+      await subscriber.subscribe('v5/#', handler);
+      const sent = v5Message('v5/props', 'with properties', 1);
+      await publisher.publish(sent);
+      await publisher.publish(message('v5/plain', 'without'));
+      await waitFor(() => handler.received.length >= 2, 'two messages');
+      assert.deepEqual(handler.received[0]!.properties, sent.properties);
+      assert.equal(handler.received[0]!.expiresAt, sent.expiresAt);
+      assert.equal(handler.received[1]!.properties, undefined);
+      assert.equal(handler.received[1]!.expiresAt, undefined);
     });
 
     test('delivers between two emitter instances, both ways, the publisher included', async () => {

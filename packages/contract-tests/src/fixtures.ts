@@ -1,4 +1,4 @@
-import type { Message, QoS } from '@skynet-mqtt/core';
+import type { Message, MessageProperties, QoS } from '@skynet-mqtt/core';
 
 export function message(topic: string, payload: string | Buffer, qos: QoS = 0, retain = false): Message {
   return { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain };
@@ -33,4 +33,32 @@ export function summary(messages: readonly Message[]): string[] {
 
 export function topics(messages: readonly Message[]): string[] {
   return messages.map((m) => m.topic).sort();
+}
+
+/**
+ * Every MQTT 5 property a message carries, User Properties with a repeated name between two
+ * others (their order must survive) and binary Correlation Data.
+ */
+export function v5Properties(): MessageProperties {
+  return {
+    payloadFormatIndicator: true,
+    messageExpiryInterval: 3600,
+    contentType: 'application/json; charset=utf-8',
+    responseTopic: 'reply/to/me',
+    correlationData: allBytes().subarray(0, 40),
+    userProperties: [
+      ['a', '1'],
+      ['b', 'two'],
+      ['a', '3'],
+      ['ünï', 'çødé'],
+    ],
+  };
+}
+
+/** When v5Message's messages expire: a fixed time far ahead (2100-01-01). */
+export const V5_EXPIRES_AT = 4_102_444_800_000;
+
+/** A message with every MQTT 5 property (v5Properties) and an expiry time. */
+export function v5Message(topic: string, payload: string | Buffer, qos: QoS = 1, retain = false): Message {
+  return { ...message(topic, payload, qos, retain), properties: v5Properties(), expiresAt: V5_EXPIRES_AT };
 }

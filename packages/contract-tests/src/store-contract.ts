@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClientSubscription, Message, OutgoingPacket, Store, Subscription } from '@skynet-mqtt/core';
 import { allBytes, bigPayload, message, summary, topics } from './fixtures.js';
+import { mqtt5StoreContract } from './store-contract-mqtt5.js';
+import { recordContract } from './record-contract.js';
 import { sweepContract } from './store-sweep-contract.js';
 import { orphanedWillContract } from './store-will-contract.js';
 import { sleep } from './wait.js';
@@ -70,6 +72,8 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
       await store.close();
       for (const s of extra.splice(0)) await s.close();
     });
+
+    mqtt5StoreContract(() => store, options.reopen, (next) => (store = next));
 
     describe('retained messages', () => {
       test('are stored, replaced and deleted by an empty payload', async () => {
@@ -372,11 +376,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         });
 
         test('queued and in-flight packets expire', async () => {
-          const short = await track(ttlStore({ subscriptions: 60_000, packets: 50 }));
+          // 'new' must still be live when read back: a TTL long enough for a loaded machine.
+          const short = await track(ttlStore({ subscriptions: 60_000, packets: 600 }));
           await short.createSession('p');
           await short.enqueue('p', message('p', 'old', 1));
           await short.putOutgoing('p', packet(1, 'old'));
-          await sleep(120);
+          await sleep(800);
           await short.enqueue('p', message('p', 'new', 1));
           await short.putOutgoing('p', packet(2, 'new'));
           assert.deepEqual((await takeQueue(short, 'p')).map((m) => m.payload.toString()), ['new']);
@@ -385,6 +390,8 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         });
       });
     }
+
+    recordContract({ get: () => store, set: (reopened) => (store = reopened) }, options.reopen);
 
     describe('concurrency', () => {
       test('50 parallel addSubscriptions are all kept', async () => {

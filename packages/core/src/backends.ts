@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Emitter } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
-import type { ByteBudget } from './limits/byte-budget.js';
+import type { ByteBudget } from './connection/byte-budget.js';
 import { ConfigurationError, type EmitterFactory, type ServerOptions, type StoreFactory } from './options.js';
 import { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 import type { Store } from './store/store.js';
 
-/** What the broker gives the backends it builds. */
+/** What the broker gives the backends it builds (a tool building them on its own may give none). */
 export interface BackendContext {
   /** The broker's logger: adapters loaded by name log through a child of it unless given a `logger` option. */
   logger: Logger;
@@ -45,19 +45,27 @@ function isEmitter(value: unknown): value is Emitter {
   return typeof emitter?.publish === 'function' && typeof emitter.subscribe === 'function';
 }
 
+/**
+ * Imports an optional package the configuration names; a missing one is a ConfigurationError that
+ * says which package to install (adapters and plugins are installed separately from core).
+ */
+export async function importOptionalPackage<T>(pkg: string, option: string, what: string): Promise<T> {
+  try {
+    return (await import(pkg)) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(error).includes(pkg)) {
+      throw new ConfigurationError(`${option} ${what} needs the package ${pkg}: run npm install ${pkg}`);
+    }
+    throw error;
+  }
+}
+
 async function loadAdapter(name: string, option: string): Promise<AdapterModule> {
   const pkg = ADAPTER_PACKAGES[name.toLowerCase()];
   if (!pkg) {
     throw new ConfigurationError(`${option} '${name}' is unknown: use memory or one of ${Object.keys(ADAPTER_PACKAGES).join(', ')}`);
   }
-  try {
-    return (await import(pkg)) as AdapterModule;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(error).includes(pkg)) {
-      throw new ConfigurationError(`${option} '${name}' needs the package ${pkg}: run npm install ${pkg}`);
-    }
-    throw error;
-  }
+  return importOptionalPackage<AdapterModule>(pkg, option, `'${name}'`);
 }
 
 /** How one of the two backend options is read: its name, its kind key, and what memory means. */
@@ -75,7 +83,7 @@ interface BackendKind<T> {
 }
 
 /** Builds a Store or an Emitter from its option: an instance, a factory function, or a type name. */
-async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger): Promise<T> {
+async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | undefined): Promise<T> {
   const { option, key } = kind;
   if (kind.isInstance(config)) return config;
   if (config !== undefined && (config === null || typeof config !== 'object')) {
@@ -89,11 +97,11 @@ async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger): 
   const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
   if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
   // Outages and errors of the adapter show in the broker's log (a `logger` option wins).
-  return make({ logger: logger.child({ [option]: name }), ...rest });
+  return make(logger ? { logger: logger.child({ [option]: name }), ...rest } : rest);
 }
 
 /** Builds the Store named by `options.persistence`; memory when unset. */
-export function createStore(options: ServerOptions, context: BackendContext): Promise<Store> {
+export function createStore(options: ServerOptions, context: Partial<BackendContext> = {}): Promise<Store> {
   return build<Store>(options.persistence, {
     option: 'persistence',
     key: 'factory',
@@ -109,7 +117,7 @@ export function createStore(options: ServerOptions, context: BackendContext): Pr
 }
 
 /** Builds the Emitter named by `options.backend`; memory when unset. */
-export function createEmitter(options: ServerOptions, context: Pick<BackendContext, 'logger'>): Promise<Emitter> {
+export function createEmitter(options: ServerOptions, context: Partial<Pick<BackendContext, 'logger'>> = {}): Promise<Emitter> {
   return build<Emitter>(options.backend, {
     option: 'backend',
     key: 'type',

@@ -1,10 +1,11 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import type { ByteBudget } from './connection/byte-budget.js';
 import type { Client } from './connection/client.js';
+import type { DelayedWills } from './connection/delayed-wills.js';
 import type { ControlChannel } from './control/control-channel.js';
 import type { Emitter } from './emitter/emitter.js';
-import type { Hooks } from './hooks.js';
-import type { ByteBudget } from './limits/byte-budget.js';
+import type { AuthenticationMethod, Hooks } from './hooks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Router } from './router/router.js';
 import type { Store } from './store/store.js';
@@ -35,6 +36,12 @@ export interface Broker extends EventEmitter, Hooks {
   readonly queuedBytes: ByteBudget;
   /** Connected clients by id (Mosca's `server.clients`). */
   readonly clients: Record<string, Client>;
+  /** Bytes held for packets still arriving, across every connection (`maxIncompletePacketBytes`). */
+  readonly incompletePackets: ByteBudget;
+  /** MQTT 5 wills waiting for their Will Delay Interval. */
+  readonly delayedWills: DelayedWills;
+  /** MQTT 5 enhanced authentication methods by name; a CONNECT naming another is refused (0x8C). */
+  readonly authenticationMethods: Record<string, AuthenticationMethod>;
   /** The client whose message is being delivered right now, for backpressure (Client.throttle). */
   readonly publishing: Client | null;
   /**

@@ -63,6 +63,10 @@ export interface ServerOptions {
   maxPacketSize?: number;
   /** Most levels a topic name or filter may have; a deeper one is refused (PUBLISH closes, SUBSCRIBE fails). */
   maxTopicLevels?: number;
+  /** Bytes held for packets still arriving, across every connection; a packet that would exceed it closes its connection. */
+  maxIncompletePacketBytes?: number;
+  /** Milliseconds a connected client's packet may take to arrive in full, from its first byte. */
+  incompletePacketTimeout?: number;
   maxConnections?: number;
   /** Milliseconds a connection may stay open without sending CONNECT. */
   connectTimeout?: number;
@@ -78,8 +82,30 @@ export interface ServerOptions {
   sysAccess?: Partial<SysAccessOptions>;
   /** pino options (`level`, `name`, ...), `{ childOf: parentLogger }`, or `false` for silence. */
   logger?: Record<string, unknown> | false;
+  /** Device security (`@skynet-mqtt/device-auth`): UUID/token authentication and whitelists. */
+  deviceAuth?: Record<string, unknown>;
   /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
   onQoS2publish?: string;
+  /**
+   * Largest keepalive, in seconds, a client may use (Mosquitto's `max_keepalive`): a 5.0 client
+   * asking for more, or for none, is told this one (Server Keep Alive); a 3.1/3.1.1 client is
+   * refused. No cap when unset.
+   */
+  maxKeepalive?: number;
+  /** MQTT 5: Topic Aliases a client may set per connection (advertised in CONNACK); 0 for none. */
+  topicAliasMaximum?: number;
+  /**
+   * MQTT 5 Receive Maximum: QoS 1/2 messages a 5.0 client may have sent unacknowledged (advertised
+   * in CONNACK); one more is DISCONNECT 0x93.
+   */
+  receiveMaximum?: number;
+  /** MQTT 5 Response Information, sent to clients that ask for it (e.g. a topic prefix for responses). */
+  responseInformation?: string;
+  /**
+   * MQTT 5 server redirection: every client is refused and, if it speaks 5.0, pointed at
+   * `serverReference` (CONNACK 0x9D "Server moved" when `permanent`, else 0x9C "Use another server").
+   */
+  redirect?: { serverReference: string; permanent?: boolean };
 }
 
 export interface ResolvedOptions {
@@ -95,6 +121,8 @@ export interface ResolvedOptions {
   sessionSweepInterval: number;
   maxPacketSize: number;
   maxTopicLevels: number;
+  maxIncompletePacketBytes: number;
+  incompletePacketTimeout: number;
   maxConnections: number;
   connectTimeout: number;
   storeMessagesQos0: boolean;
@@ -104,6 +132,12 @@ export interface ResolvedOptions {
   publishClientDisconnect: boolean;
   publishSubscriptions: boolean;
   sysAccess: SysAccessOptions;
+  /** 0: no cap. */
+  maxKeepalive: number;
+  topicAliasMaximum: number;
+  receiveMaximum: number;
+  responseInformation: string | undefined;
+  redirect: { serverReference: string; permanent: boolean } | undefined;
 }
 
 /** A configuration the broker cannot start with; the message says what to change. */
@@ -123,9 +157,9 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
   'maxInflightBytes', 'maxQueuedBytes', 'maxTotalQueuedBytes', 'publisherPauseTimeout', 'drainTimeout', 'sessionSweepInterval',
-  'maxPacketSize', 'maxTopicLevels', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
+  'maxPacketSize', 'maxTopicLevels', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish',
+  'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
 
 /** Defaults of the limits that protect the broker's memory and its clients from each other (docs/operations.md). */
@@ -150,6 +184,28 @@ function positiveInteger(options: Record<string, unknown>, name: string, fallbac
   return value;
 }
 
+function boundedInteger(options: Record<string, unknown>, name: string, min: number, max: number): number {
+  const value = options[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigurationError(`option ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function optionalString(options: Record<string, unknown>, name: string): string | undefined {
+  const value = options[name];
+  if (value !== undefined && typeof value !== 'string') throw new ConfigurationError(`option ${name} must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function redirectOf(redirect: ServerOptions['redirect']): ResolvedOptions['redirect'] {
+  if (redirect === undefined) return undefined;
+  if (!redirect || typeof redirect.serverReference !== 'string' || redirect.serverReference === '') {
+    throw new ConfigurationError(`option redirect must be { serverReference: 'host:port', permanent?: boolean }, got ${JSON.stringify(redirect)}`);
+  }
+  return { serverReference: redirect.serverReference, permanent: flag(redirect, 'permanent', false) };
+}
+
 function flag(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
   const value = options[name];
   if (value === undefined) return fallback;
@@ -162,6 +218,15 @@ function port(value: unknown, name: string): number {
     throw new ConfigurationError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** At least one packet of the largest size must fit: 256 MiB by default, or maxPacketSize if larger. */
+function incompletePacketBudget(options: Record<string, unknown>, maxPacketSize: number): number {
+  const budget = positiveInteger(options, 'maxIncompletePacketBytes', Math.max(256 * 1024 * 1024, maxPacketSize));
+  if (budget < maxPacketSize) {
+    throw new ConfigurationError(`option maxIncompletePacketBytes (${budget}) must be at least maxPacketSize (${maxPacketSize}): raise it or lower maxPacketSize`);
+  }
+  return budget;
 }
 
 const AUDIENCES: readonly SysAudience[] = ['all', 'authenticated', 'none'];
@@ -238,6 +303,7 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || /[+#/]/.test(options.id))) {
     throw new ConfigurationError(`option id must be a non-empty string without '/', '+' or '#', got ${JSON.stringify(options.id)}`);
   }
+  const maxPacketSize = positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16);
   const resolved: ResolvedOptions = {
     id: options.id ?? randomId(),
     interfaces: interfacesOf(options),
@@ -249,8 +315,10 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     publisherPauseTimeout: positiveInteger(raw, 'publisherPauseTimeout', DEFAULT_LIMITS.publisherPauseTimeout),
     drainTimeout: positiveInteger(raw, 'drainTimeout', DEFAULT_LIMITS.drainTimeout),
     sessionSweepInterval: positiveInteger(raw, 'sessionSweepInterval', DEFAULT_LIMITS.sessionSweepInterval),
-    maxPacketSize: positiveInteger(raw, 'maxPacketSize', 16 * 1024 * 1024, 16),
+    maxPacketSize,
     maxTopicLevels: positiveInteger(raw, 'maxTopicLevels', DEFAULT_LIMITS.maxTopicLevels),
+    maxIncompletePacketBytes: incompletePacketBudget(raw, maxPacketSize),
+    incompletePacketTimeout: positiveInteger(raw, 'incompletePacketTimeout', 60_000),
     maxConnections: positiveInteger(raw, 'maxConnections', 10_000_000),
     connectTimeout: positiveInteger(raw, 'connectTimeout', 30_000),
     storeMessagesQos0: flag(raw, 'storeMessagesQos0', false),
@@ -260,6 +328,11 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     publishClientDisconnect: flag(raw, 'publishClientDisconnect', true),
     publishSubscriptions: flag(raw, 'publishSubscriptions', true),
     sysAccess: sysAccess(raw.sysAccess),
+    maxKeepalive: raw.maxKeepalive === undefined ? 0 : boundedInteger(raw, 'maxKeepalive', 1, 65535),
+    topicAliasMaximum: raw.topicAliasMaximum === undefined ? 10 : boundedInteger(raw, 'topicAliasMaximum', 0, 65535),
+    receiveMaximum: raw.receiveMaximum === undefined ? 65_535 : boundedInteger(raw, 'receiveMaximum', 1, 65_535),
+    responseInformation: optionalString(raw, 'responseInformation'),
+    redirect: redirectOf(options.redirect),
   };
   return { resolved, unknown };
 }

@@ -7,18 +7,21 @@ import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
 import type { Broker } from './broker.js';
-import { Client } from './connection/client.js';
+import { ByteBudget } from './connection/byte-budget.js';
+import { Client, type CloseReason } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
 import { publishOrphanedWills } from './connection/session.js';
 import { ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
-import { callHook, type Hooks } from './hooks.js';
+import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
+import { DelayedWills } from './connection/delayed-wills.js';
+import { expiryOf } from './connection/properties.js';
 import { DescriptorGuard } from './listeners/descriptor-guard.js';
 import { warnIfOpenToAnonymous } from './listeners/exposure.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
-import { ByteBudget } from './limits/byte-budget.js';
 import { createLogger, RateLimitedLog } from './logger.js';
+import { closePlugins, startPlugins, type Plugin } from './plugins.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
 import { SessionSweeper } from './store/session-sweeper.js';
@@ -26,8 +29,8 @@ import type { Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
 import { controlTopicError, SysReadAccess } from './sys/topic-access.js';
-import { topicFilterError, topicNameError } from './topics/validate.js';
-import type { Message, QoS, Will } from './types.js';
+import { topicFilterError, topicLevelsError, topicNameError } from './topics/validate.js';
+import type { Message, MessageProperties, QoS, Will } from './types.js';
 
 /** What `server.publish()` takes: Mosca's packet shape. */
 export interface PublishPacket {
@@ -35,6 +38,8 @@ export interface PublishPacket {
   payload?: Buffer | Uint8Array | string;
   qos?: QoS;
   retain?: boolean;
+  /** MQTT 5 properties, for 5.0 subscribers (3.1.1 subscribers get the message without them). */
+  properties?: MessageProperties;
 }
 
 type PublishCallback = (error: Error | undefined, packet?: Message) => void;
@@ -62,6 +67,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   readonly router = new Router((level, present) => this.routeDollarLevel(level, present));
   readonly stats = new BrokerStats();
   readonly clients: Record<string, Client> = Object.create(null);
+  readonly incompletePackets: ByteBudget;
   store!: Store;
   emitter!: Emitter;
   /** Messages between broker instances (see ControlChannel); usable once the server is ready. */
@@ -76,12 +82,16 @@ export class Server extends EventEmitter implements Broker, Hooks {
   authorizeSubscribe?: Hooks['authorizeSubscribe'];
   authorizeForward?: Hooks['authorizeForward'];
   published?: Hooks['published'];
+  readonly delayedWills = new DelayedWills();
+  /** MQTT 5 enhanced authentication methods, by the name a client gives in CONNECT. */
+  authenticationMethods: Record<string, AuthenticationMethod> = Object.create(null);
 
   closed = false;
   publishing: Client | null = null;
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
   private listening: Listener[] = [];
+  private plugins: Plugin[] = [];
   /** WebSocket servers attached to the application's HTTP servers (attachHttpServer). */
   private readonly attachedWebSockets: WebSocketServer[] = [];
   private keepalive?: KeepaliveMonitor;
@@ -110,6 +120,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
     this.settings = resolved;
     this.id = resolved.id;
+    this.incompletePackets = new ByteBudget(resolved.maxIncompletePacketBytes);
     this.sysAccess = new SysReadAccess(resolved.sysAccess);
     this.queuedBytes = new ByteBudget(resolved.maxTotalQueuedBytes);
     if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
@@ -156,19 +167,23 @@ export class Server extends EventEmitter implements Broker, Hooks {
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);
       await publishOrphanedWills(this);
+      // Plugins before listeners: the hooks they install apply to the first connection.
+      this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
-        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings.maxConnections, this.onListenerError));
+        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings, this.onListenerError));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
       await Promise.all(this.listening.map((listener) => listener.close()));
+      await closePlugins(this.plugins);
       await this.release();
       throw error;
     }
     this.keepalive = new KeepaliveMonitor(this.connections, this.settings);
     this.sweeper = new SessionSweeper(this.store, this.settings.sessionSweepInterval, this.logger, this.descriptors);
     if (this.settings.stats) {
-      this.sys = new SysPublisher(this.stats, (topic, value) => this.publishEvent(topic, value), this.settings.statsInterval, this.descriptors, this.logger);
+      const publish = (topic: string, value: string) => this.publishEvent(topic, value);
+      this.sys = new SysPublisher(this.stats, publish, this.settings.statsInterval, this.incompletePackets, this.descriptors, this.logger);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
   }
@@ -190,7 +205,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * owns (an Express app's, say), on `path` only or on any path. The application closes it.
    */
   attachHttpServer(httpServer: http.Server | https.Server, path?: string): void {
-    this.attachedWebSockets.push(attachWebSocket(httpServer, path, (stream, remote) => this.accept(stream, remote), this.onListenerError));
+    const accept = (stream: Duplex, remote: string) => this.accept(stream, remote);
+    this.attachedWebSockets.push(attachWebSocket(httpServer, { path, maxPayload: this.settings.maxPacketSize }, accept, this.onListenerError));
   }
 
   private readonly onListenerError = (error: Error): void => {
@@ -203,6 +219,16 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const client = new Client(this, stream, remoteAddress);
     this.connections.add(client);
     return client;
+  }
+
+  /**
+   * Closes every connection for which `predicate` holds, those still authenticating included (a
+   * plugin revoking credentials, an operator's kick); resolves to how many, once they are closed.
+   */
+  async disconnectClients(predicate: (client: Client) => boolean, reason: CloseReason): Promise<number> {
+    const closing = [...this.connections].filter((client) => !client.closing && predicate(client)).map((client) => client.close(reason));
+    await Promise.all(closing);
+    return closing.length;
   }
 
   forget(client: Client): void {
@@ -264,7 +290,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
     for (const [clientId, granted] of offline) {
       const qos = (message.qos < granted ? message.qos : granted) as QoS;
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
-      writes.push(this.queueOffline(clientId, { topic: message.topic, payload: message.payload, qos, retain: false }));
+      const queued: Message = { topic: message.topic, payload: message.payload, qos, retain: false };
+      if (message.properties) queued.properties = message.properties;
+      if (message.expiresAt !== undefined) queued.expiresAt = message.expiresAt;
+      writes.push(this.queueOffline(clientId, queued));
     }
     await Promise.all(writes);
   }
@@ -291,6 +320,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   private closeTakenOver(clientId: string, origin: ControlOrigin): void {
     if (origin.local) return;
+    // The client is back, on another instance: its delayed will is not sent. [MQTT-3.1.3-9]
+    this.delayedWills.cancel(clientId);
     const client = this.clients[clientId];
     if (client) void client.close('new connection request');
   }
@@ -302,7 +333,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   async publishWill(client: Client, will: Will): Promise<void> {
     try {
-      let message: Message = will;
+      // A will's Message Expiry Interval counts from when it is published.
+      const expiresAt = expiryOf(will.properties);
+      let message: Message = expiresAt === undefined ? will : { ...will, expiresAt };
       if (this.authorizePublish) {
         const verdict = await callHook<boolean | Buffer | 'ignore'>(this.authorizePublish, this, [client, will.topic, will.payload]);
         if (!verdict || verdict === 'ignore') return;
@@ -327,7 +360,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   private async publishMessage(packet: PublishPacket, client: Client | null): Promise<Message> {
-    const error = typeof packet?.topic === 'string' ? (topicNameError(packet.topic, this.settings.maxTopicLevels) ?? controlTopicError(packet.topic)) : 'topic must be a string';
+    const error = typeof packet?.topic === 'string' ? (topicNameError(packet.topic) ?? topicLevelsError(packet.topic, this.settings.maxTopicLevels) ?? controlTopicError(packet.topic)) : 'topic must be a string';
     if (error) throw new Error(`cannot publish to ${JSON.stringify(packet?.topic)}: ${error}`);
     const qos = packet.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`qos must be 0, 1 or 2, got ${JSON.stringify(qos)}`);
@@ -338,6 +371,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
       qos,
       retain: packet.retain === true,
     };
+    if (packet.properties) message.properties = packet.properties;
+    const expiresAt = expiryOf(packet.properties);
+    if (expiresAt !== undefined) message.expiresAt = expiresAt;
     await this.started;
     if (this.closed) throw new Error('the server is closed');
     await this.route(message, client);
@@ -354,7 +390,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     done?: (error?: Error) => void,
   ): Promise<void> {
     try {
-      const error = topicFilterError(filter, this.settings.maxTopicLevels);
+      const error = topicFilterError(filter) ?? topicLevelsError(filter, this.settings.maxTopicLevels);
       if (error) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${error}`);
       await this.started;
       await this.emitter.subscribe(filter, (message) => callback(message.topic, message.payload, { qos: message.qos, retain: message.retain }));
@@ -375,6 +411,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private async stop(): Promise<void> {
     await this.started.catch(() => undefined);
     this.closed = true;
+    this.delayedWills.clear();
     this.keepalive?.stop();
     this.sys?.stop();
     for (const wss of this.attachedWebSockets) wss.close();
@@ -382,6 +419,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     await Promise.all([...this.connections].map((client) => client.close('server closed')));
     await stopAccepting;
     await this.sweeper?.stop();
+    await closePlugins(this.plugins);
     await this.release();
     this.logger.info('closed');
     this.emit('closed');

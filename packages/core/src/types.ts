@@ -1,5 +1,26 @@
-/** Quality of service levels of MQTT 3.1.1. */
+/** Quality of service levels. */
 export type QoS = 0 | 1 | 2;
+
+/** MQTT protocol levels on the wire: 3 is MQTT 3.1, 4 is 3.1.1, 5 is 5.0. */
+export type ProtocolLevel = 3 | 4 | 5;
+
+/** A User Property of MQTT 5: a name and a value, kept in the order they came in. [MQTT-3.3.2-18] */
+export type UserProperty = [name: string, value: string];
+
+/**
+ * The MQTT 5 properties a message carries from its publisher to its subscribers unchanged
+ * (Topic Alias and Subscription Identifier belong to one hop and are not kept here).
+ */
+export interface MessageProperties {
+  /** true: the payload is UTF-8 text. [MQTT-3.3.2-4] */
+  payloadFormatIndicator?: boolean;
+  /** Seconds the message lives, counted from when the broker received it. [MQTT-3.3.2-5] */
+  messageExpiryInterval?: number;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Buffer;
+  userProperties?: UserProperty[];
+}
 
 /**
  * An application message as it travels through the broker: from a publisher (or a will, or the
@@ -10,6 +31,13 @@ export interface Message {
   payload: Buffer;
   qos: QoS;
   retain: boolean;
+  /** MQTT 5 properties; absent for messages of 3.1/3.1.1 publishers that carry none. */
+  properties?: MessageProperties;
+  /**
+   * When the message expires (milliseconds since the epoch): set from its Message Expiry Interval
+   * when the broker received it. An expired message is delivered to no one. [MQTT-3.3.2-5]
+   */
+  expiresAt?: number;
 }
 
 /** A message addressed to one client, with the packet id that client knows it by. */
@@ -40,3 +68,16 @@ export interface ClientSubscription extends Subscription {
 
 /** The will message a client registered with CONNECT. */
 export type Will = Message;
+
+/** A record of a Store collection (see Store.putRecord). */
+export interface StoredRecord {
+  key: string;
+  value: Buffer;
+}
+
+/** Which records Store.listRecords returns: keys starting with `prefix`, after `after`, at most `limit` (default 1000). */
+export interface RecordPage {
+  prefix?: string;
+  after?: string;
+  limit?: number;
+}

@@ -34,6 +34,8 @@ export interface Received {
   qos: number;
   retain: boolean;
   dup: boolean;
+  /** MQTT 5 properties as mqtt.js reads them (User Properties by name). */
+  properties?: mqttPacket.IPublishPacket['properties'];
 }
 
 export interface TestClient {
@@ -49,7 +51,7 @@ export async function connect(url: string, options: mqtt.IClientOptions = {}): P
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
   const messages: Received[] = [];
   client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, payload, qos: packet.qos, retain: packet.retain, dup: packet.dup });
+    messages.push({ topic, payload, qos: packet.qos, retain: packet.retain, dup: packet.dup, properties: packet.properties });
   });
   const connack = await new Promise<mqttPacket.IConnackPacket>((resolve, reject) => {
     client.once('connect', resolve);
@@ -77,15 +79,25 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** A socket speaking raw MQTT packets, for what a client library would refuse to send. */
 export class RawClient {
   readonly packets: mqttPacket.Packet[] = [];
+  /** Every byte received, for checks finer than the parser's view (property order, sizes). */
+  readonly received: Buffer[] = [];
   closed = false;
   /** Date.now() when the socket was opened, and when it closed. */
   readonly openedAt = Date.now();
   closedAt = 0;
-  private readonly parser = mqttPacket.parser();
+  private readonly parser: mqttPacket.Parser;
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(
+    readonly socket: net.Socket,
+    /** The protocol level packets are written and read in (5 for MQTT 5). */
+    readonly protocolVersion: 3 | 4 | 5,
+  ) {
+    this.parser = mqttPacket.parser({ protocolVersion });
     this.parser.on('packet', (packet: mqttPacket.Packet) => this.packets.push(packet));
-    socket.on('data', (chunk) => this.parser.parse(chunk));
+    socket.on('data', (chunk) => {
+      this.received.push(chunk);
+      this.parser.parse(chunk);
+    });
     const onClosed = () => {
       if (this.closed) return;
       this.closed = true;
@@ -95,14 +107,14 @@ export class RawClient {
     socket.on('error', onClosed);
   }
 
-  static async connect(port: number): Promise<RawClient> {
+  static async connect(port: number, protocolVersion: 3 | 4 | 5 = 4): Promise<RawClient> {
     const socket = net.connect(port, '127.0.0.1');
     await once(socket, 'connect');
-    return new RawClient(socket);
+    return new RawClient(socket, protocolVersion);
   }
 
   send(packet: mqttPacket.Packet): void {
-    this.socket.write(mqttPacket.generate(packet));
+    this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
   }
 
   sendBytes(bytes: Buffer | number[]): void {
@@ -122,7 +134,7 @@ export class RawClient {
 
   /** CONNECT with MQTT 3.1.1 defaults, then the CONNACK. */
   async handshake(fields: Partial<mqttPacket.IConnectPacket> = {}): Promise<mqttPacket.IConnackPacket> {
-    this.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: `raw-${Math.random().toString(16).slice(2)}`, ...fields });
+    this.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.protocolVersion, clean: true, keepalive: 0, clientId: `raw-${Math.random().toString(16).slice(2)}`, ...fields });
     return this.next('connack');
   }
 
@@ -155,19 +167,21 @@ export class RawClient {
 
 /**
  * CONNECT bytes written by hand, for what mqtt-packet refuses to generate (an unknown protocol
- * level, an empty client id without clean session). No will, no credentials, keepalive 60.
+ * level, an empty client id without clean session). No will, no credentials, keepalive 60; at
+ * level 5 no properties.
  */
 export function connectBytes({ protocolId = 'MQTT', level = 4, clean = true, clientId = '' } = {}): Buffer {
   const string = (text: string) => [...Buffer.from([0, Buffer.byteLength(text)]), ...Buffer.from(text)];
-  const body = [...string(protocolId), level, clean ? 0x02 : 0x00, 0x00, 0x3c, ...string(clientId)];
+  const properties = level === 5 ? [0] : []; // MQTT 5: an empty property list
+  const body = [...string(protocolId), level, clean ? 0x02 : 0x00, 0x00, 0x3c, ...properties, ...string(clientId)];
   return Buffer.from([0x10, body.length, ...body]);
 }
 
 export interface Fixture extends TestBroker {
   /** An mqtt.js client of this broker, ended when the test ends. */
   connect(options?: mqtt.IClientOptions): Promise<TestClient>;
-  /** A raw socket to this broker, destroyed when the test ends. */
-  raw(): Promise<RawClient>;
+  /** A raw socket to this broker (MQTT 5 packets with `protocolVersion` 5), destroyed when the test ends. */
+  raw(protocolVersion?: 3 | 4 | 5): Promise<RawClient>;
 }
 
 /** A broker for one test: closed, with every client opened through it, when the test ends. */
@@ -187,8 +201,8 @@ export async function useBroker(t: TestContext, options: ServerOptions = {}): Pr
       clients.push(client);
       return client;
     },
-    async raw() {
-      const raw = await RawClient.connect(broker.port);
+    async raw(protocolVersion = 4) {
+      const raw = await RawClient.connect(broker.port, protocolVersion);
       raws.push(raw);
       return raw;
     },

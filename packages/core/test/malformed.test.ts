@@ -7,19 +7,7 @@ import assert from 'node:assert/strict';
 import type mqttPacket from 'mqtt-packet';
 import type { ServerOptions } from '../src/index.js';
 import { roundTrip, useBroker, waitFor } from './helpers.js';
-
-/** A PUBLISH with any topic bytes and first byte, built by hand. */
-function publishBytes(topic: Buffer | string, { first = 0x30, payload = Buffer.from('x') } = {}): Buffer {
-  const name = Buffer.from(topic);
-  const body = Buffer.concat([Buffer.from([name.length >> 8, name.length & 0xff]), name, first & 0x06 ? Buffer.from([0, 1]) : Buffer.alloc(0), payload]);
-  const length: number[] = [];
-  let n = body.length;
-  do {
-    length.push((n % 128) | (n >= 128 ? 0x80 : 0));
-    n = Math.floor(n / 128);
-  } while (n > 0);
-  return Buffer.concat([Buffer.from([first, ...length]), body]);
-}
+import { publish as publishBytes } from './wire.js';
 
 interface Case {
   name: string;

@@ -56,6 +56,10 @@ describe('invalid values', () => {
     ['drainTimeout', { drainTimeout: null }],
     ['maxTopicLevels', { maxTopicLevels: 0 }],
     ['connectTimeout', { connectTimeout: '30s' }],
+    ['incompletePacketTimeout', { incompletePacketTimeout: 0 }],
+    ['maxIncompletePacketBytes', { maxIncompletePacketBytes: 'lots' }],
+    // The budget must hold at least one packet of the largest size.
+    ['maxIncompletePacketBytes', { maxPacketSize: 1_000_000, maxIncompletePacketBytes: 999_999 }],
     ['stats', { stats: 'yes' }],
     ['publishNewClient', { publishNewClient: 1 }],
     ['id', { id: 'a/b' }],

@@ -83,6 +83,11 @@ describe('server.publish', () => {
   for (const [what, packet] of [
     ['a wildcard topic', { topic: 'a/+' }],
     ['an empty topic', { topic: '' }],
+    // The string rules of the wire apply to the application's topics too. [MQTT-1.5.3-1] [MQTT-1.5.3-3]
+    ['a topic with U+0000', { topic: 'a\u0000b' }],
+    ['a topic with a lone UTF-16 surrogate', { topic: 'a\ud800b' }],
+    ['a topic with the control character U+0085', { topic: 'a\u0085b' }],
+    ['a topic with the non-character U+FFFF', { topic: 'a\uffffb' }],
     ['a topic of 65,536 bytes', { topic: 'a'.repeat(65_536) }],
     ['a topic of 21,846 three-byte characters (65,538 bytes)', { topic: '€'.repeat(21_846) }],
     ['a non-string topic', { topic: 42 }],
@@ -123,6 +128,14 @@ describe('server.publish', () => {
     assert.equal((await raw.next('puback')).messageId, 3);
     assert.deepEqual(hookCalled, [['ph/slow', 'ph-pub'], ['ph/host', null]]);
   });
+});
+
+test('a topic with U+FFFD and a character beyond U+FFFF (a surrogate pair) is accepted [MQTT-1.5.3]', async (t) => {
+  const h = await harness(t);
+  const topic = 'a\ufffd/\u{1f600}';
+  const sub = await h.subscriber({ [topic]: 0 });
+  await h.server.publish({ topic, payload: 'ok' });
+  await waitFor(() => sub.messages.some((m) => m.topic === topic), 'the message');
 });
 
 test('a topic of exactly 65,535 bytes is accepted [MQTT-4.7.3-3]', async (t) => {

@@ -1,26 +1,36 @@
-import type { Message, OutgoingPacket, QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, type Message, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
 
 /**
  * Compact binary values. A Message is
- *   flags (1 byte) | topic length (uint32 BE) | topic (UTF-8) | payload (rest)
+ *   flags (1 byte) | topic length (uint32 BE) | topic (UTF-8) | [expiresAt (float64 ms)]
+ *   | [properties] | payload (rest)
  * so payloads stay binary-safe and need no base64 or JSON escaping.
  * Flags: bits 0-1 QoS, bit 2 retain, bit 3 `released: true`, bit 4 `released: false`
- * (two bits so an explicit `false` round-trips apart from an absent property).
+ * (two bits so an explicit `false` round-trips apart from an absent property), bit 5: MQTT 5
+ * properties follow, encoded as on the wire (their length first), bit 6: the message's expiry
+ * time follows the topic.
  */
 
 const QOS_MASK = 0b0000_0011;
 const RETAIN = 0b0000_0100;
 const RELEASED_TRUE = 0b0000_1000;
 const RELEASED_FALSE = 0b0001_0000;
+const HAS_PROPERTIES = 0b0010_0000;
+const HAS_EXPIRY = 0b0100_0000;
 const MESSAGE_HEADER = 5;
 
 function encodeMessageWithFlags(message: Message, extraFlags: number): Buffer {
   const topic = Buffer.from(message.topic, 'utf8');
-  const out = Buffer.allocUnsafe(MESSAGE_HEADER + topic.length + message.payload.length);
-  out[0] = (message.qos & QOS_MASK) | (message.retain ? RETAIN : 0) | extraFlags;
+  const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
+  const propertiesLength = properties?.length ?? 0;
+  const expiryLength = message.expiresAt === undefined ? 0 : 8;
+  const out = Buffer.allocUnsafe(MESSAGE_HEADER + topic.length + expiryLength + propertiesLength + message.payload.length);
+  out[0] = (message.qos & QOS_MASK) | (message.retain ? RETAIN : 0) | (properties ? HAS_PROPERTIES : 0) | (expiryLength ? HAS_EXPIRY : 0) | extraFlags;
   out.writeUInt32BE(topic.length, 1);
-  topic.copy(out, MESSAGE_HEADER);
-  out.set(message.payload, MESSAGE_HEADER + topic.length);
+  let offset = MESSAGE_HEADER + topic.copy(out, MESSAGE_HEADER);
+  if (message.expiresAt !== undefined) offset = out.writeDoubleBE(message.expiresAt, offset);
+  if (properties) offset += properties.copy(out, offset);
+  out.set(message.payload, offset);
   return out;
 }
 
@@ -33,13 +43,23 @@ function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Messag
   const flags = buffer[0]!;
   const topicEnd = MESSAGE_HEADER + buffer.readUInt32BE(1);
   if (topicEnd > buffer.length) throw new Error('corrupt stored message: topic overruns the value');
+  let payloadStart = topicEnd;
+  let expiresAt: number | undefined;
+  if (flags & HAS_EXPIRY) {
+    expiresAt = buffer.readDoubleBE(payloadStart);
+    payloadStart += 8;
+  }
+  let properties;
+  if (flags & HAS_PROPERTIES) ({ properties, next: payloadStart } = decodeMessageProperties(buffer, payloadStart));
   const message: Message = {
     topic: buffer.toString('utf8', MESSAGE_HEADER, topicEnd),
     // A copy, so a returned payload does not pin (or alias) the database's read buffer.
-    payload: Buffer.from(buffer.subarray(topicEnd)),
+    payload: Buffer.from(buffer.subarray(payloadStart)),
     qos: (flags & QOS_MASK) as QoS,
     retain: (flags & RETAIN) !== 0,
   };
+  if (properties) message.properties = properties;
+  if (expiresAt !== undefined) message.expiresAt = expiresAt;
   return { flags, message };
 }
 
@@ -90,21 +110,31 @@ export function peekOutgoingHead(buffer: Buffer): { expiresAt: number; messageId
   return { expiresAt: buffer.readDoubleBE(0), messageId: buffer.readUInt16BE(8) };
 }
 
-/** A durable session: flags (bit 0 connected) | expiresAt (float64 ms). */
+/**
+ * A durable session: flags (bit 0 connected, bit 1 has an expiry interval) | expiresAt (float64
+ * ms) | [expiryInterval (float64 ms): MQTT 5's Session Expiry Interval].
+ */
 export interface SessionRecord {
   connected: boolean;
   expiresAt: number;
+  expiryInterval?: number;
 }
 
+const HAS_INTERVAL = 0b10;
+
 export function encodeSession(record: SessionRecord): Buffer {
-  const out = Buffer.allocUnsafe(9);
-  out[0] = record.connected ? 1 : 0;
+  const withInterval = record.expiryInterval !== undefined;
+  const out = Buffer.allocUnsafe(withInterval ? 17 : 9);
+  out[0] = (record.connected ? 1 : 0) | (withInterval ? HAS_INTERVAL : 0);
   out.writeDoubleBE(record.expiresAt, 1);
+  if (withInterval) out.writeDoubleBE(record.expiryInterval!, 9);
   return out;
 }
 
 export function decodeSession(buffer: Buffer): SessionRecord {
-  return { connected: (buffer[0]! & 1) === 1, expiresAt: buffer.readDoubleBE(1) };
+  const record: SessionRecord = { connected: (buffer[0]! & 1) === 1, expiresAt: buffer.readDoubleBE(1) };
+  if (buffer[0]! & HAS_INTERVAL) record.expiryInterval = buffer.readDoubleBE(9);
+  return record;
 }
 
 /** A subscription value is its granted QoS, one byte. */

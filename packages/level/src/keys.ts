@@ -10,12 +10,13 @@
  *   !outgoing!<cid>\0<seq, 16 digits>     OutgoingEntry   in first-sent order
  *   !incoming!<cid>\0<messageId, 5 digits> (empty)
  *   !wills!<clientId>                     Message
+ *   !records!<collection>\0<key>          expiry (float64) + value   Store.putRecord
  *
  * `<cid>` is the client id with \0 and \1 escaped, so `<cid>\0` never prefixes another client's
  * keys; one client's entries of a space are then the range [`<cid>\0`, `<cid>\1`).
  */
 
-export type Space = 'meta' | 'retained' | 'sessions' | 'subscriptions' | 'queue' | 'outgoing' | 'incoming' | 'wills';
+export type Space = 'meta' | 'retained' | 'sessions' | 'subscriptions' | 'queue' | 'outgoing' | 'incoming' | 'wills' | 'records';
 
 export interface Range {
   gte: string;
@@ -71,4 +72,9 @@ export function sequence(n: number): string {
 
 export function messageIdSuffix(messageId: number): string {
   return messageId.toString().padStart(5, '0');
+}
+
+/** What every key of a record collection starts with (collection names hold no \0, see recordNameError). */
+export function recordBase(collection: string): string {
+  return `${prefix('records')}${collection}\u0000`;
 }

@@ -8,7 +8,9 @@ import {
   type Message,
   type OutgoingPacket,
   type QueuedMessage,
+  type RecordPage,
   type Store,
+  type StoredRecord,
   type Subscription,
   type Will,
 } from '@skynet-mqtt/core';
@@ -28,6 +30,7 @@ import {
 import { openDatabase, type Database, type Operation } from './database.js';
 import { clientKey, clientRange, messageIdSuffix, nameKey, parseClientKey, sequence, spaceRange, type Range } from './keys.js';
 import { KeyedMutex } from './mutex.js';
+import { LevelRecords } from './records.js';
 import type { LevelStoreOptions } from './options.js';
 
 /**
@@ -73,6 +76,7 @@ export class LevelStore implements Store {
   private readonly maxQueued: number;
   private readonly logger: AdapterLogger;
   private closed = false;
+  private readonly records: LevelRecords;
 
   private constructor(
     private readonly db: Database,
@@ -82,6 +86,7 @@ export class LevelStore implements Store {
     this.packetsTtl = options.ttl?.packets ?? DEFAULT_STORE_LIMITS.packetsTtl;
     this.maxQueued = options.maxQueuedMessages ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
     this.logger = options.logger ?? { info() {}, warn() {}, error() {} };
+    this.records = new LevelRecords(db, (key, task) => this.exclusive(key, task));
   }
 
   /** Opens the database at `options.path` (creating it) and loads the in-memory indexes. */
@@ -110,7 +115,7 @@ export class LevelStore implements Store {
       if (record.connected) {
         // The previous process died with this client connected: it went offline just now.
         record.connected = false;
-        record.expiresAt = now + this.subscriptionsTtl;
+        record.expiresAt = now + (record.expiryInterval ?? this.subscriptionsTtl);
         fixes.push(put(key, encodeSession(record)));
       }
       this.sessions.set(clientId, { ...record, subscriptions: new Map() });
@@ -229,15 +234,17 @@ export class LevelStore implements Store {
     return this.sessions.match(topic);
   }
 
-  async setConnected(clientId: string, connected: boolean): Promise<void> {
+  async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
     return this.forClient(clientId, async () => {
       const session = await this.live(clientId);
       if (!session) return;
-      const expiresAt = Date.now() + this.subscriptionsTtl;
+      const interval = expiryInterval ?? session.expiryInterval;
+      const expiresAt = Date.now() + (interval ?? this.subscriptionsTtl);
       // Not synced: after a crash a session stored as connected is treated as just disconnected.
-      await this.write([put(nameKey('sessions', clientId), encodeSession({ connected, expiresAt }))], false);
+      await this.write([put(nameKey('sessions', clientId), encodeSession({ connected, expiresAt, expiryInterval: interval }))], false);
       session.connected = connected;
       session.expiresAt = expiresAt;
+      session.expiryInterval = interval;
     });
   }
 
@@ -468,6 +475,22 @@ export class LevelStore implements Store {
       if (will) claimed.push({ clientId, will });
     }
     return claimed;
+  }
+
+  putRecord(collection: string, key: string, value: Buffer, expiresAt?: number): Promise<void> {
+    return this.records.put(collection, key, value, expiresAt);
+  }
+
+  getRecord(collection: string, key: string): Promise<Buffer | null> {
+    return this.records.get(collection, key);
+  }
+
+  deleteRecords(collection: string, keys: readonly string[]): Promise<number> {
+    return this.records.delete(collection, keys);
+  }
+
+  listRecords(collection: string, page?: RecordPage): Promise<StoredRecord[]> {
+    return this.records.list(collection, page);
   }
 
   /** Waits for the calls in progress, then closes the database (releasing its lock). */

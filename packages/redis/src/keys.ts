@@ -55,6 +55,14 @@ export class Keys {
   alive(instanceId: string): string {
     return `${this.prefix}alive:${instanceId}`;
   }
+  /** String: the value of one record (Store.putRecord), expiring by PX when it has an expiry. */
+  record(collection: string, key: string): string {
+    return `${this.prefix}rec:${collection}:${key}`;
+  }
+  /** Sorted set (scores 0) of a collection's record keys: listed in byte order by ZRANGEBYLEX. */
+  recordIndex(collection: string): string {
+    return `${this.prefix}recs:${collection}`;
+  }
   /** The Emitter's stream: every published message, from every instance (capped, MAXLEN ~). */
   get stream(): string {
     return `${this.prefix}stream`;

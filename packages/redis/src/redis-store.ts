@@ -1,5 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { topicMatches, type ClientSubscription, type Message, type OutgoingPacket, type QoS, type QueuedMessage, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
+import {
+  checkRecordName,
+  DEFAULT_RECORD_PAGE,
+  topicMatches,
+  type ClientSubscription,
+  type Message,
+  type OutgoingPacket,
+  type QoS,
+  type QueuedMessage,
+  type RecordPage,
+  type Store,
+  type StoredRecord,
+  type Subscription,
+  type Will,
+} from '@skynet-mqtt/core';
 import { decodeMessage, decodeOutgoing, decodeQueued, encodeMessage, encodeOutgoing, encodeQueued } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
@@ -136,7 +150,7 @@ export class RedisStore implements Store {
   // Sessions and subscriptions ----------------------------------------------------------------
 
   async getSession(clientId: string): Promise<Subscription[] | null> {
-    const reply = await this.run(S.GET_SESSION, this.keys.session(clientId), [clientId]);
+    const reply = await this.run(S.GET_SESSION, this.keys.session(clientId), [clientId, this.options.ttl.subscriptions]);
     if (reply === null) return null;
     const flat = asStrings(reply);
     const subscriptions: Subscription[] = [];
@@ -168,8 +182,9 @@ export class RedisStore implements Store {
   }
 
   /** Connected: the session's marker becomes this instance's id, alive as long as we are. */
-  async setConnected(clientId: string, connected: boolean): Promise<void> {
-    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? this.instanceId : '0', this.options.ttl.subscriptions]);
+  async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
+    const interval = expiryInterval === undefined ? '' : Math.max(1, Math.round(expiryInterval));
+    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? this.instanceId : '0', interval, this.options.ttl.subscriptions]);
   }
 
   async deleteSession(clientId: string): Promise<void> {
@@ -253,6 +268,39 @@ export class RedisStore implements Store {
     const claimed: { clientId: string; will: Will }[] = [];
     for (let i = 0; i < flat.length; i += 2) claimed.push({ clientId: flat[i]!.toString(), will: decodeMessage(flat[i + 1]!) });
     return claimed;
+  }
+
+  // Records ----------------------------------------------------------------------------------
+
+  async putRecord(collection: string, key: string, value: Buffer, expiresAt?: number): Promise<void> {
+    checkRecordName(collection, key);
+    // A time to live rather than an absolute time: Redis expires it by its own clock from now.
+    const ttl = expiresAt === undefined ? 0 : Math.max(-1, Math.ceil(expiresAt - Date.now()) || -1);
+    await this.run(S.PUT_RECORD, this.keys.record(collection, key), [collection, key, value, ttl]);
+  }
+
+  async getRecord(collection: string, key: string): Promise<Buffer | null> {
+    checkRecordName(collection, key);
+    return this.client.getBuffer(this.keys.record(collection, key));
+  }
+
+  async deleteRecords(collection: string, keys: readonly string[]): Promise<number> {
+    checkRecordName(collection);
+    for (const key of keys) checkRecordName(collection, key);
+    if (keys.length === 0) return 0;
+    return Number(await this.run(S.DELETE_RECORDS, this.keys.recordIndex(collection), [collection, ...keys]));
+  }
+
+  async listRecords(collection: string, page: RecordPage = {}): Promise<StoredRecord[]> {
+    checkRecordName(collection);
+    const { prefix = '', after, limit = DEFAULT_RECORD_PAGE } = page;
+    if (limit < 1) return [];
+    // Both bounds are byte strings to Redis: start after `after` when it sorts after the prefix.
+    const start = after !== undefined && Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0 ? `(${after}` : `[${prefix}`;
+    const flat = asBuffers(await this.run(S.LIST_RECORDS, this.keys.recordIndex(collection), [collection, start, limit, prefix], true));
+    const records: StoredRecord[] = [];
+    for (let i = 0; i < flat.length; i += 2) records.push({ key: flat[i]!.toString(), value: flat[i + 1]! });
+    return records;
   }
 
   /**

@@ -126,27 +126,39 @@ end
 return 1
 `);
 
-/** ARGV: prefix, clientId. Nil when there is no session, else HGETALL of its subscriptions. */
+/**
+ * ARGV: prefix, clientId, ttl. Nil when there is no session, else HGETALL of its subscriptions.
+ * A session still marked connected by an instance that is gone (its alive key expired) is
+ * offline from now on, for its own expiry interval (else the ttl), as after a LevelDB restart.
+ */
 export const GET_SESSION = new Script(`
 local id = ARGV[2]
-if redis.call('EXISTS', K('session', id)) == 0 then return false end
+local session = K('session', id)
+if redis.call('EXISTS', session) == 0 then return false end
+local owner = redis.call('HGET', session, 'connected')
+if owner and owner ~= '0' and owner ~= '1' and redis.call('EXISTS', P .. 'alive:' .. owner) == 0 then
+  redis.call('HSET', session, 'connected', '0')
+  expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[3])
+end
 return redis.call('HGETALL', K('sub', id))
 `);
 
 /**
- * ARGV: prefix, clientId, owner instance id (connected) or '0' (disconnected), ttl. A connected
- * session does not expire.
+ * ARGV: prefix, clientId, owner instance id (connected) or '0' (disconnected), the session's own
+ * expiry interval in ms ('' for none given: the one recorded earlier, else the ttl), ttl. A
+ * connected session does not expire; its interval is kept in the hash ('expiry').
  */
 export const SET_CONNECTED = new Script(`
 local id = ARGV[2]
 local session = K('session', id)
 if redis.call('EXISTS', session) == 0 then return 0 end
 redis.call('HSET', session, 'connected', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', session, 'expiry', ARGV[4]) end
 if ARGV[3] ~= '0' then
   redis.call('PERSIST', session)
   redis.call('ZREM', EXPIRING, id)
 else
-  expiresIn(id, ARGV[4])
+  expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[5])
 end
 return 1
 `);
@@ -447,3 +459,58 @@ if last[1] then id = last[1][1] end
 return {id, redis.call('GET', KEYS[1] .. ':n') or '0'}`,
   false,
 );
+
+/**
+ * Records. KEYS[1]: the record's key; ARGV: prefix, collection, key, value, time to live in ms
+ * ('0': none, '-1': already expired, so deleted). The collection's sorted set (all scores 0)
+ * orders its keys by their bytes, for listing.
+ */
+export const PUT_RECORD = new Script(`
+local rk = P .. 'rec:' .. ARGV[2] .. ':' .. ARGV[3]
+local index = P .. 'recs:' .. ARGV[2]
+if ARGV[5] == '-1' then
+  redis.call('DEL', rk)
+  redis.call('ZREM', index, ARGV[3])
+  return 0
+end
+if ARGV[5] == '0' then redis.call('SET', rk, ARGV[4]) else redis.call('SET', rk, ARGV[4], 'PX', ARGV[5]) end
+redis.call('ZADD', index, 0, ARGV[3])
+return 1
+`);
+
+/** Records. ARGV: prefix, collection, key1, key2, ... Returns how many existed. */
+export const DELETE_RECORDS = new Script(`
+local n = 0
+for i = 3, #ARGV do
+  n = n + redis.call('DEL', P .. 'rec:' .. ARGV[2] .. ':' .. ARGV[i])
+  redis.call('ZREM', P .. 'recs:' .. ARGV[2], ARGV[i])
+end
+return n
+`);
+
+/**
+ * Records. ARGV: prefix, collection, ZRANGEBYLEX start ('[prefix' or '(after'), limit, prefix.
+ * Returns key1, value1, key2, value2, ...; index entries of expired records are removed on the way.
+ */
+export const LIST_RECORDS = new Script(`
+local index = P .. 'recs:' .. ARGV[2]
+local base = P .. 'rec:' .. ARGV[2] .. ':'
+local start, limit, prefix = ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local out = {}
+while true do
+  local keys = redis.call('ZRANGEBYLEX', index, start, '+', 'LIMIT', 0, 100)
+  if #keys == 0 then return out end
+  for _, k in ipairs(keys) do
+    if string.sub(k, 1, #prefix) ~= prefix then return out end
+    local v = redis.call('GET', base .. k)
+    if v then
+      out[#out + 1] = k
+      out[#out + 1] = v
+      if #out >= limit * 2 then return out end
+    else
+      redis.call('ZREM', index, k)
+    end
+  end
+  start = '(' .. keys[#keys]
+end
+`);

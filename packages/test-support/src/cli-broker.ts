@@ -17,6 +17,8 @@ export interface CliOptions {
   cwd?: string;
   /** The bin to run; default `cliBin()`. */
   bin?: string;
+  /** Variables added to this process's environment (SKYNET_MQTT_SECRET, ...). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface CliProcess extends TrackedProcess {
@@ -26,7 +28,7 @@ export interface CliProcess extends TrackedProcess {
 
 /** Starts `skynet-mqtt ...args` without waiting for anything. */
 export function spawnCli(args: string[], options: CliOptions = {}): CliProcess {
-  const proc = spawnTracked(process.execPath, [options.bin ?? cliBin(), ...args], { cwd: options.cwd });
+  const proc = spawnTracked(process.execPath, [options.bin ?? cliBin(), ...args], { cwd: options.cwd, env: options.env && { ...process.env, ...options.env } });
   return Object.assign(proc, { banner: (timeoutMs = 10_000) => waitForLine(proc, BANNER, { timeoutMs, what: 'banner' }) });
 }
 

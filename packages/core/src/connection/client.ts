@@ -1,15 +1,20 @@
 import type { Duplex } from 'node:stream';
-import type mqtt from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { dispatch } from '../handlers/dispatch.js';
-import type { Message, QoS, Will } from '../types.js';
+import type { Message, ProtocolLevel, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
 import { CONGESTION_BYTES, FlowControl } from './flow-control.js';
+import { encodePacketV5 } from './encoder-v5.js';
+import { ProtocolViolation, Reason } from './reason-codes.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
+import type { CloseCause } from '../sys/broker-stats.js';
+import type { InboundPacket } from './inbound-packets.js';
+import type { Mqtt5Connection } from './mqtt5-connection.js';
 import { PacketReader } from './packet-reader.js';
+import type { DecodedProperties } from './properties.js';
 
 /** Packets (and their bytes) held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
@@ -39,8 +44,23 @@ export type CloseReason =
   | 'drain timeout'
   | string;
 
-/** The packet handlers' view of a parsed packet: mqtt-packet's union. */
-export type Packet = mqtt.Packet;
+/** The packet handlers' view of a parsed packet: mqtt-packet's union, PUBLISH and CONNECT read by PacketReader. */
+export type Packet = InboundPacket;
+
+/**
+ * The DISCONNECT reason code a 5.0 client is sent when the server closes its connection for one
+ * of its own reasons; none for a close the client asked for or caused by going away.
+ */
+const DISCONNECT_REASONS: Record<string, number | undefined> = {
+  'disconnect request': undefined,
+  close: undefined,
+  'connect timeout': undefined,
+  'server closed': Reason.ServerShuttingDown,
+  'new connection request': Reason.SessionTakenOver, // [MQTT-3.1.4-3]
+  'keepalive timeout': Reason.KeepAliveTimeout,
+  'protocol violation': Reason.ProtocolError,
+  'not authorized': Reason.NotAuthorized,
+};
 
 /**
  * One client connection and the session it carries while connected. Mosca's Client surface
@@ -55,8 +75,17 @@ export class Client {
   authenticated = false;
   clean = true;
   keepalive = 0;
-  protocolVersion: 3 | 4 = 4;
+  protocolVersion: ProtocolLevel = 4;
   will: Will | null = null;
+  /**
+   * Seconds the session outlives the connection: MQTT 5's Session Expiry Interval. A 3.1.1
+   * durable session has 0xFFFFFFFF (kept until the Store's `ttl.subscriptions`), a clean one 0.
+   */
+  sessionExpiryInterval = 0;
+  /** MQTT 5: seconds the will waits after the connection ends (Will Delay Interval). */
+  willDelayInterval = 0;
+  /** What MQTT 5 adds to the connection; null for 3.1/3.1.1 clients (and before CONNECT). */
+  mqtt5: Mqtt5Connection | null = null;
   /** Filters this client holds, Mosca's shape: `{ [filter]: { qos } }`. */
   readonly subscriptions: Record<string, { qos: QoS }> = Object.create(null);
   /** True once CONNACK 0 went out; false again once closing starts. */
@@ -88,6 +117,10 @@ export class Client {
   private storeChain: Promise<void> | null = null;
   private log?: Logger;
   private batch = Batch.Idle;
+  /** Whether CONNACK went out: only one may. [MQTT-3.2.0-2] */
+  private connackSent = false;
+  /** The DISCONNECT a 5.0 client is sent when the server closes the connection (disconnect()). */
+  private farewell: { reasonCode: number; reasonString?: string } | null = null;
 
   constructor(
     readonly server: Broker,
@@ -96,7 +129,7 @@ export class Client {
   ) {
     this.outbound = new OutboundQueue(this);
     this.flow = new FlowControl(this);
-    this.reader = new PacketReader(server.settings.maxPacketSize, this);
+    this.reader = new PacketReader(server.settings.maxPacketSize, this, server.incompletePackets);
     // Listeners shared by every connection, finding their client on the stream: no closures.
     (stream as OwnedStream)[OWNER] = this;
     stream.on('data', onStreamData);
@@ -117,28 +150,68 @@ export class Client {
     this.reader.push(chunk);
   }
 
+  /** Date.now() when the packet still arriving began, 0 between packets (for the keepalive monitor). */
+  get incompleteSince(): number {
+    return this.reader.incompleteSince;
+  }
+
   /** @internal the stream failed. */
   onError(error: Error): void {
+    // ws refuses a frame beyond its maxPayload (maxPacketSize) from the frame's header.
+    if ((error as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      return this.limitExceeded('packetTooLarge', `a WebSocket frame larger than maxPacketSize (${this.server.settings.maxPacketSize})`);
+    }
     this.logger.debug({ err: error }, 'connection error');
     if (this.connected) this.server.emit('clientError', error, this);
     void this.close(error.message);
   }
 
-  /** @internal a malformed packet (PacketReader). */
+  /** @internal the CONNECT's protocol level, read before the rest of it (PacketReader). */
+  levelAnnounced(level: ProtocolLevel): void {
+    this.protocolVersion = level;
+  }
+
+  /** A malformed packet or a protocol violation (PacketReader, handlers): logged, counted, closed. */
   protocolError(error: Error): void {
     if (this.closing) return;
-    // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 before closing.
-    if (!this.connected && error.message === 'Invalid protocol version') {
-      this.write({ cmd: 'connack', returnCode: 1, sessionPresent: false });
+    const reasonCode = error instanceof ProtocolViolation ? error.reasonCode : Reason.MalformedPacket;
+    if (!this.connected && reasonCode === Reason.UnsupportedProtocolVersion) {
+      // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 (3.1.1's "unacceptable
+      // protocol version") before closing: the client's level is unknown, so 3.1.1's encoding.
+      this.writeBytes(encodePacket({ cmd: 'connack', reasonCode, sessionPresent: false }));
     }
-    this.logger.warn({ err: error.message }, 'malformed packet, closing the connection');
+    this.logger.warn({ clientId: this.id || undefined, err: error.message }, 'protocol violation, closing the connection');
+    this.server.stats.closedFor('protocolError');
     if (this.connected) this.server.emit('clientError', error, this);
-    void this.close('protocol violation');
+    // A 5.0 client is told why: in CONNACK while connecting, in DISCONNECT after. [MQTT-4.13.1-1]
+    if (this.protocolVersion === 5 && !this.connackSent) this.write({ cmd: 'connack', reasonCode, sessionPresent: false });
+    void this.disconnect(reasonCode, 'protocol violation', error.message);
+  }
+
+  /** @internal a limit refused what this connection sends (PacketReader, keepalive monitor): logged, counted, closed. */
+  limitExceeded(limit: Exclude<CloseCause, 'protocolError'>, reason: string): void {
+    if (this.closing) return;
+    this.logger.warn({ clientId: this.id || undefined, limit, reason }, 'limit exceeded, closing the connection');
+    this.server.stats.closedFor(limit);
+    const reasonCode = limit === 'packetTooLarge' ? Reason.PacketTooLarge : limit === 'topicTooDeep' ? Reason.TopicNameInvalid : Reason.QuotaExceeded;
+    // A 5.0 client is told why, as for a protocol error. [MQTT-4.13.2-1]
+    if (this.protocolVersion === 5 && !this.connackSent) this.write({ cmd: 'connack', reasonCode, sessionPresent: false });
+    void this.disconnect(reasonCode, reason, reason);
+  }
+
+  /** MQTT 5: the properties of the client's CONNECT (Mosca-style hooks read them here). */
+  get connectProperties(): DecodedProperties | undefined {
+    return this.mqtt5?.connectProperties;
   }
 
   /** @internal a packet (PacketReader). */
   receive(packet: Packet): void {
     if (this.closing) return;
+    // [MQTT-3.3.4-7] a 5.0 client keeps within the broker's Receive Maximum (a 3.1.1 client pays one comparison).
+    if (this.mqtt5 !== null && packet.cmd === 'publish' && packet.qos > 0 && !this.mqtt5.publishReceived(packet.messageId!)) {
+      void this.disconnect(Reason.ReceiveMaximumExceeded, 'protocol violation', 'Receive Maximum exceeded');
+      return;
+    }
     if (this.busy) {
       this.backlog ??= [];
       this.backlog.push(packet);
@@ -189,9 +262,9 @@ export class Client {
     return true;
   }
 
-  /** PUBREL: the id may carry a new message from now on. */
-  releasedQos2(messageId: number): void {
-    this.incoming?.delete(messageId);
+  /** PUBREL: the id may carry a new message from now on; true when it was held. */
+  releasedQos2(messageId: number): boolean {
+    return this.incoming?.delete(messageId) ?? false;
   }
 
   private fail(error: unknown): void {
@@ -207,9 +280,24 @@ export class Client {
     return this.log;
   }
 
-  /** Writes one packet to the socket. */
+  /** Writes one packet to the socket, encoded for the client's protocol level. */
   write(packet: ServerPacket): void {
-    this.writeBytes(encodePacket(packet));
+    if (packet.cmd === 'connack') {
+      if (this.connackSent) return;
+      this.connackSent = true;
+    }
+    if (this.protocolVersion !== 5) this.writeBytes(encodePacket(packet));
+    // Before CONNECT is handled (a malformed one), a 5.0 client has no limits yet.
+    else this.writeBytes(this.mqtt5 ? this.mqtt5.encode(packet) : encodePacketV5(packet));
+  }
+
+  /**
+   * Closes the connection for a reason the client should know: a connected 5.0 client gets a
+   * DISCONNECT with `reasonCode` (and `reasonString`) first. [MQTT-4.13.2-1]
+   */
+  disconnect(reasonCode: number, reason: CloseReason, reasonString?: string): Promise<void> {
+    if (!this.closed) this.farewell = { reasonCode, reasonString };
+    return this.close(reason);
   }
 
   /**
@@ -275,7 +363,15 @@ export class Client {
     return next;
   }
 
-  /** Whether this session outlives the connection (clean session not set). */
+  /**
+   * How long the Store keeps this session once offline, in milliseconds: a 5.0 client's Session
+   * Expiry Interval; undefined for 3.1.1, whose durable sessions last the Store's `ttl.subscriptions`.
+   */
+  get sessionExpiryMs(): number | undefined {
+    return this.protocolVersion === 5 ? this.sessionExpiryInterval * 1000 : undefined;
+  }
+
+  /** Whether this session's state lives in the Store while connected (3.1.1: clean session not set). */
   get durable(): boolean {
     return !this.clean;
   }
@@ -309,7 +405,9 @@ export class Client {
     const wasConnected = this.connected;
     this.closing = true;
     this.connected = false;
+    this.reader.stop();
     if (wasConnected) this.server.emit('clientDisconnecting', this);
+    if (wasConnected && this.protocolVersion === 5) this.sayFarewell(reason);
     this.hangUp();
     this.flow.releaseThrottled();
     try {
@@ -321,6 +419,14 @@ export class Client {
     await this.storeChain;
     this.server.forget(this);
     if (wasConnected) this.server.emit('clientDisconnected', this, reason);
+  }
+
+  /** The DISCONNECT a 5.0 client gets when the server ends its connection, if there is one to send. */
+  private sayFarewell(reason: CloseReason): void {
+    const reasonCode = this.farewell?.reasonCode ?? (reason in DISCONNECT_REASONS ? DISCONNECT_REASONS[reason] : Reason.UnspecifiedError);
+    if (reasonCode === undefined || !this.stream.writable) return;
+    const reasonString = this.farewell?.reasonString;
+    this.write({ cmd: 'disconnect', reasonCode, properties: reasonString ? { reasonString } : undefined });
   }
 }
 

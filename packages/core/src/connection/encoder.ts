@@ -1,4 +1,6 @@
 import type { Message, QoS } from '../types.js';
+import { varintLength as remainingLengthBytes, writeVarint as writeRemainingLength, type OutgoingProperties } from './properties.js';
+import { connackReturnCode } from './reason-codes.js';
 
 /**
  * Encoding of every packet a server sends, without mqtt-packet's generic generator (which also
@@ -14,24 +16,13 @@ const ENCODED = Symbol('QoS 0 encoding');
  */
 type EncodedMessage = Message & { [ENCODED]?: { topic: string; payload: Buffer; bytes: Buffer } };
 
-function remainingLengthBytes(length: number): number {
-  return length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4;
-}
-
-/** Writes the fixed header's remaining length at `offset`; returns the offset after it. [MQTT-2.2.3] */
-function writeRemainingLength(buffer: Buffer, offset: number, length: number): number {
-  do {
-    let digit = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) digit |= 0x80;
-    buffer[offset++] = digit;
-  } while (length > 0);
-  return offset;
-}
-
-export function encodePublish(topic: string, payload: Buffer, qos: QoS, retain: boolean, dup: boolean, messageId: number): Buffer {
+/**
+ * A PUBLISH. `properties` is MQTT 5's encoded property list (its length first), given only for a
+ * 5.0 client: a 3.1/3.1.1 PUBLISH has none.
+ */
+export function encodePublish(topic: string, payload: Buffer, qos: QoS, retain: boolean, dup: boolean, messageId: number, properties?: Buffer): Buffer {
   const topicLength = Buffer.byteLength(topic);
-  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + payload.length;
+  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + (properties === undefined ? 0 : properties.length) + payload.length;
   const buffer = Buffer.allocUnsafe(1 + remainingLengthBytes(remaining) + remaining);
   buffer[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0);
   let offset = writeRemainingLength(buffer, 1, remaining);
@@ -42,6 +33,7 @@ export function encodePublish(topic: string, payload: Buffer, qos: QoS, retain: 
     buffer.writeUInt16BE(messageId, offset);
     offset += 2;
   }
+  if (properties !== undefined) offset += properties.copy(buffer, offset);
   payload.copy(buffer, offset);
   return buffer;
 }
@@ -55,22 +47,31 @@ export function encodeSharedQos0(message: EncodedMessage): Buffer {
   return bytes;
 }
 
-/** The packets a server sends, other than PUBLISH. */
+/**
+ * The packets a server sends, other than PUBLISH, in one shape for every protocol level: reason
+ * codes are MQTT 5's, and the 3.1.1 encoding below maps them to what 3.1.1 can say (or leaves
+ * them out with the properties, which 3.1.1 does not have).
+ */
 export type ServerPacket =
-  | { cmd: 'connack'; returnCode: number; sessionPresent: boolean }
-  | { cmd: 'suback'; messageId: number; granted: number[] }
-  | { cmd: 'unsuback' | 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'; messageId: number }
-  | { cmd: 'pingresp' };
+  | { cmd: 'connack'; reasonCode: number; sessionPresent: boolean; properties?: OutgoingProperties }
+  | { cmd: 'suback'; messageId: number; granted: number[]; properties?: OutgoingProperties }
+  | { cmd: 'unsuback'; messageId: number; granted?: number[]; properties?: OutgoingProperties }
+  | { cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'; messageId: number; reasonCode?: number; properties?: OutgoingProperties }
+  | { cmd: 'pingresp' }
+  | { cmd: 'disconnect' | 'auth'; reasonCode: number; properties?: OutgoingProperties };
 
 /** First bytes by packet type, reserved flags included (PUBREL's are 0010). [MQTT-2.2.2-1] */
 const ACK_HEADER = { unsuback: 0xb0, puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
-const PINGRESP = Buffer.from([0xd0, 0x00]);
+export const PINGRESP = Buffer.from([0xd0, 0x00]);
 
+/** A packet for a 3.1/3.1.1 client. */
 export function encodePacket(packet: ServerPacket): Buffer {
   switch (packet.cmd) {
-    case 'connack':
+    case 'connack': {
+      const returnCode = connackReturnCode(packet.reasonCode);
       // [MQTT-3.2.2-1] session present is 0 unless the CONNECT was accepted.
-      return Buffer.from([0x20, 0x02, packet.sessionPresent && packet.returnCode === 0 ? 1 : 0, packet.returnCode]);
+      return Buffer.from([0x20, 0x02, packet.sessionPresent && returnCode === 0 ? 1 : 0, returnCode]);
+    }
     case 'suback': {
       const remaining = 2 + packet.granted.length;
       const bytes = Buffer.allocUnsafe(1 + remainingLengthBytes(remaining) + remaining);
@@ -78,11 +79,15 @@ export function encodePacket(packet: ServerPacket): Buffer {
       let offset = writeRemainingLength(bytes, 1, remaining);
       bytes.writeUInt16BE(packet.messageId, offset);
       offset += 2;
-      for (const code of packet.granted) bytes[offset++] = code;
+      // 3.1.1 has one failure code. [MQTT-3.9.3-2]
+      for (const code of packet.granted) bytes[offset++] = code < 0x80 ? code : 0x80;
       return bytes;
     }
     case 'pingresp':
       return PINGRESP;
+    case 'disconnect':
+    case 'auth':
+      throw new Error(`MQTT 3.1.1 has no server ${packet.cmd.toUpperCase()}`);
     default:
       return Buffer.from([ACK_HEADER[packet.cmd], 0x02, packet.messageId >> 8, packet.messageId & 0xff]);
   }

@@ -1,8 +1,14 @@
-import { messageCost } from '../limits/byte-budget.js';
 import type { DropReason } from '../sys/broker-stats.js';
 import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
+import { messageCost } from './byte-budget.js';
 import type { Client } from './client.js';
 import { encodePublish, encodeSharedQos0 } from './encoder.js';
+
+/**
+ * What an acknowledgement from the client means for the packet it names: it moved the delivery on,
+ * its id is not in flight, or it does not fit the packet (the wrong QoS, or PUBCOMP before PUBREC).
+ */
+export type AckResult = 'done' | 'unknown' | 'mismatch';
 
 interface Waiting {
   message: Message;
@@ -17,14 +23,15 @@ const FIRST_REFILL = 16;
 
 /**
  * Messages on their way to one client: those in flight (sent at QoS 1/2, not yet acknowledged)
- * and those waiting behind the in-flight window (`maxInflightMessages`).
+ * and those waiting behind the in-flight window.
  *
  * Where a message waits depends on what losing it would cost. A durable session's QoS 1/2
  * messages wait in the Store's queue, so a crash loses nothing a publisher saw acknowledged; they
  * leave it only once they are in flight (refill()). Everything else waits in memory, bounded by
  * `maxQueuedMessages` and `maxQueuedBytes` (beyond them the oldest waiting message is dropped) and
  * by the process-wide `maxTotalQueuedBytes` (a message that does not fit is dropped). The in-flight
- * window is bounded by `maxInflightMessages` and `maxInflightBytes`. Every drop is counted and logged.
+ * window is bounded by `maxInflightMessages` (a 5.0 client's Receive Maximum, if smaller) and
+ * `maxInflightBytes`. Every drop is counted and logged (rate-limited).
  */
 export class OutboundQueue {
   /** Unacknowledged packets by packet id, in the order they were sent; made on first use. */
@@ -33,15 +40,24 @@ export class OutboundQueue {
   private waiting: Waiting[] = [];
   private waitingBytes = 0;
   private lastId = 0;
-  /** Average cost of the messages of the last fetch from the Store: sizes the next one. */
-  private refillCost = 0;
   /** True while the Store may hold queued messages this connection has not fetched yet. */
   private stored = false;
   private refilling = false;
   /** Counts this connection's enqueues, so a refill knows whether one raced with its peek. */
   private enqueued = 0;
+  /** Average cost of the messages of the last fetch from the Store: sizes the next one. */
+  private refillCost = 0;
+  /** QoS 1/2 messages in flight at most: `maxInflightMessages`, or less for a 5.0 client (limitWindow). */
+  private window: number;
 
-  constructor(private readonly client: Client) {}
+  constructor(private readonly client: Client) {
+    this.window = client.server.settings.maxInflightMessages;
+  }
+
+  /** Narrows the in-flight window to a 5.0 client's Receive Maximum. [MQTT-3.3.4-9] */
+  limitWindow(receiveMaximum: number): void {
+    if (receiveMaximum < this.window) this.window = receiveMaximum;
+  }
 
   get waitingCount(): number {
     return this.waiting.length;
@@ -50,16 +66,17 @@ export class OutboundQueue {
   /** Queues or sends a message at the given QoS, keeping the order messages were pushed in. */
   push(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
-    if (client.connected && this.waiting.length === 0 && !client.flow.congested && (qos === 0 || (this.hasRoom(message) && !this.stored))) {
+    const flow = client.flow;
+    if (client.connected && this.waiting.length === 0 && !flow.congested && (qos === 0 || (this.hasRoom(message) && !this.stored))) {
       this.send(message, qos, retain);
       return;
     }
-    if (client.connected && client.flow.congested) {
+    if (client.connected && flow.congested) {
       // A slow consumer pauses nobody, and what it may lose (QoS 0) is not kept for it.
-      if (client.flow.slow) {
+      if (flow.slow) {
         if (qos === 0) return this.drop('slowConsumer', 'a slow subscriber (socket congested) loses its QoS 0 messages until it drains');
       } else {
-        client.flow.throttle(client.server.publishing);
+        flow.throttle(client.server.publishing);
       }
     }
     if (qos > 0 && client.durable) {
@@ -90,6 +107,7 @@ export class OutboundQueue {
     this.client.server.queuedBytes.release(entry.cost);
   }
 
+  /** Counts a message dropped for this client, and logs it (one line per reason every 10 s). */
   private drop(reason: DropReason, text: string): void {
     const server = this.client.server;
     server.stats.drop(reason);
@@ -98,7 +116,8 @@ export class OutboundQueue {
 
   /** Sends what waits, as far as the in-flight window allows. */
   pump(): void {
-    while (this.client.connected && this.waiting.length > 0 && !this.client.flow.congested) {
+    const client = this.client;
+    while (client.connected && this.waiting.length > 0 && !client.flow.congested) {
       const next = this.waiting[0]!;
       if (next.qos > 0 && !this.hasRoom(next.message)) break;
       this.release(this.waiting.shift()!);
@@ -130,8 +149,8 @@ export class OutboundQueue {
   private refill(): void {
     const client = this.client;
     if (!this.stored || this.refilling || !client.connected || client.flow.congested) return;
-    const { maxInflightMessages, maxInflightBytes } = client.server.settings;
-    const room = maxInflightMessages - (this.inflight?.size ?? 0);
+    const { maxInflightBytes } = client.server.settings;
+    const room = this.window - (this.inflight?.size ?? 0);
     if (room <= 0 || this.inflightBytes >= maxInflightBytes) return;
     // Read about as many as the byte window takes: a queue of large messages is not read in full.
     const bytesRoom = maxInflightBytes - this.inflightBytes;
@@ -186,27 +205,46 @@ export class OutboundQueue {
 
   /** Whether `message` may go in flight: within both windows, or alone when larger than the byte window. */
   private hasRoom(message: Message): boolean {
-    const { maxInflightMessages, maxInflightBytes } = this.client.server.settings;
     const count = this.inflight?.size ?? 0;
-    return count < maxInflightMessages && (count === 0 || this.inflightBytes + messageCost(message) <= maxInflightBytes);
+    return count < this.window && (count === 0 || this.inflightBytes + messageCost(message) <= this.client.server.settings.maxInflightBytes);
   }
 
   private send(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
-    client.server.stats.publishSent++;
+    // [MQTT-3.3.2-5] an expired message is not sent. (One comparison for messages without expiry.)
+    if (message.expiresAt !== undefined && message.expiresAt <= Date.now()) return this.drop('expired', 'a message whose Message Expiry Interval ran out was not sent');
+    const mqtt5 = client.mqtt5;
     if (qos === 0) {
-      client.writeBytes(retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message));
+      const bytes = mqtt5 === null ? (retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message)) : mqtt5.encodePublish(message, 0, retain, false, 0);
+      if (bytes === null) return this.dropTooLarge();
+      client.server.stats.publishSent++;
+      client.writeBytes(bytes);
       return;
     }
     const packet: OutgoingPacket = { topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
-    (this.inflight ??= new Map()).set(packet.messageId, packet);
-    this.inflightBytes += messageCost(packet);
+    if (message.properties) packet.properties = message.properties;
+    if (message.expiresAt !== undefined) packet.expiresAt = message.expiresAt;
+    // Encoded first: a packet too large for a 5.0 client is dropped before it is in flight.
+    const bytes = mqtt5 === null ? encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId) : mqtt5.encodePublish(packet, qos, retain, false, packet.messageId);
+    if (bytes === null) return this.dropTooLarge();
+    client.server.stats.publishSent++;
+    this.putInflight(packet);
     if (client.durable) {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));
       // Sent while its publisher waits for its ack: the ack also waits for this write.
       client.server.deliveryWrites?.push(written);
     }
-    client.writeBytes(encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId));
+    client.writeBytes(bytes);
+  }
+
+  private putInflight(packet: OutgoingPacket): void {
+    (this.inflight ??= new Map()).set(packet.messageId, packet);
+    this.inflightBytes += messageCost(packet);
+  }
+
+  /** A message larger than a 5.0 client's Maximum Packet Size is not sent: as good as delivered for it. [MQTT-3.1.2-25] */
+  private dropTooLarge(): void {
+    this.drop('packetTooLarge', 'message larger than the client accepts (its Maximum Packet Size), dropped for it');
   }
 
   /** A free packet id: ids in flight are skipped, and 0 is never used. [MQTT-2.3.1-1] */
@@ -217,29 +255,34 @@ export class OutboundQueue {
     return this.lastId;
   }
 
-  /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is delivered. */
-  complete(messageId: number, expectedQos: 1 | 2): void {
+  /** The client acknowledged the end of a delivery: the message is delivered. */
+  complete(messageId: number, by: 'puback' | 'pubcomp' | 'failed pubrec'): AckResult {
     const packet = this.inflight?.get(messageId);
-    if (!packet || packet.qos !== expectedQos) return;
+    if (!packet) return 'unknown';
+    // PUBACK ends QoS 1, PUBCOMP a released QoS 2, and (MQTT 5) a PUBREC of 0x80 or more an unreleased one.
+    const fits = by === 'puback' ? packet.qos === 1 : packet.qos === 2 && Boolean(packet.released) === (by === 'pubcomp');
+    if (!fits) return 'mismatch';
     this.inflight!.delete(messageId);
     this.inflightBytes -= messageCost(packet);
     const client = this.client;
     if (client.durable) void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
     client.server.emit('delivered', packet, client);
     this.pump();
+    return 'done';
   }
 
   /** PUBREC: the client has the QoS 2 message; from now on only PUBREL is re-sent. [MQTT-4.3.3-1] */
-  received(messageId: number): boolean {
+  received(messageId: number): AckResult {
     const packet = this.inflight?.get(messageId);
-    if (!packet || packet.qos !== 2) return false;
+    if (!packet) return 'unknown';
+    if (packet.qos !== 2) return 'mismatch';
     if (!packet.released) {
       const released: OutgoingPacket = { ...packet, released: true };
       this.inflight!.set(messageId, released);
       const client = this.client;
       if (client.durable) void client.persist((id) => client.server.store.putOutgoing(id, released));
     }
-    return true;
+    return 'done';
   }
 
   /**
@@ -247,15 +290,22 @@ export class OutboundQueue {
    * a released QoS 2 packet gets its PUBREL again. [MQTT-4.4.0-1] [MQTT-3.3.1-1]
    */
   restore(packets: OutgoingPacket[]): void {
+    const client = this.client;
     for (const packet of packets) {
-      (this.inflight ??= new Map()).set(packet.messageId, packet);
-      this.inflightBytes += messageCost(packet);
-      if (packet.released) {
-        this.client.write({ cmd: 'pubrel', messageId: packet.messageId });
-      } else {
-        const { topic, payload, qos, retain, messageId } = packet;
-        this.client.writeBytes(encodePublish(topic, payload, qos, retain, true, messageId));
+      const { topic, payload, qos, retain, messageId } = packet;
+      if (!packet.released) {
+        const mqtt5 = client.mqtt5;
+        const bytes = mqtt5 === null ? encodePublish(topic, payload, qos, retain, true, messageId) : mqtt5.encodePublish(packet, qos, retain, true, messageId);
+        // Too large for what the client now accepts: discarded as if delivered. [MQTT-3.1.2-25]
+        if (bytes === null) {
+          this.dropTooLarge();
+          void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
+          continue;
+        }
+        client.writeBytes(bytes);
       }
+      this.putInflight(packet);
+      if (packet.released) client.write({ cmd: 'pubrel', messageId });
     }
     if (packets.length > 0) this.lastId = packets[packets.length - 1]!.messageId;
   }

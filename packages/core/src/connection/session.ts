@@ -35,21 +35,31 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   // being closed): a message is then queued either by its publisher or here, never by neither.
   // Duplicated at worst. After a takeover the newer connection owns the session: it is not offline.
   if (client.durable && !takenOver) {
-    await client.persist((id) => store.setConnected(id, false));
+    await client.persist((id) => store.setConnected(id, false, client.sessionExpiryMs));
     await within(server.emitter.sync(), EMITTER_SYNC_MS);
   }
   for (const filter of Object.keys(client.subscriptions)) server.router.unsubscribe(client, filter);
 
   const will = client.will;
   client.will = null;
+  // A 5.0 session with a Session Expiry Interval of 0 ends here too, even one resumed from the Store.
+  const sessionEnds = client.clean || client.sessionExpiryInterval === 0;
   // [MQTT-3.1.2-8] the will is published when the connection closes without DISCONNECT, a
   // takeover included (Mosca skipped it then). Not when the broker itself closes (Mosca's rule).
   if (will && reason !== 'server closed') {
-    client.logger.info({ clientId: client.id, topic: will.topic }, 'delivering last will');
-    await server.publishWill(client, will);
+    // A 5.0 will waits for its Will Delay Interval, or for the session to end if that comes
+    // first; a reconnect within it (the connection taking over, say) cancels it (DelayedWills). [MQTT-3.1.3-9]
+    const delay = sessionEnds ? 0 : Math.min(client.willDelayInterval, client.sessionExpiryInterval) * 1000;
+    if (delay > 0) {
+      client.logger.info({ clientId: client.id, topic: will.topic, delay }, 'last will delayed');
+      server.delayedWills.schedule(client.id, delay, () => void server.publishWill(client, will));
+    } else {
+      client.logger.info({ clientId: client.id, topic: will.topic }, 'delivering last will');
+      await server.publishWill(client, will);
+    }
   }
-  if (client.clean) {
-    if (!takenOver) await client.persist((id) => store.deleteSession(id)); // [MQTT-3.1.2-6]
+  if (sessionEnds) {
+    if (!takenOver) await client.persist((id) => store.deleteSession(id)); // [MQTT-3.1.2-6] [MQTT-3.1.2-23]
     for (const filter of Object.keys(client.subscriptions)) server.emit('unsubscribed', filter, client);
     return;
   }

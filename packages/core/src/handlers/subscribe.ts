@@ -1,42 +1,71 @@
-import type { ISubscribePacket } from 'mqtt-packet';
 import type { Client } from '../connection/client.js';
-import { callHook } from '../hooks.js';
+import type { SubscribePacket } from '../connection/inbound-packets.js';
+import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
+import { callHook, type SubscriptionRequest } from '../hooks.js';
 import { clientMaySubscribe } from '../sys/topic-access.js';
-import { topicFilterError, topicMatches } from '../topics/validate.js';
+import { topicFilterError, topicLevelsError, topicMatches } from '../topics/validate.js';
 import type { QoS, Subscription } from '../types.js';
-
-const FAILURE = 0x80;
 
 /**
  * SUBSCRIBE: each filter is validated and authorized on its own; SUBACK carries a code per filter
- * in order [MQTT-3.8.4-5], then the retained messages that match go out. [MQTT-3.3.1-6]
+ * in order [MQTT-3.8.4-5] [MQTT-3.9.3-1], then the retained messages that match go out. [MQTT-3.3.1-6]
  */
-export async function handleSubscribe(client: Client, packet: ISubscribePacket): Promise<void> {
+export async function handleSubscribe(client: Client, packet: SubscribePacket): Promise<void> {
   const server = client.server;
+  const v5 = client.protocolVersion === 5;
+  const identifiers = packet.properties?.subscriptionIdentifier;
+  if (identifiers && (identifiers.length > 1 || identifiers[0] === 0)) {
+    // Given twice, or 0: a Protocol Error (section 3.8.2.1.2).
+    return client.protocolError(new ProtocolViolation('invalid Subscription Identifier', Reason.ProtocolError));
+  }
+  const subscriptionIdentifier = identifiers?.[0];
+  const userProperties = packet.properties?.userProperties;
   const granted: number[] = [];
   const accepted: Subscription[] = [];
-  for (const { topic, qos } of packet.subscriptions) {
-    const error = topicFilterError(topic, server.settings.maxTopicLevels);
+  for (const { topic, qos, nl, rap, rh } of packet.subscriptions) {
+    const error = topicFilterError(topic);
     if (error) {
+      // [MQTT-4.7.3-1] [MQTT-4.7.1-2] [MQTT-4.7.1-3] a malformed filter closes a 3.1.1 connection (as Mosquitto).
+      if (!v5) return client.protocolError(new ProtocolViolation(`SUBSCRIBE: topic filter ${JSON.stringify(topic)}: ${error}`));
       client.logger.warn({ topic, reason: error }, 'invalid topic filter in SUBSCRIBE');
-      granted.push(FAILURE);
+      granted.push(Reason.TopicFilterInvalid);
+      continue;
+    }
+    const tooDeep = topicLevelsError(topic, server.settings.maxTopicLevels);
+    if (tooDeep) {
+      client.logger.warn({ topic: topic.slice(0, 200), reason: tooDeep }, 'topic filter refused in SUBSCRIBE');
+      granted.push(Reason.TopicFilterInvalid); // 3.1.1 hears 0x80
+      continue;
+    }
+    if (v5 && subscriptionIdentifier !== undefined) {
+      granted.push(Reason.SubscriptionIdentifiersNotSupported); // as CONNACK advertised
+      continue;
+    }
+    if (v5 && topic.startsWith('$share/')) {
+      granted.push(Reason.SharedSubscriptionsNotSupported); // as CONNACK advertised
       continue;
     }
     if (!clientMaySubscribe(topic)) {
       client.logger.warn({ topic }, 'SUBSCRIBE to the broker control level refused');
-      granted.push(FAILURE);
+      granted.push(Reason.NotAuthorized); // 3.1.1 hears 0x80
       continue;
     }
     if (server.authorizeSubscribe) {
+      const request: SubscriptionRequest = { topic, qos, nl, rap, rh, subscriptionIdentifier, userProperties };
       let allowed: boolean;
       try {
-        allowed = await callHook<boolean>(server.authorizeSubscribe, server, [client, topic]);
+        allowed = await callHook<boolean>(server.authorizeSubscribe, server, [client, topic], [request]);
       } catch (err) {
-        client.logger.warn({ topic, err }, 'authorizeSubscribe failed, closing');
-        return client.close('subscribe not authorized');
+        if (!v5) {
+          client.logger.warn({ topic, err }, 'authorizeSubscribe failed, closing');
+          return client.close('subscribe not authorized');
+        }
+        client.logger.warn({ topic, err }, 'authorizeSubscribe failed');
+        granted.push(refusalCode(err, Reason.NotAuthorized));
+        continue;
       }
       if (!allowed) {
-        granted.push(FAILURE);
+        granted.push(Reason.NotAuthorized); // 3.1.1 hears 0x80
         continue;
       }
     }

@@ -44,11 +44,22 @@ function onSocket(socket: net.Socket, accept: Accept): void {
   accept(socket, `${socket.remoteAddress}:${socket.remotePort}`);
 }
 
-/** WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`). */
-export function attachWebSocket(server: http.Server | https.Server, path: string | undefined, accept: Accept, onError: ListenerError): WebSocketServer {
+/** What a listener needs of the broker's settings. */
+export interface ListenerLimits {
+  maxConnections: number;
+  maxPacketSize: number;
+}
+
+/**
+ * WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`). A frame
+ * larger than `maxPayload` (the broker's maxPacketSize) is refused from its header, before ws
+ * buffers it (ws's own default is 100 MiB).
+ */
+export function attachWebSocket(server: http.Server | https.Server, options: { path?: string; maxPayload: number }, accept: Accept, onError: ListenerError): WebSocketServer {
   const wss = new WebSocketServer({
     server,
-    path,
+    path: options.path,
+    maxPayload: options.maxPayload,
     handleProtocols: (protocols) => ['mqtt', 'mqttv3.1'].find((p) => protocols.has(p)) ?? false,
   });
   // ws re-emits the HTTP server's errors here: without a listener they would be uncaught.
@@ -60,7 +71,7 @@ export function attachWebSocket(server: http.Server | https.Server, path: string
   return wss;
 }
 
-function createServer(iface: InterfaceOptions, accept: Accept): { server: net.Server; wss?: WebSocketServer } {
+function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number): { server: net.Server; wss?: WebSocketServer } {
   switch (iface.type) {
     case 'mqtt':
       return { server: net.createServer((socket) => onSocket(socket, accept)) };
@@ -73,16 +84,16 @@ function createServer(iface: InterfaceOptions, accept: Accept): { server: net.Se
         res.end('this port speaks MQTT over WebSocket\n');
       };
       const server = iface.type === 'http' ? http.createServer(notFound) : https.createServer(tlsOptions(iface.credentials), notFound);
-      // The HTTP server's own 'error' listener (below) reports its errors; ws's copy is ignored.
-      return { server, wss: attachWebSocket(server, iface.path, accept, () => undefined) };
+      // The HTTP server's own 'error' listener (in listen()) reports its errors; ws's copy is ignored.
+      return { server, wss: attachWebSocket(server, { path: iface.path, maxPayload: maxPacketSize }, accept, () => undefined) };
     }
   }
 }
 
 /** Opens one interface; a port already taken becomes an error that says what to do. */
-export function listen(iface: InterfaceOptions, accept: Accept, maxConnections: number, onError: ListenerError): Promise<Listener> {
-  const { server, wss } = createServer(iface, accept);
-  server.maxConnections = maxConnections;
+export function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits, onError: ListenerError): Promise<Listener> {
+  const { server, wss } = createServer(iface, accept, limits.maxPacketSize);
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {

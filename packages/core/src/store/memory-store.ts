@@ -1,6 +1,7 @@
-import { ByteBudget, messageCost } from '../limits/byte-budget.js';
-import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, Subscription, Will } from '../types.js';
+import { ByteBudget, messageCost } from '../connection/byte-budget.js';
+import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
 import { RetainedIndex } from '../topics/retained-index.js';
+import { RecordTable } from './record-table.js';
 import { SessionIndex, type SessionRecord } from './session-index.js';
 import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
 
@@ -37,6 +38,7 @@ export class MemoryStore implements Store {
   private readonly retained = new RetainedIndex();
   private readonly sessions = new SessionIndex<Session>();
   private readonly wills = new Map<string, Will>();
+  private readonly records = new RecordTable();
   private readonly subscriptionsTtl: number;
   private readonly packetsTtl: number;
   private readonly maxQueued: number;
@@ -119,11 +121,12 @@ export class MemoryStore implements Store {
     return this.sessions.match(topic);
   }
 
-  async setConnected(clientId: string, connected: boolean): Promise<void> {
+  async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
     const session = this.live(clientId);
     if (!session) return;
     session.connected = connected;
-    session.expiresAt = Date.now() + this.subscriptionsTtl;
+    if (expiryInterval !== undefined) session.expiryInterval = expiryInterval;
+    session.expiresAt = Date.now() + (session.expiryInterval ?? this.subscriptionsTtl);
   }
 
   async deleteSession(clientId: string): Promise<void> {
@@ -235,8 +238,25 @@ export class MemoryStore implements Store {
     return [];
   }
 
+  async putRecord(collection: string, key: string, value: Buffer, expiresAt?: number): Promise<void> {
+    this.records.put(collection, key, value, expiresAt);
+  }
+
+  async getRecord(collection: string, key: string): Promise<Buffer | null> {
+    return this.records.get(collection, key);
+  }
+
+  async deleteRecords(collection: string, keys: readonly string[]): Promise<number> {
+    return this.records.delete(collection, keys);
+  }
+
+  async listRecords(collection: string, page?: RecordPage): Promise<StoredRecord[]> {
+    return this.records.list(collection, page);
+  }
+
   async close(): Promise<void> {
     for (const [, session] of this.sessions.entries()) this.budget.release(session.queueBytes);
+    this.records.clear();
     this.retained.clear();
     this.sessions.clear();
     this.wills.clear();

@@ -6,6 +6,8 @@ export interface SessionRecord {
   connected: boolean;
   /** When the session is forgotten if it stays offline (ttl.subscriptions). */
   expiresAt: number;
+  /** Milliseconds the session lives once offline, when it said (MQTT 5); else ttl.subscriptions. */
+  expiryInterval?: number;
   subscriptions: Map<string, QoS>;
 }
 

@@ -1,4 +1,4 @@
-import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, Subscription, Will } from '../types.js';
+import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
 
 /**
  * Everything a broker must remember beyond one connection. Every operation is atomic on its own:
@@ -27,8 +27,11 @@ export interface Store {
   /**
    * Records whether a durable session is connected to some broker instance. Publishers queue
    * messages only for sessions that are not: a connected one receives them through the Emitter.
+   * `expiryInterval` (milliseconds) is how long the session lives once offline (MQTT 5's Session
+   * Expiry Interval); without it, what an earlier call gave, else `ttl.subscriptions`. It is
+   * remembered while connected, so a session whose broker died expires by its own interval too.
    */
-  setConnected(clientId: string, connected: boolean): Promise<void>;
+  setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void>;
   /** Forgets the session: subscriptions, offline queue, in-flight packets, incoming ids, will. */
   deleteSession(clientId: string): Promise<void>;
   /**
@@ -79,6 +82,23 @@ export interface Store {
    */
   claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]>;
 
+  // Records: small keyed values that plugins keep beside the broker's state (device registry, ...)
+  /**
+   * Stores `value` under `key` in `collection`, replacing any record there. With `expiresAt`
+   * (milliseconds since the epoch) the record is gone from that moment on, whatever the backend's
+   * expiry sweep does; without it, it lives until deleted. See `recordNameError` for the names.
+   */
+  putRecord(collection: string, key: string, value: Buffer, expiresAt?: number): Promise<void>;
+  /** The record's value, or null when there is none or it has expired. */
+  getRecord(collection: string, key: string): Promise<Buffer | null>;
+  /** Deletes the records; resolves to how many of them existed (expired ones not counted). */
+  deleteRecords(collection: string, keys: readonly string[]): Promise<number>;
+  /**
+   * Live records of `collection` in ascending order of their keys' UTF-8 bytes: those whose key
+   * starts with `page.prefix`, after the key `page.after` (for paging), at most `page.limit`.
+   */
+  listRecords(collection: string, page?: RecordPage): Promise<StoredRecord[]>;
+
   /** Releases every connection and timer; pending writes are flushed first. */
   close(): Promise<void>;
 }
@@ -94,6 +114,27 @@ export interface StoreOptions {
   /** Maximum offline messages kept per client; the oldest is dropped beyond it. */
   maxQueuedMessages?: number;
 }
+
+/** Why a record collection or key cannot be stored, or null: the names every Store accepts. */
+export function recordNameError(collection: string, key?: string): string | null {
+  if (typeof collection !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(collection)) {
+    return `record collection ${JSON.stringify(collection)} must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit`;
+  }
+  if (key === undefined) return null;
+  if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > 1024 || key.includes('\u0000')) {
+    return `record key ${JSON.stringify(key)} must be a string of 1 to 1024 bytes without NUL`;
+  }
+  return null;
+}
+
+/** Throws the recordNameError, if any: Stores call it first in each record method. */
+export function checkRecordName(collection: string, key?: string): void {
+  const error = recordNameError(collection, key);
+  if (error) throw new TypeError(error);
+}
+
+/** The page size of listRecords when none is given. */
+export const DEFAULT_RECORD_PAGE = 1000;
 
 export const DEFAULT_STORE_LIMITS = {
   subscriptionsTtl: 3_600_000,

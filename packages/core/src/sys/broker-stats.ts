@@ -1,3 +1,18 @@
+/** Why the broker closed a connection for what it sent; each has its own counter. */
+export type CloseCause =
+  /** A malformed packet or a protocol violation. */
+  | 'protocolError'
+  /** A packet (or WebSocket frame) larger than `maxPacketSize`. */
+  | 'packetTooLarge'
+  /** A packet still incomplete `incompletePacketTimeout` ms after its first byte. */
+  | 'incompletePacketTimeout'
+  /** A packet the budget of bytes held for incomplete packets (`maxIncompletePacketBytes`) could not take. */
+  | 'incompletePacketBudget'
+  /** A PUBLISH to a topic of more than `maxTopicLevels` levels. */
+  | 'topicTooDeep';
+
+export const CLOSE_CAUSES: readonly CloseCause[] = ['protocolError', 'packetTooLarge', 'incompletePacketTimeout', 'incompletePacketBudget', 'topicTooDeep'];
+
 /** Why a message was dropped; each reason has its own counter (and `$SYS/<id>/messages/dropped/<reason>`). */
 export type DropReason =
   /** A client's in-memory queue was full (`maxQueuedMessages` or `maxQueuedBytes`): its oldest waiting message. */
@@ -9,9 +24,13 @@ export type DropReason =
   /** The broker-wide budget of queued bytes (`maxTotalQueuedBytes`) was spent. */
   | 'memoryBudget'
   /** A client published to `$SYS` or `$CONTROL`: acknowledged and dropped, as Mosquitto does. */
-  | 'reservedTopic';
+  | 'reservedTopic'
+  /** An MQTT 5 message whose Message Expiry Interval ran out before it could be sent. [MQTT-3.3.2-5] */
+  | 'expired'
+  /** A message larger than the Maximum Packet Size its MQTT 5 subscriber set. [MQTT-3.1.2-25] */
+  | 'packetTooLarge';
 
-export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic'];
+export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic', 'expired', 'packetTooLarge'];
 
 /** Counters the `$SYS` publisher reads; kept as plain fields so hot paths only increment. */
 export class BrokerStats {
@@ -21,8 +40,10 @@ export class BrokerStats {
   publishSent = 0;
   /** Messages dropped, all reasons together (`$SYS/<id>/messages/dropped`). */
   dropped = 0;
+  /** Connections closed for what they sent, by cause (`$SYS/<id>/clients/closed/<cause>`). */
+  readonly closedBy: Record<CloseCause, number> = { protocolError: 0, packetTooLarge: 0, incompletePacketTimeout: 0, incompletePacketBudget: 0, topicTooDeep: 0 };
   /** Messages dropped, by reason. */
-  readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0 };
+  readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0, expired: 0, packetTooLarge: 0 };
   readonly startedAt = new Date();
 
   clientConnected(): void {
@@ -32,6 +53,10 @@ export class BrokerStats {
 
   clientDisconnected(): void {
     this.connected--;
+  }
+
+  closedFor(cause: CloseCause): void {
+    this.closedBy[cause]++;
   }
 
   drop(reason: DropReason, count = 1): void {

@@ -2,7 +2,8 @@ import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import type { DescriptorGuard } from '../listeners/descriptor-guard.js';
 import { VERSION } from '../version.js';
-import { DROP_REASONS, type BrokerStats } from './broker-stats.js';
+import type { ByteBudget } from '../connection/byte-budget.js';
+import { CLOSE_CAUSES, DROP_REASONS, type BrokerStats } from './broker-stats.js';
 
 /** Publishes one `$SYS/<broker id>/...` topic with a text payload. */
 export type SysPublish = (topic: string, value: string) => void;
@@ -21,6 +22,7 @@ export class SysPublisher {
     private readonly stats: BrokerStats,
     private readonly publish: SysPublish,
     private readonly interval: number,
+    private readonly incompletePackets: ByteBudget,
     private readonly descriptors: DescriptorGuard,
     private readonly logger: Logger,
   ) {
@@ -81,6 +83,8 @@ export class SysPublisher {
       ...(memory.rss === undefined ? [] : [['memory/rss', memory.rss] as [string, number]]),
       ['memory/heap/current', memory.heapUsed],
       ['memory/heap/maximum', memory.heapTotal],
+      ['memory/incompletePackets', this.incompletePackets.used],
+      ...CLOSE_CAUSES.map((cause): [string, number] => [`clients/closed/${cause}`, s.closedBy[cause]]),
       ...DROP_REASONS.map((reason): [string, number] => [`messages/dropped/${reason}`, s.droppedBy[reason]]),
     ];
     for (const [topic, value] of values) this.publish(topic, String(value));

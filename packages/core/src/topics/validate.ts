@@ -1,41 +1,34 @@
 /**
- * Topic name and filter rules of MQTT 3.1.1 section 4.7. Both return an error text, or null when
- * the string is valid, so callers can log why a packet was refused.
+ * Topic name and filter rules of MQTT 3.1.1 section 4.7. Each returns an error text, or null when
+ * the string is valid, so callers can log why it was refused. Strings read from the network are
+ * checked as bytes while they are decoded (connection/decode); these check the application's.
  */
-
-// mqtt-packet decodes UTF-8 leniently; U+FFFD marks bytes that were not valid UTF-8.
-const INVALID_UTF8 = '\uFFFD';
+import { textError } from '../connection/decode/utf8.js';
 
 function commonError(text: string): string | null {
   if (text.length === 0) return 'empty topic'; // [MQTT-4.7.3-1]
-  if (text.includes('\u0000')) return 'topic contains U+0000'; // [MQTT-4.7.3-2]
-  if (text.includes(INVALID_UTF8)) return 'topic is not valid UTF-8'; // [MQTT-1.5.3-1]
-  // A UTF-16 unit is at most 3 UTF-8 bytes: only a long string needs counting (not a wire topic).
+  const error = textError(text); // [MQTT-4.7.3-2] [MQTT-1.5.3-1]
+  if (error) return `topic ${error}`;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only a long string needs counting.
   if (text.length > 21_845 && Buffer.byteLength(text) > 65535) return 'topic longer than 65535 bytes'; // [MQTT-4.7.3-3]
   return null;
 }
 
-/** The broker's own limit, `maxTopicLevels`: counted only in strings long enough to exceed it. */
-function levelsError(text: string, maxLevels: number): string | null {
-  // n characters hold at most n + 1 levels.
-  if (text.length < maxLevels) return null;
-  let levels = 1;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 47 /* / */ && ++levels > maxLevels) return `more than ${maxLevels} topic levels (maxTopicLevels)`;
-  return null;
-}
-
-/** A topic name of a PUBLISH: no wildcards, at most `maxLevels` levels. */
-export function topicNameError(topic: string, maxLevels = Infinity): string | null {
-  const error = commonError(topic) ?? levelsError(topic, maxLevels);
+/** A topic name the application publishes to: no wildcards. */
+export function topicNameError(topic: string): string | null {
+  const error = commonError(topic);
   if (error) return error;
   if (topic.includes('+') || topic.includes('#')) return 'wildcard in a topic name'; // [MQTT-3.3.2-2]
   return null;
 }
 
-/** A topic filter of a SUBSCRIBE or UNSUBSCRIBE, of at most `maxLevels` levels. */
-export function topicFilterError(filter: string, maxLevels = Infinity): string | null {
-  const error = commonError(filter) ?? levelsError(filter, maxLevels);
-  if (error) return error;
+/** A topic filter the application subscribes to. */
+export function topicFilterError(filter: string): string | null {
+  return commonError(filter) ?? wildcardError(filter);
+}
+
+/** Where a filter's wildcards break 4.7.1: '#' last and alone in its level, '+' alone in its level. */
+export function wildcardError(filter: string): string | null {
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;
@@ -59,4 +52,15 @@ export function topicMatches(filter: string, topic: string): boolean {
     if (level !== '+' && level !== t[i]) return false;
   }
   return f.length === t.length;
+}
+
+/**
+ * The broker's own limit on topic depth (`maxTopicLevels`), for names and filters alike. Counted
+ * only in strings long enough to exceed it: n characters hold at most n + 1 levels.
+ */
+export function topicLevelsError(text: string, maxLevels: number): string | null {
+  if (text.length < maxLevels) return null;
+  let levels = 1;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 47 /* / */ && ++levels > maxLevels) return `more than ${maxLevels} topic levels (maxTopicLevels)`;
+  return null;
 }
