@@ -85,8 +85,8 @@ describe('deep topics', () => {
     assert.equal([...index.entries()].find(([filter]) => filter === DEEP)?.[1], 'exact');
 
     const retained = new RetainedIndex();
-    retained.set({ topic: DEEP, payload: Buffer.from('deep'), qos: 0, retain: true });
-    retained.set({ topic: 'a/b', payload: Buffer.from('ab'), qos: 0, retain: true });
+    retained.set({ id: 'deep', topic: DEEP, payload: Buffer.from('deep'), qos: 0, retain: true });
+    retained.set({ id: 'ab', topic: 'a/b', payload: Buffer.from('ab'), qos: 0, retain: true });
     for (const filter of ['#', '+/#', '/#', DEEP, `${DEEP}+`]) assert.ok(retained.match(filter).some((m) => m.topic === DEEP), `filter of ${filter.length} bytes`);
     assert.deepEqual(retained.match('a/#').map((m) => m.topic), ['a/b']);
   });

@@ -33,7 +33,8 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   // A durable session is marked offline, then it stays in the router until every message already
   // in transit through the Emitter has reached it (those go to its Store queue, the connection
   // being closed): a message is then queued either by its publisher or here, never by neither.
-  // Duplicated at worst. After a takeover the newer connection owns the session: it is not offline.
+  // When both queue it, the Store keeps one: enqueue is idempotent on the message id.
+  // After a takeover the newer connection owns the session: it is not offline.
   if (client.durable && !takenOver) {
     await client.persist((id) => store.setConnected(id, false, client.sessionExpiryMs));
     await within(server.emitter.sync(), EMITTER_SYNC_MS);
@@ -78,7 +79,7 @@ export async function publishOrphanedWills(server: Broker): Promise<number> {
   for (const { clientId, will } of orphans) {
     server.logger.info({ clientId, topic: will.topic }, 'delivering the last will of a client connected when its broker stopped');
     // No authorizePublish: its client is gone, and hooks are not set yet at start.
-    await server.route(will, null);
+    await server.route(server.messageIds.message(will.topic, will.payload, will.qos, will.retain, will.properties), null);
   }
   if (orphans.length > 0) server.logger.warn({ wills: orphans.length }, 'published the wills of clients connected to a broker that did not close cleanly');
   return orphans.length;

@@ -2,24 +2,29 @@ import { ByteBudget, messageCost } from '../connection/byte-budget.js';
 import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
 import { RetainedIndex } from '../topics/retained-index.js';
 import { RecordTable } from './record-table.js';
+import { RemovedIds } from './removed-ids.js';
 import { SessionIndex, type SessionRecord } from './session-index.js';
-import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
-
-interface Queued {
-  id: number;
-  message: Message;
-  expiresAt: number;
-  cost: number;
-}
+import { DEFAULT_STORE_LIMITS, type EnqueueResult, type Store, type StoreOptions } from './store.js';
 
 interface Session extends SessionRecord {
-  queue: Queued[];
+  queue: QueueEntry[];
   /** What the queue counts for in the byte limits. */
   queueBytes: number;
+  /** The message ids the queue holds, and those it removed lately, for the idempotent enqueue. */
+  queuedIds: Set<string>;
+  removedIds: RemovedIds | null;
   /** The id the next queued message gets. */
   nextQueueId: number;
   outgoing: Map<number, { packet: OutgoingPacket; expiresAt: number }>;
   incoming: Set<number>;
+}
+
+interface QueueEntry {
+  id: number;
+  message: Message;
+  expiresAt: number;
+  /** What it counts for in the byte limits (messageCost). */
+  cost: number;
 }
 
 /** The memory Store keeps offline queues in the broker's heap: they are bounded by bytes too. */
@@ -89,6 +94,8 @@ export class MemoryStore implements Store {
         expiresAt: Date.now() + this.subscriptionsTtl,
         queue: [],
         queueBytes: 0,
+        queuedIds: new Set(),
+        removedIds: null,
         nextQueueId: 0,
         outgoing: new Map(),
         incoming: new Set(),
@@ -141,42 +148,40 @@ export class MemoryStore implements Store {
     return expired.length;
   }
 
-  /** Keeps at most maxQueuedMessages and maxQueuedBytes (a larger message alone) within the budget. */
-  async enqueue(clientId: string, message: Message): Promise<number> {
+  /**
+   * Keeps at most maxQueuedMessages and maxQueuedBytes (a larger message alone), within the
+   * broker's budget: a message that does not fit it is not queued, and counted as dropped.
+   */
+  async enqueue(clientId: string, message: Message): Promise<EnqueueResult> {
     const session = this.live(clientId);
-    if (!session) return 0;
+    if (!session) return { connected: false, dropped: 0 };
+    if (message.id !== '' && (session.queuedIds.has(message.id) || session.removedIds?.has(message.id))) return { connected: false, dropped: 0 };
     const cost = messageCost(message);
     let dropped = 0;
     const queue = session.queue;
     while (queue.length > 0 && (queue.length >= this.maxQueued || session.queueBytes + cost > this.maxQueuedBytes)) {
-      this.release(session, queue.shift()!);
+      this.forgetEntry(session, queue.shift()!);
       dropped++;
     }
-    if (!this.budget.take(cost)) return dropped + 1;
+    if (!this.budget.take(cost)) return { connected: false, dropped: dropped + 1 };
+    if (message.id !== '') session.queuedIds.add(message.id);
     session.queueBytes += cost;
     queue.push({ id: session.nextQueueId++, message, expiresAt: Date.now() + this.packetsTtl, cost });
-    return dropped;
+    return { connected: session.connected, dropped };
   }
 
-  private release(session: Session, entry: Queued): void {
+  /** An entry left the queue: its bytes go back to the budget, its id out of the set. */
+  private forgetEntry(session: Session, entry: QueueEntry): void {
     session.queueBytes -= entry.cost;
     this.budget.release(entry.cost);
-  }
-
-  /** Keeps the entries `keep` accepts, releasing the others' bytes. */
-  private retain(session: Session, keep: (entry: Queued) => boolean): void {
-    session.queue = session.queue.filter((entry) => {
-      if (keep(entry)) return true;
-      this.release(session, entry);
-      return false;
-    });
+    session.queuedIds.delete(entry.message.id);
   }
 
   async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
     const session = this.live(clientId);
     if (!session) return [];
     const now = Date.now();
-    this.retain(session, (q) => q.expiresAt > now);
+    this.keepQueued(session, (q) => q.expiresAt > now);
     return session.queue.slice(0, limit).map((q) => ({ id: String(q.id), message: q.message }));
   }
 
@@ -184,7 +189,20 @@ export class MemoryStore implements Store {
     const session = this.live(clientId);
     if (!session || ids.length === 0) return;
     const removed = new Set(ids);
-    this.retain(session, (q) => !removed.has(String(q.id)));
+    const taken = session.queue.filter((q) => removed.has(String(q.id)));
+    if (taken.length === 0) return;
+    this.keepQueued(session, (q) => !removed.has(String(q.id)));
+    const recent = (session.removedIds ??= new RemovedIds(DEFAULT_STORE_LIMITS.removedIdsKept, this.packetsTtl));
+    for (const q of taken) recent.add(q.message.id);
+  }
+
+  /** Keeps the queue entries `keep` accepts, forgetting the others. */
+  private keepQueued(session: Session, keep: (entry: QueueEntry) => boolean): void {
+    session.queue = session.queue.filter((q) => {
+      if (keep(q)) return true;
+      this.forgetEntry(session, q);
+      return false;
+    });
   }
 
   async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {

@@ -30,6 +30,9 @@ export interface Store {
    * `expiryInterval` (milliseconds) is how long the session lives once offline (MQTT 5's Session
    * Expiry Interval); without it, what an earlier call gave, else `ttl.subscriptions`. It is
    * remembered while connected, so a session whose broker died expires by its own interval too.
+   * A Store shared by several instances marks the session with the instance that connected it,
+   * and `setConnected(id, false)` clears only its own mark: a session connected again through
+   * another instance in the meantime stays connected.
    */
   setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void>;
   /** Forgets the session: subscriptions, offline queue, in-flight packets, incoming ids, will. */
@@ -44,10 +47,19 @@ export interface Store {
 
   // Offline queue ---------------------------------------------------------------------------
   /**
-   * Appends to the client's offline queue; when it is full the oldest entries are dropped. Resolves
-   * with the number dropped (0 unless the queue was full), which the broker counts and logs.
+   * Appends to the client's offline queue; when full, the oldest entries are dropped. Idempotent on
+   * `message.id`: a message with an id the queue holds, or one of the last `removedIdsKept` it
+   * removed (removeQueued) within `ttl.packets`, is not queued again. A publisher and a connection
+   * closing on another instance may each queue the same message, one of them after the session
+   * came back and took the other copy. An empty id is never taken for another; an entry dropped
+   * (full queue, expiry) is forgotten.
+   *
+   * `connected` is true when the message was queued for a session marked connected at that moment
+   * (it reconnected after the caller found it offline): its connection must be told to read its
+   * queue; false when the session is offline, or when nothing was queued (no session, a duplicate).
+   * `dropped` counts the older entries dropped to make room, which the broker counts and logs.
    */
-  enqueue(clientId: string, message: Message): Promise<number>;
+  enqueue(clientId: string, message: Message): Promise<EnqueueResult>;
   /**
    * The oldest `limit` queued messages, each with an id, without removing them: a message leaves
    * the queue (removeQueued) only once it is safely in flight, so a crash in between cannot lose it.
@@ -103,6 +115,14 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** What Store.enqueue did. */
+export interface EnqueueResult {
+  /** Queued for a session marked connected: its connection must be told to read its queue. */
+  connected: boolean;
+  /** Older messages dropped to make room. */
+  dropped: number;
+}
+
 /** Limits every Store applies, with Mosca's names. */
 export interface StoreOptions {
   ttl?: {
@@ -142,4 +162,6 @@ export const DEFAULT_STORE_LIMITS = {
   maxQueuedMessages: 10_000,
   /** The memory Store's only: its queues are in the broker's heap. */
   maxQueuedBytes: 16 * 1024 * 1024,
+  /** Ids of messages removed from a client's queue that enqueue still refuses (see Store.enqueue). */
+  removedIdsKept: 1_000,
 } as const;
