@@ -7,24 +7,17 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import { freePort, killAll, startBroker, TempDirs } from '@skynet-mqtt/test-support';
+import { connectTo as connect, endClients } from './helpers/cluster.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const dirs = new TempDirs();
-const clients = new Set<mqtt.MqttClient>();
 after(async () => {
-  for (const client of clients) client.end(true);
+  endClients();
   await killAll();
   await dirs.removeAll();
 });
-
-async function connect(port: number, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  client.on('error', () => undefined); // the broker is killed on purpose
-  clients.add(client);
-  return client;
-}
 
 /** Connects `clientId` and collects what it receives until `ms` have passed. */
 async function receiveFor(port: number, options: mqtt.IClientOptions, subscribe: string | null, ms: number): Promise<{ topic: string; payload: string; retain: boolean }[]> {
