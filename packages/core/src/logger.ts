@@ -12,16 +12,6 @@ export function createLogger(option: Record<string, unknown> | false | undefined
 }
 
 /**
- * What an adapter package needs of a logger: the broker hands its own (pino) to adapters it loads
- * by name, as their `logger` option, so their outages and errors show in the broker's log.
- */
-export interface AdapterLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
-/**
  * Logs a recurring condition (a message dropped, a refused publish, ...) at most once per
  * `intervalMs` per key, with the number of occurrences left out since the last line: a flood of
  * drops costs a counter, not a log line each. Keys are reasons, never client ids, so the map

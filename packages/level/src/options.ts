@@ -1,4 +1,4 @@
-import { ConfigurationError, type AdapterLogger, type StoreOptions } from '@skynet-mqtt/core';
+import { AdapterOptions, ConfigurationError, type AdapterLogger, type StoreOptions } from '@skynet-mqtt/core';
 
 /** Options of the LevelDB store: where the database lives, plus the limits every Store has. */
 export interface LevelStoreOptions extends StoreOptions {
@@ -36,11 +36,7 @@ export function parseLevelOptions(options: Record<string, unknown>): LevelStoreO
     throw new ConfigurationError('persistence.path is required for the level store: the directory where the database lives');
   }
   const parsed: LevelStoreOptions = { path };
-  if (logger !== undefined) {
-    const valid = typeof logger === 'object' && logger !== null && ['info', 'warn', 'error'].every((m) => typeof (logger as Record<string, unknown>)[m] === 'function');
-    if (!valid) throw new ConfigurationError('persistence.logger must have info, warn and error methods (a pino logger works)');
-    parsed.logger = logger as AdapterLogger;
-  }
+  if (logger !== undefined) parsed.logger = new AdapterOptions('level store', { logger }).logger();
   if (ttl !== undefined) {
     if (!isRecord(ttl)) throw new ConfigurationError('persistence.ttl must be an object such as { subscriptions: 3600000, packets: 3600000 }');
     const unknownTtl = Object.keys(ttl).filter((key) => !KNOWN_TTL_KEYS.has(key));
