@@ -66,6 +66,11 @@ export interface Broker extends EventEmitter, Hooks {
   queueOffline(clientId: string, message: Message): Promise<void>;
   /** Store.enqueue, counting and logging what the Store dropped to make room. */
   enqueue(clientId: string, message: Message): Promise<EnqueueResult>;
+  /**
+   * Admits a client that sent CONNECT under `maxConnections` (one taking over its own id always
+   * is); false when it must be refused. An admitted client is released when it is forgotten.
+   */
+  admit(client: Client): boolean;
   /** Closes any other connection holding the client's id, on this instance and every other. */
   takeOver(client: Client): Promise<void>;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */

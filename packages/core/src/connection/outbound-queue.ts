@@ -63,6 +63,11 @@ export class OutboundQueue {
     return this.waiting.length;
   }
 
+  /** Packets sent and not yet acknowledged. */
+  get inflightCount(): number {
+    return this.inflight?.size ?? 0;
+  }
+
   /** Queues or sends a message at the given QoS, keeping the order messages were pushed in. */
   push(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
@@ -218,6 +223,14 @@ export class OutboundQueue {
     return count < this.window && (count === 0 || this.inflightBytes + messageCost(message) <= this.client.server.settings.maxInflightBytes);
   }
 
+  /** Counts a PUBLISH about to be written; the first delivery of a sampled message ends its latency. */
+  private counted(message: Message, qos: QoS): void {
+    const stats = this.client.server.stats;
+    stats.publishSent++;
+    stats.sentByQos[qos]++;
+    if (message === stats.latency.pending) stats.latency.delivered();
+  }
+
   private send(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
     // [MQTT-3.3.2-5] an expired message is not sent. (One comparison for messages without expiry.)
@@ -226,7 +239,7 @@ export class OutboundQueue {
     if (qos === 0) {
       const bytes = mqtt5 === null ? (retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message)) : mqtt5.encodePublish(message, 0, retain, false, 0);
       if (bytes === null) return this.dropTooLarge();
-      client.server.stats.publishSent++;
+      this.counted(message, 0);
       client.writeBytes(bytes);
       return;
     }
@@ -236,7 +249,7 @@ export class OutboundQueue {
     // Encoded first: a packet too large for a 5.0 client is dropped before it is in flight.
     const bytes = mqtt5 === null ? encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId) : mqtt5.encodePublish(packet, qos, retain, false, packet.messageId);
     if (bytes === null) return this.dropTooLarge();
-    client.server.stats.publishSent++;
+    this.counted(message, qos);
     this.putInflight(packet);
     if (client.durable) {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));

@@ -12,6 +12,13 @@ import type { PublishedMessage } from '../types.js';
  * message is stored and emitted, so an acknowledged message is never lost. [MQTT-4.3.2-2]
  */
 export function handlePublish(client: Client, packet: PublishPacket): void | Promise<void> {
+  // Over maxPublishRate, the next packet of this client waits until it is back under the rate.
+  const paced = client.publishRate?.charge(packet.payload.length);
+  if (!paced) return publish(client, packet);
+  return Promise.all([publish(client, packet), paced]).then(() => undefined);
+}
+
+function publish(client: Client, packet: PublishPacket): void | Promise<void> {
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   const message = client.server.messageIds.message(packet.topic, payload, packet.qos, packet.retain);
   // Only a 5.0 PUBLISH has properties (an empty list included): its topic may be an alias, and is
@@ -20,7 +27,10 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
   const server = client.server;
   const levelsError = topicLevelsError(message.topic, server.settings.maxTopicLevels);
   if (levelsError) return client.limitExceeded('topicTooDeep', `PUBLISH: topic name: ${levelsError}`);
-  server.stats.publishReceived++;
+  const stats = server.stats;
+  stats.publishReceived++;
+  stats.receivedByQos[packet.qos]++;
+  if (stats.latency.armed) stats.latency.start(message);
   const messageId = packet.messageId!;
   if (message.topic.charCodeAt(0) === 36 /* $ */ && !clientMayPublish(message.topic)) return dropReserved(client, message, messageId);
   if (packet.qos === 2) return publishExactlyOnce(client, message, messageId);

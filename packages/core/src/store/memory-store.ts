@@ -58,8 +58,18 @@ export class MemoryStore implements Store {
     this.budget = options.budget ?? new ByteBudget(Number.MAX_SAFE_INTEGER);
   }
 
-  async storeRetained(message: Message): Promise<void> {
+  async storeRetained(message: Message, maxCount = Infinity): Promise<boolean> {
+    if (message.payload.length > 0 && this.retained.size >= maxCount && !this.retained.has(message.topic)) return false;
     this.retained.set(message);
+    return true;
+  }
+
+  async countRetained(): Promise<number> {
+    return this.retained.size;
+  }
+
+  async countOfflineSessions(): Promise<number> {
+    return this.sessions.countOffline();
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {
