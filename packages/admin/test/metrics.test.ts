@@ -71,3 +71,17 @@ test('refusals and drops appear under their reason', async (t) => {
   assert.equal(valueOf(samples, 'skynet_mqtt_retained_refused_total', { reason: 'count' }), 1);
   assert.equal(valueOf(samples, 'skynet_mqtt_messages_dropped_total', { reason: 'reservedTopic' }), 1);
 });
+
+test('a full client queue counts its drops under reason="queueFull"', async (t) => {
+  const b = await startAdminBroker(t, { maxQueuedMessages: 2 });
+  // A subscriber that never reads: mqtt.js is paused at the socket, so the broker's queue fills.
+  // The host application publishes: there is no publishing client to slow down (backpressure).
+  const stalled = await b.connect({ clientId: 'stalled' });
+  await stalled.subscribeAsync('full/#', { qos: 0 });
+  (stalled.stream as unknown as { pause(): void }).pause();
+  const big = Buffer.alloc(64 * 1024, 1);
+  for (let i = 0; i < 200; i++) void b.server.publish({ topic: 'full/x', payload: big, qos: 0 });
+  await waitFor(() => b.server.stats.droppedBy.queueFull > 0, 'a queueFull drop', 20_000);
+  const samples = parseMetrics(await (await fetch(`${b.admin}/metrics`)).text());
+  assert.ok(valueOf(samples, 'skynet_mqtt_messages_dropped_total', { reason: 'queueFull' })! > 0);
+});
