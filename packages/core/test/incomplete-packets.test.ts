@@ -12,7 +12,9 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { Server } from '../src/index.js';
 import { roundTrip, sleep, useBroker, waitFor, type RawClient } from './helpers.js';
-import { publish } from './wire.js';
+import { wire } from '@skynet-mqtt/test-support';
+
+const { publish } = wire;
 
 const KB = 1024;
 

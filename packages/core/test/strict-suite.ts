@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import type mqttPacket from 'mqtt-packet';
 import type { ServerOptions } from '../src/index.js';
 import { connect, RawClient, sleep, startBroker, waitFor, type TestBroker, type TestClient } from './helpers.js';
-import * as wire from './wire.js';
+import { wire } from '@skynet-mqtt/test-support';
 
 /** Topics a case may publish to legitimately; anything else reaching the healthy subscriber is a leak. */
 export const ACCEPTED_PREFIX = 'accepted/';
