@@ -179,6 +179,21 @@ export function emitterContract(name: string, makeEmitter: () => Promise<Emitter
       assert.deepEqual(handler.received.map((m) => [m.topic, m.qos, m.retain]), sent.map((m) => [m.topic, m.qos, m.retain]));
     });
 
+    test('carries each message id unchanged, to every instance', async () => {
+      // Instances recognise two copies of one message by it (the idempotent offline queue).
+      const a = await make();
+      const b = await make();
+      const onA = recorder();
+      const onB = recorder();
+      await a.subscribe('ids/#', onA);
+      await b.subscribe('ids/#', onB);
+      const sent = [message('ids/1', 'a', 0), message('ids/2', 'b', 1), { ...message('ids/3', 'c', 2), id: 'x'.repeat(300) }];
+      for (const m of sent) await a.publish(m);
+      await waitFor(() => onA.received.length >= 3 && onB.received.length >= 3, 'three messages on both instances');
+      assert.deepEqual(onA.received.map((m) => m.id), sent.map((m) => m.id));
+      assert.deepEqual(onB.received.map((m) => m.id), sent.map((m) => m.id));
+    });
+
     test('carries MQTT 5 properties, User Properties in order, between instances', async () => {
       const publisher = await make();
       const subscriber = await make();

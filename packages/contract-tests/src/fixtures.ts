@@ -1,7 +1,10 @@
 import type { Message, MessageProperties, QoS } from '@skynet-mqtt/core';
 
+let made = 0;
+
+/** A message with an id of its own, as a broker would give it (unique within the test run). */
 export function message(topic: string, payload: string | Buffer, qos: QoS = 0, retain = false): Message {
-  return { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain };
+  return { id: `fixture-${process.pid}-${made++}`, topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain };
 }
 
 /** Every byte value once, so an encoding that is not binary-safe (UTF-8, latin1...) shows. */

@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Message, Store } from '@skynet-mqtt/core';
+import type { MessageContent, Store } from '@skynet-mqtt/core';
 import { v5Message, v5Properties } from './fixtures.js';
 import { sleep } from './wait.js';
 
 /** Properties and expiry time must come back as they went in: every property, User Properties in order. */
-export function assertSameProperties(actual: Message | undefined, expected: Message): void {
+export function assertSameProperties(actual: MessageContent | undefined, expected: MessageContent): void {
   assert.ok(actual, `expected a message on ${expected.topic}`);
   assert.deepEqual(actual.properties, expected.properties, `properties of ${expected.topic}`);
   assert.equal(actual.expiresAt, expected.expiresAt, `expiry time of ${expected.topic}`);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClientSubscription, Message, OutgoingPacket, Store, Subscription } from '@skynet-mqtt/core';
+import type { ClientSubscription, Message, MessageContent, OutgoingPacket, Store, Subscription } from '@skynet-mqtt/core';
 import { allBytes, bigPayload, message, summary, topics } from './fixtures.js';
 import { mqtt5StoreContract } from './store-contract-mqtt5.js';
 import { recordContract } from './record-contract.js';
@@ -27,8 +27,9 @@ function sortClientSubs(found: readonly ClientSubscription[]): string[] {
   return found.map((s) => `${s.clientId} ${s.topic} ${s.qos} ${s.connected}`).sort();
 }
 
+/** An outgoing packet; the same arguments give the same packet, its message id included. */
 function packet(messageId: number, payload: string | Buffer, qos: 1 | 2 = 1): OutgoingPacket {
-  return { ...message(`out/${messageId}`, payload, qos), messageId };
+  return { ...message(`out/${messageId}`, payload, qos), id: `out-${messageId}-${String(payload)}`, messageId };
 }
 
 /** Reads and removes the whole queue the way a broker does: peek, then remove what it read. */
@@ -38,8 +39,9 @@ export async function takeQueue(store: Store, clientId: string): Promise<Message
   return queued.map((q) => q.message);
 }
 
-function assertSameMessage(actual: Message | undefined, expected: Message): void {
+function assertSameMessage(actual: MessageContent | undefined, expected: MessageContent): void {
   assert.ok(actual, `expected a message on ${expected.topic}`);
+  if ('id' in expected) assert.equal((actual as Message).id, expected.id, `the id of the message on ${expected.topic} is kept`);
   assert.equal(actual.topic, expected.topic);
   assert.ok(Buffer.isBuffer(actual.payload), 'payload must be a Buffer');
   assert.ok(actual.payload.equals(expected.payload), `payload of ${expected.topic} differs (${actual.payload.length} vs ${expected.payload.length} bytes)`);
@@ -196,7 +198,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         await store.enqueue('gone', message('d/1', 'queued', 1));
         await store.putOutgoing('gone', packet(1, 'inflight'));
         assert.equal(await store.putIncoming('gone', 9), true);
-        await store.putWill('gone', message('will/gone', 'bye', 1));
+        await store.putWill('gone', { topic: 'will/gone', payload: Buffer.from('bye'), qos: 1, retain: false });
         await store.addSubscriptions('kept', [{ topic: 'd/+', qos: 0 }]);
 
         await store.deleteSession('gone');
@@ -214,25 +216,30 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
       if (options.reopen) {
         const reopen = options.reopen;
         test('durable sessions survive close and reopen', async () => {
-          const will = message('will/d', allBytes(), 2, true);
+          const { id: _, ...will } = message('will/d', allBytes(), 2, true);
           await store.addSubscriptions('durable', [{ topic: 'p/+', qos: 2 }, { topic: 'q', qos: 1 }]);
           await store.setConnected('durable', false);
-          await store.enqueue('durable', message('p/1', 'first', 1));
-          await store.enqueue('durable', message('p/2', bigPayload(1024), 2));
-          await store.putOutgoing('durable', packet(5, 'inflight', 2));
+          const first = message('p/1', 'first', 1);
+          const second = message('p/2', bigPayload(1024), 2);
+          const inflight = packet(5, 'inflight', 2);
+          await store.enqueue('durable', first);
+          await store.enqueue('durable', second);
+          await store.putOutgoing('durable', inflight);
           assert.equal(await store.putIncoming('durable', 77), true);
           await store.putWill('durable', will);
           await store.storeRetained(message('p/r', 'kept', 1, true));
           await store.close();
 
           store = await reopen();
+          // Enqueueing is idempotent across a restart too.
+          await store.enqueue('durable', second);
           assert.deepEqual(sortSubs(await store.getSession('durable')), [{ topic: 'p/+', qos: 2 }, { topic: 'q', qos: 1 }]);
           assert.deepEqual(sortClientSubs(await store.subscriptionsByTopic('p/9')), ['durable p/+ 2 false']);
           const queued = await takeQueue(store, 'durable');
           assert.equal(queued.length, 2);
-          assertSameMessage(queued[0], message('p/1', 'first', 1));
-          assertSameMessage(queued[1], message('p/2', bigPayload(1024), 2));
-          assert.deepEqual(await store.getOutgoing('durable'), [packet(5, 'inflight', 2)]);
+          assertSameMessage(queued[0], first);
+          assertSameMessage(queued[1], second);
+          assert.deepEqual(await store.getOutgoing('durable'), [inflight]);
           assert.equal(await store.putIncoming('durable', 77), false);
           assertSameMessage((await store.getWill('durable')) ?? undefined, will);
           assert.deepEqual(summary(await store.matchRetained(['p/#'])), summary([message('p/r', 'kept', 1, true)]));
@@ -266,6 +273,51 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         assert.deepEqual(await takeQueue(store, 'unknown'), []);
       });
 
+      test('enqueue is idempotent on the message id: held in the queue, or lately removed from it', async () => {
+        await store.createSession('idem');
+        const once = message('idem/a', 'once', 1);
+        await store.enqueue('idem', once);
+        await store.enqueue('idem', once);
+        await store.enqueue('idem', { ...once, qos: 2 }); // the same message, queued at another QoS by another path
+        const other = message('idem/a', 'once', 1); // the same content is another message
+        await store.enqueue('idem', other);
+        const queued = await store.peekQueue('idem', 10);
+        assert.deepEqual(queued.map((q) => [q.message.id, q.message.qos]), [[once.id, 1], [other.id, 1]]);
+        assertSameMessage(queued[0]!.message, once);
+
+        // Taken in flight, then queued late by another path (a connection that was closing): refused.
+        await store.removeQueued('idem', [queued[0]!.id]);
+        assert.equal(await store.enqueue('idem', once), false);
+        assert.deepEqual((await takeQueue(store, 'idem')).map((m) => m.id), [other.id]);
+      });
+
+      test('enqueue says whether it queued for a session marked connected', async () => {
+        assert.equal(await store.enqueue('nobody', message('c/x', 'no session', 1)), false, 'nothing queued without a session');
+        await store.createSession('conn');
+        const first = message('c/x', 'offline', 1);
+        assert.equal(await store.enqueue('conn', first), false, 'offline: nobody to tell');
+        await store.setConnected('conn', true);
+        assert.equal(await store.enqueue('conn', message('c/x', 'connected', 1)), true, 'connected: its connection must read its queue');
+        assert.equal(await store.enqueue('conn', first), false, 'a duplicate queues nothing');
+        await store.setConnected('conn', false);
+        assert.equal(await store.enqueue('conn', message('c/x', 'offline again', 1)), false);
+        assert.equal((await takeQueue(store, 'conn')).length, 3);
+      });
+
+      test('parallel enqueues of one message keep one; messages without an id are all kept', async () => {
+        await store.createSession('idem-par');
+        const one = message('idem/p', 'one', 1);
+        await Promise.all(Array.from({ length: 20 }, () => store.enqueue('idem-par', one)));
+        const anonymous = { ...message('idem/p', 'no id', 1), id: '' };
+        await store.enqueue('idem-par', anonymous);
+        await store.enqueue('idem-par', anonymous);
+        assert.deepEqual((await takeQueue(store, 'idem-par')).map((m) => [m.id, m.payload.toString()]), [
+          [one.id, 'one'],
+          ['', 'no id'],
+          ['', 'no id'],
+        ]);
+      });
+
       test('payloads are byte-exact: every byte value, empty and 256 KB', async () => {
         const sent = [message('b/all', allBytes(), 1), message('b/empty', Buffer.alloc(0), 2), message('b/big', bigPayload(), 1, true)];
         await store.createSession('bin');
@@ -280,8 +332,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         test('is bounded: the oldest messages are dropped', async () => {
           const bounded = await track(maxQueuedStore(3));
           await bounded.createSession('q2');
-          for (let i = 0; i < 7; i++) await bounded.enqueue('q2', message('q', `m${i}`, 1));
-          assert.deepEqual((await takeQueue(bounded, 'q2')).map((m) => m.payload.toString()), ['m4', 'm5', 'm6']);
+          const sent = Array.from({ length: 7 }, (_, i) => message('q', `m${i}`, 1));
+          for (const m of sent) await bounded.enqueue('q2', m);
+          // A dropped message is no longer held: queueing it again is not refused.
+          await bounded.enqueue('q2', sent[0]!);
+          await bounded.enqueue('q2', sent[6]!);
+          assert.deepEqual((await takeQueue(bounded, 'q2')).map((m) => m.payload.toString()), ['m5', 'm6', 'm0']);
         });
       }
 
@@ -374,12 +430,19 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
           await short.createSession('p');
           await short.enqueue('p', message('p', 'old', 1));
           await short.putOutgoing('p', packet(1, 'old'));
+          await short.createSession('r');
+          const taken = message('r', 'taken', 1);
+          await short.enqueue('r', taken);
+          await takeQueue(short, 'r');
           await sleep(800);
           await short.enqueue('p', message('p', 'new', 1));
           await short.putOutgoing('p', packet(2, 'new'));
           assert.deepEqual((await takeQueue(short, 'p')).map((m) => m.payload.toString()), ['new']);
           assert.deepEqual((await short.getOutgoing('p')).map((o) => o.messageId), [2]);
           assert.deepEqual(await short.getSession('p'), [], 'the session itself has a longer TTL');
+          // A message removed from the queue longer ago than ttl.packets is forgotten: queued again.
+          await short.enqueue('r', taken);
+          assert.deepEqual((await takeQueue(short, 'r')).map((m) => m.id), [taken.id]);
         });
       });
     }

@@ -11,8 +11,9 @@ import type { Router } from './router/router.js';
 import type { Store } from './store/store.js';
 import type { RateLimitedLog } from './logger.js';
 import type { BrokerStats } from './sys/broker-stats.js';
+import type { MessageIds } from './message-ids.js';
 import type { SysReadAccess } from './sys/topic-access.js';
-import type { Message, Will } from './types.js';
+import type { Message, PublishedMessage, Will } from './types.js';
 
 /**
  * What connections and packet handlers see of the server: its parts, not its public API.
@@ -48,11 +49,19 @@ export interface Broker extends EventEmitter, Hooks {
    * ack waits for them, so a crash after the ack cannot lose the message. Null otherwise.
    */
   readonly deliveryWrites: Promise<void>[] | null;
+  /** Gives each message entering this broker its id. */
+  readonly messageIds: MessageIds;
   /**
    * Stores, queues for offline sessions and emits a message. Returns a promise, settled once it is
    * safe to acknowledge, unless everything was done synchronously (the in-process QoS 0 path).
    */
-  route(message: Message, client: Client | null): void | Promise<void>;
+  route(message: PublishedMessage, client: Client | null): void | Promise<void>;
+  /**
+   * Queues a message for a durable session that is not connected to this connection; if the Store
+   * finds the session connected (it came back meanwhile, here or on another instance), its
+   * connection is told to read its queue.
+   */
+  queueOffline(clientId: string, message: Message): Promise<void>;
   /** Closes any other connection holding the client's id, on this instance and every other. */
   takeOver(client: Client): Promise<void>;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */

@@ -1,5 +1,5 @@
 import type { Client } from './connection/client.js';
-import type { Message, QoS, UserProperty } from './types.js';
+import type { Message, PublishedMessage, QoS, UserProperty } from './types.js';
 
 /** A filter as a SUBSCRIBE asked for it, for authorizeSubscribe. */
 export interface SubscriptionRequest {
@@ -54,7 +54,7 @@ export interface Hooks {
   authorizeSubscribe?: (client: Client, topic: string, callback: Callback<boolean>, subscription: SubscriptionRequest) => unknown;
   authorizeForward?: (client: Client, packet: Message, callback: Callback<boolean>) => unknown;
   /** Runs after a message went to the Emitter; the publisher's ack waits for it. */
-  published?: (packet: Message, client: Client | null, callback: Callback<void>) => unknown;
+  published?: (packet: PublishedMessage, client: Client | null, callback: Callback<void>) => unknown;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -1,7 +1,23 @@
-export type { QoS, ProtocolLevel, MessageProperties, UserProperty, Message, OutgoingPacket, QueuedMessage, Subscription, ClientSubscription, Will, StoredRecord, RecordPage } from './types.js';
+export type {
+  QoS,
+  ProtocolLevel,
+  MessageProperties,
+  UserProperty,
+  Message,
+  MessageContent,
+  PublishedMessage,
+  OutgoingPacket,
+  QueuedMessage,
+  Subscription,
+  ClientSubscription,
+  Will,
+  StoredRecord,
+  RecordPage,
+} from './types.js';
 export type { Store, StoreOptions } from './store/store.js';
 export { DEFAULT_STORE_LIMITS, DEFAULT_RECORD_PAGE, checkRecordName, recordNameError } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
+export { RemovedIds } from './store/removed-ids.js';
 export { SessionIndex } from './store/session-index.js';
 export type { SessionRecord } from './store/session-index.js';
 export type { Emitter, MessageHandler } from './emitter/emitter.js';
@@ -10,6 +26,7 @@ export { TopicIndex } from './topics/topic-index.js';
 export { RetainedIndex } from './topics/retained-index.js';
 export { topicMatches, topicFilterError, topicNameError } from './topics/validate.js';
 export { Server } from './server.js';
+export { MessageIds } from './message-ids.js';
 export type { PublishPacket, ServerAddress } from './server.js';
 export { Client } from './connection/client.js';
 export type { CloseReason } from './connection/client.js';

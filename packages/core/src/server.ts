@@ -15,7 +15,6 @@ import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
 import { DelayedWills } from './connection/delayed-wills.js';
-import { expiryOf } from './connection/properties.js';
 import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
@@ -26,7 +25,8 @@ import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
 import { isControlTopic, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicNameError } from './topics/validate.js';
-import type { Message, MessageProperties, QoS, Will } from './types.js';
+import { MessageIds } from './message-ids.js';
+import type { Message, MessageProperties, PublishedMessage, QoS, Will } from './types.js';
 
 function isLoopback(host: string): boolean {
   return host === '::1' || host === 'localhost' || /^(::ffff:)?127\./.test(host);
@@ -46,7 +46,7 @@ export interface PublishPacket {
   properties?: MessageProperties;
 }
 
-type PublishCallback = (error: Error | undefined, packet?: Message) => void;
+type PublishCallback = (error: Error | undefined, packet?: PublishedMessage) => void;
 
 /** A listening address of the server, for callers that asked for port 0. */
 export interface ServerAddress {
@@ -71,6 +71,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   readonly router = new Router((level, present) => this.routeDollarLevel(level, present));
   readonly stats = new BrokerStats();
   readonly clients: Record<string, Client> = Object.create(null);
+  readonly messageIds: MessageIds;
   readonly incompletePackets: ByteBudget;
   store!: Store;
   emitter!: Emitter;
@@ -119,6 +120,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
     this.settings = resolved;
     this.id = resolved.id;
+    this.messageIds = new MessageIds(this.id);
     this.incompletePackets = new ByteBudget(resolved.maxIncompletePacketBytes);
     this.sysAccess = new SysReadAccess(resolved.sysAccess);
     if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
@@ -157,8 +159,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
     try {
       this.store = await createStore(this.opts);
       this.emitter = await createEmitter(this.opts);
-      this.control = new ControlChannel(this.emitter, this.id, this.logger);
+      this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload.toString(), origin));
+      this.control.on('queued', (payload) => this.readQueue(payload.toString()));
       await this.control.start();
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
@@ -239,7 +242,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (this.clients[client.id] === client) delete this.clients[client.id];
   }
 
-  route(message: Message, client: Client | null): void | Promise<void> {
+  route(message: PublishedMessage, client: Client | null): void | Promise<void> {
     const emitter = this.emitter;
     // In-process QoS 0: nothing to store, nothing to wait for.
     if (!message.retain && message.qos === 0 && !this.settings.storeMessagesQos0 && !this.published && emitter instanceof MemoryEmitter) {
@@ -252,7 +255,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     return this.routeDurably(message, client);
   }
 
-  private async routeDurably(message: Message, client: Client | null): Promise<void> {
+  private async routeDurably(message: PublishedMessage, client: Client | null): Promise<void> {
     // Emitting does not wait for the Store: subscribers connected now get the message while it
     // is being stored. The ack waits for both. An in-process Emitter delivers during the call,
     // so the publisher is known to the subscribers it feeds (backpressure), and the in-flight
@@ -282,7 +285,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   /** Queues the message for durable sessions that are offline, once per client. [MQTT-3.1.2-5] */
-  private async queueForOfflineSessions(message: Message): Promise<void> {
+  private async queueForOfflineSessions(message: PublishedMessage): Promise<void> {
     const subscriptions = await this.store.subscriptionsByTopic(message.topic);
     const offline = new Map<string, QoS>();
     for (const { clientId, qos, connected } of subscriptions) {
@@ -292,12 +295,27 @@ export class Server extends EventEmitter implements Broker, Hooks {
     for (const [clientId, granted] of offline) {
       const qos = (message.qos < granted ? message.qos : granted) as QoS;
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
-      const queued: Message = { topic: message.topic, payload: message.payload, qos, retain: false };
+      // The message's id goes with it: the session closing on another instance may queue the same message (endSession).
+      const queued: Message = { id: message.id, topic: message.topic, payload: message.payload, qos, retain: false };
       if (message.properties) queued.properties = message.properties;
       if (message.expiresAt !== undefined) queued.expiresAt = message.expiresAt;
-      writes.push(this.store.enqueue(clientId, queued));
+      writes.push(this.queueOffline(clientId, queued));
     }
     await Promise.all(writes);
+  }
+
+  async queueOffline(clientId: string, message: Message): Promise<void> {
+    // Connected by the time the message was queued: the session came back (here or on another
+    // instance) after it was found offline, and its connection may have read its queue already.
+    if (await this.store.enqueue(clientId, message)) {
+      this.control.send('queued', clientId).catch((error: unknown) => this.logger.warn({ err: error, clientId }, 'could not send the queued signal'));
+    }
+  }
+
+  /** Another path queued for a session connected here: its connection reads its queue again. */
+  private readQueue(clientId: string): void {
+    const client = this.clients[clientId];
+    if (client?.connected && client.durable) client.outbound.readStore();
   }
 
   async takeOver(client: Client): Promise<void> {
@@ -321,21 +339,19 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   publishEvent(event: string, payload: string): void {
-    const routed = this.route({ topic: `$SYS/${this.id}/${event}`, payload: Buffer.from(payload), qos: 0, retain: false }, null);
+    const routed = this.route(this.messageIds.message(`$SYS/${this.id}/${event}`, Buffer.from(payload), 0, false), null);
     if (routed) routed.catch((error: unknown) => this.logger.warn({ err: error, event }, 'could not publish a $SYS event'));
   }
 
   async publishWill(client: Client, will: Will): Promise<void> {
     try {
-      // A will's Message Expiry Interval counts from when it is published.
-      const expiresAt = expiryOf(will.properties);
-      let message: Message = expiresAt === undefined ? will : { ...will, expiresAt };
+      let payload = will.payload;
       if (this.authorizePublish) {
         const verdict = await callHook<boolean | Buffer | 'ignore'>(this.authorizePublish, this, [client, will.topic, will.payload]);
         if (!verdict || verdict === 'ignore') return;
-        if (Buffer.isBuffer(verdict)) message = { ...will, payload: verdict };
+        if (Buffer.isBuffer(verdict)) payload = verdict;
       }
-      await this.route(message, client);
+      await this.route(this.messageIds.message(will.topic, payload, will.qos, will.retain, will.properties), client);
     } catch (error) {
       this.logger.error({ err: error, clientId: client.id }, 'could not publish the will');
     }
@@ -345,7 +361,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * Publishes from the host application (Mosca's `server.publish(packet, [client], [callback])`):
    * retained and queued for offline sessions like any other message.
    */
-  publish(packet: PublishPacket, clientOrCallback?: Client | PublishCallback | null, callback?: PublishCallback): Promise<Message> {
+  publish(packet: PublishPacket, clientOrCallback?: Client | PublishCallback | null, callback?: PublishCallback): Promise<PublishedMessage> {
     const done = typeof clientOrCallback === 'function' ? clientOrCallback : callback;
     const client = typeof clientOrCallback === 'function' ? null : (clientOrCallback ?? null);
     const result = this.publishMessage(packet, client);
@@ -353,21 +369,19 @@ export class Server extends EventEmitter implements Broker, Hooks {
     return result;
   }
 
-  private async publishMessage(packet: PublishPacket, client: Client | null): Promise<Message> {
+  private async publishMessage(packet: PublishPacket, client: Client | null): Promise<PublishedMessage> {
     const error = typeof packet?.topic === 'string' ? topicNameError(packet.topic) ?? controlTopicError(packet.topic) : 'topic must be a string';
     if (error) throw new Error(`cannot publish to ${JSON.stringify(packet?.topic)}: ${error}`);
     const qos = packet.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`qos must be 0, 1 or 2, got ${JSON.stringify(qos)}`);
     const payload = packet.payload;
-    const message: Message = {
-      topic: packet.topic,
-      payload: Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload ?? []),
+    const message = this.messageIds.message(
+      packet.topic,
+      Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload ?? []),
       qos,
-      retain: packet.retain === true,
-    };
-    if (packet.properties) message.properties = packet.properties;
-    const expiresAt = expiryOf(packet.properties);
-    if (expiresAt !== undefined) message.expiresAt = expiresAt;
+      packet.retain === true,
+      packet.properties,
+    );
     await this.started;
     if (this.closed) throw new Error('the server is closed');
     await this.route(message, client);
@@ -375,19 +389,22 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   /**
-   * Mosca's raw subscription for the host application: `callback(topic, payload, { qos, retain })`
-   * for every message matching `filter` on any instance. No MQTT session, no retained messages.
+   * Mosca's raw subscription for the host application: `callback(topic, payload, { qos, retain,
+   * messageId })` for every message matching `filter` on any instance. No MQTT session, no
+   * retained messages.
    */
   async subscribe(
     filter: string,
-    callback: (topic: string, payload: Buffer, options: { qos: QoS; retain: boolean }) => void,
+    callback: (topic: string, payload: Buffer, options: { qos: QoS; retain: boolean; messageId: string }) => void,
     done?: (error?: Error) => void,
   ): Promise<void> {
     try {
       const error = topicFilterError(filter);
       if (error) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${error}`);
       await this.started;
-      await this.emitter.subscribe(filter, (message) => callback(message.topic, message.payload, { qos: message.qos, retain: message.retain }));
+      await this.emitter.subscribe(filter, (message) =>
+        callback(message.topic, message.payload, { qos: message.qos, retain: message.retain, messageId: message.id }),
+      );
       done?.();
     } catch (error) {
       if (!done) throw error;

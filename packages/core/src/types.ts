@@ -22,11 +22,8 @@ export interface MessageProperties {
   userProperties?: UserProperty[];
 }
 
-/**
- * An application message as it travels through the broker: from a publisher (or a will, or the
- * host application) through the Emitter to every matching subscriber.
- */
-export interface Message {
+/** What an application message says: its topic, payload, QoS, retain flag and MQTT 5 properties. */
+export interface MessageContent {
   topic: string;
   payload: Buffer;
   qos: QoS;
@@ -38,6 +35,28 @@ export interface Message {
    * when the broker received it. An expired message is delivered to no one. [MQTT-3.3.2-5]
    */
   expiresAt?: number;
+}
+
+/**
+ * An application message as it travels through the broker: from a publisher (or a will, or the
+ * host application) through the Emitter to every matching subscriber.
+ */
+export interface Message extends MessageContent {
+  /**
+   * Names this publication: given once where the message enters a broker (see MessageIds) and kept
+   * by every copy of it, in every Emitter and Store, so that two copies can be recognised as one
+   * (the offline queue keeps one). Unique across brokers and restarts. Empty only for a message
+   * stored by a version without ids: such a message is never taken for another.
+   */
+  id: string;
+}
+
+/**
+ * A message as the Server's events and hooks show it where it entered this broker (`published`,
+ * the result of `server.publish()`): `messageId` is Mosca's name for its id.
+ */
+export interface PublishedMessage extends Message {
+  readonly messageId: string;
 }
 
 /** A message addressed to one client, with the packet id that client knows it by. */
@@ -66,8 +85,8 @@ export interface ClientSubscription extends Subscription {
   connected: boolean;
 }
 
-/** The will message a client registered with CONNECT. */
-export type Will = Message;
+/** The will message a client registered with CONNECT; it gets an id each time it is published. */
+export type Will = MessageContent;
 
 /** A record of a Store collection (see Store.putRecord). */
 export interface StoredRecord {

@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { Client, Server, type Message } from '../src/index.js';
+import { Client, Server, type Message, type PublishedMessage } from '../src/index.js';
 import { disconnectionOf, recordEvents, roundTrip, useBroker, waitFor, type Emitted } from './helpers.js';
 
 /** The events of one client id, as [name, ...arguments other than the client]. */
@@ -149,7 +149,8 @@ describe('message events', () => {
     await waitFor(() => events.length === 1, 'published');
     const [packet, client] = events[0]!.args as [Message, Client];
     assert.equal(client.id, 'pub');
-    assert.deepEqual({ ...packet, payload: packet.payload.toString() }, { topic: 'pub/topic', payload: 'hello', qos: 1, retain: true });
+    const { id: _id, messageId: _messageId, ...rest } = packet as PublishedMessage;
+    assert.deepEqual({ ...rest, payload: packet.payload.toString() }, { topic: 'pub/topic', payload: 'hello', qos: 1, retain: true });
   });
 
   test('published(packet, null) for a host publish', async (t) => {

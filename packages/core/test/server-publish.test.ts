@@ -16,7 +16,7 @@ describe('server.publish', () => {
     const h = await harness(t);
     const sub = await h.subscriber({ 'sp/#': 1 });
     const message = await h.server.publish({ topic: 'sp/a', payload: 'text', qos: 1 });
-    assert.deepEqual(message, { topic: 'sp/a', payload: Buffer.from('text'), qos: 1, retain: false });
+    assert.deepEqual(message, { id: message.id, messageId: message.id, topic: 'sp/a', payload: Buffer.from('text'), qos: 1, retain: false });
     await h.server.publish({ topic: 'sp/b', payload: Buffer.from('buffer') });
     await h.server.publish({ topic: 'sp/c', payload: new Uint8Array([0x61, 0x62]) });
     await h.server.publish({ topic: 'sp/d' }); // no payload: empty

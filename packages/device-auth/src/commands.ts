@@ -27,7 +27,7 @@ function answer(client: Client, uuid: string, topic: string, data: unknown): boo
   if (!client.subscriptions[uuid]) return false;
   const payload = Buffer.from(JSON.stringify({ topic, data }));
   // Straight to the connection: the answer must leave before a revocation it causes closes it.
-  client.outbound.push({ topic: uuid, payload, qos: 0, retain: false }, 0, false);
+  client.outbound.push({ id: client.server.messageIds.next(), topic: uuid, payload, qos: 0, retain: false }, 0, false);
   return true;
 }
 

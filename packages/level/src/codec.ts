@@ -1,14 +1,15 @@
-import { decodeMessageProperties, encodeMessageProperties, type Message, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, type Message, type MessageContent, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
 
 /**
  * Compact binary values. A Message is
- *   flags (1 byte) | topic length (uint32 BE) | topic (UTF-8) | [expiresAt (float64 ms)]
- *   | [properties] | payload (rest)
+ *   flags (1 byte) | [id length (uint16 BE) | id (UTF-8)] | topic length (uint32 BE) | topic (UTF-8)
+ *   | [expiresAt (float64 ms)] | [properties] | payload (rest)
  * so payloads stay binary-safe and need no base64 or JSON escaping.
  * Flags: bits 0-1 QoS, bit 2 retain, bit 3 `released: true`, bit 4 `released: false`
  * (two bits so an explicit `false` round-trips apart from an absent property), bit 5: MQTT 5
  * properties follow, encoded as on the wire (their length first), bit 6: the message's expiry
- * time follows the topic.
+ * time follows the topic, bit 7: the message id comes first (absent for a will, and in values
+ * written by layout version 1: read as id '').
  */
 
 const QOS_MASK = 0b0000_0011;
@@ -17,31 +18,49 @@ const RELEASED_TRUE = 0b0000_1000;
 const RELEASED_FALSE = 0b0001_0000;
 const HAS_PROPERTIES = 0b0010_0000;
 const HAS_EXPIRY = 0b0100_0000;
-const MESSAGE_HEADER = 5;
+const HAS_ID = 0b1000_0000;
 
-function encodeMessageWithFlags(message: Message, extraFlags: number): Buffer {
+function encodeMessageWithFlags(message: MessageContent & { id?: string }, extraFlags: number): Buffer {
+  const id = message.id ? Buffer.from(message.id, 'utf8') : null;
+  if (id && id.length > 0xffff) throw new Error(`message id longer than 65535 bytes: ${message.id!.slice(0, 40)}...`);
   const topic = Buffer.from(message.topic, 'utf8');
   const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
-  const propertiesLength = properties?.length ?? 0;
+  const idLength = id ? 2 + id.length : 0;
   const expiryLength = message.expiresAt === undefined ? 0 : 8;
-  const out = Buffer.allocUnsafe(MESSAGE_HEADER + topic.length + expiryLength + propertiesLength + message.payload.length);
-  out[0] = (message.qos & QOS_MASK) | (message.retain ? RETAIN : 0) | (properties ? HAS_PROPERTIES : 0) | (expiryLength ? HAS_EXPIRY : 0) | extraFlags;
-  out.writeUInt32BE(topic.length, 1);
-  let offset = MESSAGE_HEADER + topic.copy(out, MESSAGE_HEADER);
+  const out = Buffer.allocUnsafe(1 + idLength + 4 + topic.length + expiryLength + (properties?.length ?? 0) + message.payload.length);
+  out[0] =
+    (message.qos & QOS_MASK) | (message.retain ? RETAIN : 0) | (properties ? HAS_PROPERTIES : 0) | (expiryLength ? HAS_EXPIRY : 0) | (id ? HAS_ID : 0) | extraFlags;
+  let offset = 1;
+  if (id) {
+    offset = out.writeUInt16BE(id.length, offset);
+    offset += id.copy(out, offset);
+  }
+  offset = out.writeUInt32BE(topic.length, offset);
+  offset += topic.copy(out, offset);
   if (message.expiresAt !== undefined) offset = out.writeDoubleBE(message.expiresAt, offset);
   if (properties) offset += properties.copy(out, offset);
   out.set(message.payload, offset);
   return out;
 }
 
-export function encodeMessage(message: Message): Buffer {
+/** A will has no id of its own (it gets one each time it is published). */
+export function encodeMessage(message: MessageContent & { id?: string }): Buffer {
   return encodeMessageWithFlags(message, 0);
 }
 
 function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Message } {
-  if (buffer.length < MESSAGE_HEADER) throw new Error('corrupt stored message: too short');
+  if (buffer.length < 5) throw new Error('corrupt stored message: too short');
   const flags = buffer[0]!;
-  const topicEnd = MESSAGE_HEADER + buffer.readUInt32BE(1);
+  let offset = 1;
+  let id = '';
+  if (flags & HAS_ID) {
+    const idEnd = offset + 2 + buffer.readUInt16BE(offset);
+    if (idEnd + 4 > buffer.length) throw new Error('corrupt stored message: id overruns the value');
+    id = buffer.toString('utf8', offset + 2, idEnd);
+    offset = idEnd;
+  }
+  const topicStart = offset + 4;
+  const topicEnd = topicStart + buffer.readUInt32BE(offset);
   if (topicEnd > buffer.length) throw new Error('corrupt stored message: topic overruns the value');
   let payloadStart = topicEnd;
   let expiresAt: number | undefined;
@@ -52,7 +71,8 @@ function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Messag
   let properties;
   if (flags & HAS_PROPERTIES) ({ properties, next: payloadStart } = decodeMessageProperties(buffer, payloadStart));
   const message: Message = {
-    topic: buffer.toString('utf8', MESSAGE_HEADER, topicEnd),
+    id,
+    topic: buffer.toString('utf8', topicStart, topicEnd),
     // A copy, so a returned payload does not pin (or alias) the database's read buffer.
     payload: Buffer.from(buffer.subarray(payloadStart)),
     qos: (flags & QOS_MASK) as QoS,

@@ -7,7 +7,10 @@ export type Database = ClassicLevel<string, Buffer>;
 export type Operation = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
 const FORMAT_KEY = nameKey('meta', 'format');
-const FORMAT = '1';
+/** 2: messages carry their id (codec.ts) and the `queued` space exists. */
+const FORMAT = '2';
+/** Layouts this version reads as they are; opening one stamps it with FORMAT (older code cannot read 2). */
+const READABLE = ['1', FORMAT];
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -52,7 +55,8 @@ async function checkFormat(db: Database, path: string): Promise<void> {
     await db.put(FORMAT_KEY, Buffer.from(FORMAT), { sync: true });
     return;
   }
-  if (stored.toString() !== FORMAT) {
-    throw new Error(`persistence.path ${path} holds a store of layout version ${stored.toString()}; this version of @skynet-mqtt/level reads version ${FORMAT}`);
+  if (!READABLE.includes(stored.toString())) {
+    throw new Error(`persistence.path ${path} holds a store of layout version ${stored.toString()}; this version of @skynet-mqtt/level reads versions ${READABLE.join(' and ')}`);
   }
+  if (stored.toString() !== FORMAT) await db.put(FORMAT_KEY, Buffer.from(FORMAT), { sync: true });
 }

@@ -7,6 +7,7 @@
  *   !sessions!<clientId>                  SessionRecord
  *   !subscriptions!<cid>\0<filter>        QoS byte
  *   !queue!<cid>\0<seq, 16 digits>        QueueEntry      offline queue, oldest first
+ *   !queued!<cid>\0<message id>           (empty)         the message ids the queue holds
  *   !outgoing!<cid>\0<seq, 16 digits>     OutgoingEntry   in first-sent order
  *   !incoming!<cid>\0<messageId, 5 digits> (empty)
  *   !wills!<clientId>                     Message
@@ -16,7 +17,7 @@
  * keys; one client's entries of a space are then the range [`<cid>\0`, `<cid>\1`).
  */
 
-export type Space = 'meta' | 'retained' | 'sessions' | 'subscriptions' | 'queue' | 'outgoing' | 'incoming' | 'wills' | 'records';
+export type Space = 'meta' | 'retained' | 'sessions' | 'subscriptions' | 'queue' | 'queued' | 'outgoing' | 'incoming' | 'wills' | 'records';
 
 export interface Range {
   gte: string;
@@ -46,7 +47,7 @@ function unescapeClientId(escaped: string): string {
   return escaped.replace(/\u0001([\u0001\u0002])/g, (_, c: string) => (c === '\u0001' ? '\u0000' : '\u0001'));
 }
 
-type ClientSpace = 'subscriptions' | 'queue' | 'outgoing' | 'incoming';
+type ClientSpace = 'subscriptions' | 'queue' | 'queued' | 'outgoing' | 'incoming';
 
 /** All of one client's keys in a per-client space. */
 export function clientRange(space: ClientSpace, clientId: string): Range {
@@ -65,9 +66,23 @@ export function parseClientKey(space: ClientSpace, key: string): { clientId: str
   return { clientId: unescapeClientId(rest.slice(0, separator)), suffix: rest.slice(separator + 1) };
 }
 
+const SEQUENCE_DIGITS = 16;
+
 /** Zero-padded so that lexicographic key order is numeric order (up to 2^53). */
 export function sequence(n: number): string {
-  return n.toString().padStart(16, '0');
+  return n.toString().padStart(SEQUENCE_DIGITS, '0');
+}
+
+/**
+ * The id peekQueue gives a queued message: its sequence, then its message id, so that removing
+ * it finds both of its keys without reading it.
+ */
+export function queuedId(seq: string, messageId: string): string {
+  return seq + messageId;
+}
+
+export function parseQueuedId(id: string): { seq: string; messageId: string } {
+  return { seq: id.slice(0, SEQUENCE_DIGITS), messageId: id.slice(SEQUENCE_DIGITS) };
 }
 
 export function messageIdSuffix(messageId: number): string {

@@ -1,5 +1,6 @@
 import {
   DEFAULT_STORE_LIMITS,
+  RemovedIds,
   RetainedIndex,
   SessionIndex,
   type ClientSubscription,
@@ -27,7 +28,7 @@ import {
   peekOutgoingHead,
 } from './codec.js';
 import { openDatabase, type Database, type Operation } from './database.js';
-import { clientKey, clientRange, messageIdSuffix, nameKey, parseClientKey, sequence, spaceRange, type Range } from './keys.js';
+import { clientKey, clientRange, messageIdSuffix, nameKey, parseClientKey, parseQueuedId, queuedId, sequence, spaceRange, type Range } from './keys.js';
 import { KeyedMutex } from './mutex.js';
 import { LevelRecords } from './records.js';
 import type { LevelStoreOptions } from './options.js';
@@ -66,6 +67,11 @@ export class LevelStore implements Store {
   /** Sessions and their subscriptions, mirroring the `sessions` and `subscriptions` spaces. */
   private readonly sessions = new SessionIndex<SessionRecord>();
   private readonly queues = new Map<string, QueueState>();
+  /**
+   * Ids lately removed from each queue, which enqueue still refuses. In memory only: the late
+   * duplicates they stop come from connections closing while this process runs.
+   */
+  private readonly removedIds = new Map<string, RemovedIds>();
   private readonly outgoing = new Map<string, OutgoingState>();
   private readonly locks = new KeyedMutex();
   private readonly subscriptionsTtl: number;
@@ -175,12 +181,13 @@ export class LevelStore implements Store {
   /** Deletes a session and everything filed under it, in one batch; the will is kept. */
   private async drop(clientId: string, extra: Operation[] = []): Promise<void> {
     const ops: Operation[] = [del(nameKey('sessions', clientId)), ...extra];
-    for (const space of ['subscriptions', 'queue', 'outgoing', 'incoming'] as const) {
+    for (const space of ['subscriptions', 'queue', 'queued', 'outgoing', 'incoming'] as const) {
       for (const key of await this.keysIn(clientRange(space, clientId))) ops.push(del(key));
     }
     await this.write(ops, false);
     this.sessions.delete(clientId);
     this.queues.delete(clientId);
+    this.removedIds.delete(clientId);
     this.outgoing.delete(clientId);
   }
 
@@ -263,18 +270,46 @@ export class LevelStore implements Store {
     return state;
   }
 
-  async enqueue(clientId: string, message: Message): Promise<void> {
+  /** The key recording that the queue holds `messageId` (the idempotent enqueue); none without an id. */
+  private queuedKey(clientId: string, messageId: string): string | null {
+    return messageId === '' ? null : clientKey('queued', clientId, messageId);
+  }
+
+  /** Deletes queue entries with their id records; `entries` are queue keys with their message ids. */
+  private dequeueOps(clientId: string, entries: { key: string; messageId: string }[]): Operation[] {
+    const ops: Operation[] = [];
+    for (const { key, messageId } of entries) {
+      ops.push(del(key));
+      const queued = this.queuedKey(clientId, messageId);
+      if (queued) ops.push(del(queued));
+    }
+    return ops;
+  }
+
+  async enqueue(clientId: string, message: Message): Promise<boolean> {
     return this.forClient(clientId, async () => {
-      if (!(await this.live(clientId))) return;
+      const session = await this.live(clientId);
+      if (!session) return false;
+      const queued = this.queuedKey(clientId, message.id);
+      // Held already, or taken lately: enqueue is idempotent.
+      if (queued && (this.removedIds.get(clientId)?.has(message.id) || (await this.db.has(queued)))) return false;
       const queue = await this.queueState(clientId);
       const ops = [put(clientKey('queue', clientId, sequence(queue.next)), encodeQueueEntry({ expiresAt: Date.now() + this.packetsTtl, message }))];
+      if (queued) ops.push(put(queued, Buffer.alloc(0)));
       const next = queue.next + 1;
       let first = queue.first;
       // Drop the oldest in the same batch, so the bound holds even across a crash.
-      for (; next - first > this.maxQueued; first++) ops.push(del(clientKey('queue', clientId, sequence(first))));
+      const dropped: string[] = [];
+      for (; next - first > this.maxQueued; first++) dropped.push(clientKey('queue', clientId, sequence(first)));
+      if (dropped.length > 0) {
+        const values = await this.db.getMany(dropped);
+        const entries = dropped.map((key, i) => ({ key, messageId: values[i] ? decodeQueueEntry(values[i]!).message.id : '' }));
+        ops.push(...this.dequeueOps(clientId, entries));
+      }
       await this.write(ops, message.qos > 0); // the publisher's PUBACK/PUBREC follows
       queue.first = first;
       queue.next = next;
+      return session.connected;
     });
   }
 
@@ -283,15 +318,15 @@ export class LevelStore implements Store {
       if (!(await this.live(clientId))) return [];
       const now = Date.now();
       const found: QueuedMessage[] = [];
-      const expired: Operation[] = [];
+      const expired: { key: string; messageId: string }[] = [];
       for await (const [key, value] of this.db.iterator(clientRange('queue', clientId))) {
-        const entry = decodeQueueEntry(value);
-        if (entry.expiresAt <= now) expired.push(del(key));
-        else found.push({ id: parseClientKey('queue', key).suffix, message: entry.message });
+        const { expiresAt, message } = decodeQueueEntry(value);
+        if (expiresAt <= now) expired.push({ key, messageId: message.id });
+        else found.push({ id: queuedId(parseClientKey('queue', key).suffix, message.id), message });
         if (found.length >= limit) break;
       }
       if (expired.length > 0) {
-        await this.write(expired, false);
+        await this.write(this.dequeueOps(clientId, expired), false);
         await this.resetQueueHead(clientId);
       }
       return found;
@@ -301,8 +336,15 @@ export class LevelStore implements Store {
   async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
     return this.forClient(clientId, async () => {
       if (ids.length === 0 || !(await this.live(clientId))) return;
+      const entries = ids.map((id) => {
+        const { seq, messageId } = parseQueuedId(id);
+        return { key: clientKey('queue', clientId, seq), messageId };
+      });
       // Not synced: a removal lost in a crash re-sends the message (at least once), never loses it.
-      await this.write(ids.map((id) => del(clientKey('queue', clientId, id))), false);
+      await this.write(this.dequeueOps(clientId, entries), false);
+      let recent = this.removedIds.get(clientId);
+      if (!recent) this.removedIds.set(clientId, (recent = new RemovedIds(DEFAULT_STORE_LIMITS.removedIdsKept, this.packetsTtl)));
+      for (const { messageId } of entries) recent.add(messageId);
       await this.resetQueueHead(clientId);
     });
   }
@@ -459,6 +501,7 @@ export class LevelStore implements Store {
     this.retained.clear();
     this.sessions.clear();
     this.queues.clear();
+    this.removedIds.clear();
     this.outgoing.clear();
   }
 }

@@ -10,7 +10,8 @@ import { startChild } from './helpers/spawn.js';
 const dirs = new TempDirs('skynet-level-');
 after(() => dirs.removeAll());
 
-const msg = (topic: string, qos: 0 | 1 | 2 = 1): Message => ({ topic, payload: Buffer.from('p'), qos, retain: false });
+let made = 0;
+const msg = (topic: string, qos: 0 | 1 | 2 = 1): Message => ({ id: `m-${made++}`, topic, payload: Buffer.from('p'), qos, retain: false });
 
 interface Recorded {
   sync: boolean;
@@ -63,9 +64,15 @@ describe('durability', () => {
     const store = await LevelStore.open({ path: await dirs.path('db'), maxQueuedMessages: 1 });
     await syncOf(() => store.addSubscriptions('c', [{ topic: 'a', qos: 1 }, { topic: 'b', qos: 1 }]));
     assert.deepEqual(recorded[0]!.keys, ['!sessions!c', '!subscriptions!c\u0000a', '!subscriptions!c\u0000b']);
-    await store.enqueue('c', msg('q'));
-    await syncOf(() => store.enqueue('c', msg('q')));
-    assert.deepEqual(recorded[0]!.keys, [`!queue!c\u0000${'1'.padStart(16, '0')}`, `!queue!c\u0000${'0'.padStart(16, '0')}`]);
+    const [first, second] = [msg('q'), msg('q')];
+    await store.enqueue('c', first);
+    await syncOf(() => store.enqueue('c', second));
+    assert.deepEqual(recorded[0]!.keys, [
+      `!queue!c\u0000${'1'.padStart(16, '0')}`,
+      `!queued!c\u0000${second.id}`,
+      `!queue!c\u0000${'0'.padStart(16, '0')}`,
+      `!queued!c\u0000${first.id}`,
+    ]);
     await store.close();
   });
 

@@ -13,9 +13,11 @@ import { LevelStore, type LevelStoreOptions } from '../src/index.js';
 const dirs = new TempDirs('skynet-level-');
 after(() => dirs.removeAll());
 
-const msg = (topic: string, payload: string, qos: QoS = 1, retain = false): Message => ({ topic, payload: Buffer.from(payload), qos, retain });
+let made = 0;
+const msg = (topic: string, payload: string, qos: QoS = 1, retain = false): Message => ({ id: `m-${made++}`, topic, payload: Buffer.from(payload), qos, retain });
 const out = (messageId: number, payload: string, released?: boolean): OutgoingPacket => ({
   ...msg(`out/${messageId}`, payload, 2),
+  id: `out-${messageId}-${payload}`,
   messageId,
   ...(released === undefined ? {} : { released }),
 });
@@ -79,7 +81,7 @@ describe('LevelStore across close and reopen', () => {
     await store.putWill('c', msg('will', 'w'));
     await store.deleteSession('c');
     await store.close();
-    for (const space of ['sessions', 'subscriptions', 'queue', 'outgoing', 'incoming', 'wills']) {
+    for (const space of ['sessions', 'subscriptions', 'queue', 'queued', 'outgoing', 'incoming', 'wills']) {
       assert.equal(await countKeys(path, space), 0, `${space} is empty`);
     }
     store = await reopen();
@@ -153,7 +155,7 @@ describe('LevelStore across close and reopen', () => {
     store = await reopen();
     assert.deepEqual(await store.subscriptionsByTopic('t'), []);
     await store.close();
-    for (const space of ['sessions', 'subscriptions', 'queue', 'outgoing']) {
+    for (const space of ['sessions', 'subscriptions', 'queue', 'queued', 'outgoing']) {
       assert.equal(await countKeys(path, space), 0, `${space} is empty`);
     }
     // As in MemoryStore, an expired session keeps its will; only deleteSession removes it.
@@ -180,6 +182,34 @@ describe('LevelStore across close and reopen', () => {
     }
     assert.equal(await store.getSession('a'), null);
     await store.close();
+  });
+
+  test('a store of layout version 1 (messages without ids) is read and stamped version 2; another version is refused', async () => {
+    const path = await dirs.path('db');
+    const db = new ClassicLevel<string, Buffer>(path, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    await db.put('!meta!format', Buffer.from('1'));
+    // Version 1 message: flags (qos 1, retain) | topic length (uint32 BE) | topic | payload
+    await db.put('!retained!old/r', Buffer.from([0b101, 0, 0, 0, 5, ...Buffer.from('old/r'), ...Buffer.from('kept')]));
+    const inAnHour = Buffer.alloc(8);
+    inAnHour.writeDoubleBE(Date.now() + 3_600_000);
+    await db.put('!sessions!c', Buffer.concat([Buffer.from([0]), inAnHour])); // disconnected
+    await db.put(`!queue!c\u0000${'0'.padStart(16, '0')}`, Buffer.concat([inAnHour, Buffer.from([0b001, 0, 0, 0, 1, ...Buffer.from('q'), ...Buffer.from('old')])]));
+    await db.close();
+
+    const store = await LevelStore.open({ path });
+    const [retained] = await store.matchRetained(['old/#']);
+    assert.deepEqual(retained, { id: '', topic: 'old/r', payload: Buffer.from('kept'), qos: 1, retain: true });
+    const newer = msg('q', 'new');
+    await store.enqueue('c', newer);
+    await store.enqueue('c', newer);
+    assert.deepEqual((await takeQueue(store, 'c')).map((m) => [m.id, m.payload.toString()]), [['', 'old'], [newer.id, 'new']]);
+    await store.close();
+
+    const check = new ClassicLevel<string, Buffer>(path, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    assert.equal((await check.get('!meta!format'))?.toString(), '2');
+    await check.put('!meta!format', Buffer.from('3'));
+    await check.close();
+    await assert.rejects(LevelStore.open({ path }), /layout version 3; this version of @skynet-mqtt\/level reads versions 1 and 2/);
   });
 
   test('calls after close are refused', async () => {

@@ -23,8 +23,17 @@ export class Keys {
   sub(clientId: string): string {
     return `${this.prefix}sub:${clientId}`;
   }
+  /** List of the offline queue's keys (message ids), oldest first. */
   queue(clientId: string): string {
     return `${this.prefix}queue:${clientId}`;
+  }
+  /** Hash queue key → queued entry (expiry, then the encoded message). */
+  queued(clientId: string): string {
+    return `${this.prefix}queued:${clientId}`;
+  }
+  /** Sorted set of the keys lately removed from the queue, scored by removal time (ms). */
+  removed(clientId: string): string {
+    return `${this.prefix}removed:${clientId}`;
   }
   out(clientId: string): string {
     return `${this.prefix}out:${clientId}`;

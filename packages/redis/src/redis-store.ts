@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   checkRecordName,
+  DEFAULT_STORE_LIMITS,
   DEFAULT_RECORD_PAGE,
   topicMatches,
   type ClientSubscription,
@@ -179,10 +180,13 @@ export class RedisStore implements Store {
     return found;
   }
 
-  /** Connected: the session's marker becomes this instance's id, alive as long as we are. */
+  /**
+   * Connected: the session's marker becomes this instance's id, alive as long as we are.
+   * Disconnected: the marker is cleared only if it is still ours (SET_CONNECTED).
+   */
   async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
     const interval = expiryInterval === undefined ? '' : Math.max(1, Math.round(expiryInterval));
-    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? this.instanceId : '0', interval, this.options.ttl.subscriptions]);
+    await this.run(S.SET_CONNECTED, this.keys.session(clientId), [clientId, connected ? this.instanceId : '0', interval, this.options.ttl.subscriptions, this.instanceId]);
   }
 
   async deleteSession(clientId: string): Promise<void> {
@@ -191,24 +195,30 @@ export class RedisStore implements Store {
 
   // Offline queue -----------------------------------------------------------------------------
 
-  async enqueue(clientId: string, message: Message): Promise<void> {
+  /**
+   * Queued under the message's id, which makes the insert idempotent (ENQUEUE); a message without
+   * an id gets a random key, so it is never taken for another.
+   */
+  async enqueue(clientId: string, message: Message): Promise<boolean> {
     const { packets } = this.options.ttl;
-    await this.run(S.ENQUEUE, this.keys.queue(clientId), [clientId, encodeQueued(message, Date.now() + packets), this.options.maxQueuedMessages, packets]);
+    const key = message.id || randomBytes(12).toString('base64url');
+    const now = Date.now();
+    const reply = await this.run(S.ENQUEUE, this.keys.queue(clientId), [clientId, key, encodeQueued(message, now + packets), this.options.maxQueuedMessages, packets, now]);
+    return reply === 2;
   }
 
-  /**
-   * A queued entry's id is the entry itself (base64): LREM removes it by value. Two identical
-   * entries are the same message with the same expiry, so removing either one is the same.
-   */
+  /** A queued message's id is its key in the queue: its message id, as a rule. */
   async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
     const now = Date.now();
-    const entries = asBuffers(await this.run(S.PEEK_QUEUE, this.keys.queue(clientId), [clientId, now, limit], true));
-    return entries.map((entry) => ({ id: entry.toString('base64'), message: decodeQueued(entry).message }));
+    const flat = asBuffers(await this.run(S.PEEK_QUEUE, this.keys.queue(clientId), [clientId, now, limit], true));
+    const queued: QueuedMessage[] = [];
+    for (let i = 0; i < flat.length; i += 2) queued.push({ id: flat[i]!.toString(), message: decodeQueued(flat[i + 1]!).message });
+    return queued;
   }
 
   async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.run(S.REMOVE_QUEUED, this.keys.queue(clientId), [clientId, ...ids.map((id) => Buffer.from(id, 'base64'))]);
+    await this.run(S.REMOVE_QUEUED, this.keys.queue(clientId), [clientId, Date.now(), this.options.ttl.packets, DEFAULT_STORE_LIMITS.removedIdsKept, ...ids]);
   }
 
   // In-flight ---------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ end
 local function drop(id)
   local sub = K('sub', id)
   for _, f in ipairs(redis.call('HKEYS', sub)) do unindex(id, f) end
-  redis.call('DEL', K('session', id), sub, K('queue', id), K('out', id), K('outorder', id), K('in', id))
+  redis.call('DEL', K('session', id), sub, K('queue', id), K('queued', id), K('removed', id), K('out', id), K('outorder', id), K('in', id))
 end
 
 -- Subscriptions and incoming ids live exactly as long as their session.
@@ -133,13 +133,20 @@ return redis.call('HGETALL', K('sub', id))
 
 /**
  * ARGV: prefix, clientId, owner instance id (connected) or '0' (disconnected), the session's own
- * expiry interval in ms ('' for none given: the one recorded earlier, else the ttl), ttl. A
- * connected session does not expire; its interval is kept in the hash ('expiry').
+ * expiry interval in ms ('' for none given: the one recorded earlier, else the ttl), ttl, the
+ * calling instance's id. A connected session does not expire; its interval is kept in the hash
+ * ('expiry'). Disconnecting clears only the caller's own mark: an instance that closes a
+ * connection late must not mark offline a session another instance connected since ('1', the
+ * marker of versions before owners, is anyone's).
  */
 export const SET_CONNECTED = new Script(`
 local id = ARGV[2]
 local session = K('session', id)
 if redis.call('EXISTS', session) == 0 then return 0 end
+if ARGV[3] == '0' then
+  local owner = redis.call('HGET', session, 'connected')
+  if owner ~= ARGV[6] and owner ~= '1' and owner ~= '0' then return 0 end
+end
 redis.call('HSET', session, 'connected', ARGV[3])
 if ARGV[4] ~= '' then redis.call('HSET', session, 'expiry', ARGV[4]) end
 if ARGV[3] ~= '0' then
@@ -230,45 +237,83 @@ end
 return out
 `);
 
-/** ARGV: prefix, clientId, entry, max, ttl. Dropped when there is no session, as in memory. */
+/**
+ * ARGV: prefix, clientId, queue key, entry, max, ttl, now. The queue is the list queue:<id> of keys
+ * (oldest first) and the hash queued:<id> of key -> entry; the key is the message id, so a message
+ * already queued is not queued again (HSETNX), nor one removed from the queue lately (the sorted
+ * set removed:<id>, scored by removal time, see REMOVE_QUEUED). Dropped when there is no session,
+ * as in memory.
+ * Returns 0 when nothing was queued, 1 when queued for a disconnected session, 2 when queued for
+ * a session marked connected (whose connection must be told to read its queue).
+ */
 export const ENQUEUE = new Script(`
 local id = ARGV[2]
 if redis.call('EXISTS', K('session', id)) == 0 then return 0 end
-local q = K('queue', id)
+local q, m = K('queue', id), K('queued', id)
+local removedAt = redis.call('ZSCORE', K('removed', id), ARGV[3])
+if removedAt and tonumber(removedAt) > tonumber(ARGV[7]) - tonumber(ARGV[6]) then return 0 end
+if redis.call('HSETNX', m, ARGV[3], ARGV[4]) == 0 then return 0 end
 redis.call('RPUSH', q, ARGV[3])
-redis.call('LTRIM', q, -tonumber(ARGV[4]), -1)
-redis.call('PEXPIRE', q, ARGV[5])
-return 1
+local excess = redis.call('LLEN', q) - tonumber(ARGV[5])
+if excess > 0 then
+  redis.call('HDEL', m, unpack(redis.call('LRANGE', q, 0, excess - 1)))
+  redis.call('LTRIM', q, excess, -1)
+end
+redis.call('PEXPIRE', q, ARGV[6])
+redis.call('PEXPIRE', m, ARGV[6])
+if redis.call('HGET', K('session', id), 'connected') == '0' then return 1 end
+return 2
 `);
 
 /**
- * ARGV: prefix, clientId, now, limit. The oldest \`limit\` live entries, read without removing them;
- * expired entries met on the way are dropped. The expiry is the entry's first 8 bytes (a double).
+ * ARGV: prefix, clientId, now, limit. The oldest \`limit\` live entries as key, entry pairs, read
+ * without removing them; expired entries met on the way are dropped. The expiry is the entry's
+ * first 8 bytes (a double).
  */
 export const PEEK_QUEUE = new Script(`
 local id, now, limit = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('EXISTS', K('session', id)) == 0 then return {} end
-local q = K('queue', id)
-local out = {}
-while #out < limit do
-  local items = redis.call('LRANGE', q, 0, limit - #out - 1)
-  if #items == 0 then break end
-  local expired = 0
-  for _, item in ipairs(items) do
-    if struct.unpack('>d', item) <= now then expired = expired + 1 else table.insert(out, item) end
+local q, m = K('queue', id), K('queued', id)
+while true do
+  local keys = redis.call('LRANGE', q, 0, limit - 1)
+  if #keys == 0 then return {} end
+  local entries = redis.call('HMGET', m, unpack(keys))
+  local out, expired = {}, {}
+  for i, key in ipairs(keys) do
+    local entry = entries[i]
+    if entry and struct.unpack('>d', entry) > now then
+      out[#out + 1] = key
+      out[#out + 1] = entry
+    else
+      expired[#expired + 1] = key
+    end
   end
-  if expired == 0 then break end
-  -- Expired entries sit at the head (they were queued first): drop them and read on.
-  redis.call('LTRIM', q, expired, -1)
-  out = {}
+  if #expired == 0 then return out end
+  -- Expired entries sit at the head (they were queued first), where LREM finds them at once.
+  for _, key in ipairs(expired) do
+    redis.call('LREM', q, 1, key)
+    redis.call('HDEL', m, key)
+  end
 end
-return out
 `);
 
-/** ARGV: prefix, clientId, entries... Removes each entry once, by value. */
+/**
+ * ARGV: prefix, clientId, now, ttl, kept, keys... Removes each queued entry by the key peekQueue
+ * gave it, and records the key in removed:<id> (at most \`kept\` of them, each for \`ttl\` ms), where
+ * ENQUEUE looks for late duplicates.
+ */
 export const REMOVE_QUEUED = new Script(`
-local q = K('queue', ARGV[2])
-for i = 3, #ARGV do redis.call('LREM', q, 1, ARGV[i]) end
+local q, m, r = K('queue', ARGV[2]), K('queued', ARGV[2]), K('removed', ARGV[2])
+local now, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
+for i = 6, #ARGV do
+  if redis.call('HDEL', m, ARGV[i]) == 1 then
+    redis.call('LREM', q, 1, ARGV[i])
+    redis.call('ZADD', r, now, ARGV[i])
+  end
+end
+redis.call('ZREMRANGEBYSCORE', r, '-inf', now - ttl)
+redis.call('ZREMRANGEBYRANK', r, 0, -tonumber(ARGV[5]) - 1)
+redis.call('PEXPIRE', r, ttl)
 return 1
 `);
 

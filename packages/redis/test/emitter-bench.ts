@@ -14,7 +14,7 @@ const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `bench:${process.pid}:${Date.now()}:`;
 const COUNT = Number(process.env.COUNT ?? 10_000);
 const payload = Buffer.alloc(64, 7);
-const msg = (i: number): Message => ({ topic: `bench/${i % 10}`, payload: Buffer.concat([payload, Buffer.from(String(i))]), qos: 1, retain: false });
+const msg = (i: number): Message => ({ id: `bench-${i}`, topic: `bench/${i % 10}`, payload: Buffer.concat([payload, Buffer.from(String(i))]), qos: 1, retain: false });
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;

@@ -14,7 +14,8 @@ import { recordingLogger, track } from './helpers.js';
  */
 const DURABLE = ['--appendonly', 'yes', '--appendfsync', 'always'];
 
-const msg = (topic: string, text: string): Message => ({ topic, payload: Buffer.from(text), qos: 1, retain: false });
+let made = 0;
+const msg = (topic: string, text: string): Message => ({ id: `msg-${made++}`, topic, payload: Buffer.from(text), qos: 1, retain: false });
 const numbers = (received: Message[]): number[] => received.filter((m) => m.topic.startsWith('n/')).map((m) => Number(m.payload.toString()));
 
 /** A TCP relay to Redis that can hold traffic in both directions: one instance cut off alone. */

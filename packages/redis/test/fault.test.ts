@@ -14,7 +14,8 @@ import { recordingLogger, track } from './helpers.js';
  */
 const DURABLE = ['--appendonly', 'yes', '--appendfsync', 'always'];
 
-const msg = (topic: string, text: string): Message => ({ topic, payload: Buffer.from(text), qos: 1, retain: false });
+let made = 0;
+const msg = (topic: string, text: string): Message => ({ id: `msg-${made++}`, topic, payload: Buffer.from(text), qos: 1, retain: false });
 
 describe('Redis outage (private redis-server killed with SIGKILL)', () => {
   let port = 0;

@@ -80,6 +80,22 @@ describe('RedisStore session liveness', () => {
     assert.deepEqual(await connectedOf(b, 'l/s'), [true]);
   });
 
+  test('an instance that closes its connection late does not mark offline a session another instance connected since', async () => {
+    const { a, b, prefix } = pair();
+    await a.addSubscriptions('c', [{ topic: 'l/late', qos: 1 }]);
+    await a.setConnected('c', true);
+    await b.setConnected('c', true); // the client came back through B before A finished closing
+    await a.setConnected('c', false);
+    assert.equal(await raw.hget(`${prefix}session:c`, 'connected'), b.instanceId);
+    assert.deepEqual(await connectedOf(a, 'l/late'), [true]);
+    assert.equal(await raw.pttl(`${prefix}session:c`), -1, 'a connected session does not expire');
+    // A message queued now is queued for a connected session: its connection must be told.
+    assert.equal(await a.enqueue('c', { id: 'late-1', topic: 'l/late', payload: Buffer.from('x'), qos: 1, retain: false }), true);
+    await b.setConnected('c', false);
+    assert.deepEqual(await connectedOf(a, 'l/late'), [false]);
+    assert.ok((await raw.pttl(`${prefix}session:c`)) > 0);
+  });
+
   test("the marker '1' of earlier versions still means connected", async () => {
     const { a, b, prefix } = pair();
     await a.addSubscriptions('c', [{ topic: 'l/o', qos: 1 }]);

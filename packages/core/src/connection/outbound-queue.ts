@@ -33,7 +33,7 @@ export class OutboundQueue {
   /** True while the Store may hold queued messages this connection has not fetched yet. */
   private stored = false;
   private refilling = false;
-  /** Counts this connection's enqueues, so a refill knows whether one raced with its peek. */
+  /** Counts what may have added to the Store's queue (this connection's enqueues, readStore()), so a refill knows whether one raced with its peek. */
   private enqueued = 0;
   /** QoS 1/2 messages in flight at most: `maxInflightMessages`, or less for a 5.0 client (limitWindow). */
   private window: number;
@@ -87,9 +87,14 @@ export class OutboundQueue {
     this.refill();
   }
 
-  /** A durable session starts with whatever its Store queue holds (the offline queue). */
-  startFromStore(): void {
+  /**
+   * The Store's queue may hold messages this connection has not read: at connect (the offline
+   * queue), and when a publisher or a connection closing on another instance queued for this
+   * session after finding it offline (Broker.queueOffline).
+   */
+  readStore(): void {
     this.stored = true;
+    this.enqueued++;
     this.pump();
   }
 
@@ -98,7 +103,11 @@ export class OutboundQueue {
     this.stored = true;
     this.enqueued++;
     const client = this.client;
-    const written = client.persist((id) => client.server.store.enqueue(id, message));
+    // Connected, this connection reads what it queues (refill); closing, the session may already
+    // be connected again elsewhere, and that connection must hear of it (queueOffline).
+    const written = client.connected
+      ? client.persist(async (id) => void (await client.server.store.enqueue(id, message)))
+      : client.persist((id) => client.server.queueOffline(id, message));
     client.server.deliveryWrites?.push(written);
   }
 
@@ -167,7 +176,7 @@ export class OutboundQueue {
       client.writeBytes(bytes);
       return;
     }
-    const packet: OutgoingPacket = { topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
+    const packet: OutgoingPacket = { id: message.id, topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
     if (message.properties) packet.properties = message.properties;
     if (message.expiresAt !== undefined) packet.expiresAt = message.expiresAt;
     // Encoded first: a packet too large for a 5.0 client is dropped before it is in flight.

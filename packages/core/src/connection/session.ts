@@ -32,7 +32,8 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   // A durable session is marked offline, then it stays in the router until every message already
   // in transit through the Emitter has reached it (those go to its Store queue, the connection
   // being closed): a message is then queued either by its publisher or here, never by neither.
-  // Duplicated at worst. After a takeover the newer connection owns the session: it is not offline.
+  // When both queue it, the Store keeps one: enqueue is idempotent on the message id.
+  // After a takeover the newer connection owns the session: it is not offline.
   if (client.durable && !takenOver) {
     await client.persist((id) => store.setConnected(id, false, client.sessionExpiryMs));
     await within(server.emitter.sync(), EMITTER_SYNC_MS);
@@ -72,5 +73,5 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
 async function saveWaiting(client: Client): Promise<void> {
   const waiting = client.outbound.takeWaiting();
   if (!client.server.settings.storeMessagesQos0) return;
-  for (const message of waiting) await client.persist((id) => client.server.store.enqueue(id, message));
+  for (const message of waiting) await client.persist((id) => client.server.queueOffline(id, message));
 }

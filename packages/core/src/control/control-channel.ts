@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Emitter, MessageHandler } from '../emitter/emitter.js';
+import { MessageIds } from '../message-ids.js';
 import type { Message } from '../types.js';
 
 /**
@@ -38,6 +39,8 @@ export class ControlChannel {
     private readonly emitter: Emitter,
     private readonly brokerId: string,
     private readonly logger: Logger,
+    /** The broker's, so that control messages are numbered with its other messages. */
+    private readonly messageIds = new MessageIds(brokerId),
   ) {}
 
   /** Subscribes to the control level on the Emitter; resolves once messages can arrive. */
@@ -49,6 +52,7 @@ export class ControlChannel {
   send(kind: string, payload: Buffer | string): Promise<void> {
     checkKind(kind);
     const message: Message = {
+      id: this.messageIds.next(),
       topic: `${CONTROL_LEVEL}/${kind}/${this.brokerId}`,
       payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
       qos: 1,

@@ -180,7 +180,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   client.connected = true;
   server.logger.info({ clientId }, 'client connected');
   server.emit('clientConnected', client);
-  if (client.durable) client.outbound.startFromStore();
+  if (client.durable) client.outbound.readStore();
   else client.outbound.pump();
 }
 

@@ -5,19 +5,15 @@ import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-cod
 import { callHook } from '../hooks.js';
 import { clientMayPublish } from '../sys/topic-access.js';
 import { topicNameError } from '../topics/validate.js';
-import type { Message } from '../types.js';
+import type { PublishedMessage } from '../types.js';
 
 /**
  * PUBLISH from a client: authorize, route, then acknowledge. The ack goes out only once the
  * message is stored and emitted, so an acknowledged message is never lost. [MQTT-4.3.2-2]
  */
 export function handlePublish(client: Client, packet: PublishPacket): void | Promise<void> {
-  const message: Message = {
-    topic: packet.topic,
-    payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
-    qos: packet.qos,
-    retain: packet.retain,
-  };
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  const message = client.server.messageIds.message(packet.topic, payload, packet.qos, packet.retain);
   // Only a 5.0 PUBLISH has properties (an empty list included): its topic may be an alias, and is
   // checked once resolved. A 3.1.1 topic name was checked by PacketReader.
   if (packet.properties !== undefined && !readV5(client, packet, message)) return;
@@ -42,7 +38,7 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
  * The MQTT 5 part of a PUBLISH: its Topic Alias resolved and its properties kept on the message.
  * False when the packet broke the protocol (the connection is then closing).
  */
-function readV5(client: Client, packet: PublishPacket, message: Message): boolean {
+function readV5(client: Client, packet: PublishPacket, message: PublishedMessage): boolean {
   const { topicAlias, subscriptionIdentifier, responseTopic } = packet.properties!;
   const violation = (text: string, reasonCode: number = Reason.ProtocolError): false => {
     client.protocolError(new ProtocolViolation(text, reasonCode));
@@ -81,7 +77,7 @@ function readV5(client: Client, packet: PublishPacket, message: Message): boolea
  * QoS 2 inbound: a PUBLISH re-sent with an id not yet released is acknowledged, not delivered
  * again [MQTT-4.3.3-2]. A refusal (5.0) ends the exchange at once: its id is free again.
  */
-async function publishExactlyOnce(client: Client, message: Message, messageId: number): Promise<void> {
+async function publishExactlyOnce(client: Client, message: PublishedMessage, messageId: number): Promise<void> {
   let reasonCode: number = Reason.Success;
   if (client.receivedQos2(messageId)) {
     // A durable session may have received this id before a reconnect: the Store decides.
@@ -99,7 +95,7 @@ async function publishExactlyOnce(client: Client, message: Message, messageId: n
  * A PUBLISH to `$SYS` or `$CONTROL`: acknowledged and dropped (Mosquitto's answer), so that no
  * client can pose as the broker or as another broker instance. A 5.0 client's ack says 0x87.
  */
-function dropReserved(client: Client, message: Message, messageId: number): void {
+function dropReserved(client: Client, message: PublishedMessage, messageId: number): void {
   client.server.stats.drop('reservedTopic');
   client.server.rateLimitedLog.warn('reservedTopic', { clientId: client.id, topic: message.topic }, 'a client published to a topic reserved for the broker: dropped');
   const reasonCode = client.protocolVersion === 5 ? Reason.NotAuthorized : Reason.Success;
@@ -125,7 +121,7 @@ function storeIncoming(client: Client, messageId: number): Promise<boolean> {
  * Runs authorizePublish (which may replace the payload or ask to ignore) and routes. Resolves with
  * the reason code the publisher's acknowledgement carries.
  */
-async function authorizeAndRoute(client: Client, message: Message): Promise<number> {
+async function authorizeAndRoute(client: Client, message: PublishedMessage): Promise<number> {
   const server = client.server;
   const hook = server.authorizePublish;
   if (hook) {

@@ -90,6 +90,7 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
     let qos = 0;
     if (!server.sysAccess.mayRead(client, message.topic)) continue;
     for (const s of accepted) if (s.qos > qos && topicMatches(s.topic, message.topic)) qos = s.qos;
-    client.deliver(message, qos as QoS, true); // [MQTT-3.3.1-8] retain set on these
+    // A new id: sent again on a later SUBSCRIBE, it must not pass for a late copy of this one (Store.enqueue).
+    client.deliver({ ...message, id: server.messageIds.next() }, qos as QoS, true); // [MQTT-3.3.1-8] retain set on these
   }
 }

@@ -1,15 +1,25 @@
 import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
 import { RetainedIndex } from '../topics/retained-index.js';
 import { RecordTable } from './record-table.js';
+import { RemovedIds } from './removed-ids.js';
 import { SessionIndex, type SessionRecord } from './session-index.js';
 import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
 
 interface Session extends SessionRecord {
-  queue: { id: number; message: Message; expiresAt: number }[];
+  queue: QueueEntry[];
+  /** The message ids the queue holds, and those it removed lately, for the idempotent enqueue. */
+  queuedIds: Set<string>;
+  removedIds: RemovedIds | null;
   /** The id the next queued message gets. */
   nextQueueId: number;
   outgoing: Map<number, { packet: OutgoingPacket; expiresAt: number }>;
   incoming: Set<number>;
+}
+
+interface QueueEntry {
+  id: number;
+  message: Message;
+  expiresAt: number;
 }
 
 /**
@@ -59,6 +69,8 @@ export class MemoryStore implements Store {
         connected: false,
         expiresAt: Date.now() + this.subscriptionsTtl,
         queue: [],
+        queuedIds: new Set(),
+        removedIds: null,
         nextQueueId: 0,
         outgoing: new Map(),
         incoming: new Set(),
@@ -104,18 +116,23 @@ export class MemoryStore implements Store {
     this.wills.delete(clientId);
   }
 
-  async enqueue(clientId: string, message: Message): Promise<void> {
+  async enqueue(clientId: string, message: Message): Promise<boolean> {
     const session = this.live(clientId);
-    if (!session) return;
+    if (!session) return false;
+    if (message.id !== '') {
+      if (session.queuedIds.has(message.id) || session.removedIds?.has(message.id)) return false;
+      session.queuedIds.add(message.id);
+    }
     session.queue.push({ id: session.nextQueueId++, message, expiresAt: Date.now() + this.packetsTtl });
-    if (session.queue.length > this.maxQueued) session.queue.shift();
+    if (session.queue.length > this.maxQueued) session.queuedIds.delete(session.queue.shift()!.message.id);
+    return session.connected;
   }
 
   async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
     const session = this.live(clientId);
     if (!session) return [];
     const now = Date.now();
-    session.queue = session.queue.filter((q) => q.expiresAt > now);
+    this.keepQueued(session, (q) => q.expiresAt > now);
     return session.queue.slice(0, limit).map((q) => ({ id: String(q.id), message: q.message }));
   }
 
@@ -123,7 +140,20 @@ export class MemoryStore implements Store {
     const session = this.live(clientId);
     if (!session || ids.length === 0) return;
     const removed = new Set(ids);
-    session.queue = session.queue.filter((q) => !removed.has(String(q.id)));
+    const taken = session.queue.filter((q) => removed.has(String(q.id)));
+    if (taken.length === 0) return;
+    this.keepQueued(session, (q) => !removed.has(String(q.id)));
+    const recent = (session.removedIds ??= new RemovedIds(DEFAULT_STORE_LIMITS.removedIdsKept, this.packetsTtl));
+    for (const q of taken) recent.add(q.message.id);
+  }
+
+  /** Keeps the queue entries `keep` accepts, and the id set in step with them. */
+  private keepQueued(session: Session, keep: (entry: QueueEntry) => boolean): void {
+    session.queue = session.queue.filter((q) => {
+      if (keep(q)) return true;
+      session.queuedIds.delete(q.message.id);
+      return false;
+    });
   }
 
   async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {

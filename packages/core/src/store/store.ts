@@ -30,14 +30,28 @@ export interface Store {
    * `expiryInterval` (milliseconds) is how long the session lives once offline (MQTT 5's Session
    * Expiry Interval); without it, what an earlier call gave, else `ttl.subscriptions`. It is
    * remembered while connected, so a session whose broker died expires by its own interval too.
+   * A Store shared by several instances marks the session with the instance that connected it,
+   * and `setConnected(id, false)` clears only its own mark: a session connected again through
+   * another instance in the meantime stays connected.
    */
   setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void>;
   /** Forgets the session: subscriptions, offline queue, in-flight packets, incoming ids, will. */
   deleteSession(clientId: string): Promise<void>;
 
   // Offline queue ---------------------------------------------------------------------------
-  /** Appends to the client's offline queue; when full, the oldest entry is dropped. */
-  enqueue(clientId: string, message: Message): Promise<void>;
+  /**
+   * Appends to the client's offline queue; when full, the oldest entry is dropped. Idempotent on
+   * `message.id`: a message with an id the queue holds, or one of the last `removedIdsKept` it
+   * removed (removeQueued) within `ttl.packets`, is not queued again. A publisher and a connection
+   * closing on another instance may each queue the same message, one of them after the session
+   * came back and took the other copy. An empty id is never taken for another; an entry dropped
+   * (full queue, expiry) is forgotten.
+   *
+   * Resolves true when the message was queued for a session marked connected at that moment (it
+   * reconnected after the caller found it offline): its connection must be told to read its queue.
+   * False when the session is offline, or when nothing was queued (no session, or a duplicate).
+   */
+  enqueue(clientId: string, message: Message): Promise<boolean>;
   /**
    * The oldest `limit` queued messages, each with an id, without removing them: a message leaves
    * the queue (removeQueued) only once it is safely in flight, so a crash in between cannot lose it.
@@ -122,4 +136,6 @@ export const DEFAULT_STORE_LIMITS = {
   subscriptionsTtl: 3_600_000,
   packetsTtl: 3_600_000,
   maxQueuedMessages: 10_000,
+  /** Ids of messages removed from a client's queue that enqueue still refuses (see Store.enqueue). */
+  removedIdsKept: 1_000,
 } as const;

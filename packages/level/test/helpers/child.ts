@@ -27,7 +27,7 @@ if (mode === 'open') {
   } else if (mode === 'enqueue') {
     await store.createSession('c');
     for (let i = 0; ; i++) {
-      await store.enqueue('c', { topic: 'crash', payload: Buffer.from(String(i)), qos: 1, retain: false });
+      await store.enqueue('c', { id: `crash-${i}`, topic: 'crash', payload: Buffer.from(String(i)), qos: 1, retain: false });
       process.stdout.write(`${i}\n`);
     }
   }
