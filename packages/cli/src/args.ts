@@ -26,6 +26,10 @@ export interface StartFlags {
   credentials?: string;
   /** `deviceAuth: {}` when the config has none (its secret from SKYNET_MQTT_SECRET). */
   deviceAuth: boolean;
+  /** Mosca's tree of brokers: the parent broker of the MQTT bridge backend. */
+  parentHost?: string;
+  parentPort?: number;
+  parentPrefix?: string;
   /** The flags given on the command line, for the "ignored because of --config" warning. */
   given: string[];
 }
@@ -65,10 +69,10 @@ const OPTIONS = {
   'device-auth': { type: 'boolean' },
   version: { type: 'boolean', short: 'V' },
   help: { type: 'boolean', short: 'h' },
-  // Mosca flags we do not implement yet: parsed so that they get a precise message, not "unknown".
   'parent-port': { type: 'string' },
   'parent-host': { type: 'string' },
   'parent-prefix': { type: 'string' },
+  // Mosca flags we do not implement: parsed so that they get a precise message, not "unknown".
   'http-static': { type: 'string' },
   'http-bundle': { type: 'boolean' },
   'https-static': { type: 'string' },
@@ -85,14 +89,10 @@ function parse(argv: string[]) {
 
 type Values = ReturnType<typeof parse>['values'];
 
-const BRIDGE = 'is not supported yet: the MQTT bridge backend is not available yet';
 const STATIC = 'is not supported: Skynet MQTT does not serve static files or the MQTT.js bundle: serve them with a web server of your choice';
 
 /** Mosca flags that exist there but not here, with the reason we give. */
 const UNSUPPORTED: Partial<Record<keyof typeof OPTIONS, string>> = {
-  'parent-port': BRIDGE,
-  'parent-host': BRIDGE,
-  'parent-prefix': BRIDGE,
   'http-static': STATIC,
   'http-bundle': STATIC,
   'https-static': STATIC,
@@ -166,6 +166,9 @@ export function parseCommandLine(argv: string[]): Command {
     onlyHttp: values['only-http'] === true,
     credentials: values.credentials,
     deviceAuth: values['device-auth'] === true,
+    parentHost: values['parent-host'],
+    parentPort: portValue(values['parent-port'], 'parent-port'),
+    parentPrefix: values['parent-prefix'],
     given: [...new Set(parsed.tokens.flatMap((t) => (t.kind === 'option' ? [`--${t.name}`] : [])))],
   };
   if ((flags.key === undefined) !== (flags.cert === undefined)) throw new UsageError('--key and --cert must be given together');
@@ -174,6 +177,10 @@ export function parseCommandLine(argv: string[]): Command {
   if (!tls && flags.nonSecure) throw new UsageError('--non-secure only makes sense with --key and --cert');
   if (!tls && flags.httpsPort !== undefined) throw new UsageError('--https-port needs --key and --cert');
   if (flags.credentials !== undefined && flags.deviceAuth) throw new UsageError('--credentials and --device-auth both authenticate clients: choose one');
+  if (flags.parentPort === 0) throw new UsageError('--parent-port needs the port of the parent broker, from 1 to 65535');
+  if (flags.parentPrefix !== undefined && flags.parentHost === undefined && flags.parentPort === undefined) {
+    throw new UsageError('--parent-prefix needs --parent-host or --parent-port');
+  }
   return { kind: 'start', flags };
 }
 
@@ -205,6 +212,9 @@ Options:
                           globs (reloaded on SIGHUP)
       --device-auth       device security (UUID/token); the secret comes from
                           SKYNET_MQTT_SECRET unless the config's deviceAuth has one
+      --parent-host <h>   MQTT bridge: exchange messages through the broker at <h>
+      --parent-port <n>   port of the parent broker (default 1883; host localhost)
+      --parent-prefix <p> the topics of this broker are <p>/<topic> on the parent
   -V, --version           print the version
   -h, --help              print this help
 

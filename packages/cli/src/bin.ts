@@ -13,22 +13,27 @@ exitOnSignals(
   {
     close: async () => {
       const result = await outcome;
-// Mosca's rule: SIGHUP reads the credentials file again.
-if (result.status === 'running' && result.broker.reloadCredentials) {
-  const reload = result.broker.reloadCredentials;
-  process.on('SIGHUP', () => void reload());
-}
       if (result.status === 'running') await result.broker.close();
     },
   },
   { say: (line) => process.stderr.write(`${line}\n`), exit: (code) => process.exit(code) },
 );
+// Mosca's rule: SIGHUP reads the credentials file again. Its handler goes in before the banner too
+// (a supervisor that signals on seeing it would otherwise kill the process). Without --credentials
+// SIGHUP keeps its default action, re-raised if it came during start-up.
+const reloadCredentials = outcome.then((result) => (result.status === 'running' ? result.broker.reloadCredentials : undefined));
+const onHangUp = (): void => {
+  void reloadCredentials.then((reload) => {
+    if (reload) return reload();
+    process.off('SIGHUP', onHangUp);
+    process.kill(process.pid, 'SIGHUP');
+  });
+};
+process.on('SIGHUP', onHangUp);
+void reloadCredentials.then((reload) => {
+  if (!reload) process.off('SIGHUP', onHangUp);
+});
 const result = await outcome;
-// Mosca's rule: SIGHUP reads the credentials file again.
-if (result.status === 'running' && result.broker.reloadCredentials) {
-  const reload = result.broker.reloadCredentials;
-  process.on('SIGHUP', () => void reload());
-}
 // stderr writes are synchronous for files, pipes and terminals on POSIX, so exiting right after
 // printing loses nothing; exiting explicitly also ends a store or backend that keeps the loop alive.
 if (result.status === 'exit') process.exit(result.code);

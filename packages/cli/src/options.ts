@@ -29,6 +29,10 @@ export function optionsFromFlags(flags: StartFlags): ServerOptions {
   if (flags.httpPort !== undefined || flags.onlyHttp) options.http = flags.httpPort !== undefined ? { port: flags.httpPort } : {};
   if (flags.httpsPort !== undefined) options.https = { port: flags.httpsPort };
   if (flags.onlyHttp) options.onlyHttp = true;
+  if (flags.parentHost !== undefined || flags.parentPort !== undefined) {
+    // Mosca's tree of brokers: port 1883 when only the host is given.
+    options.backend = { type: 'mqtt', host: flags.parentHost ?? 'localhost', port: flags.parentPort ?? 1883, ...(flags.parentPrefix !== undefined && { prefix: flags.parentPrefix }) };
+  }
   return options;
 }
 

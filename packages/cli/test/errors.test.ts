@@ -24,16 +24,17 @@ test('a port in use exits 1, says so, and suggests another port', async () => {
   }
 });
 
-test('--parent-host exits 2: the bridge is not available yet', async () => {
-  const result = await runCli(['--parent-host', 'x']);
-  assert.equal(result.code, 2);
-  assert.match(result.stderr, /--parent-host is not supported yet: the MQTT bridge backend is not available yet/);
+test('--parent-prefix without a parent, or --parent-port 0, exits 2', async () => {
+  const alone = await runCli(['--parent-prefix', 'x']);
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /--parent-prefix needs --parent-host or --parent-port/);
+  const zero = await runCli(['--parent-port', '0']);
+  assert.equal(zero.code, 2);
+  assert.match(zero.stderr, /--parent-port needs the port of the parent broker/);
 });
 
 test('every unsupported Mosca flag and command exits 2 with its reason', async () => {
   const cases: [string[], RegExp][] = [
-    [['--parent-port', '1883'], /bridge backend/],
-    [['--parent-prefix', 'x'], /bridge backend/],
     [['--authorize-publish', '**'], /--authorize-publish goes with adduser/],
     [['--authorize-subscribe', '**'], /--authorize-subscribe goes with adduser/],
     [['adduser', 'u', 'p'], /usage: skynet-mqtt adduser USER PASS --credentials FILE/],

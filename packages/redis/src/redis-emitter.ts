@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { TopicIndex, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
+import { PublisherSequences, TopicIndex, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
 import { resolveOptions, type Logger, type RedisAdapterOptions } from './options.js';
-import { PublisherSequences } from './publisher-sequences.js';
 import { runScript, STREAM_END, STREAM_PUBLISH } from './scripts.js';
 import { parseXread, type StreamEntry } from './stream-entries.js';
 
