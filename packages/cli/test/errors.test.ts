@@ -33,7 +33,7 @@ test('--parent-prefix without a parent, or --parent-port 0, exits 2', async () =
   assert.match(zero.stderr, /--parent-port needs the port of the parent broker/);
 });
 
-test('every unsupported Mosca flag and command exits 2 with its reason', async () => {
+test('every misused flag or command, and every bad value, exits 2 with its reason', async () => {
   const cases: [string[], RegExp][] = [
     [['--authorize-publish', '**'], /--authorize-publish goes with adduser/],
     [['--authorize-subscribe', '**'], /--authorize-subscribe goes with adduser/],
@@ -41,10 +41,12 @@ test('every unsupported Mosca flag and command exits 2 with its reason', async (
     [['rmuser', 'u'], /usage: skynet-mqtt rmuser USER --credentials FILE/],
     [['device', 'nope'], /unknown device command 'nope'/],
     [['device', 'token', 'revoke', 'u'], /usage: skynet-mqtt device token/],
-    [['--http-static', '.'], /--http-static is not supported/],
-    [['--http-bundle'], /--http-bundle is not supported/],
-    [['--https-static', '.'], /--https-static is not supported/],
-    [['--https-bundle'], /--https-bundle is not supported/],
+    [['--https-static', '.'], /--https-static and --https-bundle need --https-port/],
+    [['--https-bundle'], /--https-static and --https-bundle need --https-port/],
+    [['--admin-host', '0.0.0.0'], /--admin-host needs --admin-port/],
+    [['--admin-port', 'x'], /--admin-port needs a port number/],
+    [['--log-format', 'xml'], /--log-format is json or pretty, got 'xml'/],
+    [['admin-token', 'extra'], /unknown command 'admin-token'/],
   ];
   for (const [args, message] of cases) {
     const result = await runCli(args);

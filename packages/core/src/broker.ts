@@ -62,6 +62,11 @@ export interface Broker extends EventEmitter, Hooks {
    * connection is told to read its queue.
    */
   queueOffline(clientId: string, message: Message): Promise<void>;
+  /**
+   * Admits a client that sent CONNECT under `maxConnections` (one taking over its own id always
+   * is); false when it must be refused. An admitted client is released when it is forgotten.
+   */
+  admit(client: Client): boolean;
   /** Closes any other connection holding the client's id, on this instance and every other. */
   takeOver(client: Client): Promise<void>;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */

@@ -1,4 +1,5 @@
 import type { Emitter } from './emitter/emitter.js';
+import type { PublishRateOptions } from './limits/publish-rate.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
 
@@ -14,6 +15,26 @@ export interface InterfaceOptions {
   credentials?: CredentialsOptions;
   /** WebSocket path (http/https); any path when unset. */
   path?: string;
+  /** http/https: serve this folder's files (Mosca's `static`). */
+  static?: string;
+  /** http/https: serve mqtt.js's browser build at `/mqtt.js` (Mosca's `bundle`). */
+  bundle?: boolean;
+  /** New connections per second on this listener; the broker's `connectionRate` when unset. */
+  connectionRate?: ConnectionRateOptions | false;
+}
+
+/** New connections a listener accepts per second, and how many it accepts at once after a quiet spell. */
+export interface ConnectionRateOptions {
+  rate: number;
+  burst?: number;
+}
+
+/** Mosca's `http`/`https` options: a WebSocket listener that may also serve files. */
+export interface HttpListenerOptions {
+  port?: number;
+  path?: string;
+  static?: string;
+  bundle?: boolean;
 }
 
 /** TLS material as files (Mosca's names); anything else goes to tls.createServer as it is. */
@@ -35,8 +56,8 @@ export interface ServerOptions {
   interfaces?: InterfaceOptions[];
   secure?: { port?: number; keyPath?: string; certPath?: string; [tlsOption: string]: unknown };
   allowNonSecure?: boolean;
-  http?: { port?: number; path?: string };
-  https?: { port?: number; path?: string };
+  http?: HttpListenerOptions;
+  https?: HttpListenerOptions;
   onlyHttp?: boolean;
   credentials?: CredentialsOptions;
   /** The Emitter: `{ type: 'redis', ... }`, a factory, or a ready instance. Memory by default. */
@@ -53,7 +74,16 @@ export interface ServerOptions {
   maxIncompletePacketBytes?: number;
   /** Milliseconds a connected client's packet may take to arrive in full, from its first byte. */
   incompletePacketTimeout?: number;
+  /** Connections of the whole broker; CONNECT beyond it is answered CONNACK 3 (server unavailable). */
   maxConnections?: number;
+  /** New connections per second per listener (`false`: no limit); beyond it sockets are closed at once. */
+  connectionRate?: ConnectionRateOptions | false;
+  /** PUBLISH packets and payload bytes per second per client; beyond it the client's socket is not read for a while. */
+  maxPublishRate?: PublishRateOptions;
+  /** Retained messages kept; a retained PUBLISH to a new topic beyond it is delivered but not kept. */
+  maxRetainedMessages?: number;
+  /** Largest payload kept as a retained message, in bytes; a larger one is delivered but not kept. */
+  maxRetainedPayloadSize?: number;
   /** Milliseconds a connection may stay open without sending CONNECT. */
   connectTimeout?: number;
   /** Queue QoS 0 messages for offline durable sessions too (Mosca's persistence option). */
@@ -70,6 +100,8 @@ export interface ServerOptions {
   logger?: Record<string, unknown> | false;
   /** Device security (`@skynet-mqtt/device-auth`): UUID/token authentication and whitelists. */
   deviceAuth?: Record<string, unknown>;
+  /** The admin HTTP listener (`@skynet-mqtt/admin`): metrics, health probes, REST API, dashboard. */
+  admin?: Record<string, unknown>;
   /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
   onQoS2publish?: string;
   /**
@@ -103,6 +135,10 @@ export interface ResolvedOptions {
   maxIncompletePacketBytes: number;
   incompletePacketTimeout: number;
   maxConnections: number;
+  connectionRate: Required<ConnectionRateOptions> | null;
+  maxPublishRate: PublishRateOptions | null;
+  maxRetainedMessages: number;
+  maxRetainedPayloadSize: number;
   connectTimeout: number;
   storeMessagesQos0: boolean;
   stats: boolean;
@@ -135,10 +171,19 @@ export class ConfigurationError extends Error {
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
-  'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
+  'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectionRate', 'maxPublishRate', 'maxRetainedMessages',
+  'maxRetainedPayloadSize', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
+  'onQoS2publish', 'deviceAuth', 'admin', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
+
+/** Defaults of the limits that protect the broker from its clients (docs/operations.md). */
+export const DEFAULT_OVERLOAD_LIMITS = {
+  maxConnections: 10_000_000,
+  connectionRate: { rate: 2_000, burst: 20_000 },
+  maxRetainedMessages: 1_000_000,
+  maxRetainedPayloadSize: 1024 * 1024,
+} as const;
 
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
 
@@ -187,6 +232,44 @@ function port(value: unknown, name: string): number {
   return value;
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function positiveNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigurationError(`${name} must be a number > 0, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function connectionRate(value: unknown, name: string): Required<ConnectionRateOptions> | null {
+  if (value === false) return null;
+  if (!isObject(value)) throw new ConfigurationError(`${name} must be { rate, burst? } (new connections per second) or false, got ${JSON.stringify(value)}`);
+  const unknown = Object.keys(value).filter((key) => key !== 'rate' && key !== 'burst');
+  if (unknown.length > 0) throw new ConfigurationError(`${name} takes rate and burst, not ${unknown.join(', ')}`);
+  const rate = positiveNumber(value.rate, `${name}.rate`);
+  const burst = value.burst === undefined ? Math.max(1, Math.ceil(rate)) : positiveNumber(value.burst, `${name}.burst`);
+  return { rate, burst };
+}
+
+function publishRate(value: unknown): PublishRateOptions | null {
+  if (value === undefined || value === false) return null;
+  if (!isObject(value)) throw new ConfigurationError(`option maxPublishRate must be { messages?, bytes? } (per client and second), got ${JSON.stringify(value)}`);
+  const unknown = Object.keys(value).filter((key) => key !== 'messages' && key !== 'bytes');
+  if (unknown.length > 0) throw new ConfigurationError(`option maxPublishRate takes messages and bytes, not ${unknown.join(', ')}`);
+  const rate: PublishRateOptions = {};
+  if (value.messages !== undefined) rate.messages = positiveNumber(value.messages, 'option maxPublishRate.messages');
+  if (value.bytes !== undefined) rate.bytes = positiveNumber(value.bytes, 'option maxPublishRate.bytes');
+  return rate.messages || rate.bytes ? rate : null;
+}
+
+function fileServing(iface: InterfaceOptions, name: string): void {
+  if (iface.static !== undefined && (typeof iface.static !== 'string' || iface.static === '')) throw new ConfigurationError(`${name}.static must be the path of a folder to serve`);
+  if (iface.bundle !== undefined && typeof iface.bundle !== 'boolean') throw new ConfigurationError(`${name}.bundle must be true or false`);
+  if ((iface.static !== undefined || iface.bundle) && iface.type !== 'http' && iface.type !== 'https') {
+    throw new ConfigurationError(`${name}: static and bundle are served by http and https listeners only`);
+  }
+}
+
 /** At least one packet of the largest size must fit: 256 MiB by default, or maxPacketSize if larger. */
 function incompletePacketBudget(options: Record<string, unknown>, maxPacketSize: number): number {
   const budget = positiveInteger(options, 'maxIncompletePacketBytes', Math.max(256 * 1024 * 1024, maxPacketSize));
@@ -216,8 +299,23 @@ function sysAccess(value: unknown): SysAccessOptions {
   return resolved;
 }
 
-/** Mosca's flat options (`port`, `secure`, `http`, ...) turned into a list of listeners. */
+/** Mosca's flat options (`port`, `secure`, `http`, ...) turned into a list of listeners, checked. */
 function interfacesOf(options: ServerOptions): InterfaceOptions[] {
+  const list = listedInterfaces(options);
+  list.forEach((iface, i) => {
+    const name = options.interfaces !== undefined ? `interfaces[${i}]` : `option ${iface.type}`;
+    fileServing(iface, name);
+    if (iface.connectionRate !== undefined) connectionRate(iface.connectionRate, `${name}.connectionRate`);
+  });
+  return list;
+}
+
+/** The connection rate limit of a listener: its own, or the broker's. */
+export function listenerConnectionRate(iface: InterfaceOptions, settings: ResolvedOptions): Required<ConnectionRateOptions> | null {
+  return iface.connectionRate === undefined ? settings.connectionRate : connectionRate(iface.connectionRate, 'connectionRate');
+}
+
+function listedInterfaces(options: ServerOptions): InterfaceOptions[] {
   if (options.interfaces !== undefined) {
     if (!Array.isArray(options.interfaces)) throw new ConfigurationError('option interfaces must be an array');
     return options.interfaces.map((iface, i) => {
@@ -242,9 +340,13 @@ function interfacesOf(options: ServerOptions): InterfaceOptions[] {
   if (secure && !options.onlyHttp) {
     list.push({ type: 'mqtts', port: port(secure.port ?? DEFAULT_PORTS.mqtts, 'option secure.port'), host, credentials });
   }
-  if (options.http) list.push({ type: 'http', port: port(options.http.port ?? DEFAULT_PORTS.http, 'option http.port'), host, path: options.http.path });
+  if (options.http) {
+    const { port: httpPort, ...rest } = options.http;
+    list.push({ ...rest, type: 'http', port: port(httpPort ?? DEFAULT_PORTS.http, 'option http.port'), host });
+  }
   if (options.https) {
-    list.push({ type: 'https', port: port(options.https.port ?? DEFAULT_PORTS.https, 'option https.port'), host, path: options.https.path, credentials });
+    const { port: httpsPort, ...rest } = options.https;
+    list.push({ ...rest, type: 'https', port: port(httpsPort ?? DEFAULT_PORTS.https, 'option https.port'), host, credentials });
   }
   for (const iface of list) {
     if ((iface.type === 'mqtts' || iface.type === 'https') && (!iface.credentials?.keyPath || !iface.credentials.certPath)) {
@@ -279,7 +381,11 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     maxPacketSize,
     maxIncompletePacketBytes: incompletePacketBudget(raw, maxPacketSize),
     incompletePacketTimeout: positiveInteger(raw, 'incompletePacketTimeout', 60_000),
-    maxConnections: positiveInteger(raw, 'maxConnections', 10_000_000),
+    maxConnections: positiveInteger(raw, 'maxConnections', DEFAULT_OVERLOAD_LIMITS.maxConnections),
+    connectionRate: connectionRate(raw.connectionRate ?? DEFAULT_OVERLOAD_LIMITS.connectionRate, 'option connectionRate'),
+    maxPublishRate: publishRate(raw.maxPublishRate),
+    maxRetainedMessages: positiveInteger(raw, 'maxRetainedMessages', DEFAULT_OVERLOAD_LIMITS.maxRetainedMessages),
+    maxRetainedPayloadSize: positiveInteger(raw, 'maxRetainedPayloadSize', DEFAULT_OVERLOAD_LIMITS.maxRetainedPayloadSize),
     connectTimeout: positiveInteger(raw, 'connectTimeout', 30_000),
     storeMessagesQos0: flag(raw, 'storeMessagesQos0', false),
     stats: flag(raw, 'stats', false),

@@ -255,16 +255,18 @@ export async function roundTrip(tc: TestClient): Promise<void> {
   await waitFor(() => tc.messages.some((m) => m.topic === topic), `the round trip on ${topic}`);
 }
 
-/** A pino-compatible logger that records warn() calls; child() returns itself. */
+/** A pino-compatible logger that records warn() and info() calls; child() returns itself. */
 export function capturingLogger() {
   const warnings: unknown[][] = [];
+  const infos: unknown[][] = [];
   const logger = {
     level: 'warn',
     warnings,
+    infos,
     child: () => logger,
     warn: (...args: unknown[]) => void warnings.push(args),
     error: () => {},
-    info: () => {},
+    info: (...args: unknown[]) => void infos.push(args),
     debug: () => {},
     trace: () => {},
     fatal: () => {},

@@ -102,6 +102,16 @@ export class MongoConnection {
     });
   }
 
+  /**
+   * One `ping` command, not retried: the health check of the admin listener. Rejects at once while
+   * calls are known to be waiting out an outage.
+   */
+  async ping(): Promise<void> {
+    if (this.closed) throw new ClosedError(this.label);
+    if (this.downSince !== 0) throw new Error(`${this.label}: MongoDB unreachable since ${new Date(this.downSince).toISOString()}`);
+    await this.db.command({ ping: 1 });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

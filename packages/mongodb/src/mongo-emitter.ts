@@ -112,6 +112,11 @@ export class MongoEmitter implements Emitter {
     await read;
   }
 
+  /** A `ping` round trip to MongoDB (the admin listener's health check). */
+  ping(): Promise<void> {
+    return this.connection.ping();
+  }
+
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;

@@ -43,6 +43,8 @@ export class MongoStore implements Store {
   private readonly connection: MongoConnection;
   private readonly sessions: Collection<SessionDocument>;
   private readonly retained: Collection<Keyed>;
+  /** New retained topics admitted under maxCount one at a time (count, then insert). */
+  private retainedAdmissions: Promise<boolean> = Promise.resolve(true);
   private readonly queue: Collection<Document>;
   private readonly removed: Collection<Document>;
   private readonly outgoing: Collection<Document>;
@@ -110,13 +112,41 @@ export class MongoStore implements Store {
 
   // Retained --------------------------------------------------------------------------------
 
-  async storeRetained(message: Message): Promise<void> {
+  /**
+   * With `maxCount`, a new topic is admitted after a count of the collection. The count and the
+   * insert are not one atomic step in MongoDB: they are serialised within this instance, so one
+   * broker never exceeds `maxCount`; instances inserting new topics at the same moment may exceed it
+   * by as many (docs/backends/mongodb.md).
+   */
+  async storeRetained(message: Message, maxCount?: number): Promise<boolean> {
     if (message.payload.length === 0) {
       await this.call(() => this.retained.deleteOne({ _id: message.topic }));
-      return;
+      return true;
     }
     const doc = messageDocument(message);
-    await this.call(() => this.retained.replaceOne({ _id: message.topic }, doc, { upsert: true }));
+    if (maxCount === undefined || maxCount === Infinity) {
+      await this.call(() => this.retained.replaceOne({ _id: message.topic }, doc, { upsert: true }));
+      return true;
+    }
+    const admit = async (): Promise<boolean> => {
+      // Replacing a topic's message never needs room.
+      const replaced = await this.call(() => this.retained.replaceOne({ _id: message.topic }, doc));
+      if (replaced.matchedCount > 0) return true;
+      if ((await this.countRetained()) >= maxCount) return false;
+      await this.call(() => this.retained.replaceOne({ _id: message.topic }, doc, { upsert: true }));
+      return true;
+    };
+    const result = this.retainedAdmissions.then(admit, admit);
+    this.retainedAdmissions = result.catch(() => false);
+    return result;
+  }
+
+  async countRetained(): Promise<number> {
+    return this.call(() => this.retained.countDocuments({}));
+  }
+
+  ping(): Promise<void> {
+    return this.connection.ping();
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {

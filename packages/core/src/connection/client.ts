@@ -4,6 +4,7 @@ import type { Broker } from '../broker.js';
 import { dispatch } from '../handlers/dispatch.js';
 import type { Message, ProtocolLevel, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
+import type { PublishRateLimiter } from '../limits/publish-rate.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
 import { encodePacketV5 } from './encoder-v5.js';
 import { ProtocolViolation, Reason } from './reason-codes.js';
@@ -96,6 +97,10 @@ export class Client {
   readonly outbound: OutboundQueue;
   /** Set once CONNECT was accepted: from then on, closing must end the session (endSession). */
   sessionStarted = false;
+  /** Counted against `maxConnections` (see ConnectionGate). */
+  admitted = false;
+  /** This client's `maxPublishRate`, when the broker has one. */
+  publishRate: PublishRateLimiter | null = null;
 
   // What follows is created on first use: an idle connection should cost little memory.
   /** QoS 2 packet ids received and not yet released, so a re-send is not delivered twice. */
@@ -143,6 +148,7 @@ export class Client {
   /** @internal bytes from the stream. */
   onData(chunk: Buffer): void {
     this.lastSeen = Date.now();
+    this.server.stats.bytesReceived += chunk.length;
     this.reader.push(chunk);
   }
 
@@ -172,6 +178,7 @@ export class Client {
     if (this.closing) return;
     const reasonCode = error instanceof ProtocolViolation ? error.reasonCode : Reason.MalformedPacket;
     if (!this.connected && reasonCode === Reason.UnsupportedProtocolVersion) {
+      this.server.stats.refuse('protocolVersion');
       // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 (3.1.1's "unacceptable
       // protocol version") before closing: the client's level is unknown, so 3.1.1's encoding.
       this.writeBytes(encodePacket({ cmd: 'connack', reasonCode, sessionPresent: false }));
@@ -336,6 +343,7 @@ export class Client {
   writeBytes(bytes: Buffer): void {
     const stream = this.stream;
     if (stream.destroyed) return;
+    this.server.stats.bytesSent += bytes.length;
     if (this.batch === Batch.Idle) {
       this.batch = Batch.Wrote;
       process.nextTick(endBatch, this);
@@ -433,10 +441,14 @@ export class Client {
     this.closing = true;
     this.connected = false;
     this.reader.stop();
-    if (wasConnected) this.server.emit('clientDisconnecting', this);
+    if (wasConnected) {
+      this.logger.info({ clientId: this.id, reason }, 'client disconnected');
+      this.server.emit('clientDisconnecting', this);
+    }
     if (wasConnected && this.protocolVersion === 5) this.sayFarewell(reason);
     this.hangUp();
     this.releaseThrottled();
+    this.publishRate?.stop();
     try {
       if (this.sessionStarted) await endSession(this, reason);
     } catch (error) {

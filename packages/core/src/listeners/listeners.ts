@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { ConfigurationError, type CredentialsOptions, type InterfaceOptions } from '../options.js';
+import { httpFileServer } from './http-files.js';
 
 /** Hands a new connection's byte stream to the broker. */
 export type Accept = (stream: Duplex, remoteAddress: string) => void;
@@ -43,7 +44,6 @@ function onSocket(socket: net.Socket, accept: Accept): void {
 
 /** What a listener needs of the broker's settings. */
 export interface ListenerLimits {
-  maxConnections: number;
   maxPacketSize: number;
 }
 
@@ -66,7 +66,7 @@ export function attachWebSocket(server: http.Server | https.Server, options: { p
   return wss;
 }
 
-function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number): { server: net.Server; wss?: WebSocketServer } {
+async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number): Promise<{ server: net.Server; wss?: WebSocketServer }> {
   switch (iface.type) {
     case 'mqtt':
       return { server: net.createServer((socket) => onSocket(socket, accept)) };
@@ -74,20 +74,17 @@ function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: nu
       return { server: tls.createServer(tlsOptions(iface.credentials), (socket) => onSocket(socket, accept)) };
     case 'http':
     case 'https': {
-      const notFound: http.RequestListener = (_req, res) => {
-        res.writeHead(426, { 'content-type': 'text/plain' });
-        res.end('this port speaks MQTT over WebSocket\n');
-      };
-      const server = iface.type === 'http' ? http.createServer(notFound) : https.createServer(tlsOptions(iface.credentials), notFound);
+      // Plain HTTP requests get files (Mosca's static and bundle) or 426.
+      const files = await httpFileServer(iface);
+      const server = iface.type === 'http' ? http.createServer(files) : https.createServer(tlsOptions(iface.credentials), files);
       return { server, wss: attachWebSocket(server, { path: iface.path, maxPayload: maxPacketSize }, accept) };
     }
   }
 }
 
-/** Opens one interface; a port already taken becomes an error that says what to do. */
-export function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits): Promise<Listener> {
-  const { server, wss } = createServer(iface, accept, limits.maxPacketSize);
-  server.maxConnections = limits.maxConnections;
+/** Opens one interface; a port already taken becomes an error that says what to do. (maxConnections is the broker's: ConnectionGate.) */
+export async function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits): Promise<Listener> {
+  const { server, wss } = await createServer(iface, accept, limits.maxPacketSize);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
