@@ -22,6 +22,7 @@ export { SessionIndex } from './store/session-index.js';
 export type { SessionRecord } from './store/session-index.js';
 export type { Emitter, MessageHandler } from './emitter/emitter.js';
 export { MemoryEmitter } from './emitter/memory-emitter.js';
+export { LocalHandlers } from './emitter/local-handlers.js';
 export { PublisherSequences } from './emitter/publisher-sequences.js';
 export { TopicIndex } from './topics/topic-index.js';
 export { RetainedIndex } from './topics/retained-index.js';
