@@ -1,8 +1,20 @@
+import type { Logger } from 'pino';
 import type { Emitter } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
+import type { ByteBudget } from './connection/byte-budget.js';
 import { ConfigurationError, type EmitterFactory, type ServerOptions, type StoreFactory } from './options.js';
-import { MemoryStore } from './store/memory-store.js';
-import type { Store, StoreOptions } from './store/store.js';
+import { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+import type { Store } from './store/store.js';
+
+/** What the broker gives the backends it builds (a tool building them on its own may give none). */
+export interface BackendContext {
+  /** The broker's logger: adapters loaded by name log through a child of it unless given a `logger` option. */
+  logger: Logger;
+  /** The broker's budget of queued bytes, which the memory Store's offline queues count in. */
+  queuedBytes: ByteBudget;
+  /** The broker's per-client `maxQueuedBytes`, the memory Store's default. */
+  maxQueuedBytes: number;
+}
 
 /** Backend type names (Mosca's and ours) and the adapter package that implements each. */
 const ADAPTER_PACKAGES: Record<string, string> = {
@@ -71,7 +83,7 @@ interface BackendKind<T> {
 }
 
 /** Builds a Store or an Emitter from its option: an instance, a factory function, or a type name. */
-async function build<T>(config: unknown, kind: BackendKind<T>): Promise<T> {
+async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | undefined): Promise<T> {
   const { option, key } = kind;
   if (kind.isInstance(config)) return config;
   if (config !== undefined && (config === null || typeof config !== 'object')) {
@@ -84,11 +96,12 @@ async function build<T>(config: unknown, kind: BackendKind<T>): Promise<T> {
   if (typeof name !== 'string') throw new ConfigurationError(`option ${option}.${key} must be a name such as "redis" or a function`);
   const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
   if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
-  return make(rest);
+  // Outages and errors of the adapter show in the broker's log (a `logger` option wins).
+  return make(logger ? { logger: logger.child({ [option]: name }), ...rest } : rest);
 }
 
 /** Builds the Store named by `options.persistence`; memory when unset. */
-export function createStore(options: ServerOptions): Promise<Store> {
+export function createStore(options: ServerOptions, context: Partial<BackendContext> = {}): Promise<Store> {
   return build<Store>(options.persistence, {
     option: 'persistence',
     key: 'factory',
@@ -96,15 +109,15 @@ export function createStore(options: ServerOptions): Promise<Store> {
     other: 'backend.type',
     isInstance: isStore,
     memoryNames: ['memory'],
-    memory: (rest) => new MemoryStore(rest as StoreOptions),
+    memory: (rest) => new MemoryStore({ maxQueuedBytes: context.maxQueuedBytes, ...(rest as MemoryStoreOptions), budget: context.queuedBytes }),
     // storeMessagesQos0 is Mosca's persistence option but a broker decision here.
     ignored: ['storeMessagesQos0'],
     fromAdapter: (adapter) => adapter.createStore,
-  });
+  }, context.logger);
 }
 
 /** Builds the Emitter named by `options.backend`; memory when unset. */
-export function createEmitter(options: ServerOptions): Promise<Emitter> {
+export function createEmitter(options: ServerOptions, context: Partial<Pick<BackendContext, 'logger'>> = {}): Promise<Emitter> {
   return build<Emitter>(options.backend, {
     option: 'backend',
     key: 'type',
@@ -116,7 +129,7 @@ export function createEmitter(options: ServerOptions): Promise<Emitter> {
     // Mosca's ascoltatori options that have no meaning here.
     ignored: ['json', 'wildcardOne', 'wildcardSome'],
     fromAdapter: (adapter) => adapter.createEmitter,
-  });
+  }, context.logger);
 }
 
 /** Whether the persistence option asks for QoS 0 messages to be queued too (Mosca's place for it). */

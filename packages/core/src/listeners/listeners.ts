@@ -11,6 +11,9 @@ import { httpFileServer } from './http-files.js';
 /** Hands a new connection's byte stream to the broker. */
 export type Accept = (stream: Duplex, remoteAddress: string) => void;
 
+/** Receives a listener's errors once it listens (a failed accept: EMFILE, ...); they must not crash the process. */
+export type ListenerError = (error: Error) => void;
+
 /** A listening socket of one interface (Mosca's `interfaces` entry). */
 export interface Listener {
   readonly type: InterfaceOptions['type'];
@@ -52,13 +55,15 @@ export interface ListenerLimits {
  * larger than `maxPayload` (the broker's maxPacketSize) is refused from its header, before ws
  * buffers it (ws's own default is 100 MiB).
  */
-export function attachWebSocket(server: http.Server | https.Server, options: { path?: string; maxPayload: number }, accept: Accept): WebSocketServer {
+export function attachWebSocket(server: http.Server | https.Server, options: { path?: string; maxPayload: number }, accept: Accept, onError: ListenerError): WebSocketServer {
   const wss = new WebSocketServer({
     server,
     path: options.path,
     maxPayload: options.maxPayload,
     handleProtocols: (protocols) => ['mqtt', 'mqttv3.1'].find((p) => protocols.has(p)) ?? false,
   });
+  // ws re-emits the HTTP server's errors here: without a listener they would be uncaught.
+  wss.on('error', onError);
   wss.on('connection', (ws, request) => {
     const stream = createWebSocketStream(ws);
     accept(stream, `${request.socket.remoteAddress}:${request.socket.remotePort}`);
@@ -77,13 +82,14 @@ async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSi
       // Plain HTTP requests get files (Mosca's static and bundle) or 426.
       const files = await httpFileServer(iface);
       const server = iface.type === 'http' ? http.createServer(files) : https.createServer(tlsOptions(iface.credentials), files);
-      return { server, wss: attachWebSocket(server, { path: iface.path, maxPayload: maxPacketSize }, accept) };
+      // The HTTP server's own 'error' listener (in listen()) reports its errors; ws's copy is ignored.
+      return { server, wss: attachWebSocket(server, { path: iface.path, maxPayload: maxPacketSize }, accept, () => undefined) };
     }
   }
 }
 
 /** Opens one interface; a port already taken becomes an error that says what to do. (maxConnections is the broker's: ConnectionGate.) */
-export async function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits): Promise<Listener> {
+export async function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits, onError: ListenerError): Promise<Listener> {
   const { server, wss } = await createServer(iface, accept, limits.maxPacketSize);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -101,6 +107,7 @@ export async function listen(iface: InterfaceOptions, accept: Accept, limits: Li
       }
     });
     server.listen(iface.port, iface.host, () => {
+      server.on('error', onError);
       const address = server.address() as net.AddressInfo;
       resolve({
         type: iface.type,
