@@ -8,6 +8,7 @@ import type { Emitter } from './emitter/emitter.js';
 import type { AuthenticationMethod, Hooks } from './hooks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Router } from './router/router.js';
+import type { SharedSubscriptions } from './router/shared-subscriptions.js';
 import type { EnqueueResult, Store } from './store/store.js';
 import type { RateLimitedLog } from './logger.js';
 import type { BrokerStats } from './sys/broker-stats.js';
@@ -25,6 +26,10 @@ export interface Broker extends EventEmitter, Hooks {
   readonly store: Store;
   readonly emitter: Emitter;
   readonly router: Router;
+  /** Shared subscriptions (`$share/<group>/<filter>`): members here, and what other instances announced. */
+  readonly shared: SharedSubscriptions;
+  /** True once close() began. */
+  readonly closed: boolean;
   readonly logger: Logger;
   /** For conditions that may repeat at the rate of messages (drops, refused publishes). */
   readonly rateLimitedLog: RateLimitedLog;

@@ -28,6 +28,7 @@ export { PublisherSequences } from './emitter/publisher-sequences.js';
 export { TopicIndex } from './topics/topic-index.js';
 export { RetainedIndex } from './topics/retained-index.js';
 export { topicMatches, topicFilterError, topicLevelsError, topicNameError } from './topics/validate.js';
+export { isSharedFilter, matchingFilter, sharedFilterError } from './topics/shared-filter.js';
 export { Server } from './server.js';
 export { MessageIds } from './message-ids.js';
 export type { PublishPacket, ServerAddress } from './server.js';

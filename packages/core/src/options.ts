@@ -2,6 +2,7 @@ import type { Emitter } from './emitter/emitter.js';
 import type { PublishRateOptions } from './limits/publish-rate.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
+import type { SharedSubscriptionStrategy } from './router/shared-groups.js';
 
 /** Resolves a backend or persistence type name to something that builds it. */
 export type StoreFactory = (options: Record<string, unknown>) => Store | Promise<Store>;
@@ -138,6 +139,11 @@ export interface ServerOptions {
    * `serverReference` (CONNACK 0x9D "Server moved" when `permanent`, else 0x9C "Use another server").
    */
   redirect?: { serverReference: string; permanent?: boolean };
+  /**
+   * How a shared subscription (`$share/<group>/<filter>`) picks the member each message goes to:
+   * `'round-robin'` (in turn, the default) or `'random'`.
+   */
+  sharedSubscriptionStrategy?: SharedSubscriptionStrategy;
 }
 
 export interface ResolvedOptions {
@@ -174,6 +180,7 @@ export interface ResolvedOptions {
   receiveMaximum: number;
   responseInformation: string | undefined;
   redirect: { serverReference: string; permanent: boolean } | undefined;
+  sharedSubscriptionStrategy: SharedSubscriptionStrategy;
 }
 
 /** A configuration the broker cannot start with; the message says what to change. */
@@ -197,6 +204,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'maxRetainedPayloadSize', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
   'onQoS2publish', 'deviceAuth', 'admin', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
+  'sharedSubscriptionStrategy',
 ]);
 
 /** Defaults of the limits that protect the broker's memory and its clients from each other (docs/operations.md). */
@@ -241,6 +249,14 @@ function optionalString(options: Record<string, unknown>, name: string): string 
   const value = options[name];
   if (value !== undefined && typeof value !== 'string') throw new ConfigurationError(`option ${name} must be a string, got ${JSON.stringify(value)}`);
   return value;
+}
+
+const SHARED_STRATEGIES: readonly SharedSubscriptionStrategy[] = ['round-robin', 'random'];
+
+function sharedStrategy(value: unknown): SharedSubscriptionStrategy {
+  if (value === undefined) return 'round-robin';
+  if (SHARED_STRATEGIES.includes(value as SharedSubscriptionStrategy)) return value as SharedSubscriptionStrategy;
+  throw new ConfigurationError(`option sharedSubscriptionStrategy must be one of ${SHARED_STRATEGIES.map((s) => `'${s}'`).join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 function redirectOf(redirect: ServerOptions['redirect']): ResolvedOptions['redirect'] {
@@ -439,6 +455,7 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     receiveMaximum: raw.receiveMaximum === undefined ? 65_535 : boundedInteger(raw, 'receiveMaximum', 1, 65_535),
     responseInformation: optionalString(raw, 'responseInformation'),
     redirect: redirectOf(options.redirect),
+    sharedSubscriptionStrategy: sharedStrategy(raw.sharedSubscriptionStrategy),
   };
   return { resolved, unknown };
 }

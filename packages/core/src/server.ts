@@ -25,6 +25,8 @@ import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
+import { SharedSubscriptions } from './router/shared-subscriptions.js';
+import { isSharedFilter } from './topics/shared-filter.js';
 import { SessionSweeper } from './store/session-sweeper.js';
 import type { EnqueueResult, Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
@@ -32,7 +34,7 @@ import { SysPublisher } from './sys/sys-publisher.js';
 import { controlTopicError, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicLevelsError, topicNameError } from './topics/validate.js';
 import { MessageIds } from './message-ids.js';
-import type { Message, MessageProperties, PublishedMessage, QoS, Will } from './types.js';
+import type { ClientSubscription, Message, MessageProperties, PublishedMessage, QoS, Will } from './types.js';
 
 /** What `server.publish()` takes: Mosca's packet shape. */
 export interface PublishPacket {
@@ -68,6 +70,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   readonly rateLimitedLog: RateLimitedLog;
   readonly router = new Router((level, present) => this.routeDollarLevel(level, present));
   readonly stats = new BrokerStats();
+  readonly shared: SharedSubscriptions;
   readonly clients: Record<string, Client> = Object.create(null);
   readonly messageIds: MessageIds;
   readonly incompletePackets: ByteBudget;
@@ -124,6 +127,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
     this.settings = resolved;
     this.id = resolved.id;
+    this.shared = new SharedSubscriptions(this, resolved.sharedSubscriptionStrategy);
     this.messageIds = new MessageIds(this.id);
     this.incompletePackets = new ByteBudget(resolved.maxIncompletePacketBytes);
     this.sysAccess = new SysReadAccess(resolved.sysAccess);
@@ -170,6 +174,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload.toString(), origin));
       this.control.on('queued', (payload) => this.readQueue(payload.toString()));
       await this.control.start();
+      await this.shared.start();
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);
@@ -271,6 +276,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (!message.retain && message.qos === 0 && !this.settings.storeMessagesQos0 && !this.published && emitter instanceof MemoryEmitter) {
       this.publishing = client;
       emitter.deliver(message);
+      // One test per message while no shared subscription exists anywhere.
+      if (this.shared.active) this.shared.dispatch(message, null);
       this.publishing = null;
       this.emit('published', message, client);
       return;
@@ -287,8 +294,11 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.publishing = client;
     this.deliveryWrites = deliveryWrites;
     let emitted: Promise<void>;
+    let dispatched: Map<string, boolean> | null = null;
     try {
       emitted = this.emitter.publish(message);
+      // Each shared subscription's member is chosen here, where the message entered. [MQTT-4.8.2-3]
+      if (this.shared.active) dispatched = this.shared.dispatch(message, deliveryWrites);
     } finally {
       this.publishing = null;
       this.deliveryWrites = null;
@@ -300,7 +310,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // connected then is let go by its instance only after that instance has read the message
       // (endSession waits for emitter.sync()), so each session gets it one way or the other.
       await emitted;
-      stored.push(this.queueForOfflineSessions(message));
+      stored.push(this.queueForOfflineSessions(message, dispatched));
     }
     await Promise.all([emitted, ...stored, ...deliveryWrites]);
     if (this.published) await callHook<void>(this.published, this, [message, client]);
@@ -312,10 +322,17 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * their subscriptions ask: highest QoS, RETAIN if one keeps it (Retain As Published), every
    * Subscription Identifier. [MQTT-3.3.4-4]
    */
-  private async queueForOfflineSessions(message: PublishedMessage): Promise<void> {
+  private async queueForOfflineSessions(message: PublishedMessage, dispatched: Map<string, boolean> | null): Promise<void> {
     const subscriptions = await this.store.subscriptionsByTopic(message.topic);
     const offline = new Map<string, { qos: QoS; retain: boolean; ids?: number[] }>();
-    for (const { clientId, qos, connected, rap, subscriptionIdentifier } of subscriptions) {
+    let shared: ClientSubscription[] | null = null;
+    for (const subscription of subscriptions) {
+      // A group's durable members: one of them gets it when no member took it above.
+      if (isSharedFilter(subscription.topic)) {
+        (shared ??= []).push(subscription);
+        continue;
+      }
+      const { clientId, qos, connected, rap, subscriptionIdentifier } = subscription;
       if (connected) continue;
       const seen = offline.get(clientId) ?? { qos: 0, retain: false };
       if (qos > seen.qos) seen.qos = qos;
@@ -334,6 +351,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       if (ids) queued.subscriptionIdentifiers = ids;
       writes.push(this.queueOffline(clientId, queued));
     }
+    if (shared || dispatched) writes.push(...this.shared.queueUnserved(message, shared ?? [], dispatched));
     await Promise.all(writes);
   }
 
@@ -471,6 +489,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const stopAccepting = Promise.all(this.listening.map((listener) => listener.close()));
     await Promise.all([...this.connections].map((client) => client.close('server closed')));
     await stopAccepting;
+    await this.shared.stop();
     await this.sweeper?.stop();
     await closePlugins(this.plugins);
     await this.release();

@@ -16,7 +16,7 @@ describe('MQTT 5 CONNACK', () => {
     assert.equal(p.retainAvailable, true);
     assert.equal(p.wildcardSubscriptionAvailable, true);
     assert.equal(p.subscriptionIdentifiersAvailable, true);
-    assert.equal(p.sharedSubscriptionAvailable, false);
+    assert.equal(p.sharedSubscriptionAvailable, true);
     assert.equal(p.maximumPacketSize, 65_536);
     assert.equal(p.topicAliasMaximum, 10);
     // QoS 2 is supported: Maximum QoS is absent. [MQTT-3.2.2-9]

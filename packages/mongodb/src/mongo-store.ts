@@ -229,7 +229,7 @@ export class MongoStore implements Store {
     for (const session of sessions) {
       const connected = session.conn !== null && alive.has(session.conn);
       for (const s of session.subs) {
-        if (topicMatches(s.t, topic)) found.push({ ...unpackSubscription(s.t, s.q), clientId: session._id, connected });
+        if (Q.subscriptionMatches(s.t, topic)) found.push({ ...unpackSubscription(s.t, s.q), clientId: session._id, connected });
       }
     }
     return found;

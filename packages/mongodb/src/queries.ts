@@ -1,5 +1,5 @@
 import type { Document, IndexDescription } from 'mongodb';
-import { packSubscription, type Subscription } from '@skynet-mqtt/core';
+import { matchingFilter, packSubscription, topicMatches, type Subscription } from '@skynet-mqtt/core';
 import type { MessageDocument } from './documents.js';
 
 /**
@@ -21,9 +21,17 @@ export function literalLevels(filter: string): string[] {
   return wildcard === -1 ? levels : levels.slice(0, wildcard);
 }
 
-/** The indexed key of a subscription (`subs.l`): its literal levels before the first wildcard. */
+/**
+ * The indexed key of a subscription (`subs.l`): the literal levels before the first wildcard of
+ * the filter it matches with (`<filter>` of a shared subscription `$share/<group>/<filter>`).
+ */
 export function subscriptionKey(filter: string): string {
-  return literalLevels(filter).join('/');
+  return literalLevels(matchingFilter(filter)).join('/');
+}
+
+/** Whether a stored subscription's filter matches `topic`; a shared one by its `<filter>`. */
+export function subscriptionMatches(filter: string, topic: string): boolean {
+  return topicMatches(matchingFilter(filter), topic);
 }
 
 /**

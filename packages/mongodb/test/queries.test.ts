@@ -60,6 +60,24 @@ describe('subscription lookup', () => {
     assert.ok(matches > 1_000, `only ${matches} pairs checked`);
   });
 
+  test('a shared subscription ($share/<group>/<filter>) is keyed and matched by its filter', () => {
+    let matches = 0;
+    for (const topic of TOPICS) {
+      const keys = new Set(Q.topicLookupKeys(topic));
+      for (const filter of FILTERS) {
+        const shared = `$share/g/${filter}`;
+        assert.equal(Q.subscriptionMatches(shared, topic), topicMatches(filter, topic), `${shared} on ${topic}`);
+        assert.equal(Q.subscriptionMatches(filter, topic), topicMatches(filter, topic));
+        if (!topicMatches(filter, topic)) continue;
+        matches++;
+        assert.ok(keys.has(Q.subscriptionKey(shared)), `${shared} matches ${topic} but its key ${Q.subscriptionKey(shared)} is not looked up`);
+      }
+    }
+    assert.ok(matches > 1_000, `only ${matches} pairs checked`);
+    assert.equal(Q.subscriptionKey('$share/g/a/b/#'), 'a/b');
+    assert.equal(Q.subscriptionMatches('$share/g/a/#', '$share/g/a/x'), false);
+  });
+
   test('a lookup reads few candidates: a literal filter is read only for its own topics', () => {
     const key = Q.subscriptionKey('a/b/c');
     assert.ok(!Q.topicLookupKeys('a/b').includes(key));

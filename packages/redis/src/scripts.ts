@@ -36,17 +36,30 @@ local function prefixes(filter)
   end
 end
 
+-- The trie path of a filter: '<filter>' of a shared subscription '$share/<group>/<filter>', which
+-- is also listed in the set subs:shared:<filter>; the filter itself otherwise.
+local function triePath(filter)
+  if string.sub(filter, 1, 7) ~= '$share/' then return filter end
+  local i = string.find(filter, '/', 8, true)
+  if not i then return filter end
+  return string.sub(filter, i + 1)
+end
+
 local function index(id, filter, qos)
   local fkey = P .. 'subs:f:' .. filter
   if redis.call('HSET', fkey, id, qos) == 1 and redis.call('HLEN', fkey) == 1 then
-    for _, p in ipairs(prefixes(filter)) do redis.call('HINCRBY', NODES, p, 1) end
+    local path = triePath(filter)
+    if path ~= filter then redis.call('SADD', P .. 'subs:shared:' .. path, filter) end
+    for _, p in ipairs(prefixes(path)) do redis.call('HINCRBY', NODES, p, 1) end
   end
 end
 
 local function unindex(id, filter)
   local fkey = P .. 'subs:f:' .. filter
   if redis.call('HDEL', fkey, id) == 1 and redis.call('EXISTS', fkey) == 0 then
-    for _, p in ipairs(prefixes(filter)) do
+    local path = triePath(filter)
+    if path ~= filter then redis.call('SREM', P .. 'subs:shared:' .. path, filter) end
+    for _, p in ipairs(prefixes(path)) do
       if redis.call('HINCRBY', NODES, p, -1) <= 0 then redis.call('HDEL', NODES, p) end
     end
   end
@@ -260,17 +273,18 @@ local levels = split(topic)
 local n = #levels
 local dollar = string.sub(topic, 1, 1) == '$'
 local found = {}
-local function filterExists(f) return redis.call('EXISTS', P .. 'subs:f:' .. f) == 1 end
+-- The filters ending at a trie node: the node's own, and the shared subscriptions on it.
+local function collect(node)
+  if redis.call('EXISTS', P .. 'subs:f:' .. node) == 1 then found[#found + 1] = node end
+  for _, f in ipairs(redis.call('SMEMBERS', P .. 'subs:shared:' .. node)) do found[#found + 1] = f end
+end
 local function step(base, d, nexts)
   -- [MQTT-4.7.2-1] no wildcard matches the first level of a $-topic.
   local wild = not (dollar and d == 0)
   local function join(l) if base == nil then return l end return base .. '/' .. l end
-  if wild then
-    local h = join('#')
-    if filterExists(h) then found[#found + 1] = h end
-  end
+  if wild then collect(join('#')) end
   if d == n then
-    if base ~= nil and filterExists(base) then found[#found + 1] = base end
+    if base ~= nil then collect(base) end
     return
   end
   local c = join(levels[d + 1])

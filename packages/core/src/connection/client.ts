@@ -319,17 +319,20 @@ export class Client {
     this.batch = Batch.Idle;
   }
 
-  /** Sends a message to this client at min(message QoS, granted QoS). [MQTT-3.8.4-6] */
-  deliver(message: Message, grantedQos: QoS, retain = false): void {
+  /**
+   * Sends a message to this client at min(message QoS, granted QoS) [MQTT-3.8.4-6]; `group` names
+   * the shared subscription it came through, which gets it back if this client leaves first.
+   */
+  deliver(message: Message, grantedQos: QoS, retain = false, group?: string): void {
     const qos = (message.qos < grantedQos ? message.qos : grantedQos) as QoS;
     if (!this.server.authorizeForward) {
-      this.outbound.push(message, qos, retain);
+      this.outbound.push(message, qos, retain, group);
       return;
     }
     this.forwardChain = (this.forwardChain ?? Promise.resolve())
       .then(() => this.mayForward(message))
       .then((allowed) => {
-        if (allowed) this.outbound.push(message, qos, retain);
+        if (allowed) this.outbound.push(message, qos, retain, group);
       });
   }
 

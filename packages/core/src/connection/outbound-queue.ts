@@ -16,6 +16,14 @@ interface Waiting {
   retain: boolean;
   /** What it counts for in the byte limits (messageCost). */
   cost: number;
+  /** The shared subscription it came through, if any (SharedSubscriptions). */
+  group?: string;
+}
+
+/** A message of a shared subscription that a member gives back (it left, or unsubscribed). */
+export interface SharedReturn {
+  message: Message;
+  group: string;
 }
 
 /** How many messages the first fetch from the Store's queue reads, before their size is known. */
@@ -49,6 +57,8 @@ export class OutboundQueue {
   private refillCost = 0;
   /** QoS 1/2 messages in flight at most: `maxInflightMessages`, or less for a 5.0 client (limitWindow). */
   private window: number;
+  /** The shared subscription of each packet in flight that came through one; made on first use. */
+  private sharedInflight: Map<number, string> | null = null;
 
   constructor(private readonly client: Client) {
     this.window = client.server.settings.maxInflightMessages;
@@ -68,12 +78,25 @@ export class OutboundQueue {
     return this.inflight?.size ?? 0;
   }
 
-  /** Queues or sends a message at the given QoS, keeping the order messages were pushed in. */
-  push(message: Message, qos: QoS, retain: boolean): void {
+  /**
+   * Whether a shared subscription should pass this client by: its waiting queue is at its limits,
+   * or it is a slow consumer. [MQTT-4.8.2-3]
+   */
+  get full(): boolean {
+    const { maxQueuedMessages, maxQueuedBytes } = this.client.server.settings;
+    return this.waiting.length >= maxQueuedMessages || this.waitingBytes >= maxQueuedBytes || this.client.flow.slow;
+  }
+
+  /**
+   * Queues or sends a message at the given QoS, keeping the order messages were pushed in. A
+   * message of a shared subscription (`group`) waits in memory even for a durable session: if the
+   * client leaves first, it goes to another member rather than to this session's queue.
+   */
+  push(message: Message, qos: QoS, retain: boolean, group?: string): void {
     const client = this.client;
     const flow = client.flow;
     if (client.connected && this.waiting.length === 0 && !flow.congested && (qos === 0 || (this.hasRoom(message) && !this.stored))) {
-      this.send(message, qos, retain);
+      this.send(message, qos, retain, group);
       return;
     }
     if (client.connected && flow.congested) {
@@ -84,11 +107,13 @@ export class OutboundQueue {
         flow.throttle(client.server.publishing);
       }
     }
-    if (qos > 0 && client.durable) {
+    if (qos > 0 && client.durable && group === undefined) {
       this.storeWaiting({ ...message, qos, retain });
       return;
     }
-    this.enqueue({ message, qos, retain, cost: messageCost(message) });
+    const entry: Waiting = { message, qos, retain, cost: messageCost(message) };
+    if (group !== undefined) entry.group = group;
+    this.enqueue(entry);
   }
 
   /** Keeps a message in memory within the client's limits and the process-wide budget. */
@@ -126,7 +151,7 @@ export class OutboundQueue {
       const next = this.waiting[0]!;
       if (next.qos > 0 && !this.hasRoom(next.message)) break;
       this.release(this.waiting.shift()!);
-      this.send(next.message, next.qos, next.retain);
+      this.send(next.message, next.qos, next.retain, next.group);
     }
     this.refill();
   }
@@ -231,7 +256,7 @@ export class OutboundQueue {
     if (message === stats.latency.pending) stats.latency.delivered();
   }
 
-  private send(message: Message, qos: QoS, retain: boolean): void {
+  private send(message: Message, qos: QoS, retain: boolean, group?: string): void {
     const client = this.client;
     // [MQTT-3.3.2-5] an expired message is not sent. (One comparison for messages without expiry.)
     if (message.expiresAt !== undefined && message.expiresAt <= Date.now()) return this.drop('expired', 'a message whose Message Expiry Interval ran out was not sent');
@@ -252,6 +277,7 @@ export class OutboundQueue {
     if (bytes === null) return this.dropTooLarge();
     this.counted(message, qos);
     this.putInflight(packet);
+    if (group !== undefined) (this.sharedInflight ??= new Map()).set(packet.messageId, group);
     if (client.durable) {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));
       // Sent while its publisher waits for its ack: the ack also waits for this write.
@@ -287,6 +313,7 @@ export class OutboundQueue {
     if (!fits) return 'mismatch';
     this.inflight!.delete(messageId);
     this.inflightBytes -= messageCost(packet);
+    this.sharedInflight?.delete(messageId);
     const client = this.client;
     if (client.durable) void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
     client.server.emit('delivered', packet, client);
@@ -333,6 +360,42 @@ export class OutboundQueue {
     if (packets.length > 0) this.lastId = packets[packets.length - 1]!.messageId;
   }
 
+  /**
+   * Gives back the messages of shared subscriptions (of `group` only, when given) that wait, and
+   * with `inflight` those sent at QoS 1 and not acknowledged, which the client may have seen: they
+   * go to other members [MQTT-4.8.2-3]. QoS 2 ones in flight stay: only this session may complete
+   * them (they are lost with a session that ends). [MQTT-4.8.2-4] [MQTT-4.8.2-5]
+   */
+  takeShared(group: string | undefined, inflight: boolean): SharedReturn[] {
+    const taken: SharedReturn[] = [];
+    if (this.waiting.some((w) => w.group !== undefined)) {
+      const kept: Waiting[] = [];
+      for (const entry of this.waiting) {
+        if (entry.group === undefined || (group !== undefined && entry.group !== group)) {
+          kept.push(entry);
+          continue;
+        }
+        this.release(entry);
+        taken.push({ message: withoutSubscriptionIdentifiers(entry.message), group: entry.group });
+      }
+      this.waiting = kept;
+    }
+    if (!inflight || !this.sharedInflight) return taken;
+    const client = this.client;
+    for (const [messageId, shared] of this.sharedInflight) {
+      const packet = this.inflight?.get(messageId);
+      if (!packet || packet.qos !== 1) continue;
+      this.inflight!.delete(messageId);
+      this.inflightBytes -= messageCost(packet);
+      this.sharedInflight.delete(messageId);
+      const { messageId: _packetId, released: _released, ...message } = packet;
+      taken.push({ message: withoutSubscriptionIdentifiers(message), group: shared });
+      // Not re-sent to this session when it comes back: another member has it now.
+      if (client.durable) void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
+    }
+    return taken;
+  }
+
   /** Hands back what never left, for a durable session's offline queue, and empties the queue. */
   takeWaiting(): Message[] {
     const messages = this.waiting.map((w) => (w.qos === w.message.qos ? w.message : { ...w.message, qos: w.qos }));
@@ -346,4 +409,11 @@ export class OutboundQueue {
     this.waiting = [];
     this.waitingBytes = 0;
   }
+}
+
+/** A message without the Subscription Identifiers of one subscriber's copy. */
+function withoutSubscriptionIdentifiers(message: Message): Message {
+  if (message.subscriptionIdentifiers === undefined) return message;
+  const { subscriptionIdentifiers: _ids, ...rest } = message;
+  return rest;
 }

@@ -29,6 +29,8 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   const server = client.server;
   const takenOver = reason === 'new connection request';
   const store = server.store;
+  // First, so that what waited for it in its shared subscriptions goes to other members at once.
+  server.shared.memberLeft(client);
 
   // A durable session is marked offline, then it stays in the router until every message already
   // in transit through the Emitter has reached it (those go to its Store queue, the connection

@@ -18,7 +18,8 @@ export interface ControlOrigin {
   local: boolean;
 }
 
-export type ControlHandler = (payload: Buffer, origin: ControlOrigin) => void;
+/** `message` is the control message itself, for kinds that carry an application message (forward). */
+export type ControlHandler = (payload: Buffer, origin: ControlOrigin, message: Message) => void;
 
 /**
  * Messages between broker instances (the takeover signal, token revocation, ...), carried by the
@@ -61,6 +62,18 @@ export class ControlChannel {
     return this.emitter.publish(message);
   }
 
+  /**
+   * Sends `payload` to the `kind` handlers of every instance as a copy of `message`: its id, QoS,
+   * MQTT 5 properties and expiry travel with it, as the Emitter carries them for any message.
+   */
+  forward(kind: string, message: Message, payload: Buffer): Promise<void> {
+    checkKind(kind);
+    const copy: Message = { id: message.id, topic: `${CONTROL_LEVEL}/${kind}/${this.brokerId}`, payload, qos: message.qos, retain: false };
+    if (message.properties) copy.properties = message.properties;
+    if (message.expiresAt !== undefined) copy.expiresAt = message.expiresAt;
+    return this.emitter.publish(copy);
+  }
+
   /** Calls `handler` for every `kind` message from any instance; returns what removes it. */
   on(kind: string, handler: ControlHandler): () => void {
     checkKind(kind);
@@ -83,7 +96,7 @@ export class ControlChannel {
     const origin: ControlOrigin = { brokerId, local: brokerId === this.brokerId };
     for (const handler of [...handlers]) {
       try {
-        handler(message.payload, origin);
+        handler(message.payload, origin, message);
       } catch (error) {
         this.logger.error({ err: error, topic: message.topic }, 'a control message handler failed');
       }

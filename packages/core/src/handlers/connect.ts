@@ -11,6 +11,7 @@ import { clientMayPublish } from '../sys/topic-access.js';
 import { topicLevelsError, topicNameError } from '../topics/validate.js';
 import type { QoS } from '../types.js';
 import { startAuthentication } from './auth.js';
+import { isSharedFilter } from '../topics/shared-filter.js';
 
 /** The largest Maximum Packet Size MQTT can state (a four-byte remaining length and its header). */
 const LARGEST_PACKET = 268_435_460;
@@ -180,7 +181,8 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
       stored = sessionPresent = true; // [MQTT-3.1.2-5] [MQTT-3.2.2-3]
       for (const subscription of subscriptions) {
         client.subscriptions[subscription.topic] = subscription;
-        server.router.subscribe(client, subscription);
+        if (isSharedFilter(subscription.topic)) server.shared.join(client, subscription);
+        else server.router.subscribe(client, subscription);
       }
     }
   }
@@ -222,7 +224,7 @@ function connackProperties(client: Client, pending: PendingConnect): OutgoingPro
     // Absent means 0: no aliases. [MQTT-3.2.2-18]
     topicAliasMaximum: settings.topicAliasMaximum || undefined,
     subscriptionIdentifiersAvailable: true,
-    sharedSubscriptionAvailable: false,
+    sharedSubscriptionAvailable: true,
     assignedClientIdentifier: pending.assignedClientIdentifier,
     serverKeepAlive: pending.serverKeepAlive,
     // [MQTT-3.1.2-28] only to a client that asked for it.

@@ -3,6 +3,7 @@ import type { SubscribePacket } from '../connection/inbound-packets.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook, type SubscriptionRequest } from '../hooks.js';
 import { clientMaySubscribe } from '../sys/topic-access.js';
+import { isSharedFilter, matchingFilter, sharedFilterError } from '../topics/shared-filter.js';
 import { topicFilterError, topicLevelsError, topicMatches } from '../topics/validate.js';
 import type { Message, QoS, Subscription } from '../types.js';
 
@@ -37,11 +38,17 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       granted.push(Reason.TopicFilterInvalid); // 3.1.1 hears 0x80
       continue;
     }
-    if (v5 && topic.startsWith('$share/')) {
-      granted.push(Reason.SharedSubscriptionsNotSupported); // as CONNACK advertised
-      continue;
+    if (isSharedFilter(topic)) {
+      const invalid = sharedFilterError(topic);
+      if (invalid) {
+        client.logger.warn({ topic, reason: invalid }, 'invalid shared subscription in SUBSCRIBE');
+        granted.push(Reason.TopicFilterInvalid); // 3.1.1 hears 0x80
+        continue;
+      }
+      // [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error.
+      if (nl) return client.protocolError(new ProtocolViolation('No Local set on a shared subscription', Reason.ProtocolError));
     }
-    if (!clientMaySubscribe(topic)) {
+    if (!clientMaySubscribe(matchingFilter(topic))) {
       client.logger.warn({ topic }, 'SUBSCRIBE to the broker control level refused');
       granted.push(Reason.NotAuthorized); // 3.1.1 hears 0x80
       continue;
@@ -75,7 +82,8 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
   for (const subscription of accepted) {
     if (subscription.topic in client.subscriptions) existed.add(subscription.topic);
     client.subscriptions[subscription.topic] = subscription;
-    server.router.subscribe(client, subscription);
+    if (isSharedFilter(subscription.topic)) server.shared.join(client, subscription);
+    else server.router.subscribe(client, subscription);
   }
   if (client.durable && accepted.length > 0) await client.persist((id) => server.store.addSubscriptions(id, accepted));
   client.write({ cmd: 'suback', messageId: packet.messageId!, granted });
@@ -88,8 +96,9 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
     }
   }
   // Retain Handling: 0 sends the retained messages [MQTT-3.3.1-9], 1 only for a subscription that
-  // did not exist [MQTT-3.3.1-10], 2 never [MQTT-3.3.1-11].
-  const wanting = accepted.filter(({ topic, rh }) => rh === undefined || rh === 0 || (rh === 1 && !existed.has(topic)));
+  // did not exist [MQTT-3.3.1-10], 2 never [MQTT-3.3.1-11]. Never for a shared subscription: they
+  // go to a new Non-shared Subscription (section 3.3.1.3); a group would get them once per member.
+  const wanting = accepted.filter(({ topic, rh }) => !isSharedFilter(topic) && (rh === undefined || rh === 0 || (rh === 1 && !existed.has(topic))));
   if (wanting.length === 0) return;
   const retained = await server.store.matchRetained(wanting.map((s) => s.topic));
   for (const message of retained) {

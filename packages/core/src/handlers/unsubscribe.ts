@@ -1,6 +1,7 @@
 import type { Client } from '../connection/client.js';
 import type { UnsubscribePacket } from '../connection/inbound-packets.js';
 import { ProtocolViolation, Reason } from '../connection/reason-codes.js';
+import { isSharedFilter } from '../topics/shared-filter.js';
 import { topicFilterError } from '../topics/validate.js';
 
 /**
@@ -24,7 +25,9 @@ export async function handleUnsubscribe(client: Client, packet: UnsubscribePacke
     }
     reasonCodes.push(Reason.Success);
     delete client.subscriptions[topic];
-    server.router.unsubscribe(client, topic); // [MQTT-3.10.4-2] no new messages for it
+    // [MQTT-3.10.4-2] no new messages for it
+    if (isSharedFilter(topic)) server.shared.unsubscribe(client, topic);
+    else server.router.unsubscribe(client, topic);
   }
   if (client.durable) await client.persist((id) => server.store.removeSubscriptions(id, topics));
   client.write({ cmd: 'unsuback', messageId: packet.messageId!, granted: reasonCodes });

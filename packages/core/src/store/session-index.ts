@@ -1,3 +1,4 @@
+import { isSharedFilter, matchingFilter } from '../topics/shared-filter.js';
 import { TopicIndex } from '../topics/topic-index.js';
 import type { ClientSubscription, Subscription } from '../types.js';
 
@@ -37,7 +38,7 @@ export class SessionIndex<S extends SessionRecord> {
   delete(clientId: string): void {
     const session = this.sessions.get(clientId);
     if (!session) return;
-    for (const filter of session.subscriptions.keys()) this.byFilter.remove(filter, clientId);
+    for (const filter of session.subscriptions.keys()) this.byFilter.remove(matchingFilter(filter), indexKey(clientId, filter));
     this.sessions.delete(clientId);
   }
 
@@ -46,21 +47,25 @@ export class SessionIndex<S extends SessionRecord> {
     for (const subscription of subscriptions) {
       const kept = { ...subscription };
       session.subscriptions.set(subscription.topic, kept);
-      this.byFilter.add(subscription.topic, clientId, kept);
+      this.byFilter.add(matchingFilter(subscription.topic), indexKey(clientId, subscription.topic), kept);
     }
   }
 
   unsubscribe(clientId: string, session: S, topics: readonly string[]): void {
     for (const topic of topics) {
       session.subscriptions.delete(topic);
-      this.byFilter.remove(topic, clientId);
+      this.byFilter.remove(matchingFilter(topic), indexKey(clientId, topic));
     }
   }
 
-  /** Every subscription matching `topic` of a session that is connected or not yet expired. */
+  /**
+   * Every subscription matching `topic` of a session that is connected or not yet expired; a shared
+   * subscription (`$share/<group>/<filter>`) matches by its filter.
+   */
   match(topic: string, now = Date.now()): ClientSubscription[] {
     const found: ClientSubscription[] = [];
-    this.byFilter.match(topic, (clientId, subscription) => {
+    this.byFilter.match(topic, (key, subscription) => {
+      const clientId = isSharedFilter(subscription.topic) ? key.slice(0, key.indexOf('\u0000')) : key;
       const session = this.sessions.get(clientId);
       if (!session || this.expired(session, now)) return;
       found.push({ ...subscription, clientId, connected: session.connected });
@@ -83,4 +88,13 @@ export class SessionIndex<S extends SessionRecord> {
   clear(): void {
     for (const clientId of [...this.sessions.keys()]) this.delete(clientId);
   }
+}
+
+/**
+ * A session's subscriptions are indexed by the filter they match with: an ordinary one under the
+ * client id, a shared one under the client id and its whole filter, so that `a/#` and
+ * `$share/g/a/#` of one client are two entries. (No MQTT string holds U+0000. [MQTT-1.5.4-2])
+ */
+function indexKey(clientId: string, filter: string): string {
+  return isSharedFilter(filter) ? `${clientId}\u0000${filter}` : clientId;
 }
