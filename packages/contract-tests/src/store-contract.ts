@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { ClientSubscription, Message, MessageContent, OutgoingPacket, Store, Subscription } from '@skynet-mqtt/core';
 import { allBytes, bigPayload, message, summary, topics } from './fixtures.js';
 import { mqtt5StoreContract } from './store-contract-mqtt5.js';
+import { sharedSubscriptionStoreContract } from './store-shared-contract.js';
 import { recordContract } from './record-contract.js';
 import { sweepContract } from './store-sweep-contract.js';
 import { orphanedWillContract } from './store-will-contract.js';
@@ -76,6 +77,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
     });
 
     mqtt5StoreContract(() => store, options.reopen, (next) => (store = next));
+    sharedSubscriptionStoreContract(() => store, options.reopen, (next) => (store = next));
 
     describe('retained messages', () => {
       test('are stored, replaced and deleted by an empty payload', async () => {
