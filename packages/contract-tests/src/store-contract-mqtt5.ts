@@ -93,6 +93,26 @@ export function mqtt5StoreContract(store: () => Store, reopen?: () => Promise<St
       assertSameProperties((await store().matchRetained(['v5/+']))[0], retained);
     });
 
+    test('an expired retained message is not returned and is removed: when a lookup meets it, and by sweepExpired [MQTT-3.3.2-5]', async () => {
+      const soon = Date.now() + 150;
+      await store().storeRetained({ ...v5Message('exp/met', 'a', 1, true), expiresAt: soon });
+      await store().storeRetained({ ...v5Message('exp/swept', 'b', 1, true), expiresAt: soon });
+      await store().storeRetained({ ...v5Message('other/swept', 'c', 1, true), expiresAt: soon });
+      await store().storeRetained({ ...v5Message('exp/replaced', 'd', 1, true), expiresAt: soon });
+      await store().storeRetained({ ...v5Message('exp/kept', 'e', 1, true), expiresAt: Date.now() + 60_000 });
+      await store().storeRetained(v5Message('exp/plain', 'f', 1, true));
+      // Replaced before it expires, by a message without an expiry: that one stays.
+      await store().storeRetained(v5Message('exp/replaced', 'g', 1, true));
+      assert.equal(await store().countRetained(), 6);
+      await sleep(250);
+      const topics = (await store().matchRetained(['exp/met', 'exp/replaced', 'exp/kept', 'exp/plain'])).map((m) => m.topic).sort();
+      assert.deepEqual(topics, ['exp/kept', 'exp/plain', 'exp/replaced']);
+      assert.equal(await store().countRetained(), 5, 'the one the lookup met is gone');
+      await store().sweepExpired();
+      assert.equal(await store().countRetained(), 3, 'the sweep removed the others');
+      assert.deepEqual((await store().matchRetained(['#'])).map((m) => m.topic).sort(), ['exp/kept', 'exp/plain', 'exp/replaced']);
+    });
+
     test('queued and in-flight messages keep their properties', async () => {
       const queued = v5Message('v5/q', 'queued', 2);
       await store().createSession('v5');

@@ -278,6 +278,7 @@ export class LevelStore implements Store {
       });
       if (dropped) swept++;
     }
+    await this.removeExpiredRetained(this.retained.expiredTopics());
     return swept;
   }
 
@@ -502,9 +503,21 @@ export class LevelStore implements Store {
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {
-    const found = new Map<string, Message>();
-    for (const filter of filters) for (const m of this.retained.match(filter)) found.set(m.topic, m);
-    return [...found.values()];
+    const { messages, expired } = this.retained.matchLive(filters);
+    if (expired.length > 0) await this.removeExpiredRetained(expired);
+    return messages;
+  }
+
+  /** Deletes the retained messages of `topics` that are still expired, each under its topic's lock. */
+  private async removeExpiredRetained(topics: readonly string[]): Promise<void> {
+    for (const topic of topics) {
+      await this.exclusive(`r\u0000${topic}`, async () => {
+        // A newer message may have replaced it meanwhile.
+        if (!this.retained.isExpired(topic)) return;
+        await this.write([del(nameKey('retained', topic))], false);
+        this.retained.remove(topic);
+      });
+    }
   }
 
   // Wills ------------------------------------------------------------------------------------

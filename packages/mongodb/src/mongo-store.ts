@@ -155,10 +155,15 @@ export class MongoStore implements Store {
     if (filters.length === 0) return [];
     const docs = await this.call(() => this.retained.find(Q.retainedSelector(filters)).toArray());
     const found: Message[] = [];
+    const expired: string[] = [];
+    const now = Date.now();
     for (const doc of docs) {
       const message = messageFromDocument(doc);
-      if (filters.some((filter) => topicMatches(filter, message.topic))) found.push(message);
+      if (!filters.some((filter) => topicMatches(filter, message.topic))) continue;
+      if (Q.retainedExpired(doc, now)) expired.push(message.topic);
+      else found.push(message);
     }
+    if (expired.length > 0) await this.call(() => this.retained.deleteMany(Q.expiredRetainedSelector(now, expired)));
     return found;
   }
 
@@ -280,8 +285,10 @@ export class MongoStore implements Store {
         swept++;
         for (const packets of [this.queue, this.removed, this.outgoing]) await this.call(() => packets.deleteMany({ c: _id, g: gen }));
       }
-      if (expired.length < SWEEP_BATCH) return swept;
+      if (expired.length < SWEEP_BATCH) break;
     }
+    await this.call(() => this.retained.deleteMany(Q.expiredRetainedSelector(Date.now())));
+    return swept;
   }
 
   // Offline queue -----------------------------------------------------------------------------

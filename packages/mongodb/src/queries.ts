@@ -72,6 +72,22 @@ export function retainedSelector(filters: readonly string[]): Document {
   return clauses.length === 1 ? clauses[0]! : { $or: clauses };
 }
 
+/**
+ * Retained messages whose Message Expiry Interval ran out at `now` (`expires`, ms since the epoch,
+ * the brokers' clock), of `topics` when given: what matchRetained and sweepExpired remove. A
+ * message stored since with a later expiry, or none, is not selected. [MQTT-3.3.2-5]
+ */
+export function expiredRetainedSelector(now: number, topics?: readonly string[]): Document {
+  const selector: Document = { expires: { $lte: now } };
+  if (topics) selector._id = { $in: [...topics] };
+  return selector;
+}
+
+/** Whether a stored retained message (its `expires`) has expired at `now`: the test matchRetained applies. */
+export function retainedExpired(doc: Document, now: number): boolean {
+  return typeof doc.expires === 'number' && doc.expires <= now;
+}
+
 export function expiry(now: number, ttlMs: number): Date {
   return new Date(now + ttlMs);
 }

@@ -85,6 +85,29 @@ describe('subscription lookup', () => {
   });
 });
 
+describe('expired retained messages', () => {
+  /** Whether a document is selected by an expiredRetainedSelector: the two operators it uses. */
+  function selected(selector: Document, doc: { _id: string; expires?: number }): boolean {
+    const ids = (selector._id as { $in?: string[] } | undefined)?.$in;
+    if (ids && !ids.includes(doc._id)) return false;
+    return doc.expires !== undefined && doc.expires <= (selector.expires as { $lte: number }).$lte;
+  }
+
+  test('those expired at a time are selected, of the given topics only; no expiry or a later one stays', () => {
+    const now = 1_000_000;
+    const docs = [
+      { _id: 'gone', expires: now - 1 },
+      { _id: 'now', expires: now },
+      { _id: 'later', expires: now + 1 },
+      { _id: 'forever' },
+    ];
+    assert.deepEqual(docs.filter((doc) => selected(Q.expiredRetainedSelector(now), doc)).map((d) => d._id), ['gone', 'now']);
+    assert.deepEqual(docs.filter((doc) => selected(Q.expiredRetainedSelector(now, ['now', 'later']), doc)).map((d) => d._id), ['now']);
+    assert.deepEqual(docs.map((doc) => Q.retainedExpired(doc, now)), [true, true, false, false]);
+    assert.deepEqual(Q.expiredRetainedSelector(now, ['a']), { expires: { $lte: now }, _id: { $in: ['a'] } });
+  });
+});
+
 describe('retained lookup', () => {
   test('the selector finds every topic a filter matches, and no $ topic for a leading wildcard', () => {
     for (const filter of FILTERS) {

@@ -103,7 +103,8 @@ export class RedisStore implements Store {
   async storeRetained(message: Message, maxCount?: number): Promise<boolean> {
     const value = message.payload.length === 0 ? '' : encodeMessage(message);
     const limit = maxCount === undefined || maxCount === Infinity ? '' : maxCount;
-    return (await this.run(S.STORE_RETAINED, this.keys.retained, [message.topic, message.topic.split('/')[0]!, value, limit])) === 1;
+    const expiresAt = value === '' || message.expiresAt === undefined ? '' : message.expiresAt;
+    return (await this.run(S.STORE_RETAINED, this.keys.retained, [message.topic, message.topic.split('/')[0]!, value, limit, expiresAt])) === 1;
   }
 
   async countRetained(): Promise<number> {
@@ -158,10 +159,19 @@ export class RedisStore implements Store {
     }
     const topics = [...wanted];
     const found: Message[] = [];
+    const expired: string[] = [];
+    const now = Date.now();
     for (let i = 0; i < topics.length; i += HMGET_CHUNK) {
       const values = await this.client.hmgetBuffer(this.keys.retained, ...topics.slice(i, i + HMGET_CHUNK));
-      for (const value of values) if (value) found.push(decodeMessage(value));
+      for (const value of values) {
+        if (!value) continue;
+        const message = decodeMessage(value);
+        // [MQTT-3.3.2-5] an expired retained message is not sent, and goes.
+        if (message.expiresAt !== undefined && message.expiresAt <= now) expired.push(message.topic);
+        else found.push(message);
+      }
     }
+    if (expired.length > 0) await this.run(S.REMOVE_EXPIRED_RETAINED, this.keys.retained, [now, ...expired]);
     return found;
   }
 
@@ -218,8 +228,11 @@ export class RedisStore implements Store {
     for (;;) {
       const [dropped, due] = asStrings(await this.run(S.SWEEP_EXPIRED, this.keys.expiring, [SWEEP_BATCH])).map(Number);
       swept += dropped ?? 0;
-      if ((due ?? 0) < SWEEP_BATCH) return swept;
+      if ((due ?? 0) < SWEEP_BATCH) break;
     }
+    // Retained messages whose Message Expiry Interval ran out, 1000 per script.
+    while (Number(await this.run(S.REMOVE_EXPIRED_RETAINED, this.keys.retained, [Date.now()])) === 1000);
+    return swept;
   }
 
   // Offline queue -----------------------------------------------------------------------------

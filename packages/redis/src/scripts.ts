@@ -65,6 +65,16 @@ local function unindex(id, filter)
   end
 end
 
+-- Retained messages with a Message Expiry Interval are also in RETAINED_EXPIRING, by expiry time.
+local RETAINED_EXPIRING = P .. 'retained:expiring'
+local function forgetRetained(topic, level)
+  local byLevel = P .. 'retained:l:' .. level
+  redis.call('HDEL', P .. 'retained', topic)
+  redis.call('ZREM', RETAINED_EXPIRING, topic)
+  redis.call('SREM', byLevel, topic)
+  if redis.call('SCARD', byLevel) == 0 then redis.call('SREM', P .. 'retained:levels', level) end
+end
+
 -- A will is filed under the Store instance that wrote it (WILL_OWNER, wills:<instance>), so that
 -- the wills of an instance that is gone can be claimed (CLAIM_ORPHANED_WILLS).
 local WILL_OWNER = P .. 'willowner'
@@ -465,19 +475,43 @@ return redis.call('SADD', K('in', id), ARGV[3])
 
 /** ARGV: prefix, topic, first level, encoded message or '' to delete. */
 export const STORE_RETAINED = new Script(`
-local topic, level, value, maxCount = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local topic, level, value, maxCount, expiresAt = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local byLevel = P .. 'retained:l:' .. level
 if value == '' then
-  redis.call('HDEL', P .. 'retained', topic)
-  redis.call('SREM', byLevel, topic)
-  if redis.call('SCARD', byLevel) == 0 then redis.call('SREM', P .. 'retained:levels', level) end
+  forgetRetained(topic, level)
 else
   if maxCount and redis.call('HLEN', P .. 'retained') >= maxCount and redis.call('HEXISTS', P .. 'retained', topic) == 0 then return 0 end
   redis.call('HSET', P .. 'retained', topic, value)
   redis.call('SADD', byLevel, topic)
   redis.call('SADD', P .. 'retained:levels', level)
+  if expiresAt then redis.call('ZADD', RETAINED_EXPIRING, expiresAt, topic) else redis.call('ZREM', RETAINED_EXPIRING, topic) end
 end
 return 1
+`);
+
+/**
+ * ARGV: prefix, now (ms, the brokers' clock: expiry times are stamped with it), topics... Removes
+ * the retained messages of the topics given (when none is given, up to 1000 of those expired) that
+ * are expired at that time: a message stored since, without an expiry or with a later one, stays.
+ */
+export const REMOVE_EXPIRED_RETAINED = new Script(`
+local now = tonumber(ARGV[2])
+local topics = {}
+if #ARGV > 2 then
+  for i = 3, #ARGV do topics[#topics + 1] = ARGV[i] end
+else
+  topics = redis.call('ZRANGEBYSCORE', RETAINED_EXPIRING, '-inf', now, 'LIMIT', 0, 1000)
+end
+local removed = 0
+for _, topic in ipairs(topics) do
+  local expiresAt = redis.call('ZSCORE', RETAINED_EXPIRING, topic)
+  if expiresAt and tonumber(expiresAt) <= now then
+    local slash = string.find(topic, '/', 1, true)
+    forgetRetained(topic, slash and string.sub(topic, 1, slash - 1) or topic)
+    removed = removed + 1
+  end
+end
+return removed
 `);
 
 export type ScriptArg = string | Buffer | number;

@@ -73,9 +73,9 @@ export class MemoryStore implements Store {
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {
-    const found = new Map<string, Message>();
-    for (const filter of filters) for (const m of this.retained.match(filter)) found.set(m.topic, m);
-    return [...found.values()];
+    const { messages, expired } = this.retained.matchLive(filters);
+    for (const topic of expired) this.retained.remove(topic);
+    return messages;
   }
 
   /** The live session of a client, forgetting it first when its TTL ran out. */
@@ -155,6 +155,7 @@ export class MemoryStore implements Store {
     const now = Date.now();
     const expired = [...this.sessions.entries()].filter(([, session]) => this.sessions.expired(session, now));
     for (const [clientId] of expired) this.forget(clientId);
+    for (const topic of this.retained.expiredTopics(now)) this.retained.remove(topic);
     return expired.length;
   }
 

@@ -17,7 +17,10 @@ export interface Store {
   storeRetained(message: Message, maxCount?: number): Promise<boolean>;
   /** How many topics have a retained message. */
   countRetained(): Promise<number>;
-  /** Every retained message whose topic matches one of `filters` ($-topic rules included). */
+  /**
+   * Every retained message whose topic matches one of `filters` ($-topic rules included), but
+   * those whose `expiresAt` has passed: those are removed (MQTT 5 Message Expiry Interval).
+   */
   matchRetained(filters: readonly string[]): Promise<Message[]>;
 
   // Durable sessions and their subscriptions -------------------------------------------------
@@ -45,7 +48,8 @@ export interface Store {
   deleteSession(clientId: string): Promise<void>;
   /**
    * Forgets every durable session whose time ran out (offline for longer than `ttl.subscriptions`)
-   * with everything filed under it but its will; resolves with how many. Sessions also expire
+   * with everything filed under it but its will; resolves with how many. Also removes the retained
+   * messages whose `expiresAt` has passed. Sessions also expire
    * lazily when read, but one whose client never returns is read by no one: the broker calls this
    * every `sessionSweepInterval`, so they do not pile up.
    */

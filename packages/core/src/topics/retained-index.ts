@@ -12,6 +12,8 @@ interface Node {
 export class RetainedIndex {
   private readonly root: Node = { children: new Map() };
   private count = 0;
+  /** When each retained message with a Message Expiry Interval expires, by topic. */
+  private readonly expiring = new Map<string, number>();
 
   /** How many topics have a retained message. */
   get size(): number {
@@ -46,6 +48,26 @@ export class RetainedIndex {
     }
     if (!node.message) this.count++;
     node.message = message;
+    if (message.expiresAt === undefined) this.expiring.delete(message.topic);
+    else this.expiring.set(message.topic, message.expiresAt);
+  }
+
+  /** Removes the retained message of `topic`, if any. */
+  remove(topic: string): void {
+    this.delete(topic.split('/'));
+  }
+
+  /** Whether the retained message of `topic` expired at `now`. */
+  isExpired(topic: string, now = Date.now()): boolean {
+    const expiresAt = this.expiring.get(topic);
+    return expiresAt !== undefined && expiresAt <= now;
+  }
+
+  /** The topics whose retained message expired at `now`: cost follows the messages with an expiry. */
+  expiredTopics(now = Date.now()): string[] {
+    const topics: string[] = [];
+    for (const [topic, expiresAt] of this.expiring) if (expiresAt <= now) topics.push(topic);
+    return topics;
   }
 
   private delete(levels: string[]): void {
@@ -58,6 +80,7 @@ export class RetainedIndex {
     const last = path[path.length - 1]!;
     if (!last.message) return;
     this.count--;
+    this.expiring.delete(last.message.topic);
     delete last.message;
     for (let i = levels.length; i > 0; i--) {
       const node = path[i]!;
@@ -97,6 +120,22 @@ export class RetainedIndex {
     return out;
   }
 
+  /**
+   * The retained messages matching any of `filters`, once each, but those expired at `now`, whose
+   * topics are listed apart for the Store to remove. [MQTT-3.3.2-5]
+   */
+  matchLive(filters: readonly string[], now = Date.now()): { messages: Message[]; expired: string[] } {
+    const found = new Map<string, Message>();
+    for (const filter of filters) for (const m of this.match(filter)) found.set(m.topic, m);
+    const messages: Message[] = [];
+    const expired: string[] = [];
+    for (const message of found.values()) {
+      if (message.expiresAt !== undefined && message.expiresAt <= now) expired.push(message.topic);
+      else messages.push(message);
+    }
+    return { messages, expired };
+  }
+
   /** Every message below `node`. */
   private collect(node: Node, top: boolean, out: Message[]): void {
     const pending: Node[] = [];
@@ -111,5 +150,6 @@ export class RetainedIndex {
   clear(): void {
     this.root.children.clear();
     this.count = 0;
+    this.expiring.clear();
   }
 }
