@@ -209,6 +209,25 @@ export function emitterContract(name: string, makeEmitter: () => Promise<Emitter
       assert.equal(handler.received[1]!.expiresAt, undefined);
     });
 
+    test('carries a message on a $CONTROL topic whole to another instance: id, QoS, properties, expiry, binary payload', async () => {
+      // What shared subscriptions rely on: a message for a member on another broker instance
+      // travels as a control message ($CONTROL/shared/<broker id>) with a binary envelope.
+      const publisher = await make();
+      const subscriber = await make();
+      const handler = recorder();
+      await subscriber.subscribe('$CONTROL/#', handler);
+      const sent: Message = { ...v5Message('$CONTROL/shared/broker-a', Buffer.concat([Buffer.from([0, 0, 0, 2]), allBytes()]), 2), id: 'control-1' };
+      await publisher.publish(sent);
+      await waitFor(() => handler.received.length >= 1, 'the control message');
+      const got = handler.received[0]!;
+      assert.equal(got.topic, sent.topic);
+      assert.equal(got.id, 'control-1');
+      assert.equal(got.qos, 2);
+      assert.ok(got.payload.equals(sent.payload), 'payload byte-exact');
+      assert.deepEqual(got.properties, sent.properties);
+      assert.equal(got.expiresAt, sent.expiresAt);
+    });
+
     test('delivers between two emitter instances, both ways, the publisher included', async () => {
       const a = await make();
       const b = await make();
