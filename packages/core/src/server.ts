@@ -174,7 +174,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload.toString(), origin));
       this.control.on('queued', (payload) => this.readQueue(payload.toString()));
       await this.control.start();
-      await this.shared.start();
+      this.shared.start();
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);

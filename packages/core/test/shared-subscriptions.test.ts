@@ -153,6 +153,39 @@ describe('shared subscriptions on one broker', () => {
     assert.equal(again.messageId, first.messageId);
   });
 
+  test('QoS 2 in flight to a clean member that drops is not sent to another member: its session ended [MQTT-4.8.2-5]', async (t) => {
+    const broker = await harness(t);
+    const clean = await broker.raw();
+    await clean.handshake({ clientId: 'q2-clean' });
+    assert.deepEqual(await clean.subscribe([{ topic: '$share/g/q2c', qos: 2 }]), [2]);
+    const other = await broker.subscriber({ '$share/g/q2c': 2 });
+    // Round robin: the first to the raw member (never acknowledged), the second to the other.
+    await publishMany(broker.server, 'q2c', 2, 2);
+    assert.equal((await clean.next('publish')).payload.toString(), 'm0');
+    clean.close();
+    await waitFor(() => broker.server.clients['q2-clean'] === undefined, 'the clean member to be gone');
+    await publishMany(broker.server, 'q2c', 1, 2, 'after');
+    await waitFor(() => payloads(other).includes('after0'), 'a message after it left');
+    await flush(other, broker.server);
+    assert.deepEqual(payloads(other, 'q2c'), ['m1', 'after0']);
+  });
+
+  test('QoS 1 in flight to a durable member that drops goes to another member, and is not sent to it again when it returns', async (t) => {
+    const broker = await harness(t);
+    const durable = await broker.raw();
+    await durable.handshake({ clientId: 'q1-durable', clean: false });
+    assert.deepEqual(await durable.subscribe([{ topic: '$share/g/q1d', qos: 1 }]), [1]);
+    await broker.server.publish({ topic: 'q1d', payload: 'in-flight', qos: 1 });
+    await durable.next('publish');
+    const other = await broker.subscriber({ '$share/g/q1d': 1 });
+    durable.close();
+    await waitFor(() => payloads(other).includes('in-flight'), 'the unacknowledged message at the other member');
+    const back = await broker.raw();
+    assert.equal((await back.handshake({ clientId: 'q1-durable', clean: false })).sessionPresent, true);
+    await back.ping();
+    assert.deepEqual(back.pending('publish'), [], 'nothing re-sent to the member that dropped');
+  });
+
   test('with no member connected, a QoS 1 message is queued for a durable member, which gets it when it comes back and stays a member', async (t) => {
     const broker = await harness(t);
     const durable = await broker.connect({ clientId: 'offline-member', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 60 } });

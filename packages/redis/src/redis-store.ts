@@ -231,7 +231,9 @@ export class RedisStore implements Store {
       if ((due ?? 0) < SWEEP_BATCH) break;
     }
     // Retained messages whose Message Expiry Interval ran out, 1000 per script.
-    while (Number(await this.run(S.REMOVE_EXPIRED_RETAINED, this.keys.retained, [Date.now()])) === 1000);
+    let removed: number;
+    do removed = Number(await this.run(S.REMOVE_EXPIRED_RETAINED, this.keys.retained, [Date.now()]));
+    while (removed === 1000);
     return swept;
   }
 

@@ -66,7 +66,7 @@ export class SharedSubscriptions {
   }
 
   /** Listens on the control channel and asks the other instances for their members. */
-  async start(): Promise<void> {
+  start(): void {
     const control = this.server.control;
     this.offs.push(
       control.on(DELIVER, (payload, origin, message) => this.assigned(payload, origin, message)),
@@ -77,7 +77,8 @@ export class SharedSubscriptions {
     );
     this.announceTimer = setInterval(() => this.tick(), ANNOUNCE_MS);
     this.announceTimer.unref();
-    await control.send(HELLO, '');
+    // Not waited for: an Emitter that is down must not hold the start (announcements repeat anyway).
+    control.send(HELLO, '').catch((error: unknown) => this.server.logger.warn({ err: error }, 'could not ask other instances for their shared-subscription members'));
   }
 
   /** Says this instance has no members any more (it is closing), and stops listening. */
