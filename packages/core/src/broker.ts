@@ -62,8 +62,13 @@ export interface Broker extends EventEmitter, Hooks {
    * connection is told to read its queue.
    */
   queueOffline(clientId: string, message: Message): Promise<void>;
-  /** Closes any other connection holding the client's id, on this instance and every other. */
+  /** Closes any other connection with the client's id on this instance, and stamps this one. */
   takeOver(client: Client): Promise<void>;
+  /**
+   * The connection got its CONNACK: `clientConnected`, Mosca's `$SYS/<id>/new/clients`, and the
+   * signal that closes an older connection with this id on other instances.
+   */
+  announceConnected(client: Client): void;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */
   publishEvent(event: string, payload: string): void;
   /** A connection is closed and its session ended: the server stops tracking it. */

@@ -92,6 +92,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
   publishing: Client | null = null;
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
+  /** The latest takeover stamp made or heard of (see nextStamp). */
+  private lastStamp = 0;
   private listening: Listener[] = [];
   private plugins: Plugin[] = [];
   /** WebSocket servers attached to the application's HTTP servers (attachHttpServer). */
@@ -160,7 +162,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.store = await createStore(this.opts);
       this.emitter = await createEmitter(this.opts);
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
-      this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload.toString(), origin));
+      this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload, origin));
       this.control.on('queued', (payload) => this.readQueue(payload.toString()));
       await this.control.start();
       // Every broker instance receives every message and routes it to its own clients.
@@ -321,21 +323,54 @@ export class Server extends EventEmitter implements Broker, Hooks {
   async takeOver(client: Client): Promise<void> {
     const previous = this.clients[client.id];
     this.clients[client.id] = client;
+    client.takeoverStamp = this.nextStamp();
     if (previous && previous !== client) await previous.close('new connection request');
-    // Other broker instances close their connection with this id when they see this, on the
-    // control channel: a client cannot send it (Mosca used $SYS/<id>/new/clients, which any
-    // client could publish to disconnect any other).
-    this.control.send('takeover', client.id).catch((error: unknown) => this.logger.warn({ err: error, clientId: client.id }, 'could not send the takeover signal'));
+  }
+
+  announceConnected(client: Client): void {
+    this.logger.info({ clientId: client.id }, 'client connected');
+    this.emit('clientConnected', client);
+    // Only now, so that no instance closes a connection for one that never got its CONNACK. The
+    // control channel, not a $SYS topic: no client can send it (Mosca used $SYS/<id>/new/clients,
+    // which any client could publish to disconnect any other).
+    const signal = JSON.stringify({ clientId: client.id, stamp: client.takeoverStamp });
+    this.control.send('takeover', signal).catch((error: unknown) => this.logger.warn({ err: error, clientId: client.id }, 'could not send the takeover signal'));
     // Mosca's event, for those who watch it; nothing acts on it.
     if (this.settings.publishNewClient) this.publishEvent('new/clients', client.id);
   }
 
-  private closeTakenOver(clientId: string, origin: ControlOrigin): void {
+  /**
+   * A stamp after every stamp made or heard of here: the wall-clock time in microseconds (fine
+   * enough that two instances rarely tie), or one more than the last.
+   */
+  private nextStamp(): number {
+    const now = Math.round((performance.timeOrigin + performance.now()) * 1000);
+    this.lastStamp = now > this.lastStamp ? now : this.lastStamp + 1;
+    return this.lastStamp;
+  }
+
+  /**
+   * A connection with this id got its CONNACK on another instance. The connection that took the
+   * id last (the later stamp; the larger broker id on a tie) keeps it, so every instance decides
+   * alike and exactly one survives: a late signal about an older connection closes nothing here,
+   * and the newer connection here announces itself once it has its CONNACK.
+   */
+  private closeTakenOver(payload: Buffer, origin: ControlOrigin): void {
     if (origin.local) return;
+    let signal: { clientId: string; stamp: number };
+    try {
+      signal = JSON.parse(payload.toString()) as typeof signal;
+    } catch {
+      this.logger.warn({ from: origin.brokerId }, 'an unreadable takeover signal was ignored');
+      return;
+    }
+    const { clientId, stamp } = signal;
+    if (stamp > this.lastStamp) this.lastStamp = stamp;
     // The client is back, on another instance: its delayed will is not sent. [MQTT-3.1.3-9]
     this.delayedWills.cancel(clientId);
     const client = this.clients[clientId];
-    if (client) void client.close('new connection request');
+    if (!client || client.takeoverStamp > stamp || (client.takeoverStamp === stamp && this.id > origin.brokerId)) return;
+    void client.close('new connection request');
   }
 
   publishEvent(event: string, payload: string): void {

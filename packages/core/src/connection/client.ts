@@ -96,6 +96,11 @@ export class Client {
   readonly outbound: OutboundQueue;
   /** Set once CONNECT was accepted: from then on, closing must end the session (endSession). */
   sessionStarted = false;
+  /**
+   * When this connection took its client id (Server.takeOver), on a clock every instance keeps
+   * ahead of the stamps it hears of: of two connections with one id, the later stamp keeps it.
+   */
+  takeoverStamp = 0;
 
   // What follows is created on first use: an idle connection should cost little memory.
   /** QoS 2 packet ids received and not yet released, so a re-send is not delivered twice. */

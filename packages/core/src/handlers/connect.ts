@@ -169,17 +169,18 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
     await store.setConnected(clientId, true, client.sessionExpiryMs);
   }
   if (client.will) await store.putWill(clientId, client.will);
+  // Read before CONNACK, so that CONNACK, `connected` and clientConnected happen in one step: a
+  // close cannot fall between them, and a connection that got CONNACK always has its events.
+  const unacknowledged = client.durable ? await store.getOutgoing(clientId) : null;
   if (client.closing) return;
 
   const properties = client.protocolVersion === 5 ? connackProperties(client, pending) : undefined;
   client.write({ cmd: 'connack', reasonCode: Reason.Success, sessionPresent, properties }); // [MQTT-3.2.0-1]
   // Until `connected` is set, deliveries wait, behind what the session already owed the client:
   // unacknowledged packets first, then the Store's queue (the offline queue). [MQTT-4.6.0-1]
-  if (client.durable) client.outbound.restore(await store.getOutgoing(clientId)); // [MQTT-4.4.0-1]
-  if (client.closing) return;
+  if (unacknowledged) client.outbound.restore(unacknowledged); // [MQTT-4.4.0-1]
   client.connected = true;
-  server.logger.info({ clientId }, 'client connected');
-  server.emit('clientConnected', client);
+  server.announceConnected(client);
   if (client.durable) client.outbound.readStore();
   else client.outbound.pump();
 }
