@@ -5,7 +5,7 @@ import type { Client } from './connection/client.js';
 import type { DelayedWills } from './connection/delayed-wills.js';
 import type { ControlChannel } from './control/control-channel.js';
 import type { Emitter } from './emitter/emitter.js';
-import type { AuthenticationMethod, Hooks } from './hooks.js';
+import type { AuthenticationMethod, HookHost } from './hooks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Router } from './router/router.js';
 import type { Store } from './store/store.js';
@@ -19,7 +19,7 @@ import type { Message, PublishedMessage, Will } from './types.js';
  * What connections and packet handlers see of the server: its parts, not its public API.
  * The Server implements it; handlers stay testable and free of the Mosca surface.
  */
-export interface Broker extends EventEmitter, Hooks {
+export interface Broker extends EventEmitter, HookHost {
   readonly id: string;
   readonly settings: ResolvedOptions;
   readonly store: Store;

@@ -139,16 +139,54 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.started.then(
       () => {
         this.emit('ready');
-        callback?.(null, this);
+        if (callback) this.callBack('the Server callback', () => callback(null, this));
         // Hooks are commonly set in the 'ready' handler or after `await Server.start()`: look then.
         setImmediate(() => this.warnIfOpenToAnonymous());
       },
       (error: Error) => {
-        if (callback) callback(error);
+        if (callback) this.callBack('the Server callback', () => callback(error));
         else if (this.listenerCount('error') > 0) this.emit('error', error);
         else this.logger.error({ err: error }, 'the server could not start');
       },
     );
+  }
+
+  reportApplicationError(error: unknown, source: string): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.logger.error({ err, source }, `${source} threw: ${err.message}`);
+    if (this.listenerCount('error') === 0) return;
+    try {
+      super.emit('error', err);
+    } catch (thrown) {
+      this.logger.error({ err: thrown }, 'an error listener threw');
+    }
+  }
+
+  /**
+   * Every listener gets the event even when one throws: the exception is an application bug,
+   * reported (reportApplicationError), and it never costs a client its connection or a message
+   * its delivery. 'error' keeps EventEmitter's rules.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error') return super.emit(event, ...args);
+    if (this.listenerCount(event) === 0) return false;
+    for (const listener of this.rawListeners(event) as ((...a: unknown[]) => unknown)[]) {
+      try {
+        listener.apply(this, args);
+      } catch (error) {
+        this.reportApplicationError(error, `a '${String(event)}' listener`);
+      }
+    }
+    return true;
+  }
+
+  /** Calls an application callback; what it throws is reported, not thrown into the broker. */
+  private callBack(source: string, call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.reportApplicationError(error, source);
+    }
   }
 
   /** Resolves once every backend and listener is up; rejects with the reason it could not start. */
@@ -282,7 +320,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
       stored.push(this.queueForOfflineSessions(message));
     }
     await Promise.all([emitted, ...stored, ...deliveryWrites]);
-    if (this.published) await callHook<void>(this.published, this, [message, client]);
+    // Mosca's published hook gates the ack; a failure does not undo a message already routed.
+    if (this.published) {
+      await callHook<void>(this, 'published', [message, client]).catch((error: unknown) => this.logger.warn({ err: error, topic: message.topic }, 'the published hook failed'));
+    }
     this.emit('published', message, client);
   }
 
@@ -382,7 +423,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     try {
       let payload = will.payload;
       if (this.authorizePublish) {
-        const verdict = await callHook<boolean | Buffer | 'ignore'>(this.authorizePublish, this, [client, will.topic, will.payload]);
+        const verdict = await callHook<boolean | Buffer | 'ignore'>(this, 'authorizePublish', [client, will.topic, will.payload]);
         if (!verdict || verdict === 'ignore') return;
         if (Buffer.isBuffer(verdict)) payload = verdict;
       }
@@ -400,7 +441,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const done = typeof clientOrCallback === 'function' ? clientOrCallback : callback;
     const client = typeof clientOrCallback === 'function' ? null : (clientOrCallback ?? null);
     const result = this.publishMessage(packet, client);
-    if (done) result.then((message) => done(undefined, message), (error: Error) => done(error));
+    if (done) {
+      const source = 'a server.publish() callback';
+      result.then((message) => this.callBack(source, () => done(undefined, message)), (error: Error) => this.callBack(source, () => done(error)));
+    }
     return result;
   }
 
@@ -438,19 +482,22 @@ export class Server extends EventEmitter implements Broker, Hooks {
       if (error) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${error}`);
       await this.started;
       await this.emitter.subscribe(filter, (message) =>
-        callback(message.topic, message.payload, { qos: message.qos, retain: message.retain, messageId: message.id }),
+        this.callBack('a server.subscribe() callback', () => callback(message.topic, message.payload, { qos: message.qos, retain: message.retain, messageId: message.id })),
       );
-      done?.();
+      if (done) this.callBack('a server.subscribe() callback', done);
     } catch (error) {
       if (!done) throw error;
-      done(error as Error);
+      this.callBack('a server.subscribe() callback', () => done(error as Error));
     }
   }
 
   /** Stops accepting, closes every client (no wills), then the Store and Emitter. Idempotent. */
   close(callback?: (error?: Error) => void): Promise<void> {
     if (!this.stopping) this.stopping = this.stop();
-    if (callback) this.stopping.then(() => callback(), callback);
+    if (callback) {
+      const source = 'a server.close() callback';
+      this.stopping.then(() => this.callBack(source, () => callback()), (error: Error) => this.callBack(source, () => callback(error)));
+    }
     return this.stopping;
   }
 

@@ -258,12 +258,14 @@ export async function roundTrip(tc: TestClient): Promise<void> {
 /** A pino-compatible logger that records warn() calls; child() returns itself. */
 export function capturingLogger() {
   const warnings: unknown[][] = [];
+  const errors: unknown[][] = [];
   const logger = {
     level: 'warn',
     warnings,
+    errors,
     child: () => logger,
     warn: (...args: unknown[]) => void warnings.push(args),
-    error: () => {},
+    error: (...args: unknown[]) => void errors.push(args),
     info: () => {},
     debug: () => {},
     trace: () => {},

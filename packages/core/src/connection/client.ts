@@ -373,11 +373,10 @@ export class Client {
 
   /** The authorizeForward verdict for this client (Mosca's hook); an error counts as a refusal. */
   async mayForward(message: Message): Promise<boolean> {
-    const hook = this.server.authorizeForward;
-    if (!hook) return true;
+    if (!this.server.authorizeForward) return true;
     let allowed = false;
     try {
-      allowed = Boolean(await callHook<boolean>(hook, this.server, [this, message]));
+      allowed = Boolean(await callHook<boolean>(this.server, 'authorizeForward', [this, message]));
     } catch (error) {
       this.logger.warn({ err: error }, 'authorizeForward failed');
     }
@@ -413,7 +412,15 @@ export class Client {
     const callback = typeof callbackOrReason === 'function' ? callbackOrReason : undefined;
     const why = (typeof callbackOrReason === 'string' ? callbackOrReason : reason) ?? 'close';
     if (!this.closed) this.closed = this.shutdown(why);
-    if (callback) void this.closed.then(callback);
+    if (callback) {
+      void this.closed.then(() => {
+        try {
+          callback();
+        } catch (error) {
+          this.server.reportApplicationError(error, 'a client.close() callback');
+        }
+      });
+    }
     return this.closed;
   }
 

@@ -124,7 +124,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   if (server.authenticate) {
     let allowed: boolean;
     try {
-      allowed = await callHook<boolean>(server.authenticate, server, [client, packet.username, packet.password]);
+      allowed = await callHook<boolean>(server, 'authenticate', [client, packet.username, packet.password]);
     } catch (error) {
       client.logger.info({ clientId, err: error }, 'authentication denied');
       // A hook may give a 5.0 reason code; 3.1.1 hears "bad user name or password" (4) as before.
