@@ -3,7 +3,6 @@ import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type https from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
 import type { Broker } from './broker.js';
@@ -15,7 +14,7 @@ import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
 import { DelayedWills } from './connection/delayed-wills.js';
-import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
+import { attachWebSocket, listen, type Listener, type WebSocketAttachment } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
@@ -97,7 +96,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private listening: Listener[] = [];
   private plugins: Plugin[] = [];
   /** WebSocket servers attached to the application's HTTP servers (attachHttpServer). */
-  private readonly attachedWebSockets: WebSocketServer[] = [];
+  private readonly attachedWebSockets: WebSocketAttachment[] = [];
   private keepalive?: KeepaliveMonitor;
   private sys?: SysPublisher;
   private readonly started: Promise<void>;
@@ -252,7 +251,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   /**
    * Mosca's `attachHttpServer`: serves MQTT over WebSocket on an HTTP(S) server the application
-   * owns (an Express app's, say), on `path` only or on any path. The application closes it.
+   * owns (an Express app's, say), on `path` only, or without a path on upgrades that offer an MQTT
+   * subprotocol (any upgrade while the application handles none). Other upgrades are left to the
+   * application. The application closes the HTTP server.
    */
   attachHttpServer(httpServer: http.Server | https.Server, path?: string): void {
     const accept = (stream: Duplex, remote: string) => this.accept(stream, remote);

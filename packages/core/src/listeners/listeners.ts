@@ -47,26 +47,61 @@ export interface ListenerLimits {
   maxPacketSize: number;
 }
 
-/**
- * WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`). A frame
- * larger than `maxPayload` (the broker's maxPacketSize) is refused from its header, before ws
- * buffers it (ws's own default is 100 MiB).
- */
-export function attachWebSocket(server: http.Server | https.Server, options: { path?: string; maxPayload: number }, accept: Accept): WebSocketServer {
-  const wss = new WebSocketServer({
-    server,
-    path: options.path,
-    maxPayload: options.maxPayload,
-    handleProtocols: (protocols) => ['mqtt', 'mqttv3.1'].find((p) => protocols.has(p)) ?? false,
-  });
-  wss.on('connection', (ws, request) => {
-    const stream = createWebSocketStream(ws);
-    accept(stream, `${request.socket.remoteAddress}:${request.socket.remotePort}`);
-  });
-  return wss;
+/** MQTT over WebSocket on an HTTP(S) server; `close()` stops taking upgrades there. */
+export interface WebSocketAttachment {
+  close(): void;
 }
 
-function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number): { server: net.Server; wss?: WebSocketServer } {
+const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+function pathnameOf(url: string | undefined): string {
+  const query = url?.indexOf('?') ?? -1;
+  return query === -1 ? (url ?? '') : url!.slice(0, query);
+}
+
+function offersMqtt(request: http.IncomingMessage): boolean {
+  const offered = request.headers['sec-websocket-protocol'];
+  return offered !== undefined && offered.split(',').some((p) => MQTT_SUBPROTOCOLS.includes(p.trim()));
+}
+
+/**
+ * WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`) on an
+ * HTTP(S) server. Only upgrades meant for the broker are taken: those on `path` when one is
+ * given; otherwise those that offer an MQTT subprotocol, or any while nothing else on the server
+ * handles upgrades. The others are left to the application's own `upgrade` listeners, or refused
+ * when there are none (ws with `server:` would answer them all with 400). Nothing is listened to
+ * on the server but `upgrade`, so its errors (a port in use) stay the listener's to handle.
+ * A frame larger than `maxPayload` (the broker's maxPacketSize) is refused from its header,
+ * before ws buffers it (ws's own default is 100 MiB).
+ */
+export function attachWebSocket(server: http.Server | https.Server, options: { path?: string; maxPayload: number }, accept: Accept): WebSocketAttachment {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload,
+    handleProtocols: (protocols) => MQTT_SUBPROTOCOLS.find((p) => protocols.has(p)) ?? false,
+  });
+  const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const alone = server.listenerCount('upgrade') === 1;
+    const ours = options.path !== undefined ? pathnameOf(request.url) === options.path : alone || offersMqtt(request);
+    if (ours) {
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        accept(createWebSocketStream(ws), `${request.socket.remoteAddress}:${request.socket.remotePort}`);
+      });
+    } else if (alone) {
+      socket.on('error', () => undefined);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    close: () => {
+      server.off('upgrade', onUpgrade);
+      wss.close();
+    },
+  };
+}
+
+function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number): { server: net.Server; wss?: WebSocketAttachment } {
   switch (iface.type) {
     case 'mqtt':
       return { server: net.createServer((socket) => onSocket(socket, accept)) };
