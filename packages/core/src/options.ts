@@ -1,30 +1,15 @@
+import { ConfigurationError } from './configuration-error.js';
 import type { Emitter } from './emitter/emitter.js';
+import { interfacesOf, type CredentialsOptions, type InterfaceOptions } from './listeners/interface-options.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
+
+export { ConfigurationError } from './configuration-error.js';
+export type { CredentialsOptions, CustomListener, InterfaceFactory, InterfaceFallback, InterfaceOptions } from './listeners/interface-options.js';
 
 /** Resolves a backend or persistence type name to something that builds it. */
 export type StoreFactory = (options: Record<string, unknown>) => Store | Promise<Store>;
 export type EmitterFactory = (options: Record<string, unknown>) => Emitter | Promise<Emitter>;
-
-/** One listener: Mosca's `interfaces` entries. */
-export interface InterfaceOptions {
-  type: 'mqtt' | 'mqtts' | 'http' | 'https';
-  port?: number;
-  host?: string;
-  credentials?: CredentialsOptions;
-  /** WebSocket path (http/https); any path when unset. */
-  path?: string;
-}
-
-/** TLS material as files (Mosca's names); anything else goes to tls.createServer as it is. */
-export interface CredentialsOptions {
-  keyPath?: string;
-  certPath?: string;
-  caPaths?: string[];
-  requestCert?: boolean;
-  rejectUnauthorized?: boolean;
-  [tlsOption: string]: unknown;
-}
 
 /** Server options, with Mosca's names where Mosca had the feature. */
 export interface ServerOptions {
@@ -119,19 +104,6 @@ export interface ResolvedOptions {
   redirect: { serverReference: string; permanent: boolean } | undefined;
 }
 
-/** A configuration the broker cannot start with; the message says what to change. */
-export class ConfigurationError extends Error {
-  override name = 'ConfigurationError';
-
-  /** `port` is set when the error is a listening port already taken. */
-  constructor(
-    message: string,
-    readonly port?: number,
-  ) {
-    super(message);
-  }
-}
-
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
@@ -140,7 +112,6 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
 
-const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
 
 function positiveInteger(options: Record<string, unknown>, name: string, fallback: number, min = 1): number {
   const value = options[name];
@@ -180,13 +151,6 @@ function flag(options: Record<string, unknown>, name: string, fallback: boolean)
   return value;
 }
 
-function port(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new ConfigurationError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
 /** At least one packet of the largest size must fit: 256 MiB by default, or maxPacketSize if larger. */
 function incompletePacketBudget(options: Record<string, unknown>, maxPacketSize: number): number {
   const budget = positiveInteger(options, 'maxIncompletePacketBytes', Math.max(256 * 1024 * 1024, maxPacketSize));
@@ -214,44 +178,6 @@ function sysAccess(value: unknown): SysAccessOptions {
     resolved[key as keyof SysAccessOptions] = audience as SysAudience;
   }
   return resolved;
-}
-
-/** Mosca's flat options (`port`, `secure`, `http`, ...) turned into a list of listeners. */
-function interfacesOf(options: ServerOptions): InterfaceOptions[] {
-  if (options.interfaces !== undefined) {
-    if (!Array.isArray(options.interfaces)) throw new ConfigurationError('option interfaces must be an array');
-    return options.interfaces.map((iface, i) => {
-      if (!iface || !(iface.type in DEFAULT_PORTS)) {
-        throw new ConfigurationError(`interfaces[${i}].type must be one of mqtt, mqtts, http, https`);
-      }
-      return {
-        ...iface,
-        port: port(iface.port ?? DEFAULT_PORTS[iface.type], `interfaces[${i}].port`),
-        host: iface.host ?? options.host,
-        credentials: iface.credentials ?? options.credentials,
-      };
-    });
-  }
-  const list: InterfaceOptions[] = [];
-  const host = options.host;
-  const secure = options.secure;
-  const credentials = secure ? { ...secure, port: undefined } : options.credentials;
-  if (!options.onlyHttp && (!secure || options.allowNonSecure)) {
-    list.push({ type: 'mqtt', port: port(options.port ?? DEFAULT_PORTS.mqtt, 'option port'), host });
-  }
-  if (secure && !options.onlyHttp) {
-    list.push({ type: 'mqtts', port: port(secure.port ?? DEFAULT_PORTS.mqtts, 'option secure.port'), host, credentials });
-  }
-  if (options.http) list.push({ type: 'http', port: port(options.http.port ?? DEFAULT_PORTS.http, 'option http.port'), host, path: options.http.path });
-  if (options.https) {
-    list.push({ type: 'https', port: port(options.https.port ?? DEFAULT_PORTS.https, 'option https.port'), host, path: options.https.path, credentials });
-  }
-  for (const iface of list) {
-    if ((iface.type === 'mqtts' || iface.type === 'https') && (!iface.credentials?.keyPath || !iface.credentials.certPath)) {
-      throw new ConfigurationError(`a ${iface.type} listener needs credentials: set secure.keyPath and secure.certPath (or credentials.keyPath and credentials.certPath)`);
-    }
-  }
-  return list;
 }
 
 /** The option names that are not ServerOptions: a misspelt option is reported, not ignored. */

@@ -17,7 +17,7 @@ import { DelayedWills } from './connection/delayed-wills.js';
 import { attachWebSocket, listen, type Listener, type WebSocketAttachment } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
-import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
+import { resolveOptions, type InterfaceFactory, type InterfaceOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
 import type { Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
@@ -208,7 +208,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Plugins before listeners: the hooks they install apply to the first connection.
       this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
-        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings));
+        const makeCustom = (factory: InterfaceFactory, options: InterfaceOptions) => factory(options, this.opts, this);
+        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings, makeCustom));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
@@ -285,6 +286,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   route(message: PublishedMessage, client: Client | null): void | Promise<void> {
     const emitter = this.emitter;
+    if (!message.topic.startsWith('$SYS/')) this.stats.publishedMessages++;
     // In-process QoS 0: nothing to store, nothing to wait for.
     if (!message.retain && message.qos === 0 && !this.settings.storeMessagesQos0 && !this.published && emitter instanceof MemoryEmitter) {
       this.publishing = client;

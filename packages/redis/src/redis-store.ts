@@ -4,6 +4,7 @@ import {
   DEFAULT_STORE_LIMITS,
   DEFAULT_RECORD_PAGE,
   topicMatches,
+  unref,
   type ClientSubscription,
   type Message,
   type OutgoingPacket,
@@ -71,7 +72,7 @@ export class RedisStore implements Store {
     this.monitor = new ConnectionMonitor([this.client], `Redis store (${this.options.prefix})`, this.options.logger);
     this.renewLiveness();
     // unref: a running Store must not keep the process alive on its own.
-    this.heartbeat = setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL).unref();
+    this.heartbeat = unref(setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL));
   }
 
   private renewLiveness(): void {

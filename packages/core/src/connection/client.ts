@@ -14,6 +14,7 @@ import type { InboundPacket } from './inbound-packets.js';
 import type { Mqtt5Connection } from './mqtt5-connection.js';
 import { PacketReader } from './packet-reader.js';
 import type { DecodedProperties } from './properties.js';
+import { unref } from '../timers.js';
 
 /** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
@@ -433,7 +434,7 @@ export class Client {
     if (stream.destroyed) return;
     this.flush();
     const timer = setTimeout(() => stream.destroy(), HANG_UP_MS);
-    timer.unref();
+    unref(timer);
     stream.end(() => {
       clearTimeout(timer);
       stream.destroy();

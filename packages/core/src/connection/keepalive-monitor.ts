@@ -1,4 +1,5 @@
 import type { Client } from './client.js';
+import { unref } from '../timers.js';
 
 /**
  * One timer for every connection instead of one per client: each tick closes connections that
@@ -17,7 +18,7 @@ export class KeepaliveMonitor {
     tickMs = 1000,
   ) {
     this.timer = setInterval(() => this.tick(), tickMs);
-    this.timer.unref();
+    unref(this.timer);
   }
 
   private tick(): void {

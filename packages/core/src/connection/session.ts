@@ -1,4 +1,5 @@
 import type { Client, CloseReason } from './client.js';
+import { unref } from '../timers.js';
 
 /** How long a closing durable session waits for messages in transit; an Emitter that is down does not hold it. */
 const EMITTER_SYNC_MS = 2000;
@@ -6,7 +7,7 @@ const EMITTER_SYNC_MS = 2000;
 function within(promise: Promise<void>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    timer.unref();
+    unref(timer);
     promise.then(
       () => {
         clearTimeout(timer);

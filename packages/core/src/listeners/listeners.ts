@@ -5,14 +5,15 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { ConfigurationError, type CredentialsOptions, type InterfaceOptions } from '../options.js';
+import { ConfigurationError } from '../configuration-error.js';
+import { listenerName, type CredentialsOptions, type CustomListener, type InterfaceFactory, type InterfaceOptions } from './interface-options.js';
 
 /** Hands a new connection's byte stream to the broker. */
 export type Accept = (stream: Duplex, remoteAddress: string) => void;
 
 /** A listening socket of one interface (Mosca's `interfaces` entry). */
 export interface Listener {
-  readonly type: InterfaceOptions['type'];
+  readonly type: ReturnType<typeof listenerName>;
   readonly host: string;
   readonly port: number;
   /** Stops accepting; open connections are the broker's to close. */
@@ -101,7 +102,11 @@ export function attachWebSocket(server: http.Server | https.Server, options: { p
   };
 }
 
-function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number): { server: net.Server; wss?: WebSocketAttachment } {
+/** Builds a custom interface's listener (Mosca's factory `type`), with what the factory is given. */
+export type MakeCustom = (factory: InterfaceFactory, iface: InterfaceOptions) => CustomListener;
+
+function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number, makeCustom: MakeCustom): { server: CustomListener; wss?: WebSocketAttachment } {
+  if (typeof iface.type === 'function') return { server: makeCustom(iface.type, iface) };
   switch (iface.type) {
     case 'mqtt':
       return { server: net.createServer((socket) => onSocket(socket, accept)) };
@@ -120,15 +125,16 @@ function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: nu
 }
 
 /** Opens one interface; a port already taken becomes an error that says what to do. */
-export function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits): Promise<Listener> {
-  const { server, wss } = createServer(iface, accept, limits.maxPacketSize);
-  server.maxConnections = limits.maxConnections;
+export function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits, makeCustom: MakeCustom): Promise<Listener> {
+  const { server, wss } = createServer(iface, accept, limits.maxPacketSize, makeCustom);
+  server.maxConnections = iface.maxConnections ?? limits.maxConnections;
+  const name = listenerName(iface);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
         reject(
           new ConfigurationError(
-            `port ${iface.port} on ${iface.host ?? 'all addresses'} is already in use (another MQTT broker, such as Mosquitto, may be running): stop it or give the ${iface.type} listener another port`,
+            `port ${iface.port} on ${iface.host ?? 'all addresses'} is already in use (another MQTT broker, such as Mosquitto, may be running): stop it or give the ${name} listener another port`,
             iface.port,
           ),
         );
@@ -138,12 +144,14 @@ export function listen(iface: InterfaceOptions, accept: Accept, limits: Listener
         reject(error);
       }
     });
-    server.listen(iface.port, iface.host, () => {
-      const address = server.address() as net.AddressInfo;
+    server.listen(iface.port!, iface.host, () => {
+      // A custom listener may not say where it listens: it is shown with the port it was given.
+      const address = server.address?.();
+      const bound = typeof address === 'object' && address ? address : { address: iface.host ?? '0.0.0.0', port: iface.port! };
       resolve({
-        type: iface.type,
-        host: address.address,
-        port: address.port,
+        type: name,
+        host: bound.address,
+        port: bound.port,
         close: () =>
           new Promise<void>((done) => {
             wss?.close();

@@ -30,12 +30,29 @@ export type DropReason =
 
 export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic', 'expired', 'packetTooLarge'];
 
-/** Counters the `$SYS` publisher reads; kept as plain fields so hot paths only increment. */
+/** Connections and received messages per minute over some minutes (Mosca's `load.m1` ...). */
+export interface Load {
+  connectedClients: number;
+  publishedMessages: number;
+}
+
+/**
+ * Counters the `$SYS` publisher reads; kept as plain fields so hot paths only increment. Mosca's
+ * names (`server.stats.connectedClients` ...) read the same counters.
+ */
 export class BrokerStats {
   connected = 0;
   maximumConnected = 0;
   publishReceived = 0;
   publishSent = 0;
+  /** Messages published on this broker (clients, wills, `server.publish()`), `$SYS` excepted: Mosca's count. */
+  publishedMessages = 0;
+  /** Averages over 1, 5 and 15 minutes, updated by the `$SYS` publisher (`stats: true`). */
+  readonly load: Record<'m1' | 'm5' | 'm15', Load> = {
+    m1: { connectedClients: 0, publishedMessages: 0 },
+    m5: { connectedClients: 0, publishedMessages: 0 },
+    m15: { connectedClients: 0, publishedMessages: 0 },
+  };
   /** Messages dropped, all reasons together (`$SYS/<id>/messages/dropped`). */
   dropped = 0;
   /** Connections closed for what they sent, by cause (`$SYS/<id>/clients/closed/<cause>`). */
@@ -43,6 +60,21 @@ export class BrokerStats {
   /** Messages dropped, by reason. */
   readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0, expired: 0, packetTooLarge: 0 };
   readonly startedAt = new Date();
+
+  /** Mosca's name for `connected`. */
+  get connectedClients(): number {
+    return this.connected;
+  }
+
+  /** Mosca's name for `maximumConnected`. */
+  get maxConnectedClients(): number {
+    return this.maximumConnected;
+  }
+
+  /** Mosca's name for `startedAt`. */
+  get started(): Date {
+    return this.startedAt;
+  }
 
   clientConnected(): void {
     this.connected++;
