@@ -1,6 +1,7 @@
 import type { Emitter } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
-import { ConfigurationError, type EmitterFactory, type ServerOptions, type StoreFactory } from './options.js';
+import { ConfigurationError } from './configuration-error.js';
+import type { EmitterFactory, ServerOptions, StoreFactory } from './options.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { Store, StoreOptions } from './store/store.js';
 
@@ -56,6 +57,25 @@ async function loadAdapter(name: string, option: string): Promise<AdapterModule>
   return importOptionalPackage<AdapterModule>(pkg, option, `'${name}'`);
 }
 
+/** Says, once, that a Mosca option is accepted and has no effect, and why (logged at info). */
+export type NoteIgnored = (text: string) => void;
+
+/**
+ * Mosca's keys that mean nothing here, by adapter name ('*': any): accepted, removed before the
+ * Store or Emitter sees them, and noted once at info with the reason.
+ */
+type IgnoredKeys = Record<string, Record<string, string>>;
+
+const LEVELUP_IGNORED = {
+  db: 'the LevelDB binding (leveldown): the level store always uses its own (classic-level)',
+  valueEncoding: 'the level store encodes its values itself',
+};
+
+const REDIS_IGNORED = {
+  redis: 'the Redis client module: the Redis adapter has ioredis built in',
+  return_buffers: 'payloads are always Buffers',
+};
+
 /** How one of the two backend options is read: its name, its kind key, and what memory means. */
 interface BackendKind<T> {
   option: 'persistence' | 'backend';
@@ -63,60 +83,130 @@ interface BackendKind<T> {
   what: 'Store' | 'Emitter';
   other: string;
   isInstance(value: unknown): value is T;
-  memoryNames: string[];
   memory(options: Record<string, unknown>): T;
-  /** Mosca's keys that are accepted in this option and mean nothing to an adapter. */
-  ignored: string[];
+  ignored: IgnoredKeys;
   fromAdapter(adapter: AdapterModule): ((options: Record<string, unknown>) => T | Promise<T>) | undefined;
 }
 
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  return typeof value === 'object' ? `an object with keys ${Object.keys(value).slice(0, 5).join(', ') || '(none)'}` : `a ${typeof value}`;
+}
+
 /** Builds a Store or an Emitter from its option: an instance, a factory function, or a type name. */
-async function build<T>(config: unknown, kind: BackendKind<T>): Promise<T> {
+async function build<T>(config: unknown, kind: BackendKind<T>, note: NoteIgnored): Promise<T> {
   const { option, key } = kind;
   if (kind.isInstance(config)) return config;
   if (config !== undefined && (config === null || typeof config !== 'object')) {
     throw new ConfigurationError(`option ${option} must be an object such as { ${key}: "redis", host: "..." } or a ${kind.what}`);
   }
   const { [key]: name, ...rest } = (config ?? {}) as Record<string, unknown>;
-  for (const ignored of kind.ignored) delete rest[ignored];
-  if (typeof name === 'function') return (name as (options: Record<string, unknown>) => T | Promise<T>)(rest);
-  if (name === undefined || (typeof name === 'string' && kind.memoryNames.includes(name.toLowerCase()))) return kind.memory(rest);
-  if (typeof name !== 'string') throw new ConfigurationError(`option ${option}.${key} must be a name such as "redis" or a function`);
-  const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
-  if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
-  return make(rest);
+  const adapterName = typeof name === 'string' ? name.toLowerCase() : '';
+  for (const [ignoredKey, reason] of Object.entries({ ...kind.ignored['*'], ...kind.ignored[adapterName] })) {
+    if (!(ignoredKey in rest)) continue;
+    delete rest[ignoredKey];
+    if (reason) note(`option ${option}.${ignoredKey} is ignored: ${reason}`);
+  }
+  let made: T | Promise<T>;
+  if (typeof name === 'function') {
+    made = (name as (options: Record<string, unknown>) => T | Promise<T>)(rest);
+  } else if (name === undefined || isMemory(kind.option, adapterName)) {
+    return kind.memory(rest);
+  } else if (typeof name !== 'string') {
+    throw new ConfigurationError(`option ${option}.${key} must be a name such as "redis" or a function`);
+  } else {
+    const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
+    if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
+    made = make(rest);
+  }
+  const built = await made;
+  if (!kind.isInstance(built)) {
+    throw new ConfigurationError(
+      `option ${option}.${key} gave ${describe(built)}, not a ${kind.what}: a ${key} function must return (or resolve to) a ${kind.what} (see docs/store-and-emitter.md); Mosca's persistence and ascoltatori classes are not one`,
+    );
+  }
+  return built;
+}
+
+/** Whether an adapter name means the built-in memory Store or Emitter. */
+export function isMemory(option: 'persistence' | 'backend', name: string): boolean {
+  return name === 'memory' || (option === 'backend' && name === 'trie');
+}
+
+const STORE_LIMIT_KEYS = ['subscriptions', 'packets', 'checkFrequency'];
+
+/** The memory Store's options, checked: Mosca's `ttl` and `maxQueuedMessages`. Unknown keys are reported with the other options. */
+function memoryStoreOptions(options: Record<string, unknown>): StoreOptions {
+  const checked: StoreOptions = {};
+  const { ttl, maxQueuedMessages } = options;
+  if (ttl !== undefined) {
+    if (typeof ttl !== 'object' || ttl === null) throw new ConfigurationError('option persistence.ttl must be an object such as { subscriptions: 3600000, packets: 3600000 } (milliseconds)');
+    checked.ttl = {};
+    for (const name of STORE_LIMIT_KEYS) {
+      const value = (ttl as Record<string, unknown>)[name];
+      if (value === undefined) continue;
+      if (typeof value !== 'number' || !(value > 0)) throw new ConfigurationError(`option persistence.ttl.${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
+      if (name !== 'checkFrequency') checked.ttl[name as 'subscriptions' | 'packets'] = value;
+    }
+  }
+  if (maxQueuedMessages !== undefined) {
+    if (typeof maxQueuedMessages !== 'number' || !Number.isInteger(maxQueuedMessages) || maxQueuedMessages < 1) {
+      throw new ConfigurationError(`option persistence.maxQueuedMessages must be an integer >= 1, got ${JSON.stringify(maxQueuedMessages)}`);
+    }
+    checked.maxQueuedMessages = maxQueuedMessages;
+  }
+  return checked;
 }
 
 /** Builds the Store named by `options.persistence`; memory when unset. */
-export function createStore(options: ServerOptions): Promise<Store> {
-  return build<Store>(options.persistence, {
-    option: 'persistence',
-    key: 'factory',
-    what: 'Store',
-    other: 'backend.type',
-    isInstance: isStore,
-    memoryNames: ['memory'],
-    memory: (rest) => new MemoryStore(rest as StoreOptions),
-    // storeMessagesQos0 is Mosca's persistence option but a broker decision here.
-    ignored: ['storeMessagesQos0'],
-    fromAdapter: (adapter) => adapter.createStore,
-  });
+export function createStore(options: ServerOptions, note: NoteIgnored = () => undefined): Promise<Store> {
+  return build<Store>(
+    options.persistence,
+    {
+      option: 'persistence',
+      key: 'factory',
+      what: 'Store',
+      other: 'backend.type',
+      isInstance: isStore,
+      memory: (rest) => new MemoryStore(memoryStoreOptions(rest)),
+      ignored: {
+        // Mosca's persistence option, read by the broker itself (persistenceStoresQos0): no note.
+        '*': { storeMessagesQos0: '' },
+        level: LEVELUP_IGNORED,
+        levelup: LEVELUP_IGNORED,
+        leveldb: LEVELUP_IGNORED,
+        redis: REDIS_IGNORED,
+      },
+      fromAdapter: (adapter) => adapter.createStore,
+    },
+    note,
+  );
 }
 
 /** Builds the Emitter named by `options.backend`; memory when unset. */
-export function createEmitter(options: ServerOptions): Promise<Emitter> {
-  return build<Emitter>(options.backend, {
-    option: 'backend',
-    key: 'type',
-    what: 'Emitter',
-    other: 'persistence.factory',
-    isInstance: isEmitter,
-    memoryNames: ['memory', 'trie'],
-    memory: () => new MemoryEmitter(),
-    // Mosca's ascoltatori options that have no meaning here.
-    ignored: ['json', 'wildcardOne', 'wildcardSome'],
-    fromAdapter: (adapter) => adapter.createEmitter,
-  });
+export function createEmitter(options: ServerOptions, note: NoteIgnored = () => undefined): Promise<Emitter> {
+  return build<Emitter>(
+    options.backend,
+    {
+      option: 'backend',
+      key: 'type',
+      what: 'Emitter',
+      other: 'persistence.factory',
+      isInstance: isEmitter,
+      memory: () => new MemoryEmitter(),
+      ignored: {
+        // Mosca's defaults for ascoltatori: topics and payloads are MQTT's here.
+        '*': {
+          json: 'payloads are always passed as they are',
+          wildcardOne: "topic filters always use MQTT's wildcards",
+          wildcardSome: "topic filters always use MQTT's wildcards",
+        },
+        redis: REDIS_IGNORED,
+      },
+      fromAdapter: (adapter) => adapter.createEmitter,
+    },
+    note,
+  );
 }
 
 /** Whether the persistence option asks for QoS 0 messages to be queued too (Mosca's place for it). */

@@ -1,6 +1,7 @@
 import { ConfigurationError } from './configuration-error.js';
 import type { Emitter } from './emitter/emitter.js';
 import { interfacesOf, type CredentialsOptions, type InterfaceOptions } from './listeners/interface-options.js';
+import { unknownOptions } from './unknown-options.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
 
@@ -57,6 +58,8 @@ export interface ServerOptions {
   deviceAuth?: Record<string, unknown>;
   /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
   onQoS2publish?: string;
+  /** Mosca's ready-built ascoltatore: refused, with what to write instead (`backend`). */
+  ascoltatore?: unknown;
   /**
    * Largest keepalive, in seconds, a client may use (Mosquitto's `max_keepalive`): a 5.0 client
    * asking for more, or for none, is told this one (Server Keep Alive); a 3.1/3.1.1 client is
@@ -109,7 +112,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
   'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
+  'onQoS2publish', 'ascoltatore', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
 
 
@@ -180,9 +183,12 @@ function sysAccess(value: unknown): SysAccessOptions {
   return resolved;
 }
 
-/** The option names that are not ServerOptions: a misspelt option is reported, not ignored. */
+/**
+ * The options nothing reads (`persistence.ttl.packet`), each with what to write instead when we
+ * can tell: a misspelt option is reported, not ignored (see unknown-options.ts).
+ */
 export function unknownOptionNames(options: object): string[] {
-  return Object.keys(options).filter((key) => !KNOWN.has(key));
+  return unknownOptions(options as Record<string, unknown>, KNOWN);
 }
 
 /**
@@ -193,6 +199,9 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
   if (options === null || typeof options !== 'object') throw new ConfigurationError('options must be an object');
   const raw = options as Record<string, unknown>;
   const unknown = unknownOptionNames(raw);
+  if (raw.ascoltatore !== undefined) {
+    throw new ConfigurationError('option ascoltatore is not supported (Skynet MQTT does not use ascoltatori): give backend: { type: ... } or an Emitter as backend');
+  }
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || /[+#/]/.test(options.id))) {
     throw new ConfigurationError(`option id must be a non-empty string without '/', '+' or '#', got ${JSON.stringify(options.id)}`);
   }

@@ -196,8 +196,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   private async start(): Promise<void> {
     try {
-      this.store = await createStore(this.opts);
-      this.emitter = await createEmitter(this.opts);
+      const note = (text: string) => this.logger.info(text);
+      this.store = await createStore(this.opts, note);
+      this.emitter = await createEmitter(this.opts, note);
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload, origin));
       this.control.on('queued', (payload) => this.readQueue(payload.toString()));
