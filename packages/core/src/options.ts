@@ -1,6 +1,6 @@
 import { ConfigurationError } from './configuration-error.js';
 import type { Emitter } from './emitter/emitter.js';
-import { interfacesOf, type CredentialsOptions, type InterfaceOptions } from './listeners/interface-options.js';
+import { interfacesOf, type FlatListenerOptions, type InterfaceOptions } from './listeners/interface-options.js';
 import { unknownOptions } from './unknown-options.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
@@ -12,19 +12,10 @@ export type { CredentialsOptions, CustomListener, InterfaceFactory, InterfaceFal
 export type StoreFactory = (options: Record<string, unknown>) => Store | Promise<Store>;
 export type EmitterFactory = (options: Record<string, unknown>) => Emitter | Promise<Emitter>;
 
-/** Server options, with Mosca's names where Mosca had the feature. */
-export interface ServerOptions {
+/** Server options, with Mosca's names where Mosca had the feature; the listeners' are Mosca's flat ones. */
+export interface ServerOptions extends FlatListenerOptions {
   /** Broker id used in `$SYS/<id>/...`; random per start when unset. */
   id?: string;
-  port?: number;
-  host?: string;
-  interfaces?: InterfaceOptions[];
-  secure?: { port?: number; keyPath?: string; certPath?: string; [tlsOption: string]: unknown };
-  allowNonSecure?: boolean;
-  http?: { port?: number; path?: string };
-  https?: { port?: number; path?: string };
-  onlyHttp?: boolean;
-  credentials?: CredentialsOptions;
   /** The Emitter: `{ type: 'redis', ... }`, a factory, or a ready instance. Memory by default. */
   backend?: ({ type?: string | EmitterFactory } & Record<string, unknown>) | Emitter;
   /** The Store: `{ factory: 'redis' | 'level' | fn, ... }`, or a ready instance. Memory by default. */
@@ -39,7 +30,6 @@ export interface ServerOptions {
   maxIncompletePacketBytes?: number;
   /** Milliseconds a connected client's packet may take to arrive in full, from its first byte. */
   incompletePacketTimeout?: number;
-  maxConnections?: number;
   /** Milliseconds a connection may stay open without sending CONNECT. */
   connectTimeout?: number;
   /** Queue QoS 0 messages for offline durable sessions too (Mosca's persistence option). */
