@@ -103,13 +103,12 @@ const shapes: Shape[] = [
     config: () => 'export default { port: 0, host: "127.0.0.1", persistence: { factory: function MoscaRedisPersistence() { return { wire() {} }; } } };',
     expect: /option persistence\.factory gave an object with keys wire, not a Store/,
   },
-  { name: 'http.static (Mosca served files)', config: () => ({ port: 0, http: { port: 0, static: './public' } }), expect: /option http\.static is not supported yet: serve the directory with a web server, and remove http\.static/ },
-  { name: 'http.bundle (Mosca served mqtt.js)', config: () => ({ port: 0, http: { port: 0, bundle: true } }), expect: /option http\.bundle is not supported yet: serve mqtt\.js/ },
-  { name: 'https.static', config: () => ({ port: 0, https: { port: 0, static: './public' } }), expect: /option https\.static is not supported yet/ },
+  { name: 'http.static and http.bundle (Mosca served files and mqtt.js)', config: (dir) => ({ port: 0, host: '127.0.0.1', http: { port: 0, static: dir, bundle: true } }), expect: 'starts' },
+  { name: 'http.static naming a folder that does not exist', config: (dir) => ({ port: 0, http: { port: 0, static: join(dir, 'missing') } }), expect: /static/ },
   {
-    name: "examples/Server_With_All_Interfaces: an http interface with bundle",
-    config: () => ({ interfaces: [{ type: 'mqtt', port: 0 }, { type: 'http', port: 0, bundle: true }] }),
-    expect: /option interfaces\[1\]\.bundle is not supported yet/,
+    name: 'examples/Server_With_All_Interfaces: mqtt and an http interface with bundle',
+    config: () => ({ host: '127.0.0.1', interfaces: [{ type: 'mqtt', port: 0 }, { type: 'http', port: 0, bundle: true }], stats: false, onQoS2publish: 'noack', logger: { name: 'MoscaServer', level: 'debug' } }),
+    expect: 'starts',
   },
   {
     name: 'a custom interface factory and a per-interface maxConnections',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execPath } from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FABRIC_NAMES, FABRICS, type FabricName } from './fabrics.js';
+import { FABRIC_NAMES, FABRICS, fabricUnavailable, type FabricName } from './fabrics.js';
 import { freePort, HOST } from './ports.js';
 
 export const BROKER_NAMES = ['skynet', 'mosquitto', 'aedes', 'null'] as const;
@@ -53,7 +53,8 @@ export interface RunningBroker {
 export function unavailableReason(name: BrokerName): string | undefined {
   if (name === 'mosquitto' && !existsSync(MOSQUITTO_BIN)) return `${MOSQUITTO_BIN} not found (apt install mosquitto)`;
   if (name.startsWith('skynet') && !existsSync(SKYNET_BIN)) return `${SKYNET_BIN} not built`;
-  return undefined;
+  const fabric = fabricOf(name);
+  return fabric === undefined ? undefined : fabricUnavailable(fabric);
 }
 
 /** Starts a fresh broker (or the instances of a cluster) and resolves once it accepts TCP connections. */

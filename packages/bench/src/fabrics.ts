@@ -3,8 +3,10 @@
 // what it left on the shared service. The Store is Redis for every backend, so that clusters
 // differ only in the fabric that carries messages between the instances.
 import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
+import { withDatabase } from '@skynet-mqtt/mongodb';
 
-export const FABRIC_NAMES = ['redis'] as const;
+export const FABRIC_NAMES = ['redis', 'mqtt', 'mongodb'] as const;
 export type FabricName = (typeof FABRIC_NAMES)[number];
 
 export interface Deployment {
@@ -18,6 +20,16 @@ export interface Fabric {
 }
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The parent broker of the MQTT bridge fabric (the machine's Mosquitto). */
+const MQTT_BRIDGE_URL = process.env.MQTT_BRIDGE_URL ?? 'mqtt://127.0.0.1:1883';
+/** A MongoDB server: none can be installed on the development machine, so there is no default. */
+const MONGO_URL = process.env.MONGO_URL;
+
+/** Why a fabric cannot run here, or undefined if it can. */
+export function fabricUnavailable(fabric: FabricName): string | undefined {
+  if (fabric === 'mongodb' && !MONGO_URL) return 'MONGO_URL is not set (a MongoDB server is needed)';
+  return undefined;
+}
 let deployments = 0;
 
 /** A name no other run uses: `bench:<pid>:<time>:<n>`. */
@@ -54,6 +66,35 @@ export const FABRICS: Readonly<Record<FabricName, Fabric>> = {
       return {
         options: Array.from({ length: count }, () => ({ backend: { type: 'redis', url: REDIS_URL, prefix }, persistence: redisStore(prefix) })),
         cleanUp: () => deleteRedisPrefix(prefix),
+      };
+    },
+  },
+  // The instances exchange messages through the parent broker, under a topic prefix of their own.
+  mqtt: {
+    async deploy(count) {
+      const name = uniqueName();
+      const backend = { type: 'mqtt', url: MQTT_BRIDGE_URL, prefix: name.replaceAll(':', '/') };
+      return {
+        options: Array.from({ length: count }, () => ({ backend, persistence: redisStore(`${name}:`) })),
+        cleanUp: () => deleteRedisPrefix(`${name}:`),
+      };
+    },
+  },
+  // MongoDB as both the fabric and the Store, in a database of the deployment's own.
+  mongodb: {
+    async deploy(count) {
+      const database = uniqueName().replaceAll(':', '_');
+      const url = withDatabase(MONGO_URL!, database);
+      return {
+        options: Array.from({ length: count }, () => ({ backend: { type: 'mongodb', url }, persistence: { factory: 'mongodb', url } })),
+        async cleanUp() {
+          const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000 });
+          try {
+            await client.db().dropDatabase();
+          } finally {
+            await client.close();
+          }
+        },
       };
     },
   },

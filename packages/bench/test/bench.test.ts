@@ -24,21 +24,22 @@ test('quick run against the null broker: every scenario valid, no loss, no dupli
   }
 });
 
-test('quick run across two Skynet instances on Redis: publishers on one, subscribers on the other, nothing lost', { timeout: 120_000 }, async () => {
+test('quick run across two Skynet instances on Redis and on the MQTT bridge: publishers on one, subscribers on the other, nothing lost', { timeout: 180_000 }, async () => {
   const run = await runBench({
     rounds: 1,
     scenarios: ['p2p', 'qos1'],
-    brokers: ['skynet@redis'],
+    brokers: ['skynet@redis', 'skynet@mqtt'],
     scale: 0.02,
     warmUp: false,
     timeoutMs: 60_000,
     log: () => {},
   });
   assert.deepEqual(run.unavailable, {});
-  assert.deepEqual(run.measurements.map((m) => m.scenario), ['p2p', 'qos1']);
+  assert.deepEqual(run.measurements.map((m) => `${m.broker} ${m.scenario}`).sort(), ['skynet@mqtt p2p', 'skynet@mqtt qos1', 'skynet@redis p2p', 'skynet@redis qos1']);
   for (const m of run.measurements) {
-    assert.equal(m.invalidReason, undefined, `${m.scenario}: ${m.invalidReason}`);
-    assert.equal(m.received, m.expected, `${m.scenario}: received ${m.received} of ${m.expected}`);
-    assert.ok((m.brokerCpuPct ?? 0) > 0, `${m.scenario}: no CPU measured for the two instances`);
+    const what = `${m.broker} ${m.scenario}`;
+    assert.equal(m.invalidReason, undefined, `${what}: ${m.invalidReason}`);
+    assert.equal(m.received, m.expected, `${what}: received ${m.received} of ${m.expected}`);
+    assert.ok((m.brokerCpuPct ?? 0) > 0, `${what}: no CPU measured for the two instances`);
   }
 });

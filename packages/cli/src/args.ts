@@ -26,6 +26,19 @@ export interface StartFlags {
   credentials?: string;
   /** `deviceAuth: {}` when the config has none (its secret from SKYNET_MQTT_SECRET). */
   deviceAuth: boolean;
+  /** Mosca's `http: { static, bundle }` (and https's). */
+  httpStatic?: string;
+  httpBundle: boolean;
+  httpsStatic?: string;
+  httpsBundle: boolean;
+  /** The admin listener (`admin: { port, host }`). */
+  adminPort?: number;
+  adminHost?: string;
+  logFormat: 'json' | 'pretty';
+  /** Mosca's tree of brokers: the parent broker of the MQTT bridge backend. */
+  parentHost?: string;
+  parentPort?: number;
+  parentPrefix?: string;
   /** The flags given on the command line, for the "ignored because of --config" warning. */
   given: string[];
 }
@@ -39,6 +52,8 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'start'; flags: StartFlags }
+  /** `admin-token`: prints a new admin token and the hash to configure. */
+  | { kind: 'admin-token' }
   | UserCommand
   /** `device ...`: parsed by device-args.ts. */
   | { kind: 'device'; argv: string[] };
@@ -63,16 +78,18 @@ const OPTIONS = {
   'authorize-publish': { type: 'string' },
   'authorize-subscribe': { type: 'string' },
   'device-auth': { type: 'boolean' },
-  version: { type: 'boolean', short: 'V' },
-  help: { type: 'boolean', short: 'h' },
-  // Mosca flags we do not implement yet: parsed so that they get a precise message, not "unknown".
-  'parent-port': { type: 'string' },
-  'parent-host': { type: 'string' },
-  'parent-prefix': { type: 'string' },
   'http-static': { type: 'string' },
   'http-bundle': { type: 'boolean' },
   'https-static': { type: 'string' },
   'https-bundle': { type: 'boolean' },
+  'admin-port': { type: 'string' },
+  'admin-host': { type: 'string' },
+  'log-format': { type: 'string' },
+  version: { type: 'boolean', short: 'V' },
+  help: { type: 'boolean', short: 'h' },
+  'parent-port': { type: 'string' },
+  'parent-host': { type: 'string' },
+  'parent-prefix': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 function parse(argv: string[]) {
@@ -85,25 +102,16 @@ function parse(argv: string[]) {
 
 type Values = ReturnType<typeof parse>['values'];
 
-const BRIDGE = 'is not supported yet: the MQTT bridge backend is not available yet';
-const STATIC = 'is not supported: Skynet MQTT does not serve static files or the MQTT.js bundle: serve them with a web server of your choice';
-
-/** Mosca flags that exist there but not here, with the reason we give. */
-const UNSUPPORTED: Partial<Record<keyof typeof OPTIONS, string>> = {
-  'parent-port': BRIDGE,
-  'parent-host': BRIDGE,
-  'parent-prefix': BRIDGE,
-  'http-static': STATIC,
-  'http-bundle': STATIC,
-  'https-static': STATIC,
-  'https-bundle': STATIC,
-};
-
 function portValue(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(value >= 0 && value <= 65535)) throw new UsageError(`--${flag} needs a port number from 0 to 65535, got '${text}'`);
   return value;
+}
+
+function logFormat(text: string | undefined): 'json' | 'pretty' {
+  if (text === undefined || text === 'json' || text === 'pretty') return text ?? 'json';
+  throw new UsageError(`--log-format is json or pretty, got '${text}'`);
 }
 
 /** Turns node's parseArgs errors (long, aimed at programmers) into one short line. */
@@ -137,13 +145,11 @@ export function parseCommandLine(argv: string[]): Command {
   const { values, positionals } = parsed;
   const [command, ...extra] = positionals;
   if (command === 'adduser' || command === 'rmuser') return userCommand(command, extra, values);
+  if (command === 'admin-token' && extra.length === 0) return { kind: 'admin-token' };
   if (command !== undefined && command !== 'start') throw new UsageError(`unknown command '${command}'`);
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
   for (const flag of ['authorize-publish', 'authorize-subscribe'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with adduser: skynet-mqtt adduser USER PASS --credentials FILE --${flag} GLOB`);
-  }
-  for (const [flag, reason] of Object.entries(UNSUPPORTED)) {
-    if (values[flag as keyof Values] !== undefined) throw new UsageError(`--${flag} ${reason}`);
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -166,6 +172,16 @@ export function parseCommandLine(argv: string[]): Command {
     onlyHttp: values['only-http'] === true,
     credentials: values.credentials,
     deviceAuth: values['device-auth'] === true,
+    httpStatic: values['http-static'],
+    httpBundle: values['http-bundle'] === true,
+    httpsStatic: values['https-static'],
+    httpsBundle: values['https-bundle'] === true,
+    adminPort: portValue(values['admin-port'], 'admin-port'),
+    adminHost: values['admin-host'],
+    logFormat: logFormat(values['log-format']),
+    parentHost: values['parent-host'],
+    parentPort: portValue(values['parent-port'], 'parent-port'),
+    parentPrefix: values['parent-prefix'],
     given: [...new Set(parsed.tokens.flatMap((t) => (t.kind === 'option' ? [`--${t.name}`] : [])))],
   };
   if ((flags.key === undefined) !== (flags.cert === undefined)) throw new UsageError('--key and --cert must be given together');
@@ -173,7 +189,13 @@ export function parseCommandLine(argv: string[]): Command {
   if (!tls && flags.securePort !== undefined) throw new UsageError('--secure-port needs --key and --cert');
   if (!tls && flags.nonSecure) throw new UsageError('--non-secure only makes sense with --key and --cert');
   if (!tls && flags.httpsPort !== undefined) throw new UsageError('--https-port needs --key and --cert');
+  if ((flags.httpsStatic !== undefined || flags.httpsBundle) && flags.httpsPort === undefined) throw new UsageError('--https-static and --https-bundle need --https-port');
+  if (flags.adminHost !== undefined && flags.adminPort === undefined) throw new UsageError('--admin-host needs --admin-port');
   if (flags.credentials !== undefined && flags.deviceAuth) throw new UsageError('--credentials and --device-auth both authenticate clients: choose one');
+  if (flags.parentPort === 0) throw new UsageError('--parent-port needs the port of the parent broker, from 1 to 65535');
+  if (flags.parentPrefix !== undefined && flags.parentHost === undefined && flags.parentPort === undefined) {
+    throw new UsageError('--parent-prefix needs --parent-host or --parent-port');
+  }
   return { kind: 'start', flags };
 }
 
@@ -181,6 +203,7 @@ export const HELP = `Usage: skynet-mqtt [start] [options]
        skynet-mqtt adduser USER PASS --credentials FILE [--authorize-publish GLOB] [--authorize-subscribe GLOB]
        skynet-mqtt rmuser USER --credentials FILE
        skynet-mqtt device COMMAND ...   (skynet-mqtt device --help)
+       skynet-mqtt admin-token          print a new admin token and its hash (admin.secretHash)
 
 A Mosca-compatible MQTT 3.1.1 broker.
 
@@ -201,10 +224,21 @@ Options:
       --http-port <n>     MQTT over WebSocket port (default 3000)
       --https-port <n>    MQTT over secure WebSocket port; needs --key and --cert
       --only-http         only the WebSocket listeners, no mqtt/mqtts
+      --http-static <dir> serve this folder's files on the WebSocket port
+      --http-bundle       serve the mqtt.js browser build at /mqtt.js on that port
+      --https-static <dir>, --https-bundle   the same on the secure WebSocket port
+      --admin-port <n>    admin HTTP listener: /metrics, /healthz, /readyz, REST API,
+                          dashboard (the API's token hash: admin.secretHash or
+                          SKYNET_MQTT_ADMIN_SECRET_HASH)
+      --admin-host <ip>   its address (default 127.0.0.1)
+      --log-format <f>    json (default) or pretty
       --credentials <f>   Mosca's credentials file: users, hashed passwords, topic
                           globs (reloaded on SIGHUP)
       --device-auth       device security (UUID/token); the secret comes from
                           SKYNET_MQTT_SECRET unless the config's deviceAuth has one
+      --parent-host <h>   MQTT bridge: exchange messages through the broker at <h>
+      --parent-port <n>   port of the parent broker (default 1883; host localhost)
+      --parent-prefix <p> the topics of this broker are <p>/<topic> on the parent
   -V, --version           print the version
   -h, --help              print this help
 

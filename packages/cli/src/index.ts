@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import { Authorizer, ConfigurationError, Server, VERSION, unknownOptionNames, type ServerAddress, type ServerOptions } from '@skynet-mqtt/core';
+import { randomBytes } from 'node:crypto';
+import { adminOf } from '@skynet-mqtt/admin';
+import { Authorizer, ConfigurationError, hashSecret, Server, VERSION, unknownOptionNames, type ServerAddress, type ServerOptions } from '@skynet-mqtt/core';
 import { HELP, parseCommandLine, UsageError, type Command, type StartFlags } from './args.js';
 import { loadConfigFile } from './config.js';
 import { runUserCommand } from './credentials-command.js';
@@ -45,7 +47,9 @@ function url({ type, host, port }: ServerAddress): string {
 export function bannerOf(server: Server): string {
   const addresses = server.address();
   const where = addresses.length > 0 ? addresses.map(url).join(', ') : 'no listener';
-  return `skynet-mqtt ${VERSION} listening on ${where} (broker id ${server.id})`;
+  const admin = adminOf(server);
+  const adminUrl = admin ? `, admin on ${url({ type: 'http', host: admin.host, port: admin.port }).replace('ws:', 'http:')}` : '';
+  return `skynet-mqtt ${VERSION} listening on ${where} (broker id ${server.id})${adminUrl}`;
 }
 
 /** The message for a failed start, with a hint of what to type instead when we know it. */
@@ -107,6 +111,13 @@ async function start(flags: StartFlags, context: Required<CliContext>): Promise<
   }
 }
 
+/** `skynet-mqtt admin-token`: a new random token, and the hash the broker's config holds instead of it. */
+async function adminToken(): Promise<string> {
+  const token = randomBytes(24).toString('base64url');
+  const secretHash = await hashSecret(token);
+  return `${JSON.stringify({ token, secretHash })}\n`;
+}
+
 /**
  * Runs the skynet-mqtt command line in this process: prints help or version, or starts a broker.
  * It never exits the process; bin.ts does, and installs the signal handlers.
@@ -130,6 +141,10 @@ export async function runCli(argv: string[], context: CliContext = {}): Promise<
     return { status: 'exit', code: 0 };
   }
   if (command.kind === 'adduser' || command.kind === 'rmuser') return { status: 'exit', code: await runUserCommand(command, ctx.stderr) };
+  if (command.kind === 'admin-token') {
+    ctx.stdout.write(await adminToken());
+    return { status: 'exit', code: 0 };
+  }
   if (command.kind === 'device') {
     try {
       return { status: 'exit', code: await runDeviceCommand(command.argv, { ...ctx, env: process.env }) };

@@ -1,8 +1,12 @@
 import type { ServerOptions } from '@skynet-mqtt/core';
+import { createRequire } from 'node:module';
 import type { StartFlags } from './args.js';
 
+/** pino-pretty by path: pino's transport worker resolves a bare name from pino's own folder. */
+const PINO_PRETTY = createRequire(import.meta.url).resolve('pino-pretty');
+
 /** Flags that -c/--config overrides (everything but these). */
-export const APPLIED_AFTER_CONFIG = ['--config', '--verbose', '--very-verbose', '--db', '--credentials', '--device-auth'];
+export const APPLIED_AFTER_CONFIG = ['--config', '--verbose', '--very-verbose', '--db', '--credentials', '--device-auth', '--admin-port', '--admin-host', '--log-format'];
 
 /** Mosca's CLI defaults, also for what a config file leaves out: stats on, memory store, warn. */
 function withDefaults(options: ServerOptions): ServerOptions {
@@ -25,10 +29,18 @@ export function optionsFromFlags(flags: StartFlags): ServerOptions {
     options.secure = { keyPath: flags.key, certPath: flags.cert, ...(flags.securePort !== undefined && { port: flags.securePort }) };
     if (flags.nonSecure) options.allowNonSecure = true;
   }
-  // --only-http alone still means "serve WebSocket", on the default port 3000, as in Mosca.
-  if (flags.httpPort !== undefined || flags.onlyHttp) options.http = flags.httpPort !== undefined ? { port: flags.httpPort } : {};
-  if (flags.httpsPort !== undefined) options.https = { port: flags.httpsPort };
+  // --only-http alone still means "serve WebSocket", on the default port 3000, as in Mosca; so do
+  // --http-static and --http-bundle.
+  const files = (dir: string | undefined, bundle: boolean) => ({ ...(dir !== undefined && { static: dir }), ...(bundle && { bundle }) });
+  if (flags.httpPort !== undefined || flags.onlyHttp || flags.httpStatic !== undefined || flags.httpBundle) {
+    options.http = { ...(flags.httpPort !== undefined && { port: flags.httpPort }), ...files(flags.httpStatic, flags.httpBundle) };
+  }
+  if (flags.httpsPort !== undefined) options.https = { port: flags.httpsPort, ...files(flags.httpsStatic, flags.httpsBundle) };
   if (flags.onlyHttp) options.onlyHttp = true;
+  if (flags.parentHost !== undefined || flags.parentPort !== undefined) {
+    // Mosca's tree of brokers: port 1883 when only the host is given.
+    options.backend = { type: 'mqtt', host: flags.parentHost ?? 'localhost', port: flags.parentPort ?? 1883, ...(flags.parentPrefix !== undefined && { prefix: flags.parentPrefix }) };
+  }
   return options;
 }
 
@@ -42,6 +54,10 @@ export function finalOptions(flags: StartFlags, config: ServerOptions | undefine
   const level = flags.verbose ? 'info' : flags.veryVerbose ? 'debug' : undefined;
   if (level) options.logger = options.logger === false ? { level } : { ...options.logger, level };
   if (flags.deviceAuth && options.deviceAuth === undefined) options.deviceAuth = {};
+  if (flags.adminPort !== undefined) {
+    options.admin = { ...options.admin, port: flags.adminPort, ...(flags.adminHost !== undefined && { host: flags.adminHost }) };
+  }
+  if (flags.logFormat === 'pretty' && options.logger !== false) options.logger = { ...options.logger, transport: { target: PINO_PRETTY } };
   if (flags.db !== undefined) {
     // --db swaps the Store, as Mosca's did, but keeps the persistence options every Store reads.
     const previous = (options.persistence ?? {}) as Record<string, unknown>;

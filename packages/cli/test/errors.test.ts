@@ -41,26 +41,29 @@ test('an HTTP port in use exits 1 with one line and a hint, not a stack trace (-
   }
 });
 
-test('--parent-host exits 2: the bridge is not available yet', async () => {
-  const result = await runCli(['--parent-host', 'x']);
-  assert.equal(result.code, 2);
-  assert.match(result.stderr, /--parent-host is not supported yet: the MQTT bridge backend is not available yet/);
+test('--parent-prefix without a parent, or --parent-port 0, exits 2', async () => {
+  const alone = await runCli(['--parent-prefix', 'x']);
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /--parent-prefix needs --parent-host or --parent-port/);
+  const zero = await runCli(['--parent-port', '0']);
+  assert.equal(zero.code, 2);
+  assert.match(zero.stderr, /--parent-port needs the port of the parent broker/);
 });
 
-test('every unsupported Mosca flag and command exits 2 with its reason', async () => {
+test('every misused flag or command, and every bad value, exits 2 with its reason', async () => {
   const cases: [string[], RegExp][] = [
-    [['--parent-port', '1883'], /bridge backend/],
-    [['--parent-prefix', 'x'], /bridge backend/],
     [['--authorize-publish', '**'], /--authorize-publish goes with adduser/],
     [['--authorize-subscribe', '**'], /--authorize-subscribe goes with adduser/],
     [['adduser', 'u', 'p'], /usage: skynet-mqtt adduser USER PASS --credentials FILE/],
     [['rmuser', 'u'], /usage: skynet-mqtt rmuser USER --credentials FILE/],
     [['device', 'nope'], /unknown device command 'nope'/],
     [['device', 'token', 'revoke', 'u'], /usage: skynet-mqtt device token/],
-    [['--http-static', '.'], /--http-static is not supported/],
-    [['--http-bundle'], /--http-bundle is not supported/],
-    [['--https-static', '.'], /--https-static is not supported/],
-    [['--https-bundle'], /--https-bundle is not supported/],
+    [['--https-static', '.'], /--https-static and --https-bundle need --https-port/],
+    [['--https-bundle'], /--https-static and --https-bundle need --https-port/],
+    [['--admin-host', '0.0.0.0'], /--admin-host needs --admin-port/],
+    [['--admin-port', 'x'], /--admin-port needs a port number/],
+    [['--log-format', 'xml'], /--log-format is json or pretty, got 'xml'/],
+    [['admin-token', 'extra'], /unknown command 'admin-token'/],
   ];
   for (const [args, message] of cases) {
     const result = await runCli(args);

@@ -32,6 +32,12 @@ test('flags map to Mosca option names', () => {
   });
 });
 
+test("--parent-* build Mosca's MQTT bridge backend: port 1883 when only the host is given", () => {
+  assert.deepEqual(finalOptions(flags(['--parent-host', 'up', '--parent-prefix', 'edge/1']), undefined).backend, { type: 'mqtt', host: 'up', port: 1883, prefix: 'edge/1' });
+  assert.deepEqual(finalOptions(flags(['--parent-port', '1885']), undefined).backend, { type: 'mqtt', host: 'localhost', port: 1885 });
+  assert.equal(finalOptions(flags(['--parent-host', 'up']), { port: 1 }).backend, undefined, 'a config file replaces the flags, as in Mosca');
+});
+
 test('--only-http alone serves WebSocket on the default port', () => {
   const options = finalOptions(flags(['--only-http']), undefined);
   assert.deepEqual([options.onlyHttp, options.http], [true, {}]);

@@ -235,5 +235,12 @@ export function emitterContract(name: string, makeEmitter: () => Promise<Emitter
       assert.equal(onB.received.length, 200, 'every message published before sync() was delivered when it resolved');
       await a.sync(); // the publishing instance itself
     });
+
+    test('ping, where the Emitter has one, answers while it is connected', async () => {
+      const emitter = await make();
+      const probe = recorder();
+      await emitter.subscribe('ping/#', probe);
+      if (emitter.ping) await emitter.ping();
+    });
   });
 }

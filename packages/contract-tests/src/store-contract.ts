@@ -117,7 +117,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
       });
 
       test('2,000 retained topics are looked up by filter', async () => {
-        const writes: Promise<void>[] = [];
+        const writes: Promise<boolean>[] = [];
         for (let i = 0; i < 2_000; i++) writes.push(store.storeRetained(message(`bulk/${i % 20}/${i}`, `v${i}`, 1, true)));
         for (let i = 0; i < 200; i++) writes.push(store.storeRetained(message(`other/${i}`, `o${i}`, 0, true)));
         await Promise.all(writes);
@@ -129,6 +129,31 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         assert.equal((await store.matchRetained(['+/3/#'])).length, 101);
         assert.equal((await store.matchRetained(['#'])).length, 2_200);
         assert.deepEqual(topics(await store.matchRetained(['bulk/+/1234', 'other/199'])), ['bulk/14/1234', 'other/199']);
+      });
+
+      test('are counted by topic, replacements and deletions included', async () => {
+        assert.equal(await store.countRetained(), 0);
+        for (const t of ['count/a', 'count/b', 'count/c']) assert.equal(await store.storeRetained(message(t, 'v', 0, true)), true);
+        await store.storeRetained(message('count/a', 'again', 1, true));
+        assert.equal(await store.countRetained(), 3);
+        await store.storeRetained(message('count/b', Buffer.alloc(0), 0, true));
+        await store.storeRetained(message('count/none', Buffer.alloc(0), 0, true));
+        assert.equal(await store.countRetained(), 2);
+      });
+
+      test('maxCount keeps new topics out once reached, and lets existing ones change', async () => {
+        assert.equal(await store.storeRetained(message('cap/1', 'a', 0, true), 2), true);
+        assert.equal(await store.storeRetained(message('cap/2', 'b', 0, true), 2), true);
+        assert.equal(await store.storeRetained(message('cap/3', 'c', 0, true), 2), false, 'a third topic is refused');
+        assert.deepEqual(topics(await store.matchRetained(['cap/#'])), ['cap/1', 'cap/2']);
+        assert.equal(await store.storeRetained(message('cap/1', 'replaced', 0, true), 2), true, 'a topic that has one may replace it');
+        assert.equal((await store.matchRetained(['cap/1']))[0]?.payload.toString(), 'replaced');
+        assert.equal(await store.storeRetained(message('cap/2', Buffer.alloc(0), 0, true), 2), true, 'deleting is always allowed');
+        assert.equal(await store.storeRetained(message('cap/3', 'c', 0, true), 2), true, 'room again after a delete');
+        // Concurrent new topics: exactly maxCount are kept.
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.storeRetained(message(`race/${i}`, 'r', 0, true), 5)));
+        assert.equal(results.filter(Boolean).length, 3);
+        assert.equal(await store.countRetained(), 5);
       });
 
       test('payloads are byte-exact, 256 KB included', async () => {
@@ -456,6 +481,23 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         await Promise.all(Array.from({ length: 50 }, (_, i) => store.addSubscriptions(`client${i}`, [{ topic: 'shared/+', qos: 0 }])));
         assert.equal((await store.subscriptionsByTopic('shared/x')).length, 50);
         assert.equal((await store.subscriptionsByTopic('m/49')).length, 1);
+      });
+    });
+
+    describe('health', () => {
+      test('ping, where the Store has one, answers while the Store is open', async () => {
+        if (store.ping) await store.ping();
+      });
+
+      test('countOfflineSessions, where the Store has one, counts stored sessions not connected', async () => {
+        if (!store.countOfflineSessions) return;
+        const before = await store.countOfflineSessions();
+        await store.createSession('census-offline');
+        await store.createSession('census-online');
+        await store.setConnected('census-online', true);
+        assert.equal(await store.countOfflineSessions(), before + 1);
+        await store.deleteSession('census-offline');
+        assert.equal(await store.countOfflineSessions(), before);
       });
     });
 

@@ -62,6 +62,11 @@ export interface Broker extends EventEmitter, HookHost {
    * connection is told to read its queue.
    */
   queueOffline(clientId: string, message: Message): Promise<void>;
+  /**
+   * Admits a client that sent CONNECT under `maxConnections` (one taking over its own id always
+   * is); false when it must be refused. An admitted client is released when it is forgotten.
+   */
+  admit(client: Client): boolean;
   /** Closes any other connection with the client's id on this instance, and stamps this one. */
   takeOver(client: Client): Promise<void>;
   /**

@@ -22,6 +22,7 @@ export { SessionIndex } from './store/session-index.js';
 export type { SessionRecord } from './store/session-index.js';
 export type { Emitter, MessageHandler } from './emitter/emitter.js';
 export { MemoryEmitter } from './emitter/memory-emitter.js';
+export { PublisherSequences } from './emitter/publisher-sequences.js';
 export { TopicIndex } from './topics/topic-index.js';
 export { RetainedIndex } from './topics/retained-index.js';
 export { topicMatches, topicFilterError, topicNameError } from './topics/validate.js';
@@ -31,8 +32,22 @@ export type { PublishPacket, ServerAddress } from './server.js';
 export { Client } from './connection/client.js';
 export type { CloseReason } from './connection/client.js';
 export type { Hooks } from './hooks.js';
-export { ConfigurationError, unknownOptionNames } from './options.js';
-export type { ServerOptions, InterfaceOptions, InterfaceFactory, InterfaceFallback, CustomListener, CredentialsOptions, StoreFactory, EmitterFactory } from './options.js';
+export { ConfigurationError, DEFAULT_OVERLOAD_LIMITS, unknownOptionNames } from './options.js';
+export { AdapterOptions, type AdapterLogger } from './adapter-options.js';
+export type {
+  ServerOptions,
+  InterfaceOptions,
+  InterfaceFactory,
+  InterfaceFallback,
+  CustomListener,
+  CredentialsOptions,
+  StoreFactory,
+  EmitterFactory,
+  ConnectionRateOptions,
+  HttpListenerOptions,
+  ResolvedOptions,
+} from './options.js';
+export type { PublishRateOptions } from './limits/publish-rate.js';
 export { VERSION } from './version.js';
 export { unref } from './timers.js';
 export { encodeMessageProperties, decodeMessageProperties } from './connection/properties.js';
@@ -40,7 +55,13 @@ export type { AuthenticationMethod, AuthenticationStep, SubscriptionRequest } fr
 export { ControlChannel, CONTROL_LEVEL } from './control/control-channel.js';
 export type { ControlHandler, ControlOrigin } from './control/control-channel.js';
 export type { SysAccessOptions, SysAudience } from './sys/topic-access.js';
-export type { DropReason } from './sys/broker-stats.js';
+export { BrokerStats, DROP_REASONS, REFUSAL_REASONS, RETAINED_REFUSALS } from './sys/broker-stats.js';
+export type { DropReason, RefusalReason, RetainedRefusal } from './sys/broker-stats.js';
+export type { LatencySampler } from './sys/latency-sampler.js';
+export { checkBackends } from './sys/backend-health.js';
+export { timeLimit } from './time-limit.js';
+export type { BackendHealth } from './sys/backend-health.js';
+export { BUNDLE_PATH } from './listeners/http-files.js';
 export { RateLimitedLog } from './logger.js';
 export { createStore, createEmitter } from './backends.js';
 export { PLUGIN_PACKAGES } from './plugins.js';

@@ -1,12 +1,21 @@
 import { ConfigurationError } from './configuration-error.js';
 import type { Emitter } from './emitter/emitter.js';
-import { interfacesOf, type FlatListenerOptions, type InterfaceOptions } from './listeners/interface-options.js';
+import type { PublishRateOptions } from './limits/publish-rate.js';
+import { interfacesOf as listedInterfaces, listenerName, type ConnectionRateOptions, type FlatListenerOptions, type InterfaceOptions } from './listeners/interface-options.js';
 import { unknownOptions } from './unknown-options.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
 
 export { ConfigurationError } from './configuration-error.js';
-export type { CredentialsOptions, CustomListener, InterfaceFactory, InterfaceFallback, InterfaceOptions } from './listeners/interface-options.js';
+export type {
+  ConnectionRateOptions,
+  CredentialsOptions,
+  CustomListener,
+  HttpListenerOptions,
+  InterfaceFactory,
+  InterfaceFallback,
+  InterfaceOptions,
+} from './listeners/interface-options.js';
 
 /** Resolves a backend or persistence type name to something that builds it. */
 export type StoreFactory = (options: Record<string, unknown>) => Store | Promise<Store>;
@@ -30,6 +39,16 @@ export interface ServerOptions extends FlatListenerOptions {
   maxIncompletePacketBytes?: number;
   /** Milliseconds a connected client's packet may take to arrive in full, from its first byte. */
   incompletePacketTimeout?: number;
+  /** Connections of the whole broker; CONNECT beyond it is answered CONNACK 3 (server unavailable). */
+  maxConnections?: number;
+  /** New connections per second per listener (`false`: no limit); beyond it sockets are closed at once. */
+  connectionRate?: ConnectionRateOptions | false;
+  /** PUBLISH packets and payload bytes per second per client; beyond it the client's socket is not read for a while. */
+  maxPublishRate?: PublishRateOptions;
+  /** Retained messages kept; a retained PUBLISH to a new topic beyond it is delivered but not kept. */
+  maxRetainedMessages?: number;
+  /** Largest payload kept as a retained message, in bytes; a larger one is delivered but not kept. */
+  maxRetainedPayloadSize?: number;
   /** Milliseconds a connection may stay open without sending CONNECT. */
   connectTimeout?: number;
   /** Queue QoS 0 messages for offline durable sessions too (Mosca's persistence option). */
@@ -46,6 +65,8 @@ export interface ServerOptions extends FlatListenerOptions {
   logger?: Record<string, unknown> | false;
   /** Device security (`@skynet-mqtt/device-auth`): UUID/token authentication and whitelists. */
   deviceAuth?: Record<string, unknown>;
+  /** The admin HTTP listener (`@skynet-mqtt/admin`): metrics, health probes, REST API, dashboard. */
+  admin?: Record<string, unknown>;
   /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
   onQoS2publish?: string;
   /** Mosca's ready-built ascoltatore: refused, with what to write instead (`backend`). */
@@ -81,6 +102,10 @@ export interface ResolvedOptions {
   maxIncompletePacketBytes: number;
   incompletePacketTimeout: number;
   maxConnections: number;
+  connectionRate: Required<ConnectionRateOptions> | null;
+  maxPublishRate: PublishRateOptions | null;
+  maxRetainedMessages: number;
+  maxRetainedPayloadSize: number;
   connectTimeout: number;
   storeMessagesQos0: boolean;
   stats: boolean;
@@ -100,10 +125,19 @@ export interface ResolvedOptions {
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
-  'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectTimeout', 'storeMessagesQos0', 'stats',
+  'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectionRate', 'maxPublishRate', 'maxRetainedMessages',
+  'maxRetainedPayloadSize', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish', 'ascoltatore', 'deviceAuth', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
+  'onQoS2publish', 'ascoltatore', 'deviceAuth', 'admin', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
+
+/** Defaults of the limits that protect the broker from its clients (docs/operations.md). */
+export const DEFAULT_OVERLOAD_LIMITS = {
+  maxConnections: 10_000_000,
+  connectionRate: { rate: 2_000, burst: 20_000 },
+  maxRetainedMessages: 1_000_000,
+  maxRetainedPayloadSize: 1024 * 1024,
+} as const;
 
 
 function positiveInteger(options: Record<string, unknown>, name: string, fallback: number, min = 1): number {
@@ -144,6 +178,44 @@ function flag(options: Record<string, unknown>, name: string, fallback: boolean)
   return value;
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function positiveNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigurationError(`${name} must be a number > 0, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function connectionRate(value: unknown, name: string): Required<ConnectionRateOptions> | null {
+  if (value === false) return null;
+  if (!isObject(value)) throw new ConfigurationError(`${name} must be { rate, burst? } (new connections per second) or false, got ${JSON.stringify(value)}`);
+  const unknown = Object.keys(value).filter((key) => key !== 'rate' && key !== 'burst');
+  if (unknown.length > 0) throw new ConfigurationError(`${name} takes rate and burst, not ${unknown.join(', ')}`);
+  const rate = positiveNumber(value.rate, `${name}.rate`);
+  const burst = value.burst === undefined ? Math.max(1, Math.ceil(rate)) : positiveNumber(value.burst, `${name}.burst`);
+  return { rate, burst };
+}
+
+function publishRate(value: unknown): PublishRateOptions | null {
+  if (value === undefined || value === false) return null;
+  if (!isObject(value)) throw new ConfigurationError(`option maxPublishRate must be { messages?, bytes? } (per client and second), got ${JSON.stringify(value)}`);
+  const unknown = Object.keys(value).filter((key) => key !== 'messages' && key !== 'bytes');
+  if (unknown.length > 0) throw new ConfigurationError(`option maxPublishRate takes messages and bytes, not ${unknown.join(', ')}`);
+  const rate: PublishRateOptions = {};
+  if (value.messages !== undefined) rate.messages = positiveNumber(value.messages, 'option maxPublishRate.messages');
+  if (value.bytes !== undefined) rate.bytes = positiveNumber(value.bytes, 'option maxPublishRate.bytes');
+  return rate.messages || rate.bytes ? rate : null;
+}
+
+function fileServing(iface: InterfaceOptions, name: string): void {
+  if (iface.static !== undefined && (typeof iface.static !== 'string' || iface.static === '')) throw new ConfigurationError(`${name}.static must be the path of a folder to serve`);
+  if (iface.bundle !== undefined && typeof iface.bundle !== 'boolean') throw new ConfigurationError(`${name}.bundle must be true or false`);
+  if ((iface.static !== undefined || iface.bundle) && iface.type !== 'http' && iface.type !== 'https') {
+    throw new ConfigurationError(`${name}: static and bundle are served by http and https listeners only`);
+  }
+}
+
 /** At least one packet of the largest size must fit: 256 MiB by default, or maxPacketSize if larger. */
 function incompletePacketBudget(options: Record<string, unknown>, maxPacketSize: number): number {
   const budget = positiveInteger(options, 'maxIncompletePacketBytes', Math.max(256 * 1024 * 1024, maxPacketSize));
@@ -171,6 +243,22 @@ function sysAccess(value: unknown): SysAccessOptions {
     resolved[key as keyof SysAccessOptions] = audience as SysAudience;
   }
   return resolved;
+}
+
+/** Mosca's flat options (`port`, `secure`, `http`, ...) or its `interfaces`, as a list of listeners, checked. */
+function interfacesOf(options: ServerOptions): InterfaceOptions[] {
+  const list = listedInterfaces(options);
+  list.forEach((iface, i) => {
+    const name = options.interfaces !== undefined ? `interfaces[${i}]` : `option ${listenerName(iface)}`;
+    fileServing(iface, name);
+    if (iface.connectionRate !== undefined) connectionRate(iface.connectionRate, `${name}.connectionRate`);
+  });
+  return list;
+}
+
+/** The connection rate limit of a listener: its own, or the broker's. */
+export function listenerConnectionRate(iface: InterfaceOptions, settings: ResolvedOptions): Required<ConnectionRateOptions> | null {
+  return iface.connectionRate === undefined ? settings.connectionRate : connectionRate(iface.connectionRate, 'connectionRate');
 }
 
 /**
@@ -204,7 +292,11 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     maxPacketSize,
     maxIncompletePacketBytes: incompletePacketBudget(raw, maxPacketSize),
     incompletePacketTimeout: positiveInteger(raw, 'incompletePacketTimeout', 60_000),
-    maxConnections: positiveInteger(raw, 'maxConnections', 10_000_000),
+    maxConnections: positiveInteger(raw, 'maxConnections', DEFAULT_OVERLOAD_LIMITS.maxConnections),
+    connectionRate: connectionRate(raw.connectionRate ?? DEFAULT_OVERLOAD_LIMITS.connectionRate, 'option connectionRate'),
+    maxPublishRate: publishRate(raw.maxPublishRate),
+    maxRetainedMessages: positiveInteger(raw, 'maxRetainedMessages', DEFAULT_OVERLOAD_LIMITS.maxRetainedMessages),
+    maxRetainedPayloadSize: positiveInteger(raw, 'maxRetainedPayloadSize', DEFAULT_OVERLOAD_LIMITS.maxRetainedPayloadSize),
     connectTimeout: positiveInteger(raw, 'connectTimeout', 30_000),
     storeMessagesQos0: flag(raw, 'storeMessagesQos0', false),
     stats: flag(raw, 'stats', false),

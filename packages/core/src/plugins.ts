@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { importOptionalPackage } from './backends.js';
 import type { Server } from './server.js';
 import { ConfigurationError, type ServerOptions } from './options.js';
@@ -6,6 +7,11 @@ import { ConfigurationError, type ServerOptions } from './options.js';
 export interface Plugin {
   /** Stops what the plugin started (its own listeners, timers); called before the Store closes. */
   close(): Promise<void>;
+  /**
+   * Requests this plugin answers on the admin HTTP listener (`@skynet-mqtt/admin`), with its own
+   * authentication: resolves true when it answered, false for a path it does not own.
+   */
+  httpHandler?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
 
 /**
@@ -17,6 +23,7 @@ export type PluginFactory = (server: Server, options: Record<string, unknown>) =
 /** Server options that enable a plugin, and the package that implements it. */
 export const PLUGIN_PACKAGES = {
   deviceAuth: '@skynet-mqtt/device-auth',
+  admin: '@skynet-mqtt/admin',
 } as const satisfies Record<string, string>;
 
 export type PluginOption = keyof typeof PLUGIN_PACKAGES;

@@ -14,6 +14,8 @@ import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
 import { DelayedWills } from './connection/delayed-wills.js';
+import { ConnectionGate } from './limits/connection-gate.js';
+import { keepRetained } from './limits/retained-limits.js';
 import { attachWebSocket, listen, type Listener, type WebSocketAttachment } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
@@ -77,6 +79,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   /** Messages between broker instances (see ControlChannel); usable once the server is ready. */
   control!: ControlChannel;
   readonly sysAccess: SysReadAccess;
+  private readonly gate: ConnectionGate;
 
   authenticate?: Hooks['authenticate'];
   authorizePublish?: Hooks['authorizePublish'];
@@ -124,6 +127,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.messageIds = new MessageIds(this.id);
     this.incompletePackets = new ByteBudget(resolved.maxIncompletePacketBytes);
     this.sysAccess = new SysReadAccess(resolved.sysAccess);
+    this.gate = new ConnectionGate(resolved, this.stats, this.rateLimitedLog);
     if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
     if (options.onQoS2publish !== undefined) {
       this.logger.warn('option onQoS2publish has no effect: QoS 2 is supported end to end');
@@ -209,8 +213,14 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Plugins before listeners: the hooks they install apply to the first connection.
       this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
+        const admits = this.gate.forListener(iface);
+        const accept = (stream: Duplex, remote: string) => {
+          if (admits(this.connections.size)) this.accept(stream, remote);
+          else stream.destroy();
+        };
+        // A custom listener (Mosca's factory) hands its connections to server.accept itself.
         const makeCustom = (factory: InterfaceFactory, options: InterfaceOptions) => factory(options, this.opts, this);
-        this.listening.push(await listen(iface, (stream, remote) => this.accept(stream, remote), this.settings, makeCustom));
+        this.listening.push(await listen(iface, accept, this.settings, makeCustom));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
@@ -246,6 +256,16 @@ export class Server extends EventEmitter implements Broker, Hooks {
     change.catch((error: unknown) => this.logger.error({ err: error, filter }, 'could not change an Emitter subscription'));
   }
 
+  /** Whether the server started, listens on every interface and is not closing (readiness probes). */
+  get listeningOnAll(): boolean {
+    return !this.closed && this.listening.length === this.settings.interfaces.length && this.store !== undefined;
+  }
+
+  /** The plugins the options enabled, once they started. */
+  get installedPlugins(): readonly Plugin[] {
+    return this.plugins;
+  }
+
   /** The addresses listened on, in the order of the interfaces. */
   address(): ServerAddress[] {
     return this.listening.map(({ type, host, port }) => ({ type, host, port }));
@@ -279,8 +299,14 @@ export class Server extends EventEmitter implements Broker, Hooks {
     return closing.length;
   }
 
+  admit(client: Client): boolean {
+    const holder = this.clients[client.id];
+    return this.gate.admit(client, holder !== undefined && holder !== client);
+  }
+
   forget(client: Client): void {
     this.connections.delete(client);
+    this.gate.release(client);
     // Listed until its session was ended: a new connection with this id waits for that (takeOver).
     if (this.clients[client.id] === client) delete this.clients[client.id];
   }
@@ -315,7 +341,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.deliveryWrites = null;
     }
     const stored: Promise<void>[] = [];
-    if (message.retain) stored.push(this.store.storeRetained(message)); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
+    if (message.retain) stored.push(keepRetained(this, message)); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
     if (message.qos > 0 || this.settings.storeMessagesQos0) {
       // Which sessions are offline is asked once the Emitter has the message: a session still
       // connected then is let go by its instance only after that instance has read the message
@@ -373,7 +399,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   announceConnected(client: Client): void {
-    this.logger.info({ clientId: client.id }, 'client connected');
+    client.logger.info({ clientId: client.id, protocolVersion: client.protocolVersion, clean: client.clean, keepalive: client.keepalive }, 'client connected');
     this.emit('clientConnected', client);
     // Only now, so that no instance closes a connection for one that never got its CONNACK. The
     // control channel, not a $SYS topic: no client can send it (Mosca used $SYS/<id>/new/clients,

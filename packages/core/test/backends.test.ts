@@ -32,7 +32,8 @@ test('memory by default, by name (Mosca\'s "trie" too), by instance and by facto
 
 test('an unknown name, an adapter that is not installed, or a wrong type stops start-up with what to do', async () => {
   await startFails({ persistence: { factory: 'postgres' } }, /persistence\.factory 'postgres' is unknown: use memory or one of redis, level/);
-  await startFails({ backend: { type: 'mongodb' } }, /needs the package @skynet-mqtt\/mongodb: run npm install @skynet-mqtt\/mongodb/);
+  // An adapter this workspace does not install yet (@skynet-mqtt/mongodb now is).
+  await startFails({ backend: { type: 'zmq' } }, /needs the package @skynet-mqtt\/zeromq: run npm install @skynet-mqtt\/zeromq/);
   await startFails({ backend: { type: 42 as unknown as string } }, /backend\.type must be a name such as "redis" or a function/);
   await startFails({ persistence: 'redis' as unknown as ServerOptions['persistence'] }, /option persistence must be an object/);
   // level provides a Store only.

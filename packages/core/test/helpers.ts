@@ -255,18 +255,20 @@ export async function roundTrip(tc: TestClient): Promise<void> {
   await waitFor(() => tc.messages.some((m) => m.topic === topic), `the round trip on ${topic}`);
 }
 
-/** A pino-compatible logger that records warn() calls; child() returns itself. */
+/** A pino-compatible logger that records warn() and info() calls; child() returns itself. */
 export function capturingLogger() {
   const warnings: unknown[][] = [];
   const errors: unknown[][] = [];
+  const infos: unknown[][] = [];
   const logger = {
     level: 'warn',
     warnings,
     errors,
+    infos,
     child: () => logger,
     warn: (...args: unknown[]) => void warnings.push(args),
     error: (...args: unknown[]) => void errors.push(args),
-    info: () => {},
+    info: (...args: unknown[]) => void infos.push(args),
     debug: () => {},
     trace: () => {},
     fatal: () => {},

@@ -59,21 +59,25 @@ export async function createPlugin(server: Server, raw: Record<string, unknown>)
     applyNotice(ctx, notice).catch((error: unknown) => server.logger.error({ err: error, uuid: notice.uuid }, 'device-auth: could not apply a notice'));
   });
 
+  const checkAdmin = async (name: string, secret: string, address: string) => {
+    const verdict = await ctx.check.check(name, secret, address);
+    if (verdict.ok && verdict.identity.kind === 'admin') return verdict.identity.name;
+    if (!verdict.ok) ctx.audit.failure(name, address, `admin API: ${verdict.reason}`);
+    return !verdict.ok && verdict.reason === 'throttled' ? 'throttled' : null;
+  };
+  // The devices API: on the broker's admin listener (option admin) under /api/v1/devices, and on
+  // a listener of its own when deviceAuth.admin asks for one.
+  const httpHandler = deviceAdminHandler(service, checkAdmin, server.logger);
   let admin: Awaited<ReturnType<typeof listenAdmin>> | undefined;
   if (options.admin) {
-    const checkAdmin = async (name: string, secret: string, address: string) => {
-      const verdict = await ctx.check.check(name, secret, address);
-      if (verdict.ok && verdict.identity.kind === 'admin') return verdict.identity.name;
-      if (!verdict.ok) ctx.audit.failure(name, address, `admin API: ${verdict.reason}`);
-      return !verdict.ok && verdict.reason === 'throttled' ? 'throttled' : null;
-    };
-    admin = await listenAdmin(options.admin.port, options.admin.host, deviceAdminHandler(service, checkAdmin, server.logger));
+    admin = await listenAdmin(options.admin.port, options.admin.host, httpHandler);
     server.logger.info({ port: admin.port, host: options.admin.host }, 'device admin API listening');
   }
 
   return {
     service,
     adminPort: admin?.port,
+    httpHandler,
     async close() {
       stopNotices();
       server.off('clientConnected', onConnected);

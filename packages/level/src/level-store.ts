@@ -64,6 +64,8 @@ const del = (key: string): Operation => ({ type: 'del', key });
  */
 export class LevelStore implements Store {
   private readonly retained = new RetainedIndex();
+  /** New retained topics being written, counted against maxCount before they are in the index. */
+  private retainedBeingCreated = 0;
   /** Sessions and their subscriptions, mirroring the `sessions` and `subscriptions` spaces. */
   private readonly sessions = new SessionIndex<SessionRecord>();
   private readonly queues = new Map<string, QueueState>();
@@ -444,13 +446,35 @@ export class LevelStore implements Store {
 
   // Retained messages ------------------------------------------------------------------------
 
-  async storeRetained(message: Message): Promise<void> {
+  async storeRetained(message: Message, maxCount = Infinity): Promise<boolean> {
     return this.exclusive(`r\u0000${message.topic}`, async () => {
+      const creates = message.payload.length > 0 && !this.retained.has(message.topic);
+      // Checked and reserved in one synchronous step: writes of other new topics may be in progress.
+      if (creates && this.retained.size + this.retainedBeingCreated >= maxCount) return false;
+      if (creates) this.retainedBeingCreated++;
       const key = nameKey('retained', message.topic);
       const op = message.payload.length === 0 ? del(key) : put(key, encodeMessage(message));
-      await this.write([op], message.qos > 0); // a QoS>0 publisher's acknowledgement follows
-      this.retained.set(message);
+      try {
+        await this.write([op], message.qos > 0); // a QoS>0 publisher's acknowledgement follows
+        this.retained.set(message);
+      } finally {
+        if (creates) this.retainedBeingCreated--;
+      }
+      return true;
     });
+  }
+
+  async countRetained(): Promise<number> {
+    return this.retained.size;
+  }
+
+  async countOfflineSessions(): Promise<number> {
+    return this.sessions.countOffline();
+  }
+
+  /** The database is open: there is no server to be away. */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('the level store is closed');
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {

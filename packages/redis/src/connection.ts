@@ -98,6 +98,34 @@ export class ConnectionMonitor {
 }
 
 /**
+ * An adapter's health check: a PING, rejected at once while a connection is known to be lost or
+ * closed (the offline queue would hold it until Redis is back), shared while one is pending.
+ */
+export class HealthPing {
+  private pending: Promise<void> | null = null;
+
+  constructor(
+    private readonly client: Client,
+    private readonly monitor: ConnectionMonitor,
+  ) {}
+
+  ping(): Promise<void> {
+    const { state, lastError } = this.monitor;
+    if (state === 'down' || state === 'closed') return Promise.reject(new Error(`Redis is unreachable (${state}${lastError ? `: ${lastError.message}` : ''})`));
+    this.pending ??= this.client.ping().then(
+      () => {
+        this.pending = null;
+      },
+      (error: unknown) => {
+        this.pending = null;
+        throw error;
+      },
+    );
+    return this.pending;
+  }
+}
+
+/**
  * Quits gracefully when connected, so queued writes are flushed first; when Redis is away there
  * is nothing to flush to, so the client is disconnected (queued commands are rejected).
  */

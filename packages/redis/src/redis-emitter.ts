@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { TopicIndex, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
+import { PublisherSequences, TopicIndex, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
 import { decodeMessage, encodeMessage } from './codec.js';
-import { closeClient, ConnectionMonitor, createClient, type Client, type ConnectionState } from './connection.js';
+import { closeClient, ConnectionMonitor, createClient, HealthPing, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
 import { resolveOptions, type Logger, type RedisAdapterOptions } from './options.js';
-import { PublisherSequences } from './publisher-sequences.js';
 import { runScript, STREAM_END, STREAM_PUBLISH } from './scripts.js';
 import { parseXread, type StreamEntry } from './stream-entries.js';
 
@@ -51,6 +50,7 @@ export class RedisEmitter implements Emitter {
   private lastN = -1;
   private closed = false;
   private closing: Promise<void> | null = null;
+  private readonly health: HealthPing;
   /** Resolves once the reader knows where the stream ended: entries added after it are read. */
   private readonly started: Promise<void>;
   private readonly loop: Promise<void>;
@@ -68,6 +68,7 @@ export class RedisEmitter implements Emitter {
     // Its own connection: a blocked XREAD would hold up every XADD queued behind it.
     this.reader = this.writer.duplicate();
     this.monitor = new ConnectionMonitor([this.writer, this.reader], `Redis emitter (${resolved.prefix})`, resolved.logger);
+    this.health = new HealthPing(this.writer, this.monitor);
     let markStarted!: () => void;
     this.started = new Promise((resolve) => (markStarted = resolve));
     this.loop = this.read(markStarted);
@@ -76,6 +77,14 @@ export class RedisEmitter implements Emitter {
   /** The worse of the two connections' states. */
   get state(): ConnectionState {
     return this.monitor.state;
+  }
+
+  /**
+   * A PING round trip. Rejects at once while the connection is known to be lost; before the first
+   * connection it waits (the caller bounds the wait), sharing one PING among concurrent callers.
+   */
+  ping(): Promise<void> {
+    return this.health.ping();
   }
 
   async publish(message: Message): Promise<void> {

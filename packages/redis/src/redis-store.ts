@@ -17,7 +17,7 @@ import {
   type Will,
 } from '@skynet-mqtt/core';
 import { decodeMessage, decodeOutgoing, decodeQueued, encodeMessage, encodeOutgoing, encodeQueued } from './codec.js';
-import { closeClient, ConnectionMonitor, createClient, type Client, type ConnectionState } from './connection.js';
+import { closeClient, ConnectionMonitor, createClient, HealthPing, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
 import { resolveOptions, type RedisAdapterOptions, type ResolvedOptions } from './options.js';
 import * as S from './scripts.js';
@@ -56,6 +56,7 @@ export class RedisStore implements Store {
   private readonly keys: Keys;
   private readonly monitor: ConnectionMonitor;
   private closing: Promise<void> | null = null;
+  private readonly health: HealthPing;
   /**
    * Recorded as the `connected` marker of the sessions this instance connects, so that other
    * instances can tell whether their owner is still alive (its `alive:<id>` key exists).
@@ -70,6 +71,7 @@ export class RedisStore implements Store {
     this.keys = new Keys(this.options.keyPrefix);
     this.client = createClient(this.options.connection);
     this.monitor = new ConnectionMonitor([this.client], `Redis store (${this.options.prefix})`, this.options.logger);
+    this.health = new HealthPing(this.client, this.monitor);
     this.renewLiveness();
     // unref: a running Store must not keep the process alive on its own.
     this.heartbeat = unref(setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL));
@@ -95,9 +97,22 @@ export class RedisStore implements Store {
 
   // Retained --------------------------------------------------------------------------------
 
-  async storeRetained(message: Message): Promise<void> {
+  async storeRetained(message: Message, maxCount?: number): Promise<boolean> {
     const value = message.payload.length === 0 ? '' : encodeMessage(message);
-    await this.run(S.STORE_RETAINED, this.keys.retained, [message.topic, message.topic.split('/')[0]!, value]);
+    const limit = maxCount === undefined || maxCount === Infinity ? '' : maxCount;
+    return (await this.run(S.STORE_RETAINED, this.keys.retained, [message.topic, message.topic.split('/')[0]!, value, limit])) === 1;
+  }
+
+  async countRetained(): Promise<number> {
+    return this.client.hlen(this.keys.retained);
+  }
+
+  /**
+   * A PING round trip. Rejects at once while the connection is known to be lost; before the first
+   * connection it waits (the caller bounds the wait), sharing one PING among concurrent callers.
+   */
+  ping(): Promise<void> {
+    return this.health.ping();
   }
 
   /**

@@ -372,13 +372,14 @@ return added
 
 /** ARGV: prefix, topic, first level, encoded message or '' to delete. */
 export const STORE_RETAINED = new Script(`
-local topic, level, value = ARGV[2], ARGV[3], ARGV[4]
+local topic, level, value, maxCount = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local byLevel = P .. 'retained:l:' .. level
 if value == '' then
   redis.call('HDEL', P .. 'retained', topic)
   redis.call('SREM', byLevel, topic)
   if redis.call('SCARD', byLevel) == 0 then redis.call('SREM', P .. 'retained:levels', level) end
 else
+  if maxCount and redis.call('HLEN', P .. 'retained') >= maxCount and redis.call('HEXISTS', P .. 'retained', topic) == 0 then return 0 end
   redis.call('HSET', P .. 'retained', topic, value)
   redis.call('SADD', byLevel, topic)
   redis.call('SADD', P .. 'retained:levels', level)

@@ -1,7 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QoS } from '@skynet-mqtt/core';
-import { PublisherSequences } from '../src/publisher-sequences.js';
 import { decodeMessage, decodeOutgoing, decodeQueued, encodeMessage, encodeOutgoing, encodeQueued } from '../src/codec.js';
 
 describe('codec', () => {
@@ -44,18 +43,5 @@ describe('codec', () => {
 
   test('garbage is refused, not misread', () => {
     assert.throws(() => decodeMessage(Buffer.from('{"topic":"x"}')), /not a Skynet MQTT message/);
-  });
-});
-
-describe('PublisherSequences', () => {
-  test('a number not above the last one of its publisher is a duplicate', () => {
-    const seen = new PublisherSequences(2);
-    assert.equal(seen.isDuplicate('a', 1), false);
-    assert.equal(seen.isDuplicate('a', 2), false);
-    assert.equal(seen.isDuplicate('a', 2), true, 'a re-sent XADD');
-    assert.equal(seen.isDuplicate('b', 1), false, 'publishers are counted apart');
-    assert.equal(seen.isDuplicate('a', 5), false, 'a jump is not a duplicate');
-    assert.equal(seen.isDuplicate('c', 1), false);
-    assert.equal(seen.isDuplicate('a', 1), false, 'the oldest publisher was forgotten at the cap');
   });
 });

@@ -1,9 +1,11 @@
 /**
  * Test helpers shared by the packages' test files (never by their sources): free ports, tracked
- * child processes, the real `skynet-mqtt` command, private redis-server processes and temp dirs.
+ * child processes, the real `skynet-mqtt` command, private redis-server and mosquitto processes and temp dirs.
  */
-export { freePort } from './free-port.js';
+export { acceptsConnections, freePort } from './free-port.js';
 export { killAll, killPid, spawnTracked, waitForLine, type Exit, type SpawnOptions, type TrackedProcess, type WaitForLineOptions } from './processes.js';
 export { bannerPort, cliBin, runCli, spawnCli, startBroker, type CliBroker, type CliOptions, type CliProcess, type StartBrokerOptions } from './cli-broker.js';
 export { killRedisServers, REDIS_SERVER, startPrivateRedis, type PrivateRedis, type PrivateRedisOptions } from './private-redis.js';
 export { TempDirs } from './temp-dirs.js';
+export { clearRetained, killMosquittos, MOSQUITTO, MQTT_BRIDGE_URL, startPrivateMosquitto, type PrivateMosquitto, type PrivateMosquittoOptions } from './mosquitto.js';
+export { mongoPlan, servicePlan, type ServicePlan } from './services.js';

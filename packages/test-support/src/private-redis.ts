@@ -5,10 +5,9 @@
  * for them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { acceptsConnections as accepts, freePort } from './free-port.js';
 import { spawnTracked, type TrackedProcess } from './processes.js';
 
 /** The redis-server binary: `REDIS_SERVER`, default /usr/bin/redis-server. */
@@ -39,18 +38,6 @@ export interface PrivateRedis {
 
 const servers = new Set<TrackedProcess>();
 const madeDirs: string[] = [];
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1');
-  });
-}
 
 /** Starts a private redis-server and resolves once it accepts connections. */
 export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {

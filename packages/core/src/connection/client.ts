@@ -4,6 +4,7 @@ import type { Broker } from '../broker.js';
 import { dispatch } from '../handlers/dispatch.js';
 import type { Message, ProtocolLevel, QoS, Will } from '../types.js';
 import { callHook } from '../hooks.js';
+import type { PublishRateLimiter } from '../limits/publish-rate.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
 import { encodePacketV5 } from './encoder-v5.js';
 import { ProtocolViolation, Reason } from './reason-codes.js';
@@ -102,6 +103,10 @@ export class Client {
    * ahead of the stamps it hears of: of two connections with one id, the later stamp keeps it.
    */
   takeoverStamp = 0;
+  /** Counted against `maxConnections` (see ConnectionGate). */
+  admitted = false;
+  /** This client's `maxPublishRate`, when the broker has one. */
+  publishRate: PublishRateLimiter | null = null;
 
   // What follows is created on first use: an idle connection should cost little memory.
   /** QoS 2 packet ids received and not yet released, so a re-send is not delivered twice. */
@@ -149,6 +154,7 @@ export class Client {
   /** @internal bytes from the stream. */
   onData(chunk: Buffer): void {
     this.lastSeen = Date.now();
+    this.server.stats.bytesReceived += chunk.length;
     this.reader.push(chunk);
   }
 
@@ -178,6 +184,7 @@ export class Client {
     if (this.closing) return;
     const reasonCode = error instanceof ProtocolViolation ? error.reasonCode : Reason.MalformedPacket;
     if (!this.connected && reasonCode === Reason.UnsupportedProtocolVersion) {
+      this.server.stats.refuse('protocolVersion');
       // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 1 (3.1.1's "unacceptable
       // protocol version") before closing: the client's level is unknown, so 3.1.1's encoding.
       this.writeBytes(encodePacket({ cmd: 'connack', reasonCode, sessionPresent: false }));
@@ -342,6 +349,7 @@ export class Client {
   writeBytes(bytes: Buffer): void {
     const stream = this.stream;
     if (stream.destroyed) return;
+    this.server.stats.bytesSent += bytes.length;
     if (this.batch === Batch.Idle) {
       this.batch = Batch.Wrote;
       process.nextTick(endBatch, this);
@@ -446,10 +454,14 @@ export class Client {
     this.closing = true;
     this.connected = false;
     this.reader.stop();
-    if (wasConnected) this.server.emit('clientDisconnecting', this);
+    if (wasConnected) {
+      this.logger.info({ clientId: this.id, reason }, 'client disconnected');
+      this.server.emit('clientDisconnecting', this);
+    }
     if (wasConnected && this.protocolVersion === 5) this.sayFarewell(reason);
     this.hangUp();
     this.releaseThrottled();
+    this.publishRate?.stop();
     try {
       if (this.sessionStarted) await endSession(this, reason);
     } catch (error) {

@@ -51,6 +51,11 @@ export class OutboundQueue {
     return this.waiting.length;
   }
 
+  /** Packets sent and not yet acknowledged. */
+  get inflightCount(): number {
+    return this.inflight?.size ?? 0;
+  }
+
   /** Queues or sends a message at the given QoS, keeping the order messages were pushed in. */
   push(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
@@ -66,7 +71,7 @@ export class OutboundQueue {
     const { maxQueuedMessages } = this.client.server.settings;
     if (this.waiting.length >= maxQueuedMessages) {
       this.waiting.shift();
-      this.client.server.stats.dropped++;
+      this.client.server.stats.drop('queueFull');
       if (!this.warnedFull) {
         this.warnedFull = true;
         this.client.logger.warn({ clientId: this.client.id, maxQueuedMessages }, 'client queue full, dropping its oldest messages');
@@ -161,6 +166,14 @@ export class OutboundQueue {
     return (this.inflight?.size ?? 0) < this.window;
   }
 
+  /** Counts a PUBLISH about to be written; the first delivery of a sampled message ends its latency. */
+  private counted(message: Message, qos: QoS): void {
+    const stats = this.client.server.stats;
+    stats.publishSent++;
+    stats.sentByQos[qos]++;
+    if (message === stats.latency.pending) stats.latency.delivered();
+  }
+
   private send(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
     // [MQTT-3.3.2-5] an expired message is not sent. (One comparison for messages without expiry.)
@@ -172,7 +185,7 @@ export class OutboundQueue {
     if (qos === 0) {
       const bytes = mqtt5 === null ? (retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message)) : mqtt5.encodePublish(message, 0, retain, false, 0);
       if (bytes === null) return this.dropTooLarge();
-      client.server.stats.publishSent++;
+      this.counted(message, 0);
       client.writeBytes(bytes);
       return;
     }
@@ -182,7 +195,7 @@ export class OutboundQueue {
     // Encoded first: a packet too large for a 5.0 client is dropped before it is in flight.
     const bytes = mqtt5 === null ? encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId) : mqtt5.encodePublish(packet, qos, retain, false, packet.messageId);
     if (bytes === null) return this.dropTooLarge();
-    client.server.stats.publishSent++;
+    this.counted(message, qos);
     (this.inflight ??= new Map()).set(packet.messageId, packet);
     if (client.durable) {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));

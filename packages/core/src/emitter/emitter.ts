@@ -20,6 +20,11 @@ export interface Emitter {
    * receiving, so that nothing already in transit to it is missed.
    */
   sync(): Promise<void>;
+  /**
+   * Resolves once the Emitter's server answered a round trip; rejects at once when it is known to
+   * be unreachable. Absent on in-process Emitters (they are always reachable).
+   */
+  ping?(): Promise<void>;
   /** Stops delivery and releases connections; nothing is delivered after it resolves. */
   close(): Promise<void>;
 }

@@ -5,6 +5,8 @@ import { Mqtt5Connection } from '../connection/mqtt5-connection.js';
 import { messagePropertiesOf, type DecodedProperties, type OutgoingProperties } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
+import { PublishRateLimiter } from '../limits/publish-rate.js';
+import type { RefusalReason } from '../sys/broker-stats.js';
 import { clientMayPublish } from '../sys/topic-access.js';
 import { topicNameError } from '../topics/validate.js';
 import type { QoS } from '../types.js';
@@ -24,9 +26,28 @@ export interface PendingConnect {
   authentication?: { method: string; data?: Buffer };
 }
 
+/** The refusal counter a CONNACK reason code counts in. */
+function refusalReason(reasonCode: number): RefusalReason {
+  switch (reasonCode) {
+    case Reason.UnsupportedProtocolVersion:
+      return 'protocolVersion';
+    case Reason.ClientIdentifierNotValid:
+      return 'identifierRejected';
+    case Reason.ServerBusy:
+      return 'maxConnections';
+    case Reason.BadUserNameOrPassword:
+      return 'badCredentials';
+    case Reason.NotAuthorized:
+      return 'notAuthorized';
+    default:
+      return 'other';
+  }
+}
+
 /** CONNACK with a refusal, then the connection closes. [MQTT-3.2.2-6] [MQTT-3.2.2-7] */
 export function refuse(client: Client, reasonCode: number, reason: string, properties?: OutgoingProperties): Promise<void> {
-  client.logger.info({ clientId: client.id, reasonCode }, reason);
+  client.server.stats.refuse(refusalReason(reasonCode));
+  client.logger.info({ clientId: client.id, reasonCode }, `connection refused: ${reason}`);
   const v5 = client.protocolVersion === 5;
   client.write({ cmd: 'connack', reasonCode, sessionPresent: false, properties: v5 ? { reasonString: reason, ...properties } : undefined });
   return client.close(reason);
@@ -77,6 +98,8 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
     if (v5) pending.assignedClientIdentifier = clientId;
   }
   client.id = clientId;
+  // Before authentication: a broker at capacity spends nothing more on the client. 3.1.1 hears 3.
+  if (!server.admit(client)) return refuse(client, Reason.ServerBusy, 'server busy: maxConnections reached');
   client.clean = packet.clean !== false;
   client.keepalive = packet.keepalive ?? 0;
   const maxKeepalive = server.settings.maxKeepalive;
@@ -180,6 +203,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   // unacknowledged packets first, then the Store's queue (the offline queue). [MQTT-4.6.0-1]
   if (unacknowledged) client.outbound.restore(unacknowledged); // [MQTT-4.4.0-1]
   client.connected = true;
+  if (server.settings.maxPublishRate) client.publishRate = new PublishRateLimiter(client, server.settings.maxPublishRate);
   server.announceConnected(client);
   if (client.durable) client.outbound.readStore();
   else client.outbound.pump();

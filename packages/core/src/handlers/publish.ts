@@ -12,13 +12,23 @@ import type { PublishedMessage } from '../types.js';
  * message is stored and emitted, so an acknowledged message is never lost. [MQTT-4.3.2-2]
  */
 export function handlePublish(client: Client, packet: PublishPacket): void | Promise<void> {
+  // Over maxPublishRate, the next packet of this client waits until it is back under the rate.
+  const paced = client.publishRate?.charge(packet.payload.length);
+  if (!paced) return publish(client, packet);
+  return Promise.all([publish(client, packet), paced]).then(() => undefined);
+}
+
+function publish(client: Client, packet: PublishPacket): void | Promise<void> {
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   const message = client.server.messageIds.message(packet.topic, payload, packet.qos, packet.retain);
   // Only a 5.0 PUBLISH has properties (an empty list included): its topic may be an alias, and is
   // checked once resolved. A 3.1.1 topic name was checked by PacketReader.
   if (packet.properties !== undefined && !readV5(client, packet, message)) return;
   const server = client.server;
-  server.stats.publishReceived++;
+  const stats = server.stats;
+  stats.publishReceived++;
+  stats.receivedByQos[packet.qos]++;
+  if (stats.latency.armed) stats.latency.start(message);
   const messageId = packet.messageId!;
   if (message.topic.charCodeAt(0) === 36 /* $ */ && !clientMayPublish(message.topic)) return dropReserved(client, message, messageId);
   if (packet.qos === 2) return publishExactlyOnce(client, message, messageId);

@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { ConfigurationError } from '../configuration-error.js';
+import type { ServerOptions } from '../options.js';
 import type { Server } from '../server.js';
 
 /** TLS material as files (Mosca's names); anything else goes to tls.createServer as it is. */
@@ -27,12 +28,13 @@ export interface CustomListener {
  */
 export type InterfaceFactory = (iface: InterfaceOptions, fallback: InterfaceFallback, server: Server) => CustomListener;
 
-/** The options an interface falls back on (Mosca's `fallback` argument): the top-level ones. */
-export interface InterfaceFallback {
-  port?: number;
-  host?: string;
-  credentials?: CredentialsOptions;
-  maxConnections?: number;
+/** The options an interface falls back on (Mosca's `fallback` argument): the server's options. */
+export type InterfaceFallback = ServerOptions;
+
+/** New connections a listener accepts per second, and how many it accepts at once after a quiet spell. */
+export interface ConnectionRateOptions {
+  rate: number;
+  burst?: number;
 }
 
 /** One listener: Mosca's `interfaces` entries. */
@@ -43,17 +45,34 @@ export interface InterfaceOptions {
   credentials?: CredentialsOptions;
   /** WebSocket path (http/https); any path when unset. */
   path?: string;
-  /** Connections this listener holds at once; the top-level `maxConnections` when unset. */
+  /** http/https: serve this folder's files (Mosca's `static`). */
+  static?: string;
+  /** http/https: serve mqtt.js's browser build at `/mqtt.js` (Mosca's `bundle`). */
+  bundle?: boolean;
+  /** New connections per second on this listener; the broker's `connectionRate` when unset. */
+  connectionRate?: ConnectionRateOptions | false;
+  /** Connections this listener holds at once (the broker's `maxConnections` counts them all). */
   maxConnections?: number;
 }
 
+/** Mosca's `http`/`https` options: a WebSocket listener that may also serve files. */
+export interface HttpListenerOptions {
+  port?: number;
+  path?: string;
+  static?: string;
+  bundle?: boolean;
+}
+
 /** Mosca's flat listener options. */
-export interface FlatListenerOptions extends InterfaceFallback {
+export interface FlatListenerOptions {
+  port?: number;
+  host?: string;
+  credentials?: CredentialsOptions;
   interfaces?: InterfaceOptions[];
   secure?: { port?: number; keyPath?: string; certPath?: string; [tlsOption: string]: unknown };
   allowNonSecure?: boolean;
-  http?: { port?: number; path?: string };
-  https?: { port?: number; path?: string };
+  http?: HttpListenerOptions;
+  https?: HttpListenerOptions;
   onlyHttp?: boolean;
 }
 
@@ -61,25 +80,8 @@ const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as co
 type BuiltIn = keyof typeof DEFAULT_PORTS;
 
 /** The keys each listener shape takes; others are reported (unknownListenerOptions). */
-const INTERFACE_KEYS = ['type', 'port', 'host', 'credentials', 'path', 'maxConnections', 'static', 'bundle'];
+const INTERFACE_KEYS = ['type', 'port', 'host', 'credentials', 'path', 'static', 'bundle', 'connectionRate', 'maxConnections'];
 const WEB_KEYS = ['port', 'path', 'static', 'bundle'];
-
-/**
- * Mosca's file serving on its HTTP listeners (`static`: a directory, `bundle`: MQTT.js at
- * /mqtt.js) is not there yet: refused, never ignored. Delete this table (and its call) once the
- * admin listener serves them.
- */
-const NOT_SERVED: Record<string, string> = {
-  static: 'serve the directory with a web server',
-  bundle: 'serve mqtt.js (dist/mqtt.min.js of the mqtt package) with a web server',
-};
-
-function refuseFileServing(where: string, options: object): void {
-  for (const [key, instead] of Object.entries(NOT_SERVED)) {
-    const value = (options as Record<string, unknown>)[key];
-    if (value !== undefined && value !== false) throw new ConfigurationError(`option ${where}.${key} is not supported yet: ${instead}, and remove ${where}.${key}`);
-  }
-}
 
 function port(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
@@ -107,7 +109,6 @@ function fromInterfaces(options: FlatListenerOptions, interfaces: unknown): Inte
     if (!custom && !((iface.type as string) in DEFAULT_PORTS)) {
       throw new ConfigurationError(`${where}.type must be one of mqtt, mqtts, http, https, or a function (iface, fallback, server) that returns a server`);
     }
-    refuseFileServing(where, iface);
     // A custom listener falls back on the top-level port, as in Mosca.
     const fallbackPort = custom ? (options.port ?? DEFAULT_PORTS.mqtt) : DEFAULT_PORTS[iface.type as BuiltIn];
     const resolved: InterfaceOptions = {
@@ -136,12 +137,12 @@ export function interfacesOf(options: FlatListenerOptions): InterfaceOptions[] {
     list.push({ type: 'mqtts', port: port(secure.port ?? DEFAULT_PORTS.mqtts, 'option secure.port'), host, credentials });
   }
   if (options.http) {
-    refuseFileServing('http', options.http);
-    list.push({ type: 'http', port: port(options.http.port ?? DEFAULT_PORTS.http, 'option http.port'), host, path: options.http.path });
+    const { port: httpPort, ...rest } = options.http;
+    list.push({ ...rest, type: 'http', port: port(httpPort ?? DEFAULT_PORTS.http, 'option http.port'), host });
   }
   if (options.https) {
-    refuseFileServing('https', options.https);
-    list.push({ type: 'https', port: port(options.https.port ?? DEFAULT_PORTS.https, 'option https.port'), host, path: options.https.path, credentials });
+    const { port: httpsPort, ...rest } = options.https;
+    list.push({ ...rest, type: 'https', port: port(httpsPort ?? DEFAULT_PORTS.https, 'option https.port'), host, credentials });
   }
   for (const iface of list) {
     if ((iface.type === 'mqtts' || iface.type === 'https') && (!iface.credentials?.keyPath || !iface.credentials.certPath)) {

@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { ConfigurationError } from '../configuration-error.js';
 import { listenerName, type CredentialsOptions, type CustomListener, type InterfaceFactory, type InterfaceOptions } from './interface-options.js';
+import { httpFileServer } from './http-files.js';
 
 /** Hands a new connection's byte stream to the broker. */
 export type Accept = (stream: Duplex, remoteAddress: string) => void;
@@ -44,7 +45,6 @@ function onSocket(socket: net.Socket, accept: Accept): void {
 
 /** What a listener needs of the broker's settings. */
 export interface ListenerLimits {
-  maxConnections: number;
   maxPacketSize: number;
 }
 
@@ -105,7 +105,7 @@ export function attachWebSocket(server: http.Server | https.Server, options: { p
 /** Builds a custom interface's listener (Mosca's factory `type`), with what the factory is given. */
 export type MakeCustom = (factory: InterfaceFactory, iface: InterfaceOptions) => CustomListener;
 
-function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number, makeCustom: MakeCustom): { server: CustomListener; wss?: WebSocketAttachment } {
+async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number, makeCustom: MakeCustom): Promise<{ server: CustomListener; wss?: WebSocketAttachment }> {
   if (typeof iface.type === 'function') return { server: makeCustom(iface.type, iface) };
   switch (iface.type) {
     case 'mqtt':
@@ -114,20 +114,22 @@ function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: nu
       return { server: tls.createServer(tlsOptions(iface.credentials), (socket) => onSocket(socket, accept)) };
     case 'http':
     case 'https': {
-      const notFound: http.RequestListener = (_req, res) => {
-        res.writeHead(426, { 'content-type': 'text/plain' });
-        res.end('this port speaks MQTT over WebSocket\n');
-      };
-      const server = iface.type === 'http' ? http.createServer(notFound) : https.createServer(tlsOptions(iface.credentials), notFound);
+      // Plain HTTP requests get files (Mosca's static and bundle) or 426.
+      const files = await httpFileServer(iface);
+      const server = iface.type === 'http' ? http.createServer(files) : https.createServer(tlsOptions(iface.credentials), files);
       return { server, wss: attachWebSocket(server, { path: iface.path, maxPayload: maxPacketSize }, accept) };
     }
   }
 }
 
-/** Opens one interface; a port already taken becomes an error that says what to do. */
-export function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits, makeCustom: MakeCustom): Promise<Listener> {
-  const { server, wss } = createServer(iface, accept, limits.maxPacketSize, makeCustom);
-  server.maxConnections = iface.maxConnections ?? limits.maxConnections;
+/**
+ * Opens one interface; a port already taken becomes an error that says what to do. The broker's
+ * `maxConnections` is counted across listeners (ConnectionGate); an interface's own
+ * `maxConnections` also caps that listener (net.Server.maxConnections).
+ */
+export async function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits, makeCustom: MakeCustom): Promise<Listener> {
+  const { server, wss } = await createServer(iface, accept, limits.maxPacketSize, makeCustom);
+  if (iface.maxConnections !== undefined) server.maxConnections = iface.maxConnections;
   const name = listenerName(iface);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

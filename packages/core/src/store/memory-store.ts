@@ -41,8 +41,18 @@ export class MemoryStore implements Store {
     this.maxQueued = options.maxQueuedMessages ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
   }
 
-  async storeRetained(message: Message): Promise<void> {
+  async storeRetained(message: Message, maxCount = Infinity): Promise<boolean> {
+    if (message.payload.length > 0 && this.retained.size >= maxCount && !this.retained.has(message.topic)) return false;
     this.retained.set(message);
+    return true;
+  }
+
+  async countRetained(): Promise<number> {
+    return this.retained.size;
+  }
+
+  async countOfflineSessions(): Promise<number> {
+    return this.sessions.countOffline();
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {

@@ -66,6 +66,13 @@ export class SessionIndex<S extends SessionRecord> {
     return found;
   }
 
+  /** How many sessions are not connected and not expired. */
+  countOffline(now = Date.now()): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (!session.connected && session.expiresAt > now) count++;
+    return count;
+  }
+
   /** Every session, for loading and sweeping. */
   entries(): IterableIterator<[string, S]> {
     return this.sessions.entries();

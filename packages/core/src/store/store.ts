@@ -9,8 +9,14 @@ import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, Record
  */
 export interface Store {
   // Retained messages -----------------------------------------------------------------------
-  /** Stores `message` as the retained message of its topic; an empty payload deletes it. */
-  storeRetained(message: Message): Promise<void>;
+  /**
+   * Stores `message` as the retained message of its topic; an empty payload deletes it. With
+   * `maxCount`, a message for a topic that has none is not stored once `maxCount` topics have one:
+   * resolves false then, true otherwise. The check and the write are one atomic step.
+   */
+  storeRetained(message: Message, maxCount?: number): Promise<boolean>;
+  /** How many topics have a retained message. */
+  countRetained(): Promise<number>;
   /** Every retained message whose topic matches one of `filters` ($-topic rules included). */
   matchRetained(filters: readonly string[]): Promise<Message[]>;
 
@@ -94,6 +100,18 @@ export interface Store {
    * starts with `page.prefix`, after the key `page.after` (for paging), at most `page.limit`.
    */
   listRecords(collection: string, page?: RecordPage): Promise<StoredRecord[]>;
+
+  // Health ----------------------------------------------------------------------------------
+  /**
+   * How many durable sessions are stored and not connected, for Stores that can count them
+   * cheaply (those holding their session index in memory); absent otherwise.
+   */
+  countOfflineSessions?(): Promise<number>;
+  /**
+   * Resolves once the Store's server answered a round trip; rejects at once when it is known to be
+   * unreachable. Absent on Stores with no server (they are always reachable).
+   */
+  ping?(): Promise<void>;
 
   /** Releases every connection and timer; pending writes are flushed first. */
   close(): Promise<void>;

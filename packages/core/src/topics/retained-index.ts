@@ -11,6 +11,22 @@ interface Node {
 
 export class RetainedIndex {
   private readonly root: Node = { children: new Map() };
+  private count = 0;
+
+  /** How many topics have a retained message. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Whether `topic` has a retained message. */
+  has(topic: string): boolean {
+    let node: Node | undefined = this.root;
+    for (const level of topic.split('/')) {
+      node = node.children.get(level);
+      if (!node) return false;
+    }
+    return node.message !== undefined;
+  }
 
   /** Stores the message, or deletes the topic's message when the payload is empty. */
   set(message: Message): void {
@@ -28,6 +44,7 @@ export class RetainedIndex {
       }
       node = child;
     }
+    if (!node.message) this.count++;
     node.message = message;
   }
 
@@ -38,7 +55,10 @@ export class RetainedIndex {
       if (!child) return;
       path.push(child);
     }
-    delete path[path.length - 1]!.message;
+    const last = path[path.length - 1]!;
+    if (!last.message) return;
+    this.count--;
+    delete last.message;
     for (let i = levels.length; i > 0; i--) {
       const node = path[i]!;
       if (node.message || node.children.size > 0) break;
@@ -83,5 +103,6 @@ export class RetainedIndex {
 
   clear(): void {
     this.root.children.clear();
+    this.count = 0;
   }
 }
