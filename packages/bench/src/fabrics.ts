@@ -3,10 +3,12 @@
 // what it left on the shared service. The Store is Redis for every backend, so that clusters
 // differ only in the fabric that carries messages between the instances.
 import { Redis } from 'ioredis';
+import amqp from 'amqplib';
 import { MongoClient } from 'mongodb';
 import { withDatabase } from '@skynet-mqtt/mongodb';
+import { freePort, HOST } from './ports.js';
 
-export const FABRIC_NAMES = ['redis', 'mqtt', 'mongodb'] as const;
+export const FABRIC_NAMES = ['redis', 'amqp', 'zeromq', 'mqtt', 'mongodb'] as const;
 export type FabricName = (typeof FABRIC_NAMES)[number];
 
 export interface Deployment {
@@ -20,6 +22,7 @@ export interface Fabric {
 }
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 /** The parent broker of the MQTT bridge fabric (the machine's Mosquitto). */
 const MQTT_BRIDGE_URL = process.env.MQTT_BRIDGE_URL ?? 'mqtt://127.0.0.1:1883';
 /** A MongoDB server: none can be installed on the development machine, so there is no default. */
@@ -54,6 +57,17 @@ async function deleteRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
+/** Deletes an exchange (the instances delete their own queues when they stop). */
+async function deleteExchange(exchange: string): Promise<void> {
+  const connection = await amqp.connect(AMQP_URL);
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteExchange(exchange);
+  } finally {
+    await connection.close();
+  }
+}
+
 /** The Redis Store of a deployment, under `prefix`. */
 function redisStore(prefix: string): Record<string, unknown> {
   return { factory: 'redis', url: REDIS_URL, prefix };
@@ -65,6 +79,34 @@ export const FABRICS: Readonly<Record<FabricName, Fabric>> = {
       const prefix = `${uniqueName()}:`;
       return {
         options: Array.from({ length: count }, () => ({ backend: { type: 'redis', url: REDIS_URL, prefix }, persistence: redisStore(prefix) })),
+        cleanUp: () => deleteRedisPrefix(prefix),
+      };
+    },
+  },
+  amqp: {
+    async deploy(count) {
+      const name = uniqueName();
+      const exchange = name.replace(/:/g, '.');
+      return {
+        options: Array.from({ length: count }, () => ({ backend: { type: 'amqp', url: AMQP_URL, exchange }, persistence: redisStore(`${name}:`) })),
+        cleanUp: async () => {
+          await deleteExchange(exchange);
+          await deleteRedisPrefix(`${name}:`);
+        },
+      };
+    },
+  },
+  // The instances bind free loopback ports and list each other.
+  zeromq: {
+    async deploy(count) {
+      const prefix = `${uniqueName()}:`;
+      const nodes: { port: string; controlPort: string }[] = [];
+      for (let i = 0; i < count; i++) nodes.push({ port: `tcp://${HOST}:${await freePort()}`, controlPort: `tcp://${HOST}:${await freePort()}` });
+      return {
+        options: nodes.map((node) => ({
+          backend: { type: 'zmq', ...node, remotePorts: nodes.filter((other) => other !== node).map((other) => other.controlPort) },
+          persistence: redisStore(prefix),
+        })),
         cleanUp: () => deleteRedisPrefix(prefix),
       };
     },

@@ -244,3 +244,23 @@ export function emitterContract(name: string, makeEmitter: () => Promise<Emitter
     });
   });
 }
+
+/**
+ * `emitter` with `onClose` called once, at its first close(): for factories that put the emitters
+ * open at the same time on one bus (a shared prefix, exchange or mesh) and start a new bus once
+ * all of them are closed.
+ */
+export function onFirstClose(emitter: Emitter, onClose: () => void): Emitter {
+  let closed = false;
+  return {
+    publish: (m) => emitter.publish(m),
+    subscribe: (f, h) => emitter.subscribe(f, h),
+    unsubscribe: (f, h) => emitter.unsubscribe(f, h),
+    sync: () => emitter.sync(),
+    close: async () => {
+      if (!closed) onClose();
+      closed = true;
+      await emitter.close();
+    },
+  };
+}

@@ -49,6 +49,43 @@ export function mqtt5StoreContract(store: () => Store, reopen?: () => Promise<St
     }
   });
 
+  describe('MQTT 5 subscription options and identifiers', () => {
+    const subscriptions = [
+      { topic: 'opt/plain', qos: 1 as const },
+      { topic: 'opt/+', qos: 2 as const, nl: true, rap: true, rh: 2 as const, subscriptionIdentifier: 268_435_455 },
+      { topic: 'opt/#', qos: 0 as const, rh: 1 as const, subscriptionIdentifier: 1 },
+    ];
+    const byTopic = (list: readonly { topic: string }[]) => [...list].sort((a, b) => a.topic.localeCompare(b.topic));
+
+    test('are kept with each subscription and found by topic', async () => {
+      await store().addSubscriptions('opts', subscriptions);
+      assert.deepEqual(byTopic((await store().getSession('opts'))!), byTopic(subscriptions));
+      const found = await store().subscriptionsByTopic('opt/plain');
+      assert.deepEqual(byTopic(found.map(({ clientId: _c, connected: _s, ...subscription }) => subscription)), byTopic(subscriptions));
+      // Replacing a subscription replaces its options too.
+      await store().addSubscriptions('opts', [{ topic: 'opt/+', qos: 1 }]);
+      assert.deepEqual((await store().getSession('opts'))!.find((s) => s.topic === 'opt/+'), { topic: 'opt/+', qos: 1 });
+    });
+
+    if (reopen && replace) {
+      test('survive a restart', async () => {
+        await store().addSubscriptions('opts', subscriptions);
+        await store().close();
+        replace(await reopen());
+        assert.deepEqual(byTopic((await store().getSession('opts'))!), byTopic(subscriptions));
+      });
+    }
+
+    test("a subscriber's copy keeps its subscription identifiers, queued and in flight", async () => {
+      await store().createSession('ids');
+      const queued = { ...v5Message('ids/q', 'q', 1), subscriptionIdentifiers: [3, 70_000] };
+      await store().enqueue('ids', queued);
+      assert.deepEqual((await store().peekQueue('ids', 1))[0]?.message.subscriptionIdentifiers, [3, 70_000]);
+      await store().putOutgoing('ids', { ...queued, messageId: 4 });
+      assert.deepEqual((await store().getOutgoing('ids'))[0]?.subscriptionIdentifiers, [3, 70_000]);
+    });
+  });
+
   describe('MQTT 5 message properties', () => {
     test('retained messages keep their properties', async () => {
       const retained = v5Message('v5/r', 'kept', 1, true);

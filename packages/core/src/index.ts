@@ -19,9 +19,11 @@ export { DEFAULT_STORE_LIMITS, DEFAULT_RECORD_PAGE, checkRecordName, recordNameE
 export { MemoryStore } from './store/memory-store.js';
 export { RemovedIds } from './store/removed-ids.js';
 export { SessionIndex } from './store/session-index.js';
+export { packSubscription, unpackSubscription } from './store/packed-subscription.js';
 export type { SessionRecord } from './store/session-index.js';
 export type { Emitter, MessageHandler } from './emitter/emitter.js';
 export { MemoryEmitter } from './emitter/memory-emitter.js';
+export { LocalHandlers } from './emitter/local-handlers.js';
 export { PublisherSequences } from './emitter/publisher-sequences.js';
 export { TopicIndex } from './topics/topic-index.js';
 export { RetainedIndex } from './topics/retained-index.js';

@@ -104,7 +104,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private sys?: SysPublisher;
   private readonly started: Promise<void>;
   private stopping: Promise<void> | null = null;
-  private readonly onMessage: MessageHandler = (message) => this.router.deliver(message);
+  private readonly onMessage: MessageHandler = (message) => this.router.deliver(message, undefined, this.publishing);
   /** `$SYS` messages reach only the clients allowed to read them (sysAccess). */
   private readonly onSysMessage: MessageHandler = (message) => this.router.deliver(message, this.sysAccess.audienceOf(message.topic));
 
@@ -357,21 +357,31 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.emit('published', message, client);
   }
 
-  /** Queues the message for durable sessions that are offline, once per client. [MQTT-3.1.2-5] */
+  /**
+   * Queues the message for durable sessions that are offline, once per client [MQTT-3.1.2-5], as
+   * their subscriptions ask: highest QoS, RETAIN if one keeps it (Retain As Published), every
+   * Subscription Identifier. [MQTT-3.3.4-4]
+   */
   private async queueForOfflineSessions(message: PublishedMessage): Promise<void> {
     const subscriptions = await this.store.subscriptionsByTopic(message.topic);
-    const offline = new Map<string, QoS>();
-    for (const { clientId, qos, connected } of subscriptions) {
-      if (!connected && (offline.get(clientId) ?? -1) < qos) offline.set(clientId, qos);
+    const offline = new Map<string, { qos: QoS; retain: boolean; ids?: number[] }>();
+    for (const { clientId, qos, connected, rap, subscriptionIdentifier } of subscriptions) {
+      if (connected) continue;
+      const seen = offline.get(clientId) ?? { qos: 0, retain: false };
+      if (qos > seen.qos) seen.qos = qos;
+      if (rap && message.retain) seen.retain = true;
+      if (subscriptionIdentifier !== undefined) (seen.ids ??= []).push(subscriptionIdentifier);
+      offline.set(clientId, seen);
     }
     const writes: Promise<void>[] = [];
-    for (const [clientId, granted] of offline) {
+    for (const [clientId, { qos: granted, retain, ids }] of offline) {
       const qos = (message.qos < granted ? message.qos : granted) as QoS;
       if (qos === 0 && !this.settings.storeMessagesQos0) continue;
       // The message's id goes with it: the session closing on another instance may queue the same message (endSession).
-      const queued: Message = { id: message.id, topic: message.topic, payload: message.payload, qos, retain: false };
+      const queued: Message = { id: message.id, topic: message.topic, payload: message.payload, qos, retain };
       if (message.properties) queued.properties = message.properties;
       if (message.expiresAt !== undefined) queued.expiresAt = message.expiresAt;
+      if (ids) queued.subscriptionIdentifiers = ids;
       writes.push(this.queueOffline(clientId, queued));
     }
     await Promise.all(writes);

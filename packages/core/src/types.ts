@@ -35,6 +35,11 @@ export interface MessageContent {
    * when the broker received it. An expired message is delivered to no one. [MQTT-3.3.2-5]
    */
   expiresAt?: number;
+  /**
+   * MQTT 5: the Subscription Identifiers of the subscriptions of one client that the message
+   * matched, set on that client's copy (queued, in flight) only. [MQTT-3.3.4-3]
+   */
+  subscriptionIdentifiers?: number[];
 }
 
 /**
@@ -72,10 +77,18 @@ export interface QueuedMessage {
   message: Message;
 }
 
-/** A subscription filter with its granted QoS. */
+/** A subscription filter with its granted QoS and, from MQTT 5 clients, its options. */
 export interface Subscription {
   topic: string;
   qos: QoS;
+  /** No Local: messages the client publishes itself do not come back to it. [MQTT-3.8.3-3] */
+  nl?: boolean;
+  /** Retain As Published: forwarded messages keep their RETAIN flag. [MQTT-3.3.1-12] [MQTT-3.3.1-13] */
+  rap?: boolean;
+  /** Retain Handling: 0 sends retained messages on subscribe, 1 only for a new subscription, 2 never. */
+  rh?: 0 | 1 | 2;
+  /** The Subscription Identifier the SUBSCRIBE carried, sent back with each message it matches. */
+  subscriptionIdentifier?: number;
 }
 
 /** A durable subscription together with the client that holds it. */

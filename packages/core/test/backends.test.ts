@@ -1,5 +1,6 @@
 /** How the `persistence` and `backend` options become a Store and an Emitter. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { ConfigurationError, MemoryEmitter, MemoryStore, Server, type ServerOptions } from '../src/index.js';
 
@@ -32,10 +33,27 @@ test('memory by default, by name (Mosca\'s "trie" too), by instance and by facto
 
 test('an unknown name, an adapter that is not installed, or a wrong type stops start-up with what to do', async () => {
   await startFails({ persistence: { factory: 'postgres' } }, /persistence\.factory 'postgres' is unknown: use memory or one of redis, level/);
-  // An adapter this workspace does not install yet (@skynet-mqtt/mongodb now is).
-  await startFails({ backend: { type: 'zmq' } }, /needs the package @skynet-mqtt\/zeromq: run npm install @skynet-mqtt\/zeromq/);
   await startFails({ backend: { type: 42 as unknown as string } }, /backend\.type must be a name such as "redis" or a function/);
   await startFails({ persistence: 'redis' as unknown as ServerOptions['persistence'] }, /option persistence must be an object/);
   // level provides a Store only.
   await startFails({ backend: { type: 'level' } }, /provides no Emitter: pick it as persistence\.factory instead/);
+});
+
+test('an adapter package that is not installed stops start-up with the npm install line', () => {
+  // Every adapter is installed in this workspace: a child process whose resolver does not find
+  // @skynet-mqtt/zeromq stands for a machine without it.
+  const hide = `export async function resolve(specifier, context, next) {
+    if (specifier !== '@skynet-mqtt/zeromq') return next(specifier, context);
+    const error = new Error("Cannot find package '@skynet-mqtt/zeromq' imported from core");
+    error.code = 'ERR_MODULE_NOT_FOUND';
+    throw error;
+  }`;
+  const script = `
+    import { register } from 'node:module';
+    register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hide)}));
+    const { Server } = await import(${JSON.stringify(new URL('../src/index.js', import.meta.url).href)});
+    const server = new Server({ port: 0, host: '127.0.0.1', backend: { type: 'zmq' } });
+    server.ready().then(() => console.log('started'), (error) => console.log(error.name + ': ' + error.message));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.match(child.stdout, /ConfigurationError: .*needs the package @skynet-mqtt\/zeromq: run npm install @skynet-mqtt\/zeromq/, child.stderr);
 });

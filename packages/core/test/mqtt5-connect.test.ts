@@ -15,7 +15,7 @@ describe('MQTT 5 CONNACK', () => {
     const p = connack.properties!;
     assert.equal(p.retainAvailable, true);
     assert.equal(p.wildcardSubscriptionAvailable, true);
-    assert.equal(p.subscriptionIdentifiersAvailable, false);
+    assert.equal(p.subscriptionIdentifiersAvailable, true);
     assert.equal(p.sharedSubscriptionAvailable, false);
     assert.equal(p.maximumPacketSize, 65_536);
     assert.equal(p.topicAliasMaximum, 10);

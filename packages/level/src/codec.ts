@@ -1,4 +1,4 @@
-import { decodeMessageProperties, encodeMessageProperties, type Message, type MessageContent, type OutgoingPacket, type QoS } from '@skynet-mqtt/core';
+import { decodeMessageProperties, encodeMessageProperties, packSubscription, unpackSubscription, type Message, type MessageContent, type OutgoingPacket, type QoS, type Subscription } from '@skynet-mqtt/core';
 
 /**
  * Compact binary values. A Message is
@@ -7,7 +7,7 @@ import { decodeMessageProperties, encodeMessageProperties, type Message, type Me
  * so payloads stay binary-safe and need no base64 or JSON escaping.
  * Flags: bits 0-1 QoS, bit 2 retain, bit 3 `released: true`, bit 4 `released: false`
  * (two bits so an explicit `false` round-trips apart from an absent property), bit 5: MQTT 5
- * properties follow, encoded as on the wire (their length first), bit 6: the message's expiry
+ * properties (and a subscriber's copy's subscription ids) follow, encoded as on the wire (their length first), bit 6: the message's expiry
  * time follows the topic, bit 7: the message id comes first (absent for a will, and in values
  * written by layout version 1: read as id '').
  */
@@ -24,7 +24,7 @@ function encodeMessageWithFlags(message: MessageContent & { id?: string }, extra
   const id = message.id ? Buffer.from(message.id, 'utf8') : null;
   if (id && id.length > 0xffff) throw new Error(`message id longer than 65535 bytes: ${message.id!.slice(0, 40)}...`);
   const topic = Buffer.from(message.topic, 'utf8');
-  const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
+  const properties = encodeMessageProperties(message);
   const idLength = id ? 2 + id.length : 0;
   const expiryLength = message.expiresAt === undefined ? 0 : 8;
   const out = Buffer.allocUnsafe(1 + idLength + 4 + topic.length + expiryLength + (properties?.length ?? 0) + message.payload.length);
@@ -69,7 +69,8 @@ function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Messag
     payloadStart += 8;
   }
   let properties;
-  if (flags & HAS_PROPERTIES) ({ properties, next: payloadStart } = decodeMessageProperties(buffer, payloadStart));
+  let subscriptionIdentifiers;
+  if (flags & HAS_PROPERTIES) ({ properties, subscriptionIdentifiers, next: payloadStart } = decodeMessageProperties(buffer, payloadStart));
   const message: Message = {
     id,
     topic: buffer.toString('utf8', topicStart, topicEnd),
@@ -80,6 +81,7 @@ function decodeFlagsAndMessage(buffer: Buffer): { flags: number; message: Messag
   };
   if (properties) message.properties = properties;
   if (expiresAt !== undefined) message.expiresAt = expiresAt;
+  if (subscriptionIdentifiers) message.subscriptionIdentifiers = subscriptionIdentifiers;
   return { flags, message };
 }
 
@@ -157,11 +159,18 @@ export function decodeSession(buffer: Buffer): SessionRecord {
   return record;
 }
 
-/** A subscription value is its granted QoS, one byte. */
-export function encodeQoS(qos: QoS): Buffer {
-  return Buffer.of(qos);
+/**
+ * A subscription value: its granted QoS, one byte, as 3.1.1 subscriptions are; with MQTT 5 options
+ * or a Subscription Identifier, the packed number (packSubscription) as a float64 instead.
+ */
+export function encodeSubscription(subscription: Subscription): Buffer {
+  const packed = packSubscription(subscription);
+  if (packed < 4) return Buffer.of(packed);
+  const out = Buffer.allocUnsafe(8);
+  out.writeDoubleBE(packed, 0);
+  return out;
 }
 
-export function decodeQoS(buffer: Buffer): QoS {
-  return (buffer[0]! & QOS_MASK) as QoS;
+export function decodeSubscription(topic: string, buffer: Buffer): Subscription {
+  return unpackSubscription(topic, buffer.length === 1 ? buffer[0]! & QOS_MASK : buffer.readDoubleBE(0));
 }

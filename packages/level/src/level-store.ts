@@ -17,12 +17,12 @@ import {
 import {
   decodeMessage,
   decodeOutgoingEntry,
-  decodeQoS,
+  decodeSubscription,
   decodeQueueEntry,
   decodeSession,
   encodeMessage,
   encodeOutgoingEntry,
-  encodeQoS,
+  encodeSubscription,
   encodeQueueEntry,
   encodeSession,
   peekOutgoingHead,
@@ -129,7 +129,7 @@ export class LevelStore implements Store {
         fixes.push(del(key));
         continue;
       }
-      this.sessions.subscribe(clientId, session, [{ topic: filter, qos: decodeQoS(value) }]);
+      this.sessions.subscribe(clientId, session, [decodeSubscription(filter, value)]);
     }
     await this.write(fixes, false);
 
@@ -197,7 +197,7 @@ export class LevelStore implements Store {
     return this.forClient(clientId, async () => {
       const session = await this.live(clientId);
       if (!session) return null;
-      return [...session.subscriptions].map(([topic, qos]) => ({ topic, qos }));
+      return [...session.subscriptions.values()].map((subscription) => ({ ...subscription }));
     });
   }
 
@@ -212,7 +212,7 @@ export class LevelStore implements Store {
   async addSubscriptions(clientId: string, subscriptions: readonly Subscription[]): Promise<void> {
     return this.forClient(clientId, async () => {
       const { session, ops } = await this.ensure(clientId);
-      for (const { topic, qos } of subscriptions) ops.push(put(clientKey('subscriptions', clientId, topic), encodeQoS(qos)));
+      for (const subscription of subscriptions) ops.push(put(clientKey('subscriptions', clientId, subscription.topic), encodeSubscription(subscription)));
       await this.write(ops, true); // SUBACK follows
       this.sessions.set(clientId, session);
       this.sessions.subscribe(clientId, session, subscriptions);

@@ -56,7 +56,8 @@ export function messageDocument(message: MessageContent & { id?: string }): Mess
   checkStorable(message);
   const doc: MessageDocument = { topic: message.topic, payload: toBinary(message.payload), qos: message.qos, retain: message.retain };
   if (message.id !== undefined) doc.id = message.id;
-  if (message.properties) doc.props = toBinary(encodeMessageProperties(message.properties));
+  const properties = encodeMessageProperties(message);
+  if (properties) doc.props = toBinary(properties);
   if (message.expiresAt !== undefined) doc.expires = message.expiresAt;
   return doc;
 }
@@ -66,8 +67,9 @@ export function contentFromDocument(doc: Document): MessageContent {
   if (typeof doc.topic !== 'string') throw new Error('stored message without a topic');
   const message: MessageContent = { topic: doc.topic, payload: fromBinary(doc.payload), qos: qosOf(doc.qos), retain: doc.retain === true };
   if (doc.props !== undefined && doc.props !== null) {
-    const { properties } = decodeMessageProperties(fromBinary(doc.props));
+    const { properties, subscriptionIdentifiers } = decodeMessageProperties(fromBinary(doc.props));
     if (properties) message.properties = properties;
+    if (subscriptionIdentifiers) message.subscriptionIdentifiers = subscriptionIdentifiers;
   }
   if (typeof doc.expires === 'number') message.expiresAt = doc.expires;
   return message;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Document } from 'mongodb';
-import { checkRecordName, DEFAULT_RECORD_PAGE, DEFAULT_STORE_LIMITS, topicMatches, type RecordPage, type StoredRecord, type ClientSubscription, type Message, type OutgoingPacket, type QoS, type QueuedMessage, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
+import { checkRecordName, DEFAULT_RECORD_PAGE, DEFAULT_STORE_LIMITS, topicMatches, unpackSubscription, type RecordPage, type StoredRecord, type ClientSubscription, type Message, type OutgoingPacket, type QueuedMessage, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
 import { ClosedError, isDuplicateKey, MongoConnection } from './connection.js';
 import { contentFromDocument, fromBinary, messageDocument, messageFromDocument, outgoingFromDocument, toBinary, type OutgoingDocument, type RecordDocument } from './documents.js';
 import { resolveStoreOptions, type MongoStoreOptions, type ResolvedStoreOptions } from './options.js';
@@ -192,7 +192,7 @@ export class MongoStore implements Store {
       const stage = Q.offlineSince(Date.now(), this.options.ttl.subscriptions);
       await this.call(() => this.sessions.updateOne({ _id: clientId, conn: session.conn }, [stage]));
     }
-    return session.subs.map((s) => ({ topic: s.t, qos: s.q as QoS }));
+    return session.subs.map((s) => unpackSubscription(s.t, s.q));
   }
 
   /** Which of `owners` (Store instance ids) are running: their liveness document has not expired. */
@@ -227,7 +227,7 @@ export class MongoStore implements Store {
     for (const session of sessions) {
       const connected = session.conn !== null && alive.has(session.conn);
       for (const s of session.subs) {
-        if (topicMatches(s.t, topic)) found.push({ clientId: session._id, topic: s.t, qos: s.q as QoS, connected });
+        if (topicMatches(s.t, topic)) found.push({ ...unpackSubscription(s.t, s.q), clientId: session._id, connected });
       }
     }
     return found;

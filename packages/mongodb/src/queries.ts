@@ -1,5 +1,5 @@
 import type { Document, IndexDescription } from 'mongodb';
-import type { Subscription } from '@skynet-mqtt/core';
+import { packSubscription, type Subscription } from '@skynet-mqtt/core';
 import type { MessageDocument } from './documents.js';
 
 /**
@@ -81,15 +81,15 @@ export function literal(value: unknown): Document {
   return { $literal: value };
 }
 
-/** A stored subscription: filter, granted QoS, lookup key. */
+/** A stored subscription: filter, granted QoS (with MQTT 5 options: packSubscription), lookup key. */
 export interface SubscriptionEntry {
   t: string;
   q: number;
   l: string;
 }
 
-export function subscriptionEntry({ topic, qos }: Subscription): SubscriptionEntry {
-  return { t: topic, q: qos, l: subscriptionKey(topic) };
+export function subscriptionEntry(subscription: Subscription): SubscriptionEntry {
+  return { t: subscription.topic, q: packSubscription(subscription), l: subscriptionKey(subscription.topic) };
 }
 
 /**

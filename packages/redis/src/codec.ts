@@ -10,7 +10,8 @@ import { decodeMessageProperties, encodeMessageProperties, type Message, type Me
  *                                   | hasExpiry << 6
  *   [2..3: packet id (OutgoingPacket.messageId), big-endian]   [expiresAt, float64 ms]
  *   then: message id byte length (u16 BE), message id (UTF-8), topic byte length (u16 BE),
- *   topic (UTF-8), [MQTT 5 properties, encoded as on the wire, their length first], payload
+ *   topic (UTF-8), [MQTT 5 properties and a subscriber's copy's subscription ids, encoded as on
+ *   the wire, their length first], payload
  *
  * Version 1, written before messages had ids, is the same without the message id; it is read
  * with an empty id.
@@ -35,7 +36,7 @@ function encode(message: MessageContent & { id?: string }, packetId: number | un
   const idLength = byteLength(id, 'message id');
   const topicLength = byteLength(message.topic, 'topic');
   const packetIdBytes = packetId === undefined ? 0 : 2;
-  const properties = message.properties ? encodeMessageProperties(message.properties) : undefined;
+  const properties = encodeMessageProperties(message);
   const expiryBytes = message.expiresAt === undefined ? 0 : 8;
   const buffer = Buffer.allocUnsafe(6 + packetIdBytes + expiryBytes + idLength + topicLength + (properties?.length ?? 0) + message.payload.length);
   buffer[0] = VERSION;
@@ -92,12 +93,14 @@ function decode(buffer: Buffer): Decoded {
   const topic = buffer.toString('utf8', offset, offset + topicLength);
   offset += topicLength;
   let properties;
-  if (flags & HAS_PROPERTIES) ({ properties, next: offset } = decodeMessageProperties(buffer, offset));
+  let subscriptionIdentifiers;
+  if (flags & HAS_PROPERTIES) ({ properties, subscriptionIdentifiers, next: offset } = decodeMessageProperties(buffer, offset));
   // A copy, so that a payload kept by the broker does not pin a larger reply buffer.
   const payload = Buffer.from(buffer.subarray(offset));
   const message: Message = { id, topic, payload, qos: (flags & 0b11) as QoS, retain: (flags & RETAIN) !== 0 };
   if (properties) message.properties = properties;
   if (expiresAt !== undefined) message.expiresAt = expiresAt;
+  if (subscriptionIdentifiers) message.subscriptionIdentifiers = subscriptionIdentifiers;
   return { message, packetId, released: (flags & RELEASED) !== 0 };
 }
 

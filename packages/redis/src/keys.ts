@@ -48,7 +48,7 @@ export class Keys {
   will(clientId: string): string {
     return `${this.prefix}will:${clientId}`;
   }
-  /** Hash clientId → qos of every durable subscription to `filter`. */
+  /** Hash clientId → qos (with MQTT 5 options, packSubscription) of every durable subscription to `filter`. */
   filter(filter: string): string {
     return `${this.prefix}subs:f:${filter}`;
   }

@@ -3,12 +3,13 @@ import {
   checkRecordName,
   DEFAULT_STORE_LIMITS,
   DEFAULT_RECORD_PAGE,
+  packSubscription,
   topicMatches,
+  unpackSubscription,
   unref,
   type ClientSubscription,
   type Message,
   type OutgoingPacket,
-  type QoS,
   type QueuedMessage,
   type RecordPage,
   type Store,
@@ -169,12 +170,12 @@ export class RedisStore implements Store {
     if (reply === null) return null;
     const flat = asStrings(reply);
     const subscriptions: Subscription[] = [];
-    for (let i = 0; i < flat.length; i += 2) subscriptions.push({ topic: flat[i]!, qos: Number(flat[i + 1]) as QoS });
+    for (let i = 0; i < flat.length; i += 2) subscriptions.push(unpackSubscription(flat[i]!, Number(flat[i + 1])));
     return subscriptions;
   }
 
   async addSubscriptions(clientId: string, subscriptions: readonly Subscription[]): Promise<void> {
-    const pairs = subscriptions.flatMap(({ topic, qos }) => [topic, qos]);
+    const pairs = subscriptions.flatMap((subscription) => [subscription.topic, packSubscription(subscription)]);
     await this.run(S.ADD_SUBSCRIPTIONS, this.keys.session(clientId), [clientId, this.options.ttl.subscriptions, ...pairs]);
   }
 
@@ -191,7 +192,7 @@ export class RedisStore implements Store {
     const flat = asStrings(await this.run(S.SUBSCRIPTIONS_BY_TOPIC, this.keys.subscriptionNodes, [topic]));
     const found: ClientSubscription[] = [];
     for (let i = 0; i < flat.length; i += 4) {
-      found.push({ clientId: flat[i]!, topic: flat[i + 1]!, qos: Number(flat[i + 2]) as QoS, connected: flat[i + 3] === '1' });
+      found.push({ ...unpackSubscription(flat[i + 1]!, Number(flat[i + 2])), clientId: flat[i]!, connected: flat[i + 3] === '1' });
     }
     return found;
   }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Emitter } from '@skynet-mqtt/core';
-import { emitterContract, storeContract } from '@skynet-mqtt/contract-tests';
+import { emitterContract, onFirstClose, storeContract } from '@skynet-mqtt/contract-tests';
 import { RedisEmitter, RedisStore, type Logger, type RedisAdapterOptions } from '../src/index.js';
 
 /** Records log lines, to check an outage is logged once and not per command. */
@@ -49,19 +49,7 @@ export function redisContracts(name: string, connection: Pick<RedisAdapterOption
   emitterContract(name, async (): Promise<Emitter> => {
     if (open === 0) emitterPrefix = freshPrefix();
     open++;
-    const emitter = new RedisEmitter({ ...connection, prefix: emitterPrefix });
-    let closed = false;
-    return {
-      publish: (m) => emitter.publish(m),
-      subscribe: (f, h) => emitter.subscribe(f, h),
-      unsubscribe: (f, h) => emitter.unsubscribe(f, h),
-      sync: () => emitter.sync(),
-      close: async () => {
-        if (!closed) open--;
-        closed = true;
-        await emitter.close();
-      },
-    };
+    return onFirstClose(new RedisEmitter({ ...connection, prefix: emitterPrefix }), () => open--);
   });
 }
 

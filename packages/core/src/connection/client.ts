@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { dispatch } from '../handlers/dispatch.js';
-import type { Message, ProtocolLevel, QoS, Will } from '../types.js';
+import type { Message, ProtocolLevel, QoS, Subscription, Will } from '../types.js';
 import { callHook } from '../hooks.js';
 import type { PublishRateLimiter } from '../limits/publish-rate.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
@@ -86,8 +86,8 @@ export class Client {
   willDelayInterval = 0;
   /** What MQTT 5 adds to the connection; null for 3.1/3.1.1 clients (and before CONNECT). */
   mqtt5: Mqtt5Connection | null = null;
-  /** Filters this client holds, Mosca's shape: `{ [filter]: { qos } }`. */
-  readonly subscriptions: Record<string, { qos: QoS }> = Object.create(null);
+  /** Filters this client holds, Mosca's shape: `{ [filter]: { qos } }` (with MQTT 5 options). */
+  readonly subscriptions: Record<string, Subscription> = Object.create(null);
   /** True once CONNACK 0 went out; false again once closing starts. */
   connected = false;
   closing = false;

@@ -192,6 +192,7 @@ export class OutboundQueue {
     const packet: OutgoingPacket = { id: message.id, topic: message.topic, payload: message.payload, qos, retain, messageId: this.nextId() };
     if (message.properties) packet.properties = message.properties;
     if (message.expiresAt !== undefined) packet.expiresAt = message.expiresAt;
+    if (message.subscriptionIdentifiers !== undefined) packet.subscriptionIdentifiers = message.subscriptionIdentifiers;
     // Encoded first: a packet too large for a 5.0 client is dropped before it is in flight.
     const bytes = mqtt5 === null ? encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId) : mqtt5.encodePublish(packet, qos, retain, false, packet.messageId);
     if (bytes === null) return this.dropTooLarge();

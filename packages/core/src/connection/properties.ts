@@ -1,4 +1,4 @@
-import type { Message, MessageProperties, UserProperty } from '../types.js';
+import type { Message, MessageContent, MessageProperties, UserProperty } from '../types.js';
 import { utf8BytesError } from './decode/utf8.js';
 import { ProtocolViolation, Reason } from './reason-codes.js';
 
@@ -252,7 +252,8 @@ export function decodeProperties(buffer: Buffer, offset: number, end: number, al
 
 /** The properties that travel with a message from its publisher to its subscribers. */
 const MESSAGE_PROPERTY_NAMES = ['payloadFormatIndicator', 'messageExpiryInterval', 'contentType', 'responseTopic', 'correlationData', 'userProperties'] as const;
-const MESSAGE_PROPERTIES: ReadonlySet<PropertyName> = new Set(MESSAGE_PROPERTY_NAMES);
+/** What Stores and Emitters keep of a message: its properties and the subscription ids of a client's copy. */
+const STORED_PROPERTIES: ReadonlySet<PropertyName> = new Set([...MESSAGE_PROPERTY_NAMES, 'subscriptionIdentifier']);
 
 /** The identifiers a PUBLISH may carry (section 3.3.2.3); a will carries the message's and a delay. */
 export const PUBLISH_PROPERTIES: ReadonlySet<PropertyName> = new Set([...MESSAGE_PROPERTY_NAMES, 'topicAlias', 'subscriptionIdentifier']);
@@ -306,24 +307,35 @@ export function expiryOf(properties: MessageProperties | undefined, now = Date.n
 
 /**
  * The properties a message goes out with: its Message Expiry Interval reduced by the time it
- * waited in the broker [MQTT-3.3.2-6], at least 1 s (it is sent only while it has not expired).
+ * waited in the broker [MQTT-3.3.2-6], at least 1 s (it is sent only while it has not expired),
+ * and the identifiers of the subscriptions it matched. [MQTT-3.3.4-4]
  */
-export function outgoingPropertiesOf(message: Message, now = Date.now()): MessageProperties | undefined {
-  const { properties, expiresAt } = message;
-  if (expiresAt === undefined || properties === undefined) return properties;
-  return { ...properties, messageExpiryInterval: Math.max(1, Math.ceil((expiresAt - now) / 1000)) };
+export function outgoingPropertiesOf(message: Message, now = Date.now()): OutgoingProperties | undefined {
+  const { properties, expiresAt, subscriptionIdentifiers } = message;
+  if (expiresAt === undefined && subscriptionIdentifiers === undefined) return properties;
+  const outgoing: OutgoingProperties = { ...properties };
+  if (expiresAt !== undefined && properties !== undefined) outgoing.messageExpiryInterval = Math.max(1, Math.ceil((expiresAt - now) / 1000));
+  if (subscriptionIdentifiers !== undefined) outgoing.subscriptionIdentifier = subscriptionIdentifiers;
+  return outgoing;
 }
 
 /**
- * A message's properties in MQTT 5's own encoding (their length first), for Stores and Emitters
- * that keep or carry messages: one format for the wire and for every backend.
+ * A message's MQTT 5 properties and subscription identifiers in MQTT 5's own encoding (their
+ * length first), for Stores and Emitters that keep or carry messages: one format for the wire and
+ * for every backend. Undefined when the message has neither.
  */
-export function encodeMessageProperties(properties: MessageProperties): Buffer {
-  return encodeProperties(properties);
+export function encodeMessageProperties(message: MessageContent): Buffer | undefined {
+  const { properties, subscriptionIdentifiers } = message;
+  if (properties === undefined && subscriptionIdentifiers === undefined) return undefined;
+  return encodeProperties(subscriptionIdentifiers === undefined ? properties : { ...properties, subscriptionIdentifier: subscriptionIdentifiers });
 }
 
 /** The inverse of encodeMessageProperties, reading at `offset`; also returns where the properties end. */
-export function decodeMessageProperties(buffer: Buffer, offset = 0, end = buffer.length): { properties: MessageProperties | undefined; next: number } {
-  const { properties, next } = decodeProperties(buffer, offset, end, MESSAGE_PROPERTIES);
-  return { properties: messagePropertiesOf(properties), next };
+export function decodeMessageProperties(
+  buffer: Buffer,
+  offset = 0,
+  end = buffer.length,
+): { properties: MessageProperties | undefined; subscriptionIdentifiers: number[] | undefined; next: number } {
+  const { properties, next } = decodeProperties(buffer, offset, end, STORED_PROPERTIES);
+  return { properties: messagePropertiesOf(properties), subscriptionIdentifiers: properties.subscriptionIdentifier, next };
 }

@@ -178,9 +178,9 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
     if (client.closing) return;
     if (subscriptions) {
       stored = sessionPresent = true; // [MQTT-3.1.2-5] [MQTT-3.2.2-3]
-      for (const { topic, qos } of subscriptions) {
-        client.subscriptions[topic] = { qos };
-        server.router.subscribe(client, topic, qos);
+      for (const subscription of subscriptions) {
+        client.subscriptions[subscription.topic] = subscription;
+        server.router.subscribe(client, subscription);
       }
     }
   }
@@ -220,7 +220,7 @@ function connackProperties(client: Client, pending: PendingConnect): OutgoingPro
     receiveMaximum: settings.receiveMaximum < 65_535 ? settings.receiveMaximum : undefined,
     // Absent means 0: no aliases. [MQTT-3.2.2-18]
     topicAliasMaximum: settings.topicAliasMaximum || undefined,
-    subscriptionIdentifiersAvailable: false,
+    subscriptionIdentifiersAvailable: true,
     sharedSubscriptionAvailable: false,
     assignedClientIdentifier: pending.assignedClientIdentifier,
     serverKeepAlive: pending.serverKeepAlive,

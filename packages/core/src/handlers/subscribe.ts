@@ -4,7 +4,7 @@ import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-cod
 import { callHook, type SubscriptionRequest } from '../hooks.js';
 import { clientMaySubscribe } from '../sys/topic-access.js';
 import { topicFilterError, topicMatches } from '../topics/validate.js';
-import type { QoS, Subscription } from '../types.js';
+import type { Message, QoS, Subscription } from '../types.js';
 
 /**
  * SUBSCRIBE: each filter is validated and authorized on its own; SUBACK carries a code per filter
@@ -29,10 +29,6 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       if (!v5) return client.protocolError(new ProtocolViolation(`SUBSCRIBE: topic filter ${JSON.stringify(topic)}: ${error}`));
       client.logger.warn({ topic, reason: error }, 'invalid topic filter in SUBSCRIBE');
       granted.push(Reason.TopicFilterInvalid);
-      continue;
-    }
-    if (v5 && subscriptionIdentifier !== undefined) {
-      granted.push(Reason.SubscriptionIdentifiersNotSupported); // as CONNACK advertised
       continue;
     }
     if (v5 && topic.startsWith('$share/')) {
@@ -64,14 +60,16 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       }
     }
     granted.push(qos);
-    accepted.push({ topic, qos: qos as QoS });
+    accepted.push(subscriptionOf(topic, qos, v5 ? { nl, rap, rh: rh as Subscription['rh'], subscriptionIdentifier } : {}));
   }
   if (client.closing) return;
 
-  // [MQTT-3.8.4-3] a filter already held is replaced, its retained messages sent again.
-  for (const { topic, qos } of accepted) {
-    client.subscriptions[topic] = { qos };
-    server.router.subscribe(client, topic, qos);
+  // [MQTT-3.8.4-3] a filter already held is replaced (its options too).
+  const existed = new Set<string>();
+  for (const subscription of accepted) {
+    if (subscription.topic in client.subscriptions) existed.add(subscription.topic);
+    client.subscriptions[subscription.topic] = subscription;
+    server.router.subscribe(client, subscription);
   }
   if (client.durable && accepted.length > 0) await client.persist((id) => server.store.addSubscriptions(id, accepted));
   client.write({ cmd: 'suback', messageId: packet.messageId!, granted });
@@ -83,14 +81,35 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       server.publishEvent('new/subscribes', JSON.stringify({ clientId: client.id, topic }));
     }
   }
-  if (accepted.length === 0) return;
-  const retained = await server.store.matchRetained(accepted.map((s) => s.topic));
+  // Retain Handling: 0 sends the retained messages [MQTT-3.3.1-9], 1 only for a subscription that
+  // did not exist [MQTT-3.3.1-10], 2 never [MQTT-3.3.1-11].
+  const wanting = accepted.filter(({ topic, rh }) => rh === undefined || rh === 0 || (rh === 1 && !existed.has(topic)));
+  if (wanting.length === 0) return;
+  const retained = await server.store.matchRetained(wanting.map((s) => s.topic));
   for (const message of retained) {
-    // One delivery per message, at the highest QoS among the new filters it matches.
-    let qos = 0;
     if (!server.sysAccess.mayRead(client, message.topic)) continue;
-    for (const s of accepted) if (s.qos > qos && topicMatches(s.topic, message.topic)) qos = s.qos;
+    // One delivery per message, at the highest QoS among the new filters it matches, with their identifiers.
+    let qos = 0;
+    let ids: number[] | undefined;
+    for (const s of wanting) {
+      if (!topicMatches(s.topic, message.topic)) continue;
+      if (s.qos > qos) qos = s.qos;
+      if (s.subscriptionIdentifier !== undefined) (ids ??= []).push(s.subscriptionIdentifier);
+    }
+    // [MQTT-3.3.1-8] retain set on these, whatever Retain As Published says.
     // A new id: sent again on a later SUBSCRIBE, it must not pass for a late copy of this one (Store.enqueue).
-    client.deliver({ ...message, id: server.messageIds.next() }, qos as QoS, true); // [MQTT-3.3.1-8] retain set on these
+    const copy: Message = { ...message, id: server.messageIds.next() };
+    if (ids) copy.subscriptionIdentifiers = ids;
+    client.deliver(copy, qos as QoS, true);
   }
+}
+
+/** A subscription with only the MQTT 5 options that differ from the defaults, so that a plain one stays plain. */
+function subscriptionOf(topic: string, qos: number, options: Omit<Subscription, 'topic' | 'qos'>): Subscription {
+  const subscription: Subscription = { topic, qos: qos as QoS };
+  if (options.nl) subscription.nl = true;
+  if (options.rap) subscription.rap = true;
+  if (options.rh) subscription.rh = options.rh;
+  if (options.subscriptionIdentifier !== undefined) subscription.subscriptionIdentifier = options.subscriptionIdentifier;
+  return subscription;
 }

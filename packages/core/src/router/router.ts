@@ -1,10 +1,30 @@
 import type { Client } from '../connection/client.js';
 import { TopicIndex } from '../topics/topic-index.js';
-import type { Message, QoS } from '../types.js';
+import type { Message, QoS, Subscription } from '../types.js';
 
+/**
+ * One client's subscription, as delivery needs it. A 3.1.1 subscription (or a 5.0 one without
+ * options) has `nl` and `rap` false and no `ids`: delivery then takes the path it always took.
+ */
 interface Entry {
   client: Client;
   qos: QoS;
+  /** No Local. [MQTT-3.8.3-3] */
+  nl: boolean;
+  /** Retain As Published. [MQTT-3.3.1-12] */
+  rap: boolean;
+  /** Subscription Identifiers; null when none. */
+  ids: number[] | null;
+}
+
+/**
+ * One delivery for a client holding several matching subscriptions [MQTT-3.3.4-4]: the highest
+ * QoS, the RETAIN flag kept if any asks for it, every Subscription Identifier.
+ */
+function merge(a: Entry, b: Entry): Entry {
+  if (a.ids === null && b.ids === null && !a.rap && !b.rap) return a.qos < b.qos ? b : a;
+  const ids = a.ids === null ? b.ids : b.ids === null ? a.ids : [...a.ids, ...b.ids];
+  return { client: a.client, qos: a.qos < b.qos ? b.qos : a.qos, nl: false, rap: a.rap || b.rap, ids };
 }
 
 /** Called when the first filter under a `$` top level (other than `$SYS`) appears, or the last goes. */
@@ -23,17 +43,23 @@ export class Router {
    * `$SYS/#`, which no other `$` topic matches [MQTT-4.7.2-1]; such levels are taken on demand.
    */
   private readonly dollarLevels = new Map<string, number>();
-  /** The match visitor, made once: keeps the highest QoS per client in `matched`. */
+  /** The client whose message is being delivered, for No Local. */
+  private publisher: Client | null = null;
+  /** The match visitor, made once: merges what each client's matching subscriptions ask for. */
   private readonly collect = (clientId: string, entry: Entry): void => {
+    // [MQTT-3.8.3-3] No Local: not back to the connection that published it.
+    if (entry.nl && entry.client === this.publisher) return;
     const seen = this.matched.get(clientId);
-    if (!seen || seen.qos < entry.qos) this.matched.set(clientId, entry);
+    this.matched.set(clientId, seen === undefined ? entry : merge(seen, entry));
   };
 
   constructor(private readonly onDollarLevel: DollarLevelListener = () => undefined) {}
 
-  subscribe(client: Client, filter: string, qos: QoS): void {
+  subscribe(client: Client, subscription: Subscription): void {
+    const { topic: filter, qos, subscriptionIdentifier } = subscription;
     const isNew = this.index.get(filter, client.id) === undefined;
-    this.index.add(filter, client.id, { client, qos });
+    const ids = subscriptionIdentifier === undefined ? null : [subscriptionIdentifier];
+    this.index.add(filter, client.id, { client, qos, nl: subscription.nl === true, rap: subscription.rap === true, ids });
     if (isNew) this.countDollarLevel(filter, 1);
   }
 
@@ -58,21 +84,30 @@ export class Router {
 
   /**
    * Delivers to every local subscriber, once per client at its highest granted QoS [MQTT-3.3.5-1];
-   * only to those `audience` admits when given (`$SYS` read access).
+   * only to those `audience` admits when given (`$SYS` read access). `publisher` is the
+   * connection the message comes from, when it is on this instance (No Local).
    */
-  deliver(message: Message, audience?: (client: Client) => boolean): void {
+  deliver(message: Message, audience?: (client: Client) => boolean, publisher: Client | null = null): void {
     const matched = this.matched;
+    this.publisher = publisher;
     this.index.match(message.topic, this.collect);
+    this.publisher = null;
     if (matched.size === 0) return;
     if (matched.size === 1) {
-      const [{ client, qos }] = matched.values();
+      const [entry] = matched.values();
       matched.clear();
-      if (!audience || audience(client)) client.deliver(message, qos);
+      if (!audience || audience(entry!.client)) send(message, entry!);
       return;
     }
     // Copied before delivering: a delivery may re-enter the router (a hook publishing).
     const targets = [...matched.values()];
     matched.clear();
-    for (const { client, qos } of targets) if (!audience || audience(client)) client.deliver(message, qos);
+    for (const entry of targets) if (!audience || audience(entry.client)) send(message, entry);
   }
+}
+
+/** Hands the message to the client, with what its subscriptions add (MQTT 5). */
+function send(message: Message, { client, qos, rap, ids }: Entry): void {
+  if (ids === null && !rap) return client.deliver(message, qos);
+  client.deliver(ids === null ? message : { ...message, subscriptionIdentifiers: ids }, qos, rap && message.retain); // [MQTT-3.3.4-3]
 }

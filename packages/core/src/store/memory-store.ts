@@ -93,7 +93,7 @@ export class MemoryStore implements Store {
   async getSession(clientId: string): Promise<Subscription[] | null> {
     const session = this.live(clientId);
     if (!session) return null;
-    return [...session.subscriptions].map(([topic, qos]) => ({ topic, qos }));
+    return [...session.subscriptions.values()].map((subscription) => ({ ...subscription }));
   }
 
   async createSession(clientId: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { TopicIndex } from '../topics/topic-index.js';
-import type { ClientSubscription, QoS, Subscription } from '../types.js';
+import type { ClientSubscription, Subscription } from '../types.js';
 
 /** What a Store keeps in memory of one durable session. */
 export interface SessionRecord {
@@ -8,7 +8,8 @@ export interface SessionRecord {
   expiresAt: number;
   /** Milliseconds the session lives once offline, when it said (MQTT 5); else ttl.subscriptions. */
   expiryInterval?: number;
-  subscriptions: Map<string, QoS>;
+  /** Subscriptions by filter, with their MQTT 5 options. */
+  subscriptions: Map<string, Subscription>;
 }
 
 /**
@@ -42,9 +43,10 @@ export class SessionIndex<S extends SessionRecord> {
 
   /** Adds or replaces subscriptions of a session held here. */
   subscribe(clientId: string, session: S, subscriptions: readonly Subscription[]): void {
-    for (const { topic, qos } of subscriptions) {
-      session.subscriptions.set(topic, qos);
-      this.byFilter.add(topic, clientId, { topic, qos });
+    for (const subscription of subscriptions) {
+      const kept = { ...subscription };
+      session.subscriptions.set(subscription.topic, kept);
+      this.byFilter.add(subscription.topic, clientId, kept);
     }
   }
 
@@ -61,7 +63,7 @@ export class SessionIndex<S extends SessionRecord> {
     this.byFilter.match(topic, (clientId, subscription) => {
       const session = this.sessions.get(clientId);
       if (!session || this.expired(session, now)) return;
-      found.push({ clientId, topic: subscription.topic, qos: subscription.qos, connected: session.connected });
+      found.push({ ...subscription, clientId, connected: session.connected });
     });
     return found;
   }
