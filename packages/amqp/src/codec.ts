@@ -75,7 +75,8 @@ export function encodeMessage(message: Message, sequence: number): Outgoing {
   const key = routingKey(message.topic);
   const headers: Record<string, string | number | Buffer> = { [ID]: message.id, [QOS]: message.qos, [RETAIN]: message.retain ? 1 : 0, [SEQUENCE]: sequence };
   if (key === LONG_TOPIC_KEY) headers[TOPIC] = message.topic;
-  if (message.properties) headers[PROPERTIES] = encodeMessageProperties(message.properties);
+  const properties = encodeMessageProperties(message);
+  if (properties) headers[PROPERTIES] = properties;
   if (message.expiresAt !== undefined) headers[EXPIRES_AT] = String(message.expiresAt);
   return { routingKey: key, content: message.payload, headers };
 }

@@ -21,9 +21,10 @@ const HAS_PROPERTIES = 0b1000;
 const HAS_EXPIRY = 0b10000;
 
 export function encodeMessage(message: Message): Buffer[] {
-  const flags = message.qos | (message.retain ? RETAIN : 0) | (message.properties ? HAS_PROPERTIES : 0) | (message.expiresAt !== undefined ? HAS_EXPIRY : 0);
+  const properties = encodeMessageProperties(message);
+  const flags = message.qos | (message.retain ? RETAIN : 0) | (properties ? HAS_PROPERTIES : 0) | (message.expiresAt !== undefined ? HAS_EXPIRY : 0);
   const frames = [Buffer.from([MESSAGE, flags]), Buffer.from(message.topic), message.payload, Buffer.from(message.id)];
-  if (message.properties) frames.push(encodeMessageProperties(message.properties));
+  if (properties) frames.push(properties);
   if (message.expiresAt !== undefined) {
     const expiry = Buffer.allocUnsafe(8);
     expiry.writeDoubleBE(message.expiresAt);
