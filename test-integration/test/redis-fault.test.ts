@@ -163,5 +163,11 @@ describe('Redis outage under two broker processes (private redis-server, SIGKILL
       [],
       `${lost.length} of ${ackedPayloads.length} acknowledged messages never reached the durable subscriber on A`,
     );
+    // The adapters log through the broker's logger: the outage and its end show in the command's log.
+    for (const { id, broker } of [a!, b!]) {
+      for (const text of ['Redis connection lost', 'Redis connection restored']) {
+        assert.ok(broker.stdout.includes(text), `broker ${id} logged "${text}"; stdout: ${broker.stdout.slice(0, 2000)}`);
+      }
+    }
   });
 });

@@ -4,6 +4,8 @@ import type { ClientSubscription, Message, MessageContent, OutgoingPacket, Store
 import { allBytes, bigPayload, message, summary, topics } from './fixtures.js';
 import { mqtt5StoreContract } from './store-contract-mqtt5.js';
 import { recordContract } from './record-contract.js';
+import { sweepContract } from './store-sweep-contract.js';
+import { orphanedWillContract } from './store-will-contract.js';
 import { sleep } from './wait.js';
 
 export interface StoreContractOptions {
@@ -312,20 +314,20 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
 
         // Taken in flight, then queued late by another path (a connection that was closing): refused.
         await store.removeQueued('idem', [queued[0]!.id]);
-        assert.equal(await store.enqueue('idem', once), false);
+        assert.equal((await store.enqueue('idem', once)).connected, false);
         assert.deepEqual((await takeQueue(store, 'idem')).map((m) => m.id), [other.id]);
       });
 
       test('enqueue says whether it queued for a session marked connected', async () => {
-        assert.equal(await store.enqueue('nobody', message('c/x', 'no session', 1)), false, 'nothing queued without a session');
+        assert.equal((await store.enqueue('nobody', message('c/x', 'no session', 1))).connected, false, 'nothing queued without a session');
         await store.createSession('conn');
         const first = message('c/x', 'offline', 1);
-        assert.equal(await store.enqueue('conn', first), false, 'offline: nobody to tell');
+        assert.equal((await store.enqueue('conn', first)).connected, false, 'offline: nobody to tell');
         await store.setConnected('conn', true);
-        assert.equal(await store.enqueue('conn', message('c/x', 'connected', 1)), true, 'connected: its connection must read its queue');
-        assert.equal(await store.enqueue('conn', first), false, 'a duplicate queues nothing');
+        assert.equal((await store.enqueue('conn', message('c/x', 'connected', 1))).connected, true, 'connected: its connection must read its queue');
+        assert.equal((await store.enqueue('conn', first)).connected, false, 'a duplicate queues nothing');
         await store.setConnected('conn', false);
-        assert.equal(await store.enqueue('conn', message('c/x', 'offline again', 1)), false);
+        assert.equal((await store.enqueue('conn', message('c/x', 'offline again', 1))).connected, false);
         assert.equal((await takeQueue(store, 'conn')).length, 3);
       });
 
@@ -354,11 +356,13 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
 
       if (options.maxQueuedStore) {
         const maxQueuedStore = options.maxQueuedStore;
-        test('is bounded: the oldest messages are dropped', async () => {
+        test('is bounded: the oldest messages are dropped, and enqueue says so', async () => {
           const bounded = await track(maxQueuedStore(3));
           await bounded.createSession('q2');
           const sent = Array.from({ length: 7 }, (_, i) => message('q', `m${i}`, 1));
-          for (const m of sent) await bounded.enqueue('q2', m);
+          const dropped: number[] = [];
+          for (const m of sent) dropped.push((await bounded.enqueue('q2', m)).dropped);
+          assert.deepEqual(dropped, [0, 0, 0, 1, 1, 1, 1], 'enqueue reports each drop, for the broker to count');
           // A dropped message is no longer held: queueing it again is not refused.
           await bounded.enqueue('q2', sent[0]!);
           await bounded.enqueue('q2', sent[6]!);
@@ -428,9 +432,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
       });
     });
 
+    describe('orphaned wills', () => orphanedWillContract(() => store, track, options.reopen));
+
     if (options.ttlStore) {
       const ttlStore = options.ttlStore;
       describe('TTLs', () => {
+        sweepContract(ttlStore, track);
         test('subscriptions of a disconnected session expire; a connected one stays', async () => {
           // 300 ms leaves room for a slow machine between creating a session and checking it.
           const short = await track(ttlStore({ subscriptions: 300, packets: 60_000 }));

@@ -1,9 +1,21 @@
+import type { Logger } from 'pino';
 import type { Emitter } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
+import type { ByteBudget } from './connection/byte-budget.js';
 import { ConfigurationError } from './configuration-error.js';
 import type { EmitterFactory, ServerOptions, StoreFactory } from './options.js';
-import { MemoryStore } from './store/memory-store.js';
-import type { Store, StoreOptions } from './store/store.js';
+import { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+import type { Store } from './store/store.js';
+
+/** What the broker gives the backends it builds (a tool building them on its own may give none). */
+export interface BackendContext {
+  /** The broker's logger: adapters loaded by name log through a child of it unless given a `logger` option. */
+  logger: Logger;
+  /** The broker's budget of queued bytes, which the memory Store's offline queues count in. */
+  queuedBytes: ByteBudget;
+  /** The broker's per-client `maxQueuedBytes`, the memory Store's default. */
+  maxQueuedBytes: number;
+}
 
 /** Backend type names (Mosca's and ours) and the adapter package that implements each. */
 const ADAPTER_PACKAGES: Record<string, string> = {
@@ -57,12 +69,9 @@ async function loadAdapter(name: string, option: string): Promise<AdapterModule>
   return importOptionalPackage<AdapterModule>(pkg, option, `'${name}'`);
 }
 
-/** Says, once, that a Mosca option is accepted and has no effect, and why (logged at info). */
-export type NoteIgnored = (text: string) => void;
-
 /**
  * Mosca's keys that mean nothing here, by adapter name ('*': any): accepted, removed before the
- * Store or Emitter sees them, and noted once at info with the reason.
+ * Store or Emitter sees them, and said once at info with the reason ('' says nothing).
  */
 type IgnoredKeys = Record<string, Record<string, string>>;
 
@@ -94,7 +103,7 @@ function describe(value: unknown): string {
 }
 
 /** Builds a Store or an Emitter from its option: an instance, a factory function, or a type name. */
-async function build<T>(config: unknown, kind: BackendKind<T>, note: NoteIgnored): Promise<T> {
+async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | undefined): Promise<T> {
   const { option, key } = kind;
   if (kind.isInstance(config)) return config;
   if (config !== undefined && (config === null || typeof config !== 'object')) {
@@ -105,7 +114,7 @@ async function build<T>(config: unknown, kind: BackendKind<T>, note: NoteIgnored
   for (const [ignoredKey, reason] of Object.entries({ ...kind.ignored['*'], ...kind.ignored[adapterName] })) {
     if (!(ignoredKey in rest)) continue;
     delete rest[ignoredKey];
-    if (reason) note(`option ${option}.${ignoredKey} is ignored: ${reason}`);
+    if (reason) logger?.info(`option ${option}.${ignoredKey} is ignored: ${reason}`);
   }
   let made: T | Promise<T>;
   if (typeof name === 'function') {
@@ -117,7 +126,8 @@ async function build<T>(config: unknown, kind: BackendKind<T>, note: NoteIgnored
   } else {
     const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
     if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
-    made = make(rest);
+    // Outages and errors of the adapter show in the broker's log (a `logger` option wins).
+    made = make(logger ? { logger: logger.child({ [option]: name }), ...rest } : rest);
   }
   const built = await made;
   if (!kind.isInstance(built)) {
@@ -133,33 +143,32 @@ export function isMemory(option: 'persistence' | 'backend', name: string): boole
   return name === 'memory' || (option === 'backend' && name === 'trie');
 }
 
-const STORE_LIMIT_KEYS = ['subscriptions', 'packets', 'checkFrequency'];
+function positive(value: unknown, name: string, integer: boolean): number {
+  if (typeof value !== 'number' || !(value > 0) || (integer && !Number.isInteger(value))) {
+    throw new ConfigurationError(`option persistence.${name} must be ${integer ? 'an integer >= 1' : 'a positive number of milliseconds'}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
 
-/** The memory Store's options, checked: Mosca's `ttl` and `maxQueuedMessages`. Unknown keys are reported with the other options. */
-function memoryStoreOptions(options: Record<string, unknown>): StoreOptions {
-  const checked: StoreOptions = {};
-  const { ttl, maxQueuedMessages } = options;
+/** The memory Store's options, checked (Mosca's `ttl` and `maxQueuedMessages`, and `maxQueuedBytes`); unknown keys are reported with the other options. */
+function memoryStoreOptions(options: Record<string, unknown>): MemoryStoreOptions {
+  const checked: MemoryStoreOptions = {};
+  const { ttl, maxQueuedMessages, maxQueuedBytes } = options;
   if (ttl !== undefined) {
     if (typeof ttl !== 'object' || ttl === null) throw new ConfigurationError('option persistence.ttl must be an object such as { subscriptions: 3600000, packets: 3600000 } (milliseconds)');
+    const { subscriptions, packets, checkFrequency } = ttl as Record<string, unknown>;
     checked.ttl = {};
-    for (const name of STORE_LIMIT_KEYS) {
-      const value = (ttl as Record<string, unknown>)[name];
-      if (value === undefined) continue;
-      if (typeof value !== 'number' || !(value > 0)) throw new ConfigurationError(`option persistence.ttl.${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
-      if (name !== 'checkFrequency') checked.ttl[name as 'subscriptions' | 'packets'] = value;
-    }
+    if (subscriptions !== undefined) checked.ttl.subscriptions = positive(subscriptions, 'ttl.subscriptions', false);
+    if (packets !== undefined) checked.ttl.packets = positive(packets, 'ttl.packets', false);
+    if (checkFrequency !== undefined) positive(checkFrequency, 'ttl.checkFrequency', false); // Mosca's, unused here
   }
-  if (maxQueuedMessages !== undefined) {
-    if (typeof maxQueuedMessages !== 'number' || !Number.isInteger(maxQueuedMessages) || maxQueuedMessages < 1) {
-      throw new ConfigurationError(`option persistence.maxQueuedMessages must be an integer >= 1, got ${JSON.stringify(maxQueuedMessages)}`);
-    }
-    checked.maxQueuedMessages = maxQueuedMessages;
-  }
+  if (maxQueuedMessages !== undefined) checked.maxQueuedMessages = positive(maxQueuedMessages, 'maxQueuedMessages', true);
+  if (maxQueuedBytes !== undefined) checked.maxQueuedBytes = positive(maxQueuedBytes, 'maxQueuedBytes', true);
   return checked;
 }
 
 /** Builds the Store named by `options.persistence`; memory when unset. */
-export function createStore(options: ServerOptions, note: NoteIgnored = () => undefined): Promise<Store> {
+export function createStore(options: ServerOptions, context: Partial<BackendContext> = {}): Promise<Store> {
   return build<Store>(
     options.persistence,
     {
@@ -168,9 +177,9 @@ export function createStore(options: ServerOptions, note: NoteIgnored = () => un
       what: 'Store',
       other: 'backend.type',
       isInstance: isStore,
-      memory: (rest) => new MemoryStore(memoryStoreOptions(rest)),
+      memory: (rest) => new MemoryStore({ maxQueuedBytes: context.maxQueuedBytes, ...memoryStoreOptions(rest), budget: context.queuedBytes }),
       ignored: {
-        // Mosca's persistence option, read by the broker itself (persistenceStoresQos0): no note.
+        // Mosca's persistence option, read by the broker itself (persistenceStoresQos0): nothing to say.
         '*': { storeMessagesQos0: '' },
         level: LEVELUP_IGNORED,
         levelup: LEVELUP_IGNORED,
@@ -179,12 +188,12 @@ export function createStore(options: ServerOptions, note: NoteIgnored = () => un
       },
       fromAdapter: (adapter) => adapter.createStore,
     },
-    note,
+    context.logger,
   );
 }
 
 /** Builds the Emitter named by `options.backend`; memory when unset. */
-export function createEmitter(options: ServerOptions, note: NoteIgnored = () => undefined): Promise<Emitter> {
+export function createEmitter(options: ServerOptions, context: Partial<Pick<BackendContext, 'logger'>> = {}): Promise<Emitter> {
   return build<Emitter>(
     options.backend,
     {
@@ -205,7 +214,7 @@ export function createEmitter(options: ServerOptions, note: NoteIgnored = () => 
       },
       fromAdapter: (adapter) => adapter.createEmitter,
     },
-    note,
+    context.logger,
   );
 }
 

@@ -8,7 +8,7 @@ import type { Emitter } from './emitter/emitter.js';
 import type { AuthenticationMethod, HookHost } from './hooks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Router } from './router/router.js';
-import type { Store } from './store/store.js';
+import type { EnqueueResult, Store } from './store/store.js';
 import type { RateLimitedLog } from './logger.js';
 import type { BrokerStats } from './sys/broker-stats.js';
 import type { MessageIds } from './message-ids.js';
@@ -33,6 +33,8 @@ export interface Broker extends EventEmitter, HookHost {
   readonly control: ControlChannel;
   /** Which clients may read which `$SYS` topics. */
   readonly sysAccess: SysReadAccess;
+  /** Bytes waiting in every client's queue together (`maxTotalQueuedBytes`). */
+  readonly queuedBytes: ByteBudget;
   /** Connected clients by id (Mosca's `server.clients`). */
   readonly clients: Record<string, Client>;
   /** Bytes held for packets still arriving, across every connection (`maxIncompletePacketBytes`). */
@@ -57,11 +59,13 @@ export interface Broker extends EventEmitter, HookHost {
    */
   route(message: PublishedMessage, client: Client | null): void | Promise<void>;
   /**
-   * Queues a message for a durable session that is not connected to this connection; if the Store
-   * finds the session connected (it came back meanwhile, here or on another instance), its
-   * connection is told to read its queue.
+   * Queues a message for a durable session that is not connected to this connection, counting and
+   * logging what the Store dropped to make room; if the Store finds the session connected (it came
+   * back meanwhile, here or on another instance), its connection is told to read its queue.
    */
   queueOffline(clientId: string, message: Message): Promise<void>;
+  /** Store.enqueue, counting and logging what the Store dropped to make room. */
+  enqueue(clientId: string, message: Message): Promise<EnqueueResult>;
   /**
    * Admits a client that sent CONNECT under `maxConnections` (one taking over its own id always
    * is); false when it must be refused. An admitted client is released when it is forgotten.

@@ -14,7 +14,7 @@ export type {
   StoredRecord,
   RecordPage,
 } from './types.js';
-export type { Store, StoreOptions } from './store/store.js';
+export type { EnqueueResult, Store, StoreOptions } from './store/store.js';
 export { DEFAULT_STORE_LIMITS, DEFAULT_RECORD_PAGE, checkRecordName, recordNameError } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
 export { RemovedIds } from './store/removed-ids.js';
@@ -27,7 +27,7 @@ export { LocalHandlers } from './emitter/local-handlers.js';
 export { PublisherSequences } from './emitter/publisher-sequences.js';
 export { TopicIndex } from './topics/topic-index.js';
 export { RetainedIndex } from './topics/retained-index.js';
-export { topicMatches, topicFilterError, topicNameError } from './topics/validate.js';
+export { topicMatches, topicFilterError, topicLevelsError, topicNameError } from './topics/validate.js';
 export { Server } from './server.js';
 export { MessageIds } from './message-ids.js';
 export type { PublishPacket, ServerAddress } from './server.js';

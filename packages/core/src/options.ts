@@ -33,8 +33,22 @@ export interface ServerOptions extends FlatListenerOptions {
   maxInflightMessages?: number;
   /** Messages waiting behind the in-flight window per connected client; QoS 0 beyond it are dropped. */
   maxQueuedMessages?: number;
+  /** Bytes of unacknowledged QoS 1/2 messages per client; more wait in its queue. */
+  maxInflightBytes?: number;
+  /** Bytes waiting per client (in memory, and in the memory Store's offline queue); the oldest is dropped beyond it. */
+  maxQueuedBytes?: number;
+  /** Bytes waiting in all clients' queues in this process together; a message that does not fit is dropped. */
+  maxTotalQueuedBytes?: number;
+  /** Milliseconds a congested subscriber may keep the publishers feeding it paused. */
+  publisherPauseTimeout?: number;
+  /** Milliseconds a client's socket may stay congested (not drained) before the client is disconnected. */
+  drainTimeout?: number;
+  /** Milliseconds between two sweeps of the durable sessions that expired (ttl.subscriptions) in the Store. */
+  sessionSweepInterval?: number;
   /** Largest packet accepted, in bytes; a larger one closes that connection. */
   maxPacketSize?: number;
+  /** Most levels a topic name or filter may have; a deeper one is refused (PUBLISH closes, SUBSCRIBE fails). */
+  maxTopicLevels?: number;
   /** Bytes held for packets still arriving, across every connection; a packet that would exceed it closes its connection. */
   maxIncompletePacketBytes?: number;
   /** Milliseconds a connected client's packet may take to arrive in full, from its first byte. */
@@ -98,7 +112,14 @@ export interface ResolvedOptions {
   interfaces: InterfaceOptions[];
   maxInflightMessages: number;
   maxQueuedMessages: number;
+  maxInflightBytes: number;
+  maxQueuedBytes: number;
+  maxTotalQueuedBytes: number;
+  publisherPauseTimeout: number;
+  drainTimeout: number;
+  sessionSweepInterval: number;
   maxPacketSize: number;
+  maxTopicLevels: number;
   maxIncompletePacketBytes: number;
   incompletePacketTimeout: number;
   maxConnections: number;
@@ -125,11 +146,23 @@ export interface ResolvedOptions {
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
-  'maxPacketSize', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectionRate', 'maxPublishRate', 'maxRetainedMessages',
+  'maxInflightBytes', 'maxQueuedBytes', 'maxTotalQueuedBytes', 'publisherPauseTimeout', 'drainTimeout', 'sessionSweepInterval',
+  'maxPacketSize', 'maxTopicLevels', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectionRate', 'maxPublishRate', 'maxRetainedMessages',
   'maxRetainedPayloadSize', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
   'onQoS2publish', 'ascoltatore', 'deviceAuth', 'admin', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
 ]);
+
+/** Defaults of the limits that protect the broker's memory and its clients from each other (docs/operations.md). */
+export const DEFAULT_LIMITS = {
+  maxTopicLevels: 128,
+  maxInflightBytes: 16 * 1024 * 1024,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  maxTotalQueuedBytes: 256 * 1024 * 1024,
+  publisherPauseTimeout: 1000,
+  drainTimeout: 60_000,
+  sessionSweepInterval: 60_000,
+} as const;
 
 /** Defaults of the limits that protect the broker from its clients (docs/operations.md). */
 export const DEFAULT_OVERLOAD_LIMITS = {
@@ -289,7 +322,14 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     interfaces: interfacesOf(options),
     maxInflightMessages: positiveInteger(raw, 'maxInflightMessages', 1024),
     maxQueuedMessages: positiveInteger(raw, 'maxQueuedMessages', 10_000),
+    maxInflightBytes: positiveInteger(raw, 'maxInflightBytes', DEFAULT_LIMITS.maxInflightBytes),
+    maxQueuedBytes: positiveInteger(raw, 'maxQueuedBytes', DEFAULT_LIMITS.maxQueuedBytes),
+    maxTotalQueuedBytes: positiveInteger(raw, 'maxTotalQueuedBytes', DEFAULT_LIMITS.maxTotalQueuedBytes),
+    publisherPauseTimeout: positiveInteger(raw, 'publisherPauseTimeout', DEFAULT_LIMITS.publisherPauseTimeout),
+    drainTimeout: positiveInteger(raw, 'drainTimeout', DEFAULT_LIMITS.drainTimeout),
+    sessionSweepInterval: positiveInteger(raw, 'sessionSweepInterval', DEFAULT_LIMITS.sessionSweepInterval),
     maxPacketSize,
+    maxTopicLevels: positiveInteger(raw, 'maxTopicLevels', DEFAULT_LIMITS.maxTopicLevels),
     maxIncompletePacketBytes: incompletePacketBudget(raw, maxPacketSize),
     incompletePacketTimeout: positiveInteger(raw, 'incompletePacketTimeout', 60_000),
     maxConnections: positiveInteger(raw, 'maxConnections', DEFAULT_OVERLOAD_LIMITS.maxConnections),

@@ -9,11 +9,14 @@ import type { Broker } from './broker.js';
 import { ByteBudget } from './connection/byte-budget.js';
 import { Client, type CloseReason } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
-import { CONTROL_LEVEL, ControlChannel, type ControlOrigin } from './control/control-channel.js';
+import { publishOrphanedWills } from './connection/session.js';
+import { ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import { callHook, type AuthenticationMethod, type Hooks } from './hooks.js';
 import { DelayedWills } from './connection/delayed-wills.js';
+import { DescriptorGuard } from './listeners/descriptor-guard.js';
+import { warnIfOpenToAnonymous } from './listeners/exposure.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { keepRetained } from './limits/retained-limits.js';
 import { attachWebSocket, listen, type Listener, type WebSocketAttachment } from './listeners/listeners.js';
@@ -21,21 +24,14 @@ import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
 import { resolveOptions, type InterfaceFactory, type InterfaceOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
-import type { Store } from './store/store.js';
+import { SessionSweeper } from './store/session-sweeper.js';
+import type { EnqueueResult, Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
-import { isControlTopic, SysReadAccess } from './sys/topic-access.js';
-import { topicFilterError, topicNameError } from './topics/validate.js';
+import { controlTopicError, SysReadAccess } from './sys/topic-access.js';
+import { topicFilterError, topicLevelsError, topicNameError } from './topics/validate.js';
 import { MessageIds } from './message-ids.js';
 import type { Message, MessageProperties, PublishedMessage, QoS, Will } from './types.js';
-
-function isLoopback(host: string): boolean {
-  return host === '::1' || host === 'localhost' || /^(::ffff:)?127\./.test(host);
-}
-
-function controlTopicError(topic: string): string | null {
-  return isControlTopic(topic) ? `${CONTROL_LEVEL} is the broker's control channel: use server.control.send()` : null;
-}
 
 /** What `server.publish()` takes: Mosca's packet shape. */
 export interface PublishPacket {
@@ -79,6 +75,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
   /** Messages between broker instances (see ControlChannel); usable once the server is ready. */
   control!: ControlChannel;
   readonly sysAccess: SysReadAccess;
+  readonly queuedBytes: ByteBudget;
+  /** Keeps the broker serving when file descriptors run out (EMFILE, ENFILE). */
+  readonly descriptors: DescriptorGuard;
   private readonly gate: ConnectionGate;
 
   authenticate?: Hooks['authenticate'];
@@ -102,6 +101,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private readonly attachedWebSockets: WebSocketAttachment[] = [];
   private keepalive?: KeepaliveMonitor;
   private sys?: SysPublisher;
+  private sweeper?: SessionSweeper;
   private readonly started: Promise<void>;
   private stopping: Promise<void> | null = null;
   private readonly onMessage: MessageHandler = (message) => this.router.deliver(message, undefined, this.publishing);
@@ -120,6 +120,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.opts = options;
     this.logger = createLogger(options.logger);
     this.rateLimitedLog = new RateLimitedLog(this.logger);
+    this.descriptors = new DescriptorGuard(this.logger);
     const { resolved, unknown } = resolveOptions(options, () => randomBytes(4).toString('hex'));
     if (persistenceStoresQos0(options)) resolved.storeMessagesQos0 = true;
     this.settings = resolved;
@@ -127,6 +128,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.messageIds = new MessageIds(this.id);
     this.incompletePackets = new ByteBudget(resolved.maxIncompletePacketBytes);
     this.sysAccess = new SysReadAccess(resolved.sysAccess);
+    this.queuedBytes = new ByteBudget(resolved.maxTotalQueuedBytes);
     this.gate = new ConnectionGate(resolved, this.stats, this.rateLimitedLog);
     if (unknown.length > 0) this.logger.warn({ unknown }, `unknown options ignored: ${unknown.join(', ')}`);
     if (options.onQoS2publish !== undefined) {
@@ -144,7 +146,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
         this.emit('ready');
         if (callback) this.callBack('the Server callback', () => callback(null, this));
         // Hooks are commonly set in the 'ready' handler or after `await Server.start()`: look then.
-        setImmediate(() => this.warnIfOpenToAnonymous());
+        setImmediate(() => warnIfOpenToAnonymous(this));
       },
       (error: Error) => {
         if (callback) this.callBack('the Server callback', () => callback(error));
@@ -200,9 +202,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   private async start(): Promise<void> {
     try {
-      const note = (text: string) => this.logger.info(text);
-      this.store = await createStore(this.opts, note);
-      this.emitter = await createEmitter(this.opts, note);
+      const { logger, queuedBytes } = this;
+      this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes });
+      this.emitter = await createEmitter(this.opts, { logger });
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload, origin));
       this.control.on('queued', (payload) => this.readQueue(payload.toString()));
@@ -210,6 +212,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);
+      await publishOrphanedWills(this);
       // Plugins before listeners: the hooks they install apply to the first connection.
       this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
@@ -220,7 +223,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
         };
         // A custom listener (Mosca's factory) hands its connections to server.accept itself.
         const makeCustom = (factory: InterfaceFactory, options: InterfaceOptions) => factory(options, this.opts, this);
-        this.listening.push(await listen(iface, accept, this.settings, makeCustom));
+        this.listening.push(await listen(iface, accept, this.settings, this.onListenerError, makeCustom));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
@@ -229,24 +232,13 @@ export class Server extends EventEmitter implements Broker, Hooks {
       await this.release();
       throw error;
     }
-    this.keepalive = new KeepaliveMonitor(this.connections, this.settings.connectTimeout, this.settings.incompletePacketTimeout);
+    this.keepalive = new KeepaliveMonitor(this.connections, this.settings);
+    this.sweeper = new SessionSweeper(this.store, this.settings.sessionSweepInterval, this.logger, this.descriptors);
     if (this.settings.stats) {
       const publish = (topic: string, value: string) => this.publishEvent(topic, value);
-      this.sys = new SysPublisher(this.stats, publish, this.settings.statsInterval, this.incompletePackets);
+      this.sys = new SysPublisher(this.stats, publish, this.settings.statsInterval, this.incompletePackets, this.descriptors, this.logger);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
-  }
-
-  /** One warning when anyone who can reach a listener may connect without credentials. */
-  private warnIfOpenToAnonymous(): void {
-    if (this.authenticate || this.closed) return;
-    const exposed = this.address().filter((a) => !isLoopback(a.host));
-    if (exposed.length === 0) return;
-    this.logger.warn(
-      { listeners: exposed },
-      `anonymous clients are accepted on ${exposed.map((a) => `${a.host}:${a.port}`).join(', ')}, which is not only this machine: ` +
-        'anyone who can reach it may publish and subscribe. Turn authentication on (set server.authenticate), or listen on 127.0.0.1 (option host)',
-    );
   }
 
   /** Takes messages of a `$` top level from the Emitter while local clients subscribe under it. */
@@ -282,8 +274,13 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.attachedWebSockets.push(attachWebSocket(httpServer, { path, maxPayload: this.settings.maxPacketSize }, accept));
   }
 
+  private readonly onListenerError = (error: Error): void => {
+    if (!this.descriptors.handle(error, 'listener')) this.logger.error({ err: error }, 'listener error');
+  };
+
   /** Serves MQTT on any byte stream (a socket, a WebSocket stream, a test pipe). */
   accept(stream: Duplex, remoteAddress = 'local'): Client {
+    this.descriptors.accepted();
     const client = new Client(this, stream, remoteAddress);
     this.connections.add(client);
     return client;
@@ -390,9 +387,18 @@ export class Server extends EventEmitter implements Broker, Hooks {
   async queueOffline(clientId: string, message: Message): Promise<void> {
     // Connected by the time the message was queued: the session came back (here or on another
     // instance) after it was found offline, and its connection may have read its queue already.
-    if (await this.store.enqueue(clientId, message)) {
+    if ((await this.enqueue(clientId, message)).connected) {
       this.control.send('queued', clientId).catch((error: unknown) => this.logger.warn({ err: error, clientId }, 'could not send the queued signal'));
     }
+  }
+
+  async enqueue(clientId: string, message: Message): Promise<EnqueueResult> {
+    const result = await this.store.enqueue(clientId, message);
+    if (result.dropped > 0) {
+      this.stats.drop('offlineQueueFull', result.dropped);
+      this.rateLimitedLog.warn('offlineQueueFull', { clientId, dropped: result.dropped }, "offline queue full (the Store's maxQueuedMessages, or bytes): its oldest messages dropped");
+    }
+    return result;
   }
 
   /** Another path queued for a session connected here: its connection reads its queue again. */
@@ -489,7 +495,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   private async publishMessage(packet: PublishPacket, client: Client | null): Promise<PublishedMessage> {
-    const error = typeof packet?.topic === 'string' ? topicNameError(packet.topic) ?? controlTopicError(packet.topic) : 'topic must be a string';
+    const error = typeof packet?.topic === 'string' ? (topicNameError(packet.topic) ?? topicLevelsError(packet.topic, this.settings.maxTopicLevels) ?? controlTopicError(packet.topic)) : 'topic must be a string';
     if (error) throw new Error(`cannot publish to ${JSON.stringify(packet?.topic)}: ${error}`);
     const qos = packet.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`qos must be 0, 1 or 2, got ${JSON.stringify(qos)}`);
@@ -518,7 +524,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     done?: (error?: Error) => void,
   ): Promise<void> {
     try {
-      const error = topicFilterError(filter);
+      const error = topicFilterError(filter) ?? topicLevelsError(filter, this.settings.maxTopicLevels);
       if (error) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${error}`);
       await this.started;
       await this.emitter.subscribe(filter, (message) =>
@@ -551,6 +557,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const stopAccepting = Promise.all(this.listening.map((listener) => listener.close()));
     await Promise.all([...this.connections].map((client) => client.close('server closed')));
     await stopAccepting;
+    await this.sweeper?.stop();
     await closePlugins(this.plugins);
     await this.release();
     this.logger.info('closed');

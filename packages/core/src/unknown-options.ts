@@ -20,7 +20,7 @@ export function unknownOptions(options: Record<string, unknown>, known: Readonly
   return report;
 }
 
-const MEMORY_STORE_KEYS = ['factory', 'ttl', 'maxQueuedMessages', 'storeMessagesQos0'];
+const MEMORY_STORE_KEYS = ['factory', 'ttl', 'maxQueuedMessages', 'maxQueuedBytes', 'storeMessagesQos0'];
 const MEMORY_EMITTER_KEYS = ['type', 'json', 'wildcardOne', 'wildcardSome'];
 const TTL_KEYS = ['subscriptions', 'packets', 'checkFrequency'];
 

@@ -105,9 +105,12 @@ describe('the control channel', () => {
     await assert.rejects(async () => a.server.control.send('+', 'x'), /one topic level/);
   });
 
-  test('a client id connecting to another instance closes the first connection, even with publishNewClient off', async (t) => {
+  test('a client id connecting to another instance closes the first connection (and publishes its will), even with publishNewClient off', async (t) => {
     const [a, b] = await pair(t, { publishNewClient: false });
-    const first = await connect(a.url, { clientId: 'roamer' });
+    const watcher = await connect(b.url, { clientId: 'watcher' });
+    t.after(() => watcher.end(true));
+    await watcher.client.subscribeAsync('wills/roamer', { qos: 1 });
+    const first = await connect(a.url, { clientId: 'roamer', will: { topic: 'wills/roamer', payload: Buffer.from('moved'), qos: 1, retain: false } });
     t.after(() => first.end(true));
     let firstClosed = false;
     first.client.on('close', () => (firstClosed = true));
@@ -115,6 +118,7 @@ describe('the control channel', () => {
     t.after(() => second.end(true));
     await waitFor(() => firstClosed, 'the first connection to be closed');
     await roundTrip(second);
+    await waitFor(() => watcher.messages.some((m) => m.topic === 'wills/roamer'), 'the will of the connection taken over'); // [MQTT-3.1.2-8]
   });
 });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Client } from '../src/index.js';
 import { recordEvents, roundTrip, useBroker, waitFor } from './helpers.js';
 
-test('the old connection is closed with reason "new connection request" and no will', async (t) => {
+test('the old connection is closed with reason "new connection request", and its will is published [MQTT-3.1.2-8]', async (t) => {
   const broker = await useBroker(t);
   const events = recordEvents(broker.server, ['clientConnected', 'clientDisconnected']);
   const watcher = await broker.connect();
@@ -31,9 +31,9 @@ test('the old connection is closed with reason "new connection request" and no w
   assert.notEqual(twin[2]![1], oldServerSide);
   assert.equal(broker.server.clients.twin, twin[2]![1]);
 
-  // Mosca's rule: no will on a takeover.
-  await roundTrip(watcher);
-  assert.deepEqual(watcher.messages.filter((m) => m.topic === 'last/words'), []);
+  // [MQTT-3.1.2-8] the network connection closed without DISCONNECT: its will goes out (Mosca skipped it).
+  await waitFor(() => watcher.messages.some((m) => m.topic === 'last/words'), 'the will of the old connection');
+  assert.deepEqual(watcher.messages.filter((m) => m.topic === 'last/words').map((m) => [m.payload.toString(), m.qos]), [['old', 1]]);
   // The new connection works.
   await roundTrip(fresh);
 });
@@ -48,4 +48,20 @@ test('a durable session taken over keeps its subscriptions for the new connectio
   await publisher.client.publishAsync('shared/topic', 'after takeover', { qos: 1 });
   await waitFor(() => fresh.messages.some((m) => m.topic === 'shared/topic'), 'the message on the new connection');
   assert.deepEqual(old.messages, []);
+});
+
+test('a durable session taken over keeps the will of the new connection, not the old one', async (t) => {
+  const broker = await useBroker(t);
+  const watcher = await broker.connect();
+  await watcher.client.subscribeAsync('wills/#', { qos: 1 });
+  await broker.connect({ clientId: 'will-twin', clean: false, will: { topic: 'wills/old', payload: Buffer.from('old'), qos: 1, retain: false } });
+  const fresh = await broker.connect({ clientId: 'will-twin', clean: false, will: { topic: 'wills/new', payload: Buffer.from('new'), qos: 1, retain: false } });
+  await waitFor(() => watcher.messages.length === 1, 'the old will');
+  assert.equal((await broker.server.store.getWill('will-twin'))?.topic, 'wills/new');
+  // Taken over again by a connection without a will: none is left stored for it.
+  await broker.connect({ clientId: 'will-twin', clean: false });
+  await waitFor(() => watcher.messages.length === 2, 'the second will');
+  assert.deepEqual(watcher.messages.map((m) => m.topic), ['wills/old', 'wills/new']);
+  assert.equal(await broker.server.store.getWill('will-twin'), null);
+  void fresh;
 });

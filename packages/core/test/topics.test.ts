@@ -2,6 +2,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { flush, harness } from './helpers.js';
+import { RetainedIndex, TopicIndex, topicLevelsError } from '../src/index.js';
 
 const TOPICS = ['a', 'a/b', 'a/b/c', 'a/x/c', 'a/', '/a', 'x', 'b/x', 'A/b', '$SYS/x', '$SYS/a/b', '$app/x', '$app/y/z'];
 
@@ -66,5 +67,40 @@ describe('topic matching', () => {
     assert.ok(dollar.messages.some((m) => m.topic === '$app/x'));
     assert.deepEqual(hash.messages.filter((m) => !m.topic.startsWith('$')).map((m) => m.topic), ['z/x']);
     assert.ok(!hash.messages.some((m) => m.topic.startsWith('$')));
+  });
+});
+
+describe('deep topics', () => {
+  // 65,535 bytes of '/': 65,536 empty levels, far beyond what a recursive walk survives.
+  const DEEP = '/'.repeat(65_535);
+
+  test('the filter and retained tries walk any depth without recursion', () => {
+    const index = new TopicIndex<string>();
+    // Values are labels: a failing comparison must not print 65 KB filters.
+    const filters: Record<string, string> = { '#': 'all', '+/#': 'plus-all', [DEEP]: 'exact', [`${DEEP}+`]: 'plus-last', 'a/#': 'other' };
+    for (const [filter, label] of Object.entries(filters)) index.add(filter, label, label);
+    const found: string[] = [];
+    index.match(DEEP, (key) => found.push(key));
+    assert.deepEqual(found.sort(), ['all', 'exact', 'plus-all', 'plus-last']);
+    assert.equal([...index.entries()].find(([filter]) => filter === DEEP)?.[1], 'exact');
+
+    const retained = new RetainedIndex();
+    retained.set({ id: 'deep', topic: DEEP, payload: Buffer.from('deep'), qos: 0, retain: true });
+    retained.set({ id: 'ab', topic: 'a/b', payload: Buffer.from('ab'), qos: 0, retain: true });
+    for (const filter of ['#', '+/#', '/#', DEEP, `${DEEP}+`]) assert.ok(retained.match(filter).some((m) => m.topic === DEEP), `filter of ${filter.length} bytes`);
+    assert.deepEqual(retained.match('a/#').map((m) => m.topic), ['a/b']);
+  });
+
+  test('maxTopicLevels (128 by default) refuses deeper topic names and filters', async (t) => {
+    assert.equal(topicLevelsError(`a${'/b'.repeat(127)}`, 128), null);
+    assert.match(topicLevelsError(`a${'/b'.repeat(128)}`, 128) ?? '', /more than 128 topic levels/);
+    assert.match(topicLevelsError(`a${'/+'.repeat(128)}`, 128) ?? '', /more than 128 topic levels/);
+    const h = await harness(t, { maxTopicLevels: 4 });
+    const raw = await h.connectRaw();
+    assert.deepEqual(await raw.subscribe([{ topic: 'a/b/c/d', qos: 1 }, { topic: 'a/b/c/d/e', qos: 1 }]), [1, 0x80]);
+    await assert.rejects(h.server.publish({ topic: 'a/b/c/d/e', payload: 'x' }), /more than 4 topic levels/);
+    raw.send({ cmd: 'publish', topic: 'a/b/c/d/e', payload: Buffer.from('x'), qos: 1, messageId: 1, dup: false, retain: true });
+    await raw.waitClosed();
+    assert.deepEqual(await h.server.store.matchRetained(['#']), []);
   });
 });

@@ -1,5 +1,7 @@
 import {
   DEFAULT_STORE_LIMITS,
+  type AdapterLogger,
+  type EnqueueResult,
   RemovedIds,
   RetainedIndex,
   SessionIndex,
@@ -75,10 +77,13 @@ export class LevelStore implements Store {
    */
   private readonly removedIds = new Map<string, RemovedIds>();
   private readonly outgoing = new Map<string, OutgoingState>();
+  /** Clients whose will was on disk at open: stored by a process that did not end their connection. */
+  private readonly orphanedWills = new Set<string>();
   private readonly locks = new KeyedMutex();
   private readonly subscriptionsTtl: number;
   private readonly packetsTtl: number;
   private readonly maxQueued: number;
+  private readonly logger: AdapterLogger;
   private closed = false;
   private readonly records: LevelRecords;
 
@@ -89,6 +94,7 @@ export class LevelStore implements Store {
     this.subscriptionsTtl = options.ttl?.subscriptions ?? DEFAULT_STORE_LIMITS.subscriptionsTtl;
     this.packetsTtl = options.ttl?.packets ?? DEFAULT_STORE_LIMITS.packetsTtl;
     this.maxQueued = options.maxQueuedMessages ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
+    this.logger = options.logger ?? { info() {}, warn() {}, error() {} };
     this.records = new LevelRecords(db, (key, task) => this.exclusive(key, task));
   }
 
@@ -107,6 +113,8 @@ export class LevelStore implements Store {
 
   private async load(): Promise<void> {
     for await (const value of this.db.values(spaceRange('retained'))) this.retained.set(decodeMessage(value));
+    // Wills are deleted when their connection ends: any found now was left by a process that died.
+    for await (const key of this.db.keys(spaceRange('wills'))) this.orphanedWills.add(key.slice(nameKey('wills', '').length));
 
     const now = Date.now();
     const fixes: Operation[] = [];
@@ -134,9 +142,8 @@ export class LevelStore implements Store {
     await this.write(fixes, false);
 
     // Sessions that expired while no broker ran would otherwise stay on disk until their client returns.
-    for (const [clientId, session] of [...this.sessions.entries()]) {
-      if (this.sessions.expired(session, now)) await this.drop(clientId);
-    }
+    const expired = await this.sweepExpired();
+    this.logger.info(`level store: opened with ${[...this.sessions.entries()].length} durable sessions; ${fixes.length} were left connected by the previous process, ${expired} had expired`);
   }
 
   // Plumbing ---------------------------------------------------------------------------------
@@ -252,9 +259,26 @@ export class LevelStore implements Store {
   }
 
   async deleteSession(clientId: string): Promise<void> {
+    this.orphanedWills.delete(clientId);
     return this.forClient(clientId, async () => {
       await this.drop(clientId, [del(nameKey('wills', clientId))]);
     });
+  }
+
+  async sweepExpired(): Promise<number> {
+    let swept = 0;
+    for (const [clientId, candidate] of [...this.sessions.entries()]) {
+      if (!this.sessions.expired(candidate)) continue;
+      // Checked again under the client's lock: it may have reconnected meanwhile.
+      const dropped = await this.forClient(clientId, async () => {
+        const session = this.sessions.get(clientId);
+        if (!session || !this.sessions.expired(session)) return false;
+        await this.drop(clientId);
+        return true;
+      });
+      if (dropped) swept++;
+    }
+    return swept;
   }
 
   // Offline queue ----------------------------------------------------------------------------
@@ -288,13 +312,13 @@ export class LevelStore implements Store {
     return ops;
   }
 
-  async enqueue(clientId: string, message: Message): Promise<boolean> {
+  async enqueue(clientId: string, message: Message): Promise<EnqueueResult> {
     return this.forClient(clientId, async () => {
       const session = await this.live(clientId);
-      if (!session) return false;
+      if (!session) return { connected: false, dropped: 0 };
       const queued = this.queuedKey(clientId, message.id);
       // Held already, or taken lately: enqueue is idempotent.
-      if (queued && (this.removedIds.get(clientId)?.has(message.id) || (await this.db.has(queued)))) return false;
+      if (queued && (this.removedIds.get(clientId)?.has(message.id) || (await this.db.has(queued)))) return { connected: false, dropped: 0 };
       const queue = await this.queueState(clientId);
       const ops = [put(clientKey('queue', clientId, sequence(queue.next)), encodeQueueEntry({ expiresAt: Date.now() + this.packetsTtl, message }))];
       if (queued) ops.push(put(queued, Buffer.alloc(0)));
@@ -311,7 +335,7 @@ export class LevelStore implements Store {
       await this.write(ops, message.qos > 0); // the publisher's PUBACK/PUBREC follows
       queue.first = first;
       queue.next = next;
-      return session.connected;
+      return { connected: session.connected, dropped: dropped.length };
     });
   }
 
@@ -486,6 +510,7 @@ export class LevelStore implements Store {
   // Wills ------------------------------------------------------------------------------------
 
   async putWill(clientId: string, will: Will): Promise<void> {
+    this.orphanedWills.delete(clientId);
     return this.forClient(clientId, () => this.write([put(nameKey('wills', clientId), encodeMessage(will))], false));
   }
 
@@ -497,7 +522,24 @@ export class LevelStore implements Store {
   }
 
   async deleteWill(clientId: string): Promise<void> {
+    this.orphanedWills.delete(clientId);
     return this.forClient(clientId, () => this.write([del(nameKey('wills', clientId))], false));
+  }
+
+  async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
+    const claimed: { clientId: string; will: Will }[] = [];
+    for (const clientId of [...this.orphanedWills]) {
+      this.orphanedWills.delete(clientId);
+      const will = await this.forClient(clientId, async () => {
+        const key = nameKey('wills', clientId);
+        const value = await this.db.get(key);
+        if (value === undefined) return null;
+        await this.write([del(key)], true); // published next: a second restart must not publish it again
+        return decodeMessage(value);
+      });
+      if (will) claimed.push({ clientId, will });
+    }
+    return claimed;
   }
 
   putRecord(collection: string, key: string, value: Buffer, expiresAt?: number): Promise<void> {

@@ -1,13 +1,15 @@
-import { ConfigurationError, type StoreOptions } from '@skynet-mqtt/core';
+import { AdapterOptions, ConfigurationError, type AdapterLogger, type StoreOptions } from '@skynet-mqtt/core';
 
 /** Options of the LevelDB store: where the database lives, plus the limits every Store has. */
 export interface LevelStoreOptions extends StoreOptions {
   /** Directory of the LevelDB database; created when missing. */
   path: string;
+  /** Where the store logs (the broker hands its own logger); silent when unset. */
+  logger?: AdapterLogger;
 }
 
 // `factory` is the adapter selector of `persistence`, which core normally strips but a caller may not.
-const KNOWN_KEYS = new Set(['path', 'ttl', 'maxQueuedMessages', 'factory']);
+const KNOWN_KEYS = new Set(['path', 'ttl', 'maxQueuedMessages', 'factory', 'logger']);
 // Mosca documented ttl.checkFrequency but never used it; accept it so old configs keep loading.
 const KNOWN_TTL_KEYS = new Set(['subscriptions', 'packets', 'checkFrequency']);
 
@@ -27,13 +29,14 @@ function positiveNumber(value: unknown, name: string): number | undefined {
 export function parseLevelOptions(options: Record<string, unknown>): LevelStoreOptions {
   const unknown = Object.keys(options).filter((key) => !KNOWN_KEYS.has(key));
   if (unknown.length > 0) {
-    throw new ConfigurationError(`unknown option${unknown.length > 1 ? 's' : ''} for the level store: ${unknown.join(', ')} (known: path, ttl, maxQueuedMessages)`);
+    throw new ConfigurationError(`unknown option${unknown.length > 1 ? 's' : ''} for the level store: ${unknown.join(', ')} (known: path, ttl, maxQueuedMessages, logger)`);
   }
-  const { path, ttl, maxQueuedMessages } = options;
+  const { path, ttl, maxQueuedMessages, logger } = options;
   if (typeof path !== 'string' || path.length === 0) {
     throw new ConfigurationError('persistence.path is required for the level store: the directory where the database lives');
   }
   const parsed: LevelStoreOptions = { path };
+  if (logger !== undefined) parsed.logger = new AdapterOptions('level store', { logger }).logger();
   if (ttl !== undefined) {
     if (!isRecord(ttl)) throw new ConfigurationError('persistence.ttl must be an object such as { subscriptions: 3600000, packets: 3600000 }');
     const unknownTtl = Object.keys(ttl).filter((key) => !KNOWN_TTL_KEYS.has(key));

@@ -129,16 +129,17 @@ describe('LevelStore across close and reopen', () => {
   });
 
   test('a session still connected when the store closed counts as disconnected from the reopen on', async () => {
-    let { store, reopen } = await openFresh({ ttl: { subscriptions: 300 } });
+    // The TTL leaves a loaded machine time to reopen and read before the session expires.
+    let { store, reopen } = await openFresh({ ttl: { subscriptions: 1500 } });
     await store.addSubscriptions('c', [{ topic: 't', qos: 1 }]);
     await store.setConnected('c', true);
-    await sleep(400); // longer than the TTL: only the reopen may start the clock
+    await sleep(1600); // longer than the TTL: only the reopen may start the clock
     await store.close();
 
     store = await reopen();
     assert.deepEqual(await store.subscriptionsByTopic('t'), [{ clientId: 'c', topic: 't', qos: 1, connected: false }]);
     assert.deepEqual(await store.getSession('c'), [{ topic: 't', qos: 1 }]);
-    await sleep(400);
+    await sleep(1600);
     assert.equal(await store.getSession('c'), null);
     await store.close();
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Document } from 'mongodb';
-import { checkRecordName, DEFAULT_RECORD_PAGE, DEFAULT_STORE_LIMITS, topicMatches, unpackSubscription, type RecordPage, type StoredRecord, type ClientSubscription, type Message, type OutgoingPacket, type QueuedMessage, type Store, type Subscription, type Will } from '@skynet-mqtt/core';
+import { checkRecordName, DEFAULT_RECORD_PAGE, DEFAULT_STORE_LIMITS, topicMatches, unpackSubscription, type RecordPage, type StoredRecord, type ClientSubscription, type Message, type OutgoingPacket, type QueuedMessage, type Store, type Subscription, type Will, type EnqueueResult } from '@skynet-mqtt/core';
 import { ClosedError, isDuplicateKey, MongoConnection } from './connection.js';
 import { contentFromDocument, fromBinary, messageDocument, messageFromDocument, outgoingFromDocument, toBinary, type OutgoingDocument, type RecordDocument } from './documents.js';
 import { resolveStoreOptions, type MongoStoreOptions, type ResolvedStoreOptions } from './options.js';
@@ -32,6 +32,8 @@ export const LIVENESS_INTERVAL = 5_000;
 type Keyed = Document & { _id: string };
 
 const newGeneration = (): string => randomBytes(8).toString('hex');
+/** Sessions looked at per round of sweepExpired. */
+const SWEEP_BATCH = 500;
 const OBJECT_ID = /^[0-9a-f]{24}$/;
 
 /**
@@ -261,6 +263,27 @@ export class MongoStore implements Store {
     await this.call(() => this.wills.deleteOne({ _id: clientId }));
   }
 
+  /**
+   * MongoDB's TTL monitor removes expired session documents about once a minute; this removes
+   * those due now, one by one as deleteSession does (only if still expired: a reconnect renews
+   * it), with their generation's queued and in-flight packets. Counts what it removed.
+   */
+  async sweepExpired(): Promise<number> {
+    let swept = 0;
+    for (;;) {
+      const now = new Date();
+      const due = { expiresAt: { $ne: null, $lte: now } };
+      const expired = await this.call(() => this.sessions.find(due, { projection: { gen: 1 } }).limit(SWEEP_BATCH).toArray());
+      for (const { _id, gen } of expired) {
+        const deleted = await this.call(() => this.sessions.findOneAndDelete({ _id, gen, ...due }, { projection: { gen: 1 } }));
+        if (!deleted) continue;
+        swept++;
+        for (const packets of [this.queue, this.removed, this.outgoing]) await this.call(() => packets.deleteMany({ c: _id, g: gen }));
+      }
+      if (expired.length < SWEEP_BATCH) return swept;
+    }
+  }
+
   // Offline queue -----------------------------------------------------------------------------
 
   /**
@@ -268,26 +291,28 @@ export class MongoStore implements Store {
    * the entry unless its message id is queued already (a unique index: atomic, parallel calls
    * included) or was taken from the queue lately (`removed`), then trims the queue to
    * `maxQueuedMessages`, oldest first. The entry's `_id` is made here: an insert made again after
-   * a lost reply finds its own entry and counts as done. True when queued for a session that is
-   * marked connected (its connection must read its queue).
+   * a lost reply finds its own entry and counts as done. `connected` when queued for a session
+   * that is marked connected (its connection must read its queue); `dropped`, what the trim removed.
    */
-  async enqueue(clientId: string, message: Message): Promise<boolean> {
+  async enqueue(clientId: string, message: Message): Promise<EnqueueResult> {
+    const nothing: EnqueueResult = { connected: false, dropped: 0 };
     const doc = messageDocument(message);
     const session = await this.call(() =>
       this.sessions.findOneAndUpdate({ _id: clientId, ...Q.notExpired(Date.now()) }, { $inc: { seq: 1 } }, { returnDocument: 'after', projection: { gen: 1, seq: 1, conn: 1 } }),
     );
-    if (!session) return false;
+    if (!session) return nothing;
     const scope = { c: clientId, g: session.gen };
     if (message.id !== '') {
       const removed = await this.call(() => this.removed.findOne({ ...scope, id: message.id, expiresAt: { $gt: new Date() } }, { projection: { _id: 1 } }));
-      if (removed) return false;
+      if (removed) return nothing;
     }
     const entry = { _id: new ObjectId(), ...scope, s: session.seq, id: message.id, m: doc, expiresAt: Q.expiry(Date.now(), this.options.ttl.packets) };
-    if (!(await this.call(() => this.insertQueued(entry)))) return false;
+    if (!(await this.call(() => this.insertQueued(entry)))) return nothing;
     const oldestKept = await this.call(() => this.queue.find(scope, { projection: { s: 1 } }).sort({ s: -1 }).skip(this.options.maxQueuedMessages - 1).limit(1).toArray());
     const boundary = oldestKept[0]?.s as number | undefined;
-    if (boundary !== undefined) await this.call(() => this.queue.deleteMany({ ...scope, s: { $lt: boundary } }));
-    return session.conn !== null;
+    let dropped = 0;
+    if (boundary !== undefined) dropped = (await this.call(() => this.queue.deleteMany({ ...scope, s: { $lt: boundary } }))).deletedCount;
+    return { connected: session.conn !== null, dropped };
   }
 
   /** Inserts a queue entry; false when an entry of the same message id is queued and live. */
@@ -376,8 +401,9 @@ export class MongoStore implements Store {
 
   // Wills -------------------------------------------------------------------------------------
 
+  /** Filed under this Store instance (`owner`), so that the wills of one that is gone can be claimed. */
   async putWill(clientId: string, will: Will): Promise<void> {
-    const doc = messageDocument(will);
+    const doc = { ...messageDocument(will), owner: this.instanceId };
     await this.call(() => this.wills.replaceOne({ _id: clientId }, doc, { upsert: true }));
   }
 
@@ -388,6 +414,21 @@ export class MongoStore implements Store {
 
   async deleteWill(clientId: string): Promise<void> {
     await this.call(() => this.wills.deleteOne({ _id: clientId }));
+  }
+
+  /** The wills of Store instances whose liveness document expired, each taken by one findOneAndDelete. */
+  async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
+    const owners = (await this.call(() => this.wills.distinct('owner'))).filter((owner): owner is string => typeof owner === 'string');
+    const alive = await this.alive(owners);
+    const gone = owners.filter((owner) => !alive.has(owner));
+    if (gone.length === 0) return [];
+    const orphans = await this.call(() => this.wills.find({ owner: { $in: gone } }, { projection: { _id: 1, owner: 1 } }).toArray());
+    const claimed: { clientId: string; will: Will }[] = [];
+    for (const { _id, owner } of orphans) {
+      const doc = await this.call(() => this.wills.findOneAndDelete({ _id, owner }));
+      if (doc) claimed.push({ clientId: _id, will: contentFromDocument(doc) });
+    }
+    return claimed;
   }
 
   // Records ----------------------------------------------------------------------------------

@@ -69,7 +69,8 @@ export class ConnectionMonitor {
         this.states[i] = 'ready';
         if (this.state !== 'ready') return;
         if (this.downSince !== 0) {
-          this.logger.info(`${this.label}: Redis connection restored after ${Date.now() - this.downSince} ms`);
+          // At the level of the outage's start, so that whoever saw one sees the other.
+          this.logger.warn(`${this.label}: Redis connection restored after ${Date.now() - this.downSince} ms`);
           this.downSince = 0;
         } else if (this.warnedUnreachable) {
           this.warnedUnreachable = false;

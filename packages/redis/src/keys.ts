@@ -52,6 +52,10 @@ export class Keys {
   filter(filter: string): string {
     return `${this.prefix}subs:f:${filter}`;
   }
+  /** Sorted set clientId → when the offline session expires (ms, Redis' clock): what sweepExpired() reads. */
+  get expiring(): string {
+    return `${this.prefix}expiring`;
+  }
   /** Hash prefix-of-filter → number of filters under it: the trie walked by subscriptionsByTopic. */
   get subscriptionNodes(): string {
     return `${this.prefix}subs:nodes`;

@@ -8,6 +8,7 @@ import {
   unpackSubscription,
   unref,
   type ClientSubscription,
+  type EnqueueResult,
   type Message,
   type OutgoingPacket,
   type QueuedMessage,
@@ -37,6 +38,8 @@ function asStrings(reply: unknown): string[] {
 
 /** Reads only within this many fields per HMGET, so one lookup never blocks Redis for long. */
 const HMGET_CHUNK = 1_000;
+/** Sessions dropped per sweep script. */
+const SWEEP_BATCH = 500;
 
 /**
  * Liveness of a Store instance: its key lives LIVENESS_TTL ms and is renewed every
@@ -210,18 +213,29 @@ export class RedisStore implements Store {
     await this.run(S.DELETE_SESSION, this.keys.session(clientId), [clientId]);
   }
 
+  /** In rounds of SWEEP_BATCH, so that one script never holds Redis for long. */
+  async sweepExpired(): Promise<number> {
+    let swept = 0;
+    for (;;) {
+      const [dropped, due] = asStrings(await this.run(S.SWEEP_EXPIRED, this.keys.expiring, [SWEEP_BATCH])).map(Number);
+      swept += dropped ?? 0;
+      if ((due ?? 0) < SWEEP_BATCH) return swept;
+    }
+  }
+
   // Offline queue -----------------------------------------------------------------------------
 
   /**
    * Queued under the message's id, which makes the insert idempotent (ENQUEUE); a message without
    * an id gets a random key, so it is never taken for another.
    */
-  async enqueue(clientId: string, message: Message): Promise<boolean> {
+  async enqueue(clientId: string, message: Message): Promise<EnqueueResult> {
     const { packets } = this.options.ttl;
     const key = message.id || randomBytes(12).toString('base64url');
     const now = Date.now();
     const reply = await this.run(S.ENQUEUE, this.keys.queue(clientId), [clientId, key, encodeQueued(message, now + packets), this.options.maxQueuedMessages, packets, now]);
-    return reply === 2;
+    const [status, dropped] = asStrings(reply).map(Number);
+    return { connected: status === 2, dropped: dropped ?? 0 };
   }
 
   /** A queued message's id is its key in the queue: its message id, as a rule. */
@@ -266,7 +280,7 @@ export class RedisStore implements Store {
   // Wills -------------------------------------------------------------------------------------
 
   async putWill(clientId: string, will: Will): Promise<void> {
-    await this.client.set(this.keys.will(clientId), encodeMessage(will));
+    await this.run(S.PUT_WILL, this.keys.will(clientId), [clientId, encodeMessage(will), this.instanceId]);
   }
 
   async getWill(clientId: string): Promise<Will | null> {
@@ -275,7 +289,14 @@ export class RedisStore implements Store {
   }
 
   async deleteWill(clientId: string): Promise<void> {
-    await this.client.del(this.keys.will(clientId));
+    await this.run(S.DELETE_WILL, this.keys.will(clientId), [clientId]);
+  }
+
+  async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
+    const flat = asBuffers(await this.run(S.CLAIM_ORPHANED_WILLS, this.keys.will(''), [], true));
+    const claimed: { clientId: string; will: Will }[] = [];
+    for (let i = 0; i < flat.length; i += 2) claimed.push({ clientId: flat[i]!.toString(), will: decodeMessage(flat[i + 1]!) });
+    return claimed;
   }
 
   // Records ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import type { Client } from './connection.js';
 const PRELUDE = `
 local P = ARGV[1]
 local NODES = P .. 'subs:nodes'
+local EXPIRING = P .. 'expiring'
 local function K(kind, id) return P .. kind .. ':' .. id end
 
 local function split(s)
@@ -51,19 +52,32 @@ local function unindex(id, filter)
   end
 end
 
+-- A will is filed under the Store instance that wrote it (WILL_OWNER, wills:<instance>), so that
+-- the wills of an instance that is gone can be claimed (CLAIM_ORPHANED_WILLS).
+local WILL_OWNER = P .. 'willowner'
+local WILL_WRITERS = P .. 'willwriters'
+local function forgetWill(id)
+  local owner = redis.call('HGET', WILL_OWNER, id)
+  if owner then redis.call('SREM', P .. 'wills:' .. owner, id) end
+  redis.call('HDEL', WILL_OWNER, id)
+  redis.call('DEL', K('will', id))
+end
+
 -- Forgets a session, its will excepted.
 local function drop(id)
   local sub = K('sub', id)
   for _, f in ipairs(redis.call('HKEYS', sub)) do unindex(id, f) end
   redis.call('DEL', K('session', id), sub, K('queue', id), K('queued', id), K('removed', id), K('out', id), K('outorder', id), K('in', id))
+  redis.call('ZREM', EXPIRING, id)
 end
 
--- Subscriptions and incoming ids live exactly as long as their session.
-local function syncTtl(id)
-  local ttl = redis.call('PTTL', K('session', id))
-  for _, key in ipairs({K('sub', id), K('in', id)}) do
-    if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('PERSIST', key) end
-  end
+-- An offline session's key expires after ttl ms; its subscriptions and incoming ids have no TTL
+-- of their own: sweepExpired() finds it in EXPIRING (by Redis' clock) and drops it all, unindexing
+-- its filters, which an expired subscription hash could no longer tell.
+local function expiresIn(id, ttl)
+  redis.call('PEXPIRE', K('session', id), ttl)
+  local t = redis.call('TIME')
+  redis.call('ZADD', EXPIRING, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ttl), id)
 end
 
 -- Creates the session when missing, after clearing what an expired one may have left.
@@ -71,7 +85,7 @@ local function ensure(id, ttl)
   if redis.call('EXISTS', K('session', id)) == 1 then return end
   drop(id)
   redis.call('HSET', K('session', id), 'connected', '0')
-  redis.call('PEXPIRE', K('session', id), ttl)
+  expiresIn(id, ttl)
 end
 `;
 
@@ -92,7 +106,6 @@ for i = 4, #ARGV, 2 do
   redis.call('HSET', K('sub', id), ARGV[i], ARGV[i + 1])
   index(id, ARGV[i], ARGV[i + 1])
 end
-syncTtl(id)
 return 1
 `);
 
@@ -125,8 +138,7 @@ if redis.call('EXISTS', session) == 0 then return false end
 local owner = redis.call('HGET', session, 'connected')
 if owner and owner ~= '0' and owner ~= '1' and redis.call('EXISTS', P .. 'alive:' .. owner) == 0 then
   redis.call('HSET', session, 'connected', '0')
-  redis.call('PEXPIRE', session, redis.call('HGET', session, 'expiry') or ARGV[3])
-  syncTtl(id)
+  expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[3])
 end
 return redis.call('HGETALL', K('sub', id))
 `);
@@ -151,18 +163,84 @@ redis.call('HSET', session, 'connected', ARGV[3])
 if ARGV[4] ~= '' then redis.call('HSET', session, 'expiry', ARGV[4]) end
 if ARGV[3] ~= '0' then
   redis.call('PERSIST', session)
+  redis.call('ZREM', EXPIRING, id)
 else
-  redis.call('PEXPIRE', session, redis.call('HGET', session, 'expiry') or ARGV[5])
+  expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[5])
 end
-syncTtl(id)
 return 1
+`);
+
+/**
+ * ARGV: prefix, limit. Looks at up to `limit` sessions whose expiry (Redis' clock) has passed:
+ * drops those whose key is gone, re-scores one renewed meanwhile. Returns {dropped, looked at}.
+ */
+export const SWEEP_EXPIRED = new Script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local dropped = 0
+local due = redis.call('ZRANGEBYSCORE', EXPIRING, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(due) do
+  local ttl = redis.call('PTTL', K('session', id))
+  if ttl > 0 then
+    redis.call('ZADD', EXPIRING, now + ttl, id)
+  elseif ttl == -1 then
+    redis.call('ZREM', EXPIRING, id) -- connected: it does not expire
+  else
+    drop(id)
+    dropped = dropped + 1
+  end
+end
+return {dropped, #due}
 `);
 
 /** ARGV: prefix, clientId */
 export const DELETE_SESSION = new Script(`
 drop(ARGV[2])
-redis.call('DEL', K('will', ARGV[2]))
+forgetWill(ARGV[2])
 return 1
+`);
+
+/** ARGV: prefix, clientId, encoded will, instance id of the writing Store. */
+export const PUT_WILL = new Script(`
+local id, owner = ARGV[2], ARGV[4]
+forgetWill(id)
+redis.call('SET', K('will', id), ARGV[3])
+redis.call('HSET', WILL_OWNER, id, owner)
+redis.call('SADD', P .. 'wills:' .. owner, id)
+redis.call('SADD', WILL_WRITERS, owner)
+return 1
+`);
+
+/** ARGV: prefix, clientId */
+export const DELETE_WILL = new Script(`
+forgetWill(ARGV[2])
+return 1
+`);
+
+/**
+ * ARGV: prefix. Takes (deletes and returns, as clientId, will pairs) the wills written by Store
+ * instances whose liveness key is gone: atomically, so each is claimed once.
+ */
+export const CLAIM_ORPHANED_WILLS = new Script(`
+local out = {}
+for _, writer in ipairs(redis.call('SMEMBERS', WILL_WRITERS)) do
+  if redis.call('EXISTS', P .. 'alive:' .. writer) == 0 then
+    local set = P .. 'wills:' .. writer
+    for _, id in ipairs(redis.call('SMEMBERS', set)) do
+      if redis.call('HGET', WILL_OWNER, id) == writer then
+        local will = redis.call('GET', K('will', id))
+        if will then
+          out[#out + 1] = id
+          out[#out + 1] = will
+        end
+        forgetWill(id)
+      end
+    end
+    redis.call('DEL', set)
+    redis.call('SREM', WILL_WRITERS, writer)
+  end
+end
+return out
 `);
 
 /**
@@ -243,26 +321,29 @@ return out
  * already queued is not queued again (HSETNX), nor one removed from the queue lately (the sorted
  * set removed:<id>, scored by removal time, see REMOVE_QUEUED). Dropped when there is no session,
  * as in memory.
- * Returns 0 when nothing was queued, 1 when queued for a disconnected session, 2 when queued for
- * a session marked connected (whose connection must be told to read its queue).
+ * Returns {status, dropped}: status 0 when nothing was queued, 1 when queued for a disconnected
+ * session, 2 when queued for a session marked connected (whose connection must be told to read its
+ * queue); dropped, how many of the oldest entries went to keep at most `max`.
  */
 export const ENQUEUE = new Script(`
 local id = ARGV[2]
-if redis.call('EXISTS', K('session', id)) == 0 then return 0 end
+if redis.call('EXISTS', K('session', id)) == 0 then return {0, 0} end
 local q, m = K('queue', id), K('queued', id)
 local removedAt = redis.call('ZSCORE', K('removed', id), ARGV[3])
-if removedAt and tonumber(removedAt) > tonumber(ARGV[7]) - tonumber(ARGV[6]) then return 0 end
-if redis.call('HSETNX', m, ARGV[3], ARGV[4]) == 0 then return 0 end
+if removedAt and tonumber(removedAt) > tonumber(ARGV[7]) - tonumber(ARGV[6]) then return {0, 0} end
+if redis.call('HSETNX', m, ARGV[3], ARGV[4]) == 0 then return {0, 0} end
 redis.call('RPUSH', q, ARGV[3])
 local excess = redis.call('LLEN', q) - tonumber(ARGV[5])
 if excess > 0 then
   redis.call('HDEL', m, unpack(redis.call('LRANGE', q, 0, excess - 1)))
   redis.call('LTRIM', q, excess, -1)
+else
+  excess = 0
 end
 redis.call('PEXPIRE', q, ARGV[6])
 redis.call('PEXPIRE', m, ARGV[6])
-if redis.call('HGET', K('session', id), 'connected') == '0' then return 1 end
-return 2
+if redis.call('HGET', K('session', id), 'connected') == '0' then return {1, excess} end
+return {2, excess}
 `);
 
 /**
@@ -365,9 +446,7 @@ return result
 export const PUT_INCOMING = new Script(`
 local id = ARGV[2]
 ensure(id, ARGV[4])
-local added = redis.call('SADD', K('in', id), ARGV[3])
-syncTtl(id)
-return added
+return redis.call('SADD', K('in', id), ARGV[3])
 `);
 
 /** ARGV: prefix, topic, first level, encoded message or '' to delete. */

@@ -88,11 +88,10 @@ describe('Redis outage (private redis-server killed with SIGKILL)', () => {
     await emitter.publish(msg('f/after', 'after'));
     assert.ok(received.some((m) => m.topic === 'f/after'));
 
-    // One warning when the outage starts, one note when it ends: not one per call, attempt or
+    // One warning when the outage starts, one when it ends: not one per call, attempt or
     // connection (the emitter has two).
     for (const log of [storeLog, emitterLog]) {
-      assert.equal(log.lines.filter((l) => l.startsWith('warn')).length, 1, log.lines.join('\n'));
-      assert.equal(log.lines.filter((l) => l.startsWith('info')).length, 1, log.lines.join('\n'));
+      assert.deepEqual(log.lines.map((l) => /^(warn|info|error) .*Redis connection (lost|restored)/.exec(l)?.slice(1).join(' ') ?? l), ['warn lost', 'warn restored']);
     }
   });
 });

@@ -90,7 +90,7 @@ describe('RedisStore session liveness', () => {
     assert.deepEqual(await connectedOf(a, 'l/late'), [true]);
     assert.equal(await raw.pttl(`${prefix}session:c`), -1, 'a connected session does not expire');
     // A message queued now is queued for a connected session: its connection must be told.
-    assert.equal(await a.enqueue('c', { id: 'late-1', topic: 'l/late', payload: Buffer.from('x'), qos: 1, retain: false }), true);
+    assert.equal((await a.enqueue('c', { id: 'late-1', topic: 'l/late', payload: Buffer.from('x'), qos: 1, retain: false })).connected, true);
     await b.setConnected('c', false);
     assert.deepEqual(await connectedOf(a, 'l/late'), [false]);
     assert.ok((await raw.pttl(`${prefix}session:c`)) > 0);

@@ -1,3 +1,5 @@
+import type { Message } from '../types.js';
+
 /**
  * A number of bytes shared by many holders (every connection of the broker, say): each takes
  * before it allocates and gives back when it lets go, so their total stays within `limit`.
@@ -22,4 +24,12 @@ export class ByteBudget {
   release(bytes: number): void {
     this.taken -= bytes;
   }
+}
+
+/** Bytes counted per message besides its topic and payload: the queue entry and the message object. */
+const ENTRY_OVERHEAD = 64;
+
+/** The bytes a waiting message is counted for in every byte limit of the queues: topic, payload and bookkeeping. */
+export function messageCost(message: Message): number {
+  return message.payload.length + message.topic.length + ENTRY_OVERHEAD;
 }

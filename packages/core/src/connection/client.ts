@@ -6,6 +6,7 @@ import type { Message, ProtocolLevel, QoS, Subscription, Will } from '../types.j
 import { callHook } from '../hooks.js';
 import type { PublishRateLimiter } from '../limits/publish-rate.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
+import { CONGESTION_BYTES, FlowControl } from './flow-control.js';
 import { encodePacketV5 } from './encoder-v5.js';
 import { ProtocolViolation, Reason } from './reason-codes.js';
 import { OutboundQueue } from './outbound-queue.js';
@@ -17,13 +18,13 @@ import { PacketReader } from './packet-reader.js';
 import type { DecodedProperties } from './properties.js';
 import { unref } from '../timers.js';
 
-/** Packets held while an asynchronous handler runs before reading stops, and when it resumes. */
+/** Packets (and their bytes) held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
 const BACKLOG_LOW = 512;
+const BACKLOG_BYTES_HIGH = 1024 * 1024;
+const BACKLOG_BYTES_LOW = 512 * 1024;
 /** How long a closing connection may take to flush what was written to it. */
 const HANG_UP_MS = 1000;
-/** Unsent bytes beyond which a client counts as congested (see Client.throttle). */
-const CONGESTION_BYTES = 256 * 1024;
 
 /** Where a connection is in its tick's batch of writes (see Client.writeBytes). */
 const enum Batch {
@@ -42,6 +43,7 @@ export type CloseReason =
   | 'server closed'
   | 'protocol violation'
   | 'not authorized'
+  | 'drain timeout'
   | string;
 
 /** The packet handlers' view of a parsed packet: mqtt-packet's union, PUBLISH and CONNECT read by PacketReader. */
@@ -91,11 +93,13 @@ export class Client {
   /** True once CONNACK 0 went out; false again once closing starts. */
   connected = false;
   closing = false;
-  /** Last time any byte arrived, for the keepalive monitor. */
+  /** Last time any byte arrived (or reading resumed), for the keepalive monitor. */
   lastSeen = Date.now();
   readonly connectedAt = Date.now();
 
   readonly outbound: OutboundQueue;
+  /** When this connection is read, and whom its congestion pauses. */
+  readonly flow: FlowControl;
   /** Set once CONNECT was accepted: from then on, closing must end the session (endSession). */
   sessionStarted = false;
   /**
@@ -114,6 +118,8 @@ export class Client {
   private readonly reader: PacketReader;
   /** Packets waiting while an asynchronous handler runs: packets are handled strictly in order. */
   private backlog: Packet[] | null = null;
+  private backlogBytes = 0;
+  private backlogPaused = false;
   private busy = false;
   private closed: Promise<void> | null = null;
   /** authorizeForward verdicts, chained so that messages keep their order. */
@@ -122,9 +128,6 @@ export class Client {
   private storeChain: Promise<void> | null = null;
   private log?: Logger;
   private batch = Batch.Idle;
-  private readPauses = 0;
-  /** Publishers paused for this client's sake (see throttle()). */
-  private throttled: Set<Client> | null = null;
   /** Whether CONNACK went out: only one may. [MQTT-3.2.0-2] */
   private connackSent = false;
   /** The DISCONNECT a 5.0 client is sent when the server closes the connection (disconnect()). */
@@ -136,6 +139,7 @@ export class Client {
     readonly remoteAddress = 'local',
   ) {
     this.outbound = new OutboundQueue(this);
+    this.flow = new FlowControl(this);
     this.reader = new PacketReader(server.settings.maxPacketSize, this, server.incompletePackets);
     // Listeners shared by every connection, finding their client on the stream: no closures.
     (stream as OwnedStream)[OWNER] = this;
@@ -202,7 +206,7 @@ export class Client {
     if (this.closing) return;
     this.logger.warn({ clientId: this.id || undefined, limit, reason }, 'limit exceeded, closing the connection');
     this.server.stats.closedFor(limit);
-    const reasonCode = limit === 'packetTooLarge' ? Reason.PacketTooLarge : Reason.QuotaExceeded;
+    const reasonCode = limit === 'packetTooLarge' ? Reason.PacketTooLarge : limit === 'topicTooDeep' ? Reason.TopicNameInvalid : Reason.QuotaExceeded;
     // A 5.0 client is told why, as for a protocol error. [MQTT-4.13.2-1]
     if (this.protocolVersion === 5 && !this.connackSent) this.write({ cmd: 'connack', reasonCode, sessionPresent: false });
     void this.disconnect(reasonCode, reason, reason);
@@ -224,8 +228,12 @@ export class Client {
     if (this.busy) {
       this.backlog ??= [];
       this.backlog.push(packet);
+      this.backlogBytes += backlogCost(packet);
       // Stop reading while the backlog drains, so a fast sender cannot grow it without bound.
-      if (this.backlog.length === BACKLOG_HIGH) this.pauseReading();
+      if (!this.backlogPaused && (this.backlog.length >= BACKLOG_HIGH || this.backlogBytes >= BACKLOG_BYTES_HIGH)) {
+        this.backlogPaused = true;
+        this.flow.pauseReading();
+      }
       return;
     }
     this.handle(packet);
@@ -250,7 +258,11 @@ export class Client {
     const backlog = this.backlog;
     while (!this.busy && backlog && backlog.length > 0 && !this.closing) {
       const next = backlog.shift()!;
-      if (backlog.length === BACKLOG_LOW) this.resumeReading();
+      this.backlogBytes -= backlogCost(next);
+      if (this.backlogPaused && backlog.length <= BACKLOG_LOW && this.backlogBytes <= BACKLOG_BYTES_LOW) {
+        this.backlogPaused = false;
+        this.flow.resumeReading();
+      }
       this.handle(next);
     }
   }
@@ -266,46 +278,6 @@ export class Client {
   /** PUBREL: the id may carry a new message from now on; true when it was held. */
   releasedQos2(messageId: number): boolean {
     return this.incoming?.delete(messageId) ?? false;
-  }
-
-  /** Stops reading this connection; each pause is matched by one resumeReading(). */
-  pauseReading(): void {
-    if (this.readPauses++ === 0) this.stream.pause();
-  }
-
-  resumeReading(): void {
-    if (--this.readPauses === 0 && !this.closing) this.stream.resume();
-  }
-
-  /** Whether this client's socket holds more unsent bytes than it should take on. */
-  get congested(): boolean {
-    return this.stream.writableLength > CONGESTION_BYTES;
-  }
-
-  /**
-   * Backpressure: a publisher feeding this congested client stops being read until this
-   * client's socket drains, so memory stays bounded and unrelated clients are not slowed.
-   */
-  throttle(publisher: Client | null): void {
-    if (!publisher || publisher === this) return;
-    this.throttled ??= new Set();
-    if (this.throttled.has(publisher)) return;
-    this.throttled.add(publisher);
-    publisher.pauseReading();
-  }
-
-  /** @internal the socket took everything it held. */
-  onDrain(): void {
-    this.outbound.pump();
-    if (this.congested) return;
-    this.releaseThrottled();
-  }
-
-  private releaseThrottled(): void {
-    const throttled = this.throttled;
-    if (!throttled) return;
-    this.throttled = null;
-    for (const publisher of throttled) publisher.resumeReading();
   }
 
   private fail(error: unknown): void {
@@ -358,6 +330,7 @@ export class Client {
       stream.cork();
     }
     stream.write(bytes);
+    if (stream.writableLength > CONGESTION_BYTES) this.flow.onCongested();
   }
 
   /** @internal called on the tick after a write. */
@@ -460,13 +433,14 @@ export class Client {
     }
     if (wasConnected && this.protocolVersion === 5) this.sayFarewell(reason);
     this.hangUp();
-    this.releaseThrottled();
+    this.flow.releaseThrottled();
     this.publishRate?.stop();
     try {
       if (this.sessionStarted) await endSession(this, reason);
     } catch (error) {
       this.logger.error({ err: error }, 'session clean-up failed');
     }
+    this.outbound.discard();
     await this.storeChain;
     this.server.forget(this);
     if (wasConnected) this.server.emit('clientDisconnected', this, reason);
@@ -485,6 +459,11 @@ function endBatch(client: Client): void {
   client.flush();
 }
 
+/** What a packet waiting in the backlog holds: its payload and topic (PUBLISH), a few bytes otherwise. */
+function backlogCost(packet: Packet): number {
+  return packet.cmd === 'publish' ? packet.payload.length + packet.topic.length : 16;
+}
+
 const OWNER = Symbol('skynet-mqtt client');
 type OwnedStream = Duplex & { [OWNER]: Client };
 
@@ -501,5 +480,5 @@ function onStreamClose(this: OwnedStream): void {
 }
 
 function onStreamDrain(this: OwnedStream): void {
-  this[OWNER].onDrain();
+  this[OWNER].flow.onDrain();
 }

@@ -1,4 +1,6 @@
+import type { DropReason } from '../sys/broker-stats.js';
 import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
+import { messageCost } from './byte-budget.js';
 import type { Client } from './client.js';
 import { encodePublish, encodeSharedQos0 } from './encoder.js';
 
@@ -12,29 +14,39 @@ interface Waiting {
   message: Message;
   qos: QoS;
   retain: boolean;
+  /** What it counts for in the byte limits (messageCost). */
+  cost: number;
 }
+
+/** How many messages the first fetch from the Store's queue reads, before their size is known. */
+const FIRST_REFILL = 16;
 
 /**
  * Messages on their way to one client: those in flight (sent at QoS 1/2, not yet acknowledged)
- * and those waiting behind the in-flight window (`maxInflightMessages`).
+ * and those waiting behind the in-flight window.
  *
  * Where a message waits depends on what losing it would cost. A durable session's QoS 1/2
  * messages wait in the Store's queue, so a crash loses nothing a publisher saw acknowledged; they
  * leave it only once they are in flight (refill()). Everything else waits in memory, bounded by
- * `maxQueuedMessages`: beyond it the oldest waiting message is dropped and counted.
+ * `maxQueuedMessages` and `maxQueuedBytes` (beyond them the oldest waiting message is dropped) and
+ * by the process-wide `maxTotalQueuedBytes` (a message that does not fit is dropped). The in-flight
+ * window is bounded by `maxInflightMessages` (a 5.0 client's Receive Maximum, if smaller) and
+ * `maxInflightBytes`. Every drop is counted and logged (rate-limited).
  */
 export class OutboundQueue {
   /** Unacknowledged packets by packet id, in the order they were sent; made on first use. */
   private inflight: Map<number, OutgoingPacket> | null = null;
+  private inflightBytes = 0;
   private waiting: Waiting[] = [];
+  private waitingBytes = 0;
   private lastId = 0;
-  private warnedFull = false;
-  private warnedTooLarge = false;
   /** True while the Store may hold queued messages this connection has not fetched yet. */
   private stored = false;
   private refilling = false;
   /** Counts what may have added to the Store's queue (this connection's enqueues, readStore()), so a refill knows whether one raced with its peek. */
   private enqueued = 0;
+  /** Average cost of the messages of the last fetch from the Store: sizes the next one. */
+  private refillCost = 0;
   /** QoS 1/2 messages in flight at most: `maxInflightMessages`, or less for a 5.0 client (limitWindow). */
   private window: number;
 
@@ -59,36 +71,63 @@ export class OutboundQueue {
   /** Queues or sends a message at the given QoS, keeping the order messages were pushed in. */
   push(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
-    if (client.connected && this.waiting.length === 0 && !client.congested && (qos === 0 || (this.hasRoom() && !this.stored))) {
+    const flow = client.flow;
+    if (client.connected && this.waiting.length === 0 && !flow.congested && (qos === 0 || (this.hasRoom(message) && !this.stored))) {
       this.send(message, qos, retain);
       return;
     }
-    if (client.connected && client.congested) client.throttle(client.server.publishing);
+    if (client.connected && flow.congested) {
+      // A slow consumer pauses nobody, and what it may lose (QoS 0) is not kept for it.
+      if (flow.slow) {
+        if (qos === 0) return this.drop('slowConsumer', 'a slow subscriber (socket congested) loses its QoS 0 messages until it drains');
+      } else {
+        flow.throttle(client.server.publishing);
+      }
+    }
     if (qos > 0 && client.durable) {
       this.storeWaiting({ ...message, qos, retain });
       return;
     }
-    const { maxQueuedMessages } = this.client.server.settings;
-    if (this.waiting.length >= maxQueuedMessages) {
-      this.waiting.shift();
-      this.client.server.stats.drop('queueFull');
-      if (!this.warnedFull) {
-        this.warnedFull = true;
-        this.client.logger.warn({ clientId: this.client.id, maxQueuedMessages }, 'client queue full, dropping its oldest messages');
-      }
+    this.enqueue({ message, qos, retain, cost: messageCost(message) });
+  }
+
+  /** Keeps a message in memory within the client's limits and the process-wide budget. */
+  private enqueue(entry: Waiting): void {
+    const { maxQueuedMessages, maxQueuedBytes } = this.client.server.settings;
+    const waiting = this.waiting;
+    // A message larger than maxQueuedBytes on its own still waits, alone.
+    while (waiting.length > 0 && (waiting.length >= maxQueuedMessages || this.waitingBytes + entry.cost > maxQueuedBytes)) {
+      this.release(waiting.shift()!);
+      this.drop('queueFull', 'client queue full (maxQueuedMessages or maxQueuedBytes): its oldest waiting message dropped');
     }
-    this.waiting.push({ message, qos, retain });
+    if (!this.client.server.queuedBytes.take(entry.cost)) {
+      return this.drop('memoryBudget', 'the broker-wide budget of queued bytes (maxTotalQueuedBytes) is spent: message dropped');
+    }
+    this.waitingBytes += entry.cost;
+    waiting.push(entry);
+  }
+
+  private release(entry: Waiting): void {
+    this.waitingBytes -= entry.cost;
+    this.client.server.queuedBytes.release(entry.cost);
+  }
+
+  /** Counts a message dropped for this client, and logs it (one line per reason every 10 s). */
+  private drop(reason: DropReason, text: string): void {
+    const server = this.client.server;
+    server.stats.drop(reason);
+    server.rateLimitedLog.warn(reason, { clientId: this.client.id }, text);
   }
 
   /** Sends what waits, as far as the in-flight window allows. */
   pump(): void {
-    while (this.client.connected && this.waiting.length > 0 && !this.client.congested) {
+    const client = this.client;
+    while (client.connected && this.waiting.length > 0 && !client.flow.congested) {
       const next = this.waiting[0]!;
-      if (next.qos > 0 && !this.hasRoom()) break;
-      this.waiting.shift();
+      if (next.qos > 0 && !this.hasRoom(next.message)) break;
+      this.release(this.waiting.shift()!);
       this.send(next.message, next.qos, next.retain);
     }
-    if (this.waiting.length === 0) this.warnedFull = false;
     this.refill();
   }
 
@@ -111,7 +150,7 @@ export class OutboundQueue {
     // Connected, this connection reads what it queues (refill); closing, the session may already
     // be connected again elsewhere, and that connection must hear of it (queueOffline).
     const written = client.connected
-      ? client.persist(async (id) => void (await client.server.store.enqueue(id, message)))
+      ? client.persist(async (id) => void (await client.server.enqueue(id, message)))
       : client.persist((id) => client.server.queueOffline(id, message));
     client.server.deliveryWrites?.push(written);
   }
@@ -123,25 +162,41 @@ export class OutboundQueue {
    */
   private refill(): void {
     const client = this.client;
-    if (!this.stored || this.refilling || !client.connected || client.congested) return;
+    if (!this.stored || this.refilling || !client.connected || client.flow.congested) return;
+    const { maxInflightBytes } = client.server.settings;
     const room = this.window - (this.inflight?.size ?? 0);
-    if (room <= 0) return;
+    if (room <= 0 || this.inflightBytes >= maxInflightBytes) return;
+    // Read about as many as the byte window takes: a queue of large messages is not read in full.
+    const bytesRoom = maxInflightBytes - this.inflightBytes;
+    const limit = Math.min(room, this.refillCost === 0 ? FIRST_REFILL : Math.max(1, Math.floor(bytesRoom / this.refillCost)));
     this.refilling = true;
     let batch: QueuedMessage[] = [];
     // Enqueues made before this point reach the Store before the peek (client.persist keeps order).
     const enqueuedBefore = this.enqueued;
     void client
       .persist(async (id) => {
-        batch = await client.server.store.peekQueue(id, room);
+        batch = await client.server.store.peekQueue(id, limit);
         if (client.server.authorizeForward) batch = await this.forwardable(batch, id);
       })
       .then(
         () => {
           this.refilling = false;
           if (!client.connected) return;
-          for (const { message } of batch) this.send(message, message.qos, message.retain);
-          if (batch.length > 0) void client.persist((id) => client.server.store.removeQueued(id, batch.map((q) => q.id)));
-          if (batch.length < room && enqueuedBefore === this.enqueued) this.stored = false;
+          const sent: string[] = [];
+          let cost = 0;
+          for (const { id, message } of batch) {
+            if (client.flow.congested || !this.hasRoom(message)) break;
+            this.send(message, message.qos, message.retain);
+            sent.push(id);
+            cost += messageCost(message);
+          }
+          if (sent.length > 0) {
+            this.refillCost = Math.ceil(cost / sent.length);
+            void client.persist((id) => client.server.store.removeQueued(id, sent));
+          }
+          // What was not sent stays queued: an ack or a drain calls pump(), which comes back here.
+          if (sent.length < batch.length) return;
+          if (batch.length < limit && enqueuedBefore === this.enqueued) this.stored = false;
           else this.refill();
         },
         () => {
@@ -162,8 +217,10 @@ export class OutboundQueue {
     return allowed;
   }
 
-  private hasRoom(): boolean {
-    return (this.inflight?.size ?? 0) < this.window;
+  /** Whether `message` may go in flight: within both windows, or alone when larger than the byte window. */
+  private hasRoom(message: Message): boolean {
+    const count = this.inflight?.size ?? 0;
+    return count < this.window && (count === 0 || this.inflightBytes + messageCost(message) <= this.client.server.settings.maxInflightBytes);
   }
 
   /** Counts a PUBLISH about to be written; the first delivery of a sampled message ends its latency. */
@@ -177,10 +234,7 @@ export class OutboundQueue {
   private send(message: Message, qos: QoS, retain: boolean): void {
     const client = this.client;
     // [MQTT-3.3.2-5] an expired message is not sent. (One comparison for messages without expiry.)
-    if (message.expiresAt !== undefined && message.expiresAt <= Date.now()) {
-      client.server.stats.drop('expired');
-      return;
-    }
+    if (message.expiresAt !== undefined && message.expiresAt <= Date.now()) return this.drop('expired', 'a message whose Message Expiry Interval ran out was not sent');
     const mqtt5 = client.mqtt5;
     if (qos === 0) {
       const bytes = mqtt5 === null ? (retain ? encodePublish(message.topic, message.payload, 0, true, false, 0) : encodeSharedQos0(message)) : mqtt5.encodePublish(message, 0, retain, false, 0);
@@ -197,7 +251,7 @@ export class OutboundQueue {
     const bytes = mqtt5 === null ? encodePublish(packet.topic, packet.payload, qos, retain, false, packet.messageId) : mqtt5.encodePublish(packet, qos, retain, false, packet.messageId);
     if (bytes === null) return this.dropTooLarge();
     this.counted(message, qos);
-    (this.inflight ??= new Map()).set(packet.messageId, packet);
+    this.putInflight(packet);
     if (client.durable) {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));
       // Sent while its publisher waits for its ack: the ack also waits for this write.
@@ -206,17 +260,14 @@ export class OutboundQueue {
     client.writeBytes(bytes);
   }
 
-  /**
-   * A message larger than a 5.0 client's Maximum Packet Size is not sent: it is as good as
-   * delivered for this client (counted, and logged once per connection). [MQTT-3.1.2-25]
-   */
+  private putInflight(packet: OutgoingPacket): void {
+    (this.inflight ??= new Map()).set(packet.messageId, packet);
+    this.inflightBytes += messageCost(packet);
+  }
+
+  /** A message larger than a 5.0 client's Maximum Packet Size is not sent: as good as delivered for it. [MQTT-3.1.2-25] */
   private dropTooLarge(): void {
-    const client = this.client;
-    client.server.stats.drop('packetTooLarge');
-    if (!this.warnedTooLarge) {
-      this.warnedTooLarge = true;
-      client.logger.warn({ clientId: client.id, maximumPacketSize: client.mqtt5?.maximumPacketSize }, 'message larger than the client accepts, dropped for it');
-    }
+    this.drop('packetTooLarge', 'message larger than the client accepts (its Maximum Packet Size), dropped for it');
   }
 
   /** A free packet id: ids in flight are skipped, and 0 is never used. [MQTT-2.3.1-1] */
@@ -235,6 +286,7 @@ export class OutboundQueue {
     const fits = by === 'puback' ? packet.qos === 1 : packet.qos === 2 && Boolean(packet.released) === (by === 'pubcomp');
     if (!fits) return 'mismatch';
     this.inflight!.delete(messageId);
+    this.inflightBytes -= messageCost(packet);
     const client = this.client;
     if (client.durable) void client.persist((id) => client.server.store.removeOutgoing(id, messageId));
     client.server.emit('delivered', packet, client);
@@ -275,7 +327,7 @@ export class OutboundQueue {
         }
         client.writeBytes(bytes);
       }
-      (this.inflight ??= new Map()).set(messageId, packet);
+      this.putInflight(packet);
       if (packet.released) client.write({ cmd: 'pubrel', messageId });
     }
     if (packets.length > 0) this.lastId = packets[packets.length - 1]!.messageId;
@@ -284,7 +336,14 @@ export class OutboundQueue {
   /** Hands back what never left, for a durable session's offline queue, and empties the queue. */
   takeWaiting(): Message[] {
     const messages = this.waiting.map((w) => (w.qos === w.message.qos ? w.message : { ...w.message, qos: w.qos }));
-    this.waiting = [];
+    this.discard();
     return messages;
+  }
+
+  /** Forgets what waits (the connection is gone), giving its bytes back to the broker's budget. */
+  discard(): void {
+    for (const entry of this.waiting) this.client.server.queuedBytes.release(entry.cost);
+    this.waiting = [];
+    this.waitingBytes = 0;
   }
 }

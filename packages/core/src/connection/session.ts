@@ -1,3 +1,4 @@
+import type { Broker } from '../broker.js';
 import type { Client, CloseReason } from './client.js';
 import { unref } from '../timers.js';
 
@@ -45,10 +46,11 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   client.will = null;
   // A 5.0 session with a Session Expiry Interval of 0 ends here too, even one resumed from the Store.
   const sessionEnds = client.clean || client.sessionExpiryInterval === 0;
-  // Mosca's rule, kept: no will when the broker closes or another connection takes the id over.
-  if (will && reason !== 'server closed' && !takenOver) {
-    // [MQTT-3.1.2-8] a 5.0 will waits for its Will Delay Interval, or for the session to end if
-    // that comes first; a reconnect within it cancels it (DelayedWills). [MQTT-3.1.3-9]
+  // [MQTT-3.1.2-8] the will is published when the connection closes without DISCONNECT, a
+  // takeover included (Mosca skipped it then). Not when the broker itself closes (Mosca's rule).
+  if (will && reason !== 'server closed') {
+    // A 5.0 will waits for its Will Delay Interval, or for the session to end if that comes
+    // first; a reconnect within it (the connection taking over, say) cancels it (DelayedWills). [MQTT-3.1.3-9]
     const delay = sessionEnds ? 0 : Math.min(client.willDelayInterval, client.sessionExpiryInterval) * 1000;
     if (delay > 0) {
       client.logger.info({ clientId: client.id, topic: will.topic, delay }, 'last will delayed');
@@ -64,7 +66,24 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
     return;
   }
   await saveWaiting(client);
-  await client.persist((id) => store.deleteWill(id));
+  // After a takeover the will stored under this id is the newer connection's.
+  if (!takenOver) await client.persist((id) => store.deleteWill(id));
+}
+
+/**
+ * Publishes the wills the Store holds for connections no running broker has any more (a process
+ * that was killed), each claimed once (Store.claimOrphanedWills). Called at start, before the
+ * listeners open; a cluster can call it again whenever it finds an instance gone.
+ */
+export async function publishOrphanedWills(server: Broker): Promise<number> {
+  const orphans = await server.store.claimOrphanedWills();
+  for (const { clientId, will } of orphans) {
+    server.logger.info({ clientId, topic: will.topic }, 'delivering the last will of a client connected when its broker stopped');
+    // No authorizePublish: its client is gone, and hooks are not set yet at start.
+    await server.route(server.messageIds.message(will.topic, will.payload, will.qos, will.retain, will.properties), null);
+  }
+  if (orphans.length > 0) server.logger.warn({ wills: orphans.length }, 'published the wills of clients connected to a broker that did not close cleanly');
+  return orphans.length;
 }
 
 /**

@@ -8,7 +8,7 @@ import { callHook } from '../hooks.js';
 import { PublishRateLimiter } from '../limits/publish-rate.js';
 import type { RefusalReason } from '../sys/broker-stats.js';
 import { clientMayPublish } from '../sys/topic-access.js';
-import { topicNameError } from '../topics/validate.js';
+import { topicLevelsError, topicNameError } from '../topics/validate.js';
 import type { QoS } from '../types.js';
 import { startAuthentication } from './auth.js';
 
@@ -109,7 +109,7 @@ export function handleConnect(client: Client, packet: ConnectPacket): Promise<vo
     client.keepalive = pending.serverKeepAlive = maxKeepalive; // [MQTT-3.2.2-21] [MQTT-3.2.2-22]
   }
   if (packet.will) {
-    const error = topicNameError(packet.will.topic);
+    const error = topicNameError(packet.will.topic) ?? topicLevelsError(packet.will.topic, server.settings.maxTopicLevels);
     if (error) {
       if (v5) return refuse(client, Reason.TopicNameInvalid, `invalid will topic: ${error}`);
       return Promise.resolve(client.protocolError(new ProtocolViolation(`CONNECT: will topic: ${error} [MQTT-3.1.3-10]`)));
@@ -192,6 +192,8 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
     await store.setConnected(clientId, true, client.sessionExpiryMs);
   }
   if (client.will) await store.putWill(clientId, client.will);
+  // A clean start deleted any will above; a durable one may hold a taken-over connection's.
+  else if (client.durable) await store.deleteWill(clientId);
   // Read before CONNACK, so that CONNACK, `connected` and clientConnected happen in one step: a
   // close cannot fall between them, and a connection that got CONNACK always has its events.
   const unacknowledged = client.durable ? await store.getOutgoing(clientId) : null;

@@ -4,7 +4,7 @@ import { expiryOf, messagePropertiesOf } from '../connection/properties.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook } from '../hooks.js';
 import { clientMayPublish } from '../sys/topic-access.js';
-import { topicNameError } from '../topics/validate.js';
+import { topicLevelsError, topicNameError } from '../topics/validate.js';
 import type { PublishedMessage } from '../types.js';
 
 /**
@@ -25,6 +25,8 @@ function publish(client: Client, packet: PublishPacket): void | Promise<void> {
   // checked once resolved. A 3.1.1 topic name was checked by PacketReader.
   if (packet.properties !== undefined && !readV5(client, packet, message)) return;
   const server = client.server;
+  const levelsError = topicLevelsError(message.topic, server.settings.maxTopicLevels);
+  if (levelsError) return client.limitExceeded('topicTooDeep', `PUBLISH: topic name: ${levelsError}`);
   const stats = server.stats;
   stats.publishReceived++;
   stats.receivedByQos[packet.qos]++;

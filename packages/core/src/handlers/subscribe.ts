@@ -3,7 +3,7 @@ import type { SubscribePacket } from '../connection/inbound-packets.js';
 import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-codes.js';
 import { callHook, type SubscriptionRequest } from '../hooks.js';
 import { clientMaySubscribe } from '../sys/topic-access.js';
-import { topicFilterError, topicMatches } from '../topics/validate.js';
+import { topicFilterError, topicLevelsError, topicMatches } from '../topics/validate.js';
 import type { Message, QoS, Subscription } from '../types.js';
 
 /**
@@ -29,6 +29,12 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       if (!v5) return client.protocolError(new ProtocolViolation(`SUBSCRIBE: topic filter ${JSON.stringify(topic)}: ${error}`));
       client.logger.warn({ topic, reason: error }, 'invalid topic filter in SUBSCRIBE');
       granted.push(Reason.TopicFilterInvalid);
+      continue;
+    }
+    const tooDeep = topicLevelsError(topic, server.settings.maxTopicLevels);
+    if (tooDeep) {
+      client.logger.warn({ topic: topic.slice(0, 200), reason: tooDeep }, 'topic filter refused in SUBSCRIBE');
+      granted.push(Reason.TopicFilterInvalid); // 3.1.1 hears 0x80
       continue;
     }
     if (v5 && topic.startsWith('$share/')) {

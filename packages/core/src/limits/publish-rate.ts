@@ -37,11 +37,11 @@ export class PublishRateLimiter {
     const server = client.server;
     server.stats.publishRateLimited++;
     server.rateLimitedLog.warn('publishRate', { clientId: client.id, maxPublishRate: server.settings.maxPublishRate }, 'a client publishes faster than maxPublishRate: its socket is not read until it is back under the rate');
-    client.pauseReading();
+    client.flow.pauseReading();
     return new Promise((resolve) => {
       this.timer = setTimeout(() => {
         this.timer = null;
-        client.resumeReading();
+        client.flow.resumeReading();
         resolve();
       }, Math.ceil(wait));
     });

@@ -18,6 +18,7 @@ export interface CustomListener {
   listen(port: number, host: string | undefined, callback: () => void): unknown;
   close(callback?: (error?: Error) => void): unknown;
   once(event: 'error', listener: (error: NodeJS.ErrnoException) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
   address?(): net.AddressInfo | string | null;
   maxConnections?: number;
 }

@@ -12,6 +12,9 @@ import { httpFileServer } from './http-files.js';
 /** Hands a new connection's byte stream to the broker. */
 export type Accept = (stream: Duplex, remoteAddress: string) => void;
 
+/** Receives a listener's errors once it listens (a failed accept: EMFILE, ...); they must not crash the process. */
+export type ListenerError = (error: Error) => void;
+
 /** A listening socket of one interface (Mosca's `interfaces` entry). */
 export interface Listener {
   readonly type: ReturnType<typeof listenerName>;
@@ -117,6 +120,7 @@ async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSi
       // Plain HTTP requests get files (Mosca's static and bundle) or 426.
       const files = await httpFileServer(iface);
       const server = iface.type === 'http' ? http.createServer(files) : https.createServer(tlsOptions(iface.credentials), files);
+      // The HTTP server's own 'error' listener (in listen()) reports its errors; ws's copy is ignored.
       return { server, wss: attachWebSocket(server, { path: iface.path, maxPayload: maxPacketSize }, accept) };
     }
   }
@@ -127,7 +131,7 @@ async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSi
  * `maxConnections` is counted across listeners (ConnectionGate); an interface's own
  * `maxConnections` also caps that listener (net.Server.maxConnections).
  */
-export async function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits, makeCustom: MakeCustom): Promise<Listener> {
+export async function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits, onError: ListenerError, makeCustom: MakeCustom): Promise<Listener> {
   const { server, wss } = await createServer(iface, accept, limits.maxPacketSize, makeCustom);
   if (iface.maxConnections !== undefined) server.maxConnections = iface.maxConnections;
   const name = listenerName(iface);
@@ -147,6 +151,7 @@ export async function listen(iface: InterfaceOptions, accept: Accept, limits: Li
       }
     });
     server.listen(iface.port!, iface.host, () => {
+      server.on('error', onError);
       // A custom listener may not say where it listens: it is shown with the port it was given.
       const address = server.address?.();
       const bound = typeof address === 'object' && address ? address : { address: iface.host ?? '0.0.0.0', port: iface.port! };

@@ -1,12 +1,15 @@
+import { ByteBudget, messageCost } from '../connection/byte-budget.js';
 import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
 import { RetainedIndex } from '../topics/retained-index.js';
 import { RecordTable } from './record-table.js';
 import { RemovedIds } from './removed-ids.js';
 import { SessionIndex, type SessionRecord } from './session-index.js';
-import { DEFAULT_STORE_LIMITS, type Store, type StoreOptions } from './store.js';
+import { DEFAULT_STORE_LIMITS, type EnqueueResult, type Store, type StoreOptions } from './store.js';
 
 interface Session extends SessionRecord {
   queue: QueueEntry[];
+  /** What the queue counts for in the byte limits. */
+  queueBytes: number;
   /** The message ids the queue holds, and those it removed lately, for the idempotent enqueue. */
   queuedIds: Set<string>;
   removedIds: RemovedIds | null;
@@ -20,11 +23,21 @@ interface QueueEntry {
   id: number;
   message: Message;
   expiresAt: number;
+  /** What it counts for in the byte limits (messageCost). */
+  cost: number;
+}
+
+/** The memory Store keeps offline queues in the broker's heap: they are bounded by bytes too. */
+export interface MemoryStoreOptions extends StoreOptions {
+  /** Bytes of offline messages kept per client (messageCost); the oldest are dropped beyond it. Default 16 MiB. */
+  maxQueuedBytes?: number;
+  /** A budget shared with the broker's queues (its `maxTotalQueuedBytes`); a message that does not fit is dropped. */
+  budget?: ByteBudget;
 }
 
 /**
  * The in-memory Store: the embedded default. Nothing survives the process; TTLs are checked
- * lazily on read, so no timer runs.
+ * lazily on read, and sweepExpired() (the broker's timer) forgets sessions nobody reads.
  */
 export class MemoryStore implements Store {
   private readonly retained = new RetainedIndex();
@@ -34,11 +47,15 @@ export class MemoryStore implements Store {
   private readonly subscriptionsTtl: number;
   private readonly packetsTtl: number;
   private readonly maxQueued: number;
+  private readonly maxQueuedBytes: number;
+  private readonly budget: ByteBudget;
 
-  constructor(options: StoreOptions = {}) {
+  constructor(options: MemoryStoreOptions = {}) {
     this.subscriptionsTtl = options.ttl?.subscriptions ?? DEFAULT_STORE_LIMITS.subscriptionsTtl;
     this.packetsTtl = options.ttl?.packets ?? DEFAULT_STORE_LIMITS.packetsTtl;
     this.maxQueued = options.maxQueuedMessages ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_STORE_LIMITS.maxQueuedBytes;
+    this.budget = options.budget ?? new ByteBudget(Number.MAX_SAFE_INTEGER);
   }
 
   async storeRetained(message: Message, maxCount = Infinity): Promise<boolean> {
@@ -65,10 +82,17 @@ export class MemoryStore implements Store {
   private live(clientId: string): Session | undefined {
     const session = this.sessions.get(clientId);
     if (session && this.sessions.expired(session)) {
-      this.sessions.delete(clientId);
+      this.forget(clientId);
       return undefined;
     }
     return session;
+  }
+
+  /** Deletes a session, giving its queue's bytes back. */
+  private forget(clientId: string): void {
+    const session = this.sessions.get(clientId);
+    if (session) this.budget.release(session.queueBytes);
+    this.sessions.delete(clientId);
   }
 
   private ensure(clientId: string): Session {
@@ -79,6 +103,7 @@ export class MemoryStore implements Store {
         connected: false,
         expiresAt: Date.now() + this.subscriptionsTtl,
         queue: [],
+        queueBytes: 0,
         queuedIds: new Set(),
         removedIds: null,
         nextQueueId: 0,
@@ -122,20 +147,44 @@ export class MemoryStore implements Store {
   }
 
   async deleteSession(clientId: string): Promise<void> {
-    this.sessions.delete(clientId);
+    this.forget(clientId);
     this.wills.delete(clientId);
   }
 
-  async enqueue(clientId: string, message: Message): Promise<boolean> {
+  async sweepExpired(): Promise<number> {
+    const now = Date.now();
+    const expired = [...this.sessions.entries()].filter(([, session]) => this.sessions.expired(session, now));
+    for (const [clientId] of expired) this.forget(clientId);
+    return expired.length;
+  }
+
+  /**
+   * Keeps at most maxQueuedMessages and maxQueuedBytes (a larger message alone), within the
+   * broker's budget: a message that does not fit it is not queued, and counted as dropped.
+   */
+  async enqueue(clientId: string, message: Message): Promise<EnqueueResult> {
     const session = this.live(clientId);
-    if (!session) return false;
-    if (message.id !== '') {
-      if (session.queuedIds.has(message.id) || session.removedIds?.has(message.id)) return false;
-      session.queuedIds.add(message.id);
+    if (!session) return { connected: false, dropped: 0 };
+    if (message.id !== '' && (session.queuedIds.has(message.id) || session.removedIds?.has(message.id))) return { connected: false, dropped: 0 };
+    const cost = messageCost(message);
+    let dropped = 0;
+    const queue = session.queue;
+    while (queue.length > 0 && (queue.length >= this.maxQueued || session.queueBytes + cost > this.maxQueuedBytes)) {
+      this.forgetEntry(session, queue.shift()!);
+      dropped++;
     }
-    session.queue.push({ id: session.nextQueueId++, message, expiresAt: Date.now() + this.packetsTtl });
-    if (session.queue.length > this.maxQueued) session.queuedIds.delete(session.queue.shift()!.message.id);
-    return session.connected;
+    if (!this.budget.take(cost)) return { connected: false, dropped: dropped + 1 };
+    if (message.id !== '') session.queuedIds.add(message.id);
+    session.queueBytes += cost;
+    queue.push({ id: session.nextQueueId++, message, expiresAt: Date.now() + this.packetsTtl, cost });
+    return { connected: session.connected, dropped };
+  }
+
+  /** An entry left the queue: its bytes go back to the budget, its id out of the set. */
+  private forgetEntry(session: Session, entry: QueueEntry): void {
+    session.queueBytes -= entry.cost;
+    this.budget.release(entry.cost);
+    session.queuedIds.delete(entry.message.id);
   }
 
   async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
@@ -157,11 +206,11 @@ export class MemoryStore implements Store {
     for (const q of taken) recent.add(q.message.id);
   }
 
-  /** Keeps the queue entries `keep` accepts, and the id set in step with them. */
+  /** Keeps the queue entries `keep` accepts, forgetting the others. */
   private keepQueued(session: Session, keep: (entry: QueueEntry) => boolean): void {
     session.queue = session.queue.filter((q) => {
       if (keep(q)) return true;
-      session.queuedIds.delete(q.message.id);
+      this.forgetEntry(session, q);
       return false;
     });
   }
@@ -212,6 +261,11 @@ export class MemoryStore implements Store {
     this.wills.delete(clientId);
   }
 
+  /** Every will held here is one of this process's connections: none is orphaned. */
+  async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
+    return [];
+  }
+
   async putRecord(collection: string, key: string, value: Buffer, expiresAt?: number): Promise<void> {
     this.records.put(collection, key, value, expiresAt);
   }
@@ -229,6 +283,7 @@ export class MemoryStore implements Store {
   }
 
   async close(): Promise<void> {
+    for (const [, session] of this.sessions.entries()) this.budget.release(session.queueBytes);
     this.records.clear();
     this.retained.clear();
     this.sessions.clear();

@@ -43,21 +43,29 @@ export interface Store {
   setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void>;
   /** Forgets the session: subscriptions, offline queue, in-flight packets, incoming ids, will. */
   deleteSession(clientId: string): Promise<void>;
+  /**
+   * Forgets every durable session whose time ran out (offline for longer than `ttl.subscriptions`)
+   * with everything filed under it but its will; resolves with how many. Sessions also expire
+   * lazily when read, but one whose client never returns is read by no one: the broker calls this
+   * every `sessionSweepInterval`, so they do not pile up.
+   */
+  sweepExpired(): Promise<number>;
 
   // Offline queue ---------------------------------------------------------------------------
   /**
-   * Appends to the client's offline queue; when full, the oldest entry is dropped. Idempotent on
+   * Appends to the client's offline queue; when full, the oldest entries are dropped. Idempotent on
    * `message.id`: a message with an id the queue holds, or one of the last `removedIdsKept` it
    * removed (removeQueued) within `ttl.packets`, is not queued again. A publisher and a connection
    * closing on another instance may each queue the same message, one of them after the session
    * came back and took the other copy. An empty id is never taken for another; an entry dropped
    * (full queue, expiry) is forgotten.
    *
-   * Resolves true when the message was queued for a session marked connected at that moment (it
-   * reconnected after the caller found it offline): its connection must be told to read its queue.
-   * False when the session is offline, or when nothing was queued (no session, or a duplicate).
+   * `connected` is true when the message was queued for a session marked connected at that moment
+   * (it reconnected after the caller found it offline): its connection must be told to read its
+   * queue; false when the session is offline, or when nothing was queued (no session, a duplicate).
+   * `dropped` counts the older entries dropped to make room, which the broker counts and logs.
    */
-  enqueue(clientId: string, message: Message): Promise<boolean>;
+  enqueue(clientId: string, message: Message): Promise<EnqueueResult>;
   /**
    * The oldest `limit` queued messages, each with an id, without removing them: a message leaves
    * the queue (removeQueued) only once it is safely in flight, so a crash in between cannot lose it.
@@ -83,6 +91,14 @@ export interface Store {
   putWill(clientId: string, will: Will): Promise<void>;
   getWill(clientId: string): Promise<Will | null>;
   deleteWill(clientId: string): Promise<void>;
+  /**
+   * The wills stored by broker processes that are gone without ending their connections (killed,
+   * crashed), removed as they are returned: each is claimed by one caller only. A process that
+   * closes cleanly leaves none (each ending connection deletes its will). Memory: none, nothing
+   * outlives the process; LevelDB: those found at open; Redis: those of Store instances whose
+   * liveness key is gone.
+   */
+  claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]>;
 
   // Records: small keyed values that plugins keep beside the broker's state (device registry, ...)
   /**
@@ -115,6 +131,14 @@ export interface Store {
 
   /** Releases every connection and timer; pending writes are flushed first. */
   close(): Promise<void>;
+}
+
+/** What Store.enqueue did. */
+export interface EnqueueResult {
+  /** Queued for a session marked connected: its connection must be told to read its queue. */
+  connected: boolean;
+  /** Older messages dropped to make room. */
+  dropped: number;
 }
 
 /** Limits every Store applies, with Mosca's names. */
@@ -154,6 +178,8 @@ export const DEFAULT_STORE_LIMITS = {
   subscriptionsTtl: 3_600_000,
   packetsTtl: 3_600_000,
   maxQueuedMessages: 10_000,
+  /** The memory Store's only: its queues are in the broker's heap. */
+  maxQueuedBytes: 16 * 1024 * 1024,
   /** Ids of messages removed from a client's queue that enqueue still refuses (see Store.enqueue). */
   removedIdsKept: 1_000,
 } as const;

@@ -9,9 +9,11 @@ export type CloseCause =
   /** A packet still incomplete `incompletePacketTimeout` ms after its first byte. */
   | 'incompletePacketTimeout'
   /** A packet the budget of bytes held for incomplete packets (`maxIncompletePacketBytes`) could not take. */
-  | 'incompletePacketBudget';
+  | 'incompletePacketBudget'
+  /** A PUBLISH to a topic of more than `maxTopicLevels` levels. */
+  | 'topicTooDeep';
 
-export const CLOSE_CAUSES: readonly CloseCause[] = ['protocolError', 'packetTooLarge', 'incompletePacketTimeout', 'incompletePacketBudget'];
+export const CLOSE_CAUSES: readonly CloseCause[] = ['protocolError', 'packetTooLarge', 'incompletePacketTimeout', 'incompletePacketBudget', 'topicTooDeep'];
 
 /** Why a message was dropped; each reason has its own counter (and `$SYS/<id>/messages/dropped/<reason>`). */
 export type DropReason =
@@ -98,7 +100,7 @@ export class BrokerStats {
   /** Messages dropped, all reasons together (`$SYS/<id>/messages/dropped`). */
   dropped = 0;
   /** Connections closed for what they sent, by cause (`$SYS/<id>/clients/closed/<cause>`). */
-  readonly closedBy: Record<CloseCause, number> = { protocolError: 0, packetTooLarge: 0, incompletePacketTimeout: 0, incompletePacketBudget: 0 };
+  readonly closedBy: Record<CloseCause, number> = { protocolError: 0, packetTooLarge: 0, incompletePacketTimeout: 0, incompletePacketBudget: 0, topicTooDeep: 0 };
   /** Messages dropped, by reason. */
   readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0, expired: 0, packetTooLarge: 0 };
   /** Retained messages delivered but not kept, by reason. */

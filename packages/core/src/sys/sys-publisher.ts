@@ -1,7 +1,10 @@
+import { getHeapStatistics } from 'node:v8';
+import type { Logger } from 'pino';
+import type { DescriptorGuard } from '../listeners/descriptor-guard.js';
+import { unref } from '../timers.js';
 import { VERSION } from '../version.js';
 import type { ByteBudget } from '../connection/byte-budget.js';
 import { CLOSE_CAUSES, DROP_REASONS, type BrokerStats } from './broker-stats.js';
-import { unref } from '../timers.js';
 
 /** Publishes one `$SYS/<broker id>/...` topic with a text payload. */
 export type SysPublish = (topic: string, value: string) => void;
@@ -20,9 +23,34 @@ export class SysPublisher {
     private readonly publish: SysPublish,
     private readonly interval: number,
     private readonly incompletePackets: ByteBudget,
+    private readonly descriptors: DescriptorGuard,
+    private readonly logger: Logger,
   ) {
-    this.timer = setInterval(() => this.tick(), interval);
+    this.timer = setInterval(() => this.safeTick(), interval);
     unref(this.timer);
+  }
+
+  /** A failing tick is logged, never thrown: an exception in a timer would end the process. */
+  private safeTick(): void {
+    try {
+      this.tick();
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not publish the $SYS statistics');
+    }
+  }
+
+  /**
+   * RSS is read from /proc, which needs a file descriptor: without one (EMFILE) it is left out of
+   * this round, and the heap figures come from V8, which needs none.
+   */
+  private memory(): { rss?: number; heapUsed: number; heapTotal: number } {
+    try {
+      return process.memoryUsage();
+    } catch (error) {
+      if (!this.descriptors.handle(error, '$SYS statistics')) throw error;
+      const heap = getHeapStatistics();
+      return { heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size };
+    }
   }
 
   private tick(): void {
@@ -36,7 +64,7 @@ export class SysPublisher {
       load.connectedClients += k * (s.connected - load.connectedClients);
       load.publishedMessages += k * (received - load.publishedMessages);
     }
-    const memory = process.memoryUsage();
+    const memory = this.memory();
     const values: [string, string | number][] = [
       ['version', `skynet-mqtt ${VERSION}`],
       ['started_at', s.startedAt.toISOString()],
@@ -52,7 +80,7 @@ export class SysPublisher {
       ['load/publish/received/1min', s.load.m1.publishedMessages.toFixed(2)],
       ['load/publish/received/5min', s.load.m5.publishedMessages.toFixed(2)],
       ['load/publish/received/15min', s.load.m15.publishedMessages.toFixed(2)],
-      ['memory/rss', memory.rss],
+      ...(memory.rss === undefined ? [] : [['memory/rss', memory.rss] as [string, number]]),
       ['memory/heap/current', memory.heapUsed],
       ['memory/heap/maximum', memory.heapTotal],
       ['memory/incompletePackets', this.incompletePackets.used],

@@ -32,6 +32,11 @@ export function isControlTopic(topic: string): boolean {
   return isUnder(topic, CONTROL_LEVEL);
 }
 
+/** Why `server.publish()` refuses `topic`, or null: the control level is the ControlChannel's. */
+export function controlTopicError(topic: string): string | null {
+  return isControlTopic(topic) ? `${CONTROL_LEVEL} is the broker's control channel: use server.control.send()` : null;
+}
+
 /** Whether a client may publish to `topic` (also its will): not under `$SYS` nor `$CONTROL`. */
 export function clientMayPublish(topic: string): boolean {
   if (topic.charCodeAt(0) !== 36 /* $ */) return true;

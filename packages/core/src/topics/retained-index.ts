@@ -66,38 +66,45 @@ export class RetainedIndex {
     }
   }
 
-  /** Every retained message matching `filter`; [MQTT-4.7.2-1] wildcards skip '$' topics at the top. */
+  /**
+   * Every retained message matching `filter`; [MQTT-4.7.2-1] wildcards skip '$' topics at the top.
+   * Walked without recursion, so a topic of thousands of levels cannot exhaust the call stack.
+   */
   match(filter: string, out: Message[] = []): Message[] {
-    this.walk(this.root, filter.split('/'), 0, out);
+    const levels = filter.split('/');
+    const pending: [Node, number][] = [[this.root, 0]];
+    while (pending.length > 0) {
+      const [node, depth] = pending.pop()!;
+      if (depth === levels.length) {
+        if (node.message) out.push(node.message);
+        continue;
+      }
+      const level = levels[depth]!;
+      if (level === '#') {
+        // '#' matches the parent level too. [MQTT-4.7.1-2]
+        if (node.message && depth > 0) out.push(node.message);
+        this.collect(node, depth === 0, out);
+      } else if (level === '+') {
+        for (const [name, child] of node.children) {
+          if (depth === 0 && name.startsWith('$')) continue;
+          pending.push([child, depth + 1]);
+        }
+      } else {
+        const child = node.children.get(level);
+        if (child) pending.push([child, depth + 1]);
+      }
+    }
     return out;
   }
 
-  private walk(node: Node, levels: string[], depth: number, out: Message[]): void {
-    if (depth === levels.length) {
-      if (node.message) out.push(node.message);
-      return;
-    }
-    const level = levels[depth]!;
-    if (level === '#') {
-      // '#' matches the parent level too. [MQTT-4.7.1-2]
-      if (node.message && depth > 0) out.push(node.message);
-      this.collect(node, depth === 0, out);
-    } else if (level === '+') {
-      for (const [name, child] of node.children) {
-        if (depth === 0 && name.startsWith('$')) continue;
-        this.walk(child, levels, depth + 1, out);
-      }
-    } else {
-      const child = node.children.get(level);
-      if (child) this.walk(child, levels, depth + 1, out);
-    }
-  }
-
+  /** Every message below `node`. */
   private collect(node: Node, top: boolean, out: Message[]): void {
-    for (const [name, child] of node.children) {
-      if (top && name.startsWith('$')) continue;
-      if (child.message) out.push(child.message);
-      this.collect(child, false, out);
+    const pending: Node[] = [];
+    for (const [name, child] of node.children) if (!(top && name.startsWith('$'))) pending.push(child);
+    while (pending.length > 0) {
+      const next = pending.pop()!;
+      if (next.message) out.push(next.message);
+      for (const child of next.children.values()) pending.push(child);
     }
   }
 

@@ -78,39 +78,55 @@ export class TopicIndex<V> {
    * matching filters is visited once per filter; callers that need one delivery per key merge.
    */
   match(topic: string, visit: Visit<V>): void {
+    const levels = topic.split('/');
     // [MQTT-4.7.2-1] a topic starting with '$' is not matched by a filter starting with a wildcard.
-    walk(this.root, topic.split('/'), 0, topic.charCodeAt(0) === 36 /* $ */, visit);
+    const dollar = topic.charCodeAt(0) === 36; /* $ */
+    // Depth first, without recursion: a topic of thousands of levels must not exhaust the call
+    // stack. The walk follows one branch; where a '+' child offers a second, it is kept (node,
+    // depth) for later, so the usual exact-match path allocates nothing.
+    let pending: (Node<V> | number)[] | null = null;
+    let node = this.root;
+    let depth = 0;
+    for (;;) {
+      const children = node.children;
+      const wildcardsAllowed = !(dollar && depth === 0);
+      // '#' also matches the parent level: 'a/#' matches 'a'. [MQTT-4.7.1-2]
+      if (wildcardsAllowed && children) visitAll(children.get('#')?.values ?? null, visit);
+      let next: Node<V> | undefined;
+      if (depth === levels.length) {
+        visitAll(node.values, visit);
+      } else if (children) {
+        next = children.get(levels[depth]!);
+        const plus = wildcardsAllowed ? children.get('+') : undefined;
+        if (plus) {
+          if (next) (pending ??= []).push(plus, depth + 1);
+          else next = plus;
+        }
+      }
+      if (next) {
+        node = next;
+        depth++;
+      } else if (pending && pending.length > 0) {
+        depth = pending.pop() as number;
+        node = pending.pop() as Node<V>;
+      } else {
+        return;
+      }
+    }
   }
 
   /** Every (filter, key, value) held, for listing and persistence. */
   *entries(): IterableIterator<[string, string, V]> {
-    const stack: [Node<V>, string[]][] = [[this.root, []]];
+    // Paths as strings built from their parent's (V8 keeps the shared prefix): deep filters stay cheap.
+    const stack: [Node<V>, string | null][] = [[this.root, null]];
     while (stack.length > 0) {
       const [node, path] = stack.pop()!;
-      if (node.values) for (const [key, value] of node.values) yield [path.join('/'), key, value];
-      if (node.children) for (const [level, child] of node.children) stack.push([child, [...path, level]]);
+      if (node.values && path !== null) for (const [key, value] of node.values) yield [path, key, value];
+      if (node.children) for (const [level, child] of node.children) stack.push([child, path === null ? level : `${path}/${level}`]);
     }
   }
 }
 
 function visitAll<V>(values: Map<string, V> | null, visit: Visit<V>): void {
   if (values) for (const [key, value] of values) visit(key, value);
-}
-
-function walk<V>(node: Node<V>, levels: string[], depth: number, dollar: boolean, visit: Visit<V>): void {
-  const children = node.children;
-  const wildcardsAllowed = !(dollar && depth === 0);
-  // '#' also matches the parent level: 'a/#' matches 'a'. [MQTT-4.7.1-2]
-  if (wildcardsAllowed && children) visitAll(children.get('#')?.values ?? null, visit);
-  if (depth === levels.length) {
-    visitAll(node.values, visit);
-    return;
-  }
-  if (!children) return;
-  const exact = children.get(levels[depth]!);
-  if (exact) walk(exact, levels, depth + 1, dollar, visit);
-  if (wildcardsAllowed) {
-    const plus = children.get('+');
-    if (plus) walk(plus, levels, depth + 1, dollar, visit);
-  }
 }

@@ -53,3 +53,14 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return f.length === t.length;
 }
+
+/**
+ * The broker's own limit on topic depth (`maxTopicLevels`), for names and filters alike. Counted
+ * only in strings long enough to exceed it: n characters hold at most n + 1 levels.
+ */
+export function topicLevelsError(text: string, maxLevels: number): string | null {
+  if (text.length < maxLevels) return null;
+  let levels = 1;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 47 /* / */ && ++levels > maxLevels) return `more than ${maxLevels} topic levels (maxTopicLevels)`;
+  return null;
+}

@@ -1,0 +1,18 @@
+import { writeFileSync } from 'node:fs';
+import { startBroker, killAll } from '@skynet-mqtt/test-support';
+import { RawClient, publishFrame, PINGREQ, rssOf } from './test-integration/dist/test/helpers/attack.js';
+writeFileSync('/tmp/harden-q3.json', JSON.stringify({ port: 0, host: '127.0.0.1', drainTimeout: 3000 }));
+const b = await startBroker(['-c', '/tmp/harden-q3.json', '-v']);
+const a = await RawClient.connect(b.port);
+await a.handshake('x'); a.stopReading();
+const mode = process.argv[2];
+const burst = mode === 'ping' ? Buffer.concat(Array.from({ length: 32768 }, () => PINGREQ)) : Buffer.concat(Array.from({ length: 4096 }, (_, i) => publishFrame('nobody/reads', Buffer.alloc(8), 1, (i % 65_535) + 1)));
+const r0 = rssOf(b.pid);
+const t0 = Date.now();
+const timer = setInterval(() => console.log(Date.now()-t0, 'rss+', ((rssOf(b.pid)-r0)/1e6).toFixed(0), 'closed', a.closed), 1000);
+const r = await a.flood(burst, 20000, { stallMs: 1500 });
+console.log('flood', r, Date.now()-t0);
+await new Promise(r => setTimeout(r, 8000));
+clearInterval(timer);
+console.log(b.stdout.split('\n').filter(l => /drain|slow|warn/.test(l)).slice(0,5).join('\n'));
+await killAll();

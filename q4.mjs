@@ -1,0 +1,17 @@
+import { writeFileSync } from 'node:fs';
+import { startBroker, killAll } from '@skynet-mqtt/test-support';
+import { RawClient, publishFrame, rssOf } from './test-integration/dist/test/helpers/attack.js';
+writeFileSync('/tmp/harden-q4.json', JSON.stringify({ port: 0, host: '127.0.0.1', drainTimeout: 4000 }));
+const b = await startBroker(['-c', '/tmp/harden-q4.json', '-v']);
+const stuck = await RawClient.connect(b.port);
+await stuck.handshake('stuck'); await stuck.subscribe('#', 0); stuck.stopReading();
+const f = await RawClient.connect(b.port); await f.handshake('flooder');
+const burst = Buffer.concat(Array.from({ length: 64 }, () => publishFrame('flood/x', Buffer.alloc(1024, 7))));
+const r0 = rssOf(b.pid); const t0 = Date.now();
+const timer = setInterval(() => console.log(Date.now()-t0, 'rss+', ((rssOf(b.pid)-r0)/1e6).toFixed(0), 'closed', stuck.closed), 1000);
+const r = await f.flood(burst, 4000);
+console.log('flood', r, Date.now()-t0);
+await new Promise(r => setTimeout(r, 10000));
+clearInterval(timer);
+console.log(b.stdout.split('\n').filter(l => /drain|slow|warn|level":4/.test(l)).slice(0,8).join('\n'));
+await killAll();
