@@ -30,7 +30,9 @@ import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
 import { controlTopicError, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicLevelsError, topicNameError } from './topics/validate.js';
+import { ApplicationErrors } from './application-errors.js';
 import { MessageIds } from './message-ids.js';
+import { TakeoverClock } from './takeover-clock.js';
 import type { Message, MessageProperties, PublishedMessage, QoS, Will } from './types.js';
 
 /** What `server.publish()` takes: Mosca's packet shape. */
@@ -93,8 +95,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
   publishing: Client | null = null;
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
-  /** The latest takeover stamp made or heard of (see nextStamp). */
-  private lastStamp = 0;
+  private readonly takeoverClock = new TakeoverClock();
+  private readonly applicationErrors: ApplicationErrors;
   private listening: Listener[] = [];
   private plugins: Plugin[] = [];
   /** WebSocket servers attached to the application's HTTP servers (attachHttpServer). */
@@ -119,6 +121,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     super();
     this.opts = options;
     this.logger = createLogger(options.logger);
+    this.applicationErrors = new ApplicationErrors(this.logger, (error) => this.listenerCount('error') > 0 && super.emit('error', error));
     this.rateLimitedLog = new RateLimitedLog(this.logger);
     this.descriptors = new DescriptorGuard(this.logger);
     const { resolved, unknown } = resolveOptions(options, () => randomBytes(4).toString('hex'));
@@ -157,41 +160,24 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   reportApplicationError(error: unknown, source: string): void {
-    const err = error instanceof Error ? error : new Error(String(error));
-    this.logger.error({ err, source }, `${source} threw: ${err.message}`);
-    if (this.listenerCount('error') === 0) return;
-    try {
-      super.emit('error', err);
-    } catch (thrown) {
-      this.logger.error({ err: thrown }, 'an error listener threw');
-    }
+    this.applicationErrors.report(error, source);
   }
 
   /**
    * Every listener gets the event even when one throws: the exception is an application bug,
-   * reported (reportApplicationError), and it never costs a client its connection or a message
-   * its delivery. 'error' keeps EventEmitter's rules.
+   * reported, and it never costs a client its connection or a message its delivery. 'error' keeps
+   * EventEmitter's rules.
    */
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error') return super.emit(event, ...args);
     if (this.listenerCount(event) === 0) return false;
-    for (const listener of this.rawListeners(event) as ((...a: unknown[]) => unknown)[]) {
-      try {
-        listener.apply(this, args);
-      } catch (error) {
-        this.reportApplicationError(error, `a '${String(event)}' listener`);
-      }
-    }
+    this.applicationErrors.callEach(event, this.rawListeners(event) as ((...a: unknown[]) => unknown)[], this, args);
     return true;
   }
 
   /** Calls an application callback; what it throws is reported, not thrown into the broker. */
   private callBack(source: string, call: () => void): void {
-    try {
-      call();
-    } catch (error) {
-      this.reportApplicationError(error, source);
-    }
+    this.applicationErrors.guard(source, call);
   }
 
   /** Resolves once every backend and listener is up; rejects with the reason it could not start. */
@@ -410,7 +396,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   async takeOver(client: Client): Promise<void> {
     const previous = this.clients[client.id];
     this.clients[client.id] = client;
-    client.takeoverStamp = this.nextStamp();
+    client.takeoverStamp = this.takeoverClock.stamp();
     if (previous && previous !== client) await previous.close('new connection request');
   }
 
@@ -420,44 +406,25 @@ export class Server extends EventEmitter implements Broker, Hooks {
     // Only now, so that no instance closes a connection for one that never got its CONNACK. The
     // control channel, not a $SYS topic: no client can send it (Mosca used $SYS/<id>/new/clients,
     // which any client could publish to disconnect any other).
-    const signal = JSON.stringify({ clientId: client.id, stamp: client.takeoverStamp });
+    const signal = this.takeoverClock.encode({ clientId: client.id, stamp: client.takeoverStamp });
     this.control.send('takeover', signal).catch((error: unknown) => this.logger.warn({ err: error, clientId: client.id }, 'could not send the takeover signal'));
     // Mosca's event, for those who watch it; nothing acts on it.
     if (this.settings.publishNewClient) this.publishEvent('new/clients', client.id);
   }
 
   /**
-   * A stamp after every stamp made or heard of here: the wall-clock time in microseconds (fine
-   * enough that two instances rarely tie), or one more than the last.
-   */
-  private nextStamp(): number {
-    const now = Math.round((performance.timeOrigin + performance.now()) * 1000);
-    this.lastStamp = now > this.lastStamp ? now : this.lastStamp + 1;
-    return this.lastStamp;
-  }
-
-  /**
-   * A connection with this id got its CONNACK on another instance. The connection that took the
-   * id last (the later stamp; the larger broker id on a tie) keeps it, so every instance decides
-   * alike and exactly one survives: a late signal about an older connection closes nothing here,
-   * and the newer connection here announces itself once it has its CONNACK.
+   * A connection with this id got its CONNACK on another instance: the one that took the id last
+   * keeps it (TakeoverClock). A late signal about an older connection closes nothing here, and a
+   * newer connection here announces itself once it has its CONNACK.
    */
   private closeTakenOver(payload: Buffer, origin: ControlOrigin): void {
     if (origin.local) return;
-    let signal: { clientId: string; stamp: number };
-    try {
-      signal = JSON.parse(payload.toString()) as typeof signal;
-    } catch {
-      this.logger.warn({ from: origin.brokerId }, 'an unreadable takeover signal was ignored');
-      return;
-    }
-    const { clientId, stamp } = signal;
-    if (stamp > this.lastStamp) this.lastStamp = stamp;
+    const signal = this.takeoverClock.decode(payload);
+    if (!signal) return void this.logger.warn({ from: origin.brokerId }, 'an unreadable takeover signal was ignored');
     // The client is back, on another instance: its delayed will is not sent. [MQTT-3.1.3-9]
-    this.delayedWills.cancel(clientId);
-    const client = this.clients[clientId];
-    if (!client || client.takeoverStamp > stamp || (client.takeoverStamp === stamp && this.id > origin.brokerId)) return;
-    void client.close('new connection request');
+    this.delayedWills.cancel(signal.clientId);
+    const client = this.clients[signal.clientId];
+    if (client && TakeoverClock.yields(client.takeoverStamp, this.id, signal.stamp, origin.brokerId)) void client.close('new connection request');
   }
 
   publishEvent(event: string, payload: string): void {
