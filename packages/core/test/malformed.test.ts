@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import type mqttPacket from 'mqtt-packet';
 import type { ServerOptions } from '../src/index.js';
 import { roundTrip, useBroker, waitFor } from './helpers.js';
-import { publish as publishBytes } from './wire.js';
+import { wire } from '@skynet-mqtt/test-support';
+
+const { publish: publishBytes } = wire;
 
 interface Case {
   name: string;

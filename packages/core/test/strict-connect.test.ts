@@ -5,7 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import { BAD_STRINGS, BAD_STRING_SAMPLES, embed, GOOD_STRINGS, strictSuite, type Expectation } from './strict-suite.js';
-import { connect, field, packet, u16 } from './wire.js';
+import { wire } from '@skynet-mqtt/test-support';
+
+const { connect, field, packet, u16 } = wire;
 
 const suite = strictSuite();
 

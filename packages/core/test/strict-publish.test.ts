@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { waitFor, type RawClient } from './helpers.js';
 import { ACCEPTED_PREFIX, BAD_STRINGS, embed, GOOD_STRINGS, strictSuite, type Expectation } from './strict-suite.js';
-import { ack, connect, packet, publish, u16 } from './wire.js';
+import { wire } from '@skynet-mqtt/test-support';
+
+const { ack, connect, packet, publish, u16 } = wire;
 
 const suite = strictSuite();
 

@@ -5,7 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import { ACCEPTED_PREFIX, BAD_STRINGS, BAD_STRING_SAMPLES, embed, GOOD_STRINGS, strictSuite, type Expectation } from './strict-suite.js';
-import { field, packet, subscribe, u16, unsubscribe } from './wire.js';
+import { wire } from '@skynet-mqtt/test-support';
+
+const { field, packet, subscribe, u16, unsubscribe } = wire;
 
 const suite = strictSuite();
 

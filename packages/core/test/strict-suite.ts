@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import type mqttPacket from 'mqtt-packet';
 import type { ServerOptions } from '../src/index.js';
 import { connect, RawClient, sleep, startBroker, waitFor, type TestBroker, type TestClient } from './helpers.js';
-import * as wire from './wire.js';
+import { wire } from '@skynet-mqtt/test-support';
 
 /** Topics a case may publish to legitimately; anything else reaching the healthy subscriber is a leak. */
 export const ACCEPTED_PREFIX = 'accepted/';
@@ -29,10 +29,10 @@ export interface Expectation {
 
 export interface StrictSuite {
   readonly broker: TestBroker;
-  /** A raw socket, destroyed when the suite ends. */
-  raw(): Promise<RawClient>;
-  /** A raw socket that has done a valid CONNECT (a unique client id) and received CONNACK 0. */
-  connected(): Promise<RawClient>;
+  /** A raw socket reading packets of protocol `level`, destroyed when the suite ends. */
+  raw(level?: 4 | 5): Promise<RawClient>;
+  /** A raw socket that has done a valid CONNECT of `level` (a unique client id) and received CONNACK 0. */
+  connected(level?: 4 | 5): Promise<RawClient>;
   /** Sends `bytes` on `raw` and checks the answer and the close, then that the healthy pair still works. */
   expect(raw: RawClient, bytes: Buffer, expectation?: Expectation): Promise<void>;
   /** The payloads the healthy subscriber (subscribed to '#') received on `topic`. */
@@ -84,16 +84,18 @@ export function strictSuite(options: ServerOptions = {}): StrictSuite {
     get broker() {
       return broker;
     },
-    async raw() {
-      const raw = await RawClient.connect(broker.port);
+    async raw(level = 4) {
+      const raw = await RawClient.connect(broker.port, level);
       raws.push(raw);
       return raw;
     },
-    async connected() {
-      const raw = await suite.raw();
-      raw.sendBytes(wire.connect({ clientId: `strict-${process.pid}-${++sequence}` }));
+    async connected(level = 4) {
+      const raw = await suite.raw(level);
+      const clientId = `strict-${process.pid}-${++sequence}`;
+      // MQTT 5: an empty property list after the keepalive.
+      raw.sendBytes(level === 5 ? wire.packet(0x10, wire.field('MQTT'), [5, 2, 0, 0, 0], wire.field(clientId)) : wire.connect({ clientId }));
       const connack = await raw.next('connack');
-      assert.equal(connack.returnCode, 0, 'the valid CONNECT before the case is accepted');
+      assert.equal(connack.returnCode ?? connack.reasonCode, 0, 'the valid CONNECT before the case is accepted');
       return raw;
     },
     async expect(raw, bytes, { answer = [], open = false } = {}) {

@@ -1,6 +1,7 @@
 /**
  * Test helpers shared by the packages' test files (never by their sources): free ports, tracked
- * child processes, the real `skynet-mqtt` command, private redis-server and mosquitto processes and temp dirs.
+ * child processes, the real `skynet-mqtt` command, private redis-server and mosquitto processes, temp
+ * dirs, and MQTT packets built byte by byte (`wire`).
  */
 export { acceptsConnections, freePort } from './free-port.js';
 export { killAll, killPid, spawnTracked, waitForLine, type Exit, type SpawnOptions, type TrackedProcess, type WaitForLineOptions } from './processes.js';
@@ -10,3 +11,4 @@ export { TempDirs } from './temp-dirs.js';
 export { AMQP_URL, closeConnectionNamed, deleteExchanges, uniqueExchange } from './amqp.js';
 export { clearRetained, killMosquittos, MOSQUITTO, MQTT_BRIDGE_URL, startPrivateMosquitto, type PrivateMosquitto, type PrivateMosquittoOptions } from './mosquitto.js';
 export { mongoPlan, servicePlan, type ServicePlan } from './services.js';
+export * as wire from './mqtt-bytes.js';

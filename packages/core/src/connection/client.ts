@@ -8,7 +8,7 @@ import type { PublishRateLimiter } from '../limits/publish-rate.js';
 import { encodePacket, type ServerPacket } from './encoder.js';
 import { CONGESTION_BYTES, FlowControl } from './flow-control.js';
 import { encodePacketV5 } from './encoder-v5.js';
-import { ProtocolViolation, Reason } from './reason-codes.js';
+import { disconnectReasonCode, ProtocolViolation, Reason } from './reason-codes.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { endSession } from './session.js';
 import type { CloseCause } from '../sys/broker-stats.js';
@@ -49,20 +49,6 @@ export type CloseReason =
 /** The packet handlers' view of a parsed packet: mqtt-packet's union, PUBLISH and CONNECT read by PacketReader. */
 export type Packet = InboundPacket;
 
-/**
- * The DISCONNECT reason code a 5.0 client is sent when the server closes its connection for one
- * of its own reasons; none for a close the client asked for or caused by going away.
- */
-const DISCONNECT_REASONS: Record<string, number | undefined> = {
-  'disconnect request': undefined,
-  close: undefined,
-  'connect timeout': undefined,
-  'server closed': Reason.ServerShuttingDown,
-  'new connection request': Reason.SessionTakenOver, // [MQTT-3.1.4-3]
-  'keepalive timeout': Reason.KeepAliveTimeout,
-  'protocol violation': Reason.ProtocolError,
-  'not authorized': Reason.NotAuthorized,
-};
 
 /**
  * One client connection and the session it carries while connected. Mosca's Client surface
@@ -448,7 +434,7 @@ export class Client {
 
   /** The DISCONNECT a 5.0 client gets when the server ends its connection, if there is one to send. */
   private sayFarewell(reason: CloseReason): void {
-    const reasonCode = this.farewell?.reasonCode ?? (reason in DISCONNECT_REASONS ? DISCONNECT_REASONS[reason] : Reason.UnspecifiedError);
+    const reasonCode = this.farewell?.reasonCode ?? disconnectReasonCode(reason);
     if (reasonCode === undefined || !this.stream.writable) return;
     const reasonString = this.farewell?.reasonString;
     this.write({ cmd: 'disconnect', reasonCode, properties: reasonString ? { reasonString } : undefined });

@@ -41,7 +41,7 @@ export interface PacketOwner {
  * larger than `maxPacketSize` is refused from its first bytes, before it is buffered. The packets
  * of the message flow (PUBLISH, 3.1.1 acknowledgements) are decoded inline, the others in `decode/`.
  *
- * A packet split across network chunks is copied into one buffer (PartialPacket) charged to the
+ * A packet split across network chunks is copied into the blocks of a PartialPacket, charged to the
  * broker-wide `budget`; `incompleteSince` tells the keepalive monitor how long it has been waiting.
  */
 export class PacketReader {

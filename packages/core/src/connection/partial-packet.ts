@@ -1,45 +1,50 @@
 import type { ByteBudget } from './byte-budget.js';
 
-/** Capacity a partial packet starts with at most; a packet this small gets its whole size at once. */
-const INITIAL_CAPACITY = 64 * 1024;
+/** The bytes of a packet still arriving are kept in blocks of this size (a smaller packet in one block of its size). */
+const BLOCK = 64 * 1024;
 
 /**
- * One packet whose bytes are still arriving, copied into one buffer as they come: a trickle of
- * tiny network chunks costs the bytes received, not an object per chunk. The buffer grows by
- * doubling up to the size the fixed header announced, so a packet that stops short holds at most
- * twice what was sent (or INITIAL_CAPACITY). Its capacity is taken from the broker-wide budget
- * of incomplete packets (`maxIncompletePacketBytes`) and given back by release().
+ * One packet whose bytes are still arriving, copied as they come into blocks of 64 KB: a trickle
+ * of tiny network chunks costs the bytes received, not an object per chunk, and a packet that
+ * stops short holds at most 64 KB more than it received (never the size its header announced).
+ * No block is copied while the packet grows; a packet of several blocks is joined once, complete.
+ * Each block is taken from the broker-wide budget of incomplete packets (`maxIncompletePacketBytes`)
+ * before it is allocated, and given back by release().
  */
 export class PartialPacket {
-  private filled: number;
+  private readonly blocks: Buffer[] = [];
+  /** Bytes received so far. */
+  private filled = 0;
+  /** Bytes of the blocks. */
+  private capacity = 0;
 
   private constructor(
     private readonly budget: ByteBudget,
-    private buffer: Buffer,
     /** Where the variable header starts: the length of the fixed header. */
     readonly bodyStart: number,
     /** The packet's whole size, fixed header included. */
     readonly total: number,
-    first: Buffer,
-  ) {
-    first.copy(buffer, 0);
-    this.filled = first.length;
-  }
+  ) {}
 
   /** Starts a packet of `total` bytes with its `first` bytes; null when the budget cannot hold them. */
   static begin(budget: ByteBudget, first: Buffer, bodyStart: number, total: number): PartialPacket | null {
-    const capacity = Math.min(total, Math.max(INITIAL_CAPACITY, first.length * 2));
-    if (!budget.take(capacity)) return null;
-    // Not from the shared pool: the buffer is exactly what the budget counts.
-    return new PartialPacket(budget, Buffer.allocUnsafeSlow(capacity), bodyStart, total, first);
+    const packet = new PartialPacket(budget, bodyStart, total);
+    if (packet.append(first) >= 0) return packet;
+    packet.release();
+    return null;
   }
 
   /** Takes from `chunk` what the packet still needs: how many bytes it took, or -1 when the budget cannot hold them. */
   append(chunk: Buffer): number {
     const take = Math.min(chunk.length, this.total - this.filled);
-    if (this.filled + take > this.buffer.length && !this.grow(this.filled + take)) return -1;
-    chunk.copy(this.buffer, this.filled, 0, take);
-    this.filled += take;
+    let copied = 0;
+    while (copied < take) {
+      if (this.filled === this.capacity && !this.addBlock()) return -1;
+      const block = this.blocks[this.blocks.length - 1]!;
+      const written = chunk.copy(block, this.filled - (this.capacity - block.length), copied, take);
+      copied += written;
+      this.filled += written;
+    }
     return take;
   }
 
@@ -47,22 +52,23 @@ export class PartialPacket {
     return this.filled === this.total;
   }
 
-  /** The packet's bytes, all of them once complete. */
+  /** The packet's bytes, once complete. */
   get bytes(): Buffer {
-    return this.buffer;
+    return this.blocks.length === 1 ? this.blocks[0]! : Buffer.concat(this.blocks, this.total);
   }
 
-  /** Gives the buffer's bytes back to the budget; the packet is not used after this. */
+  /** Gives the blocks' bytes back to the budget; the packet is not used after this. */
   release(): void {
-    this.budget.release(this.buffer.length);
+    this.budget.release(this.capacity);
+    this.capacity = 0;
   }
 
-  private grow(needed: number): boolean {
-    const capacity = Math.min(this.total, Math.max(needed, this.buffer.length * 2));
-    if (!this.budget.take(capacity - this.buffer.length)) return false;
-    const bigger = Buffer.allocUnsafeSlow(capacity);
-    this.buffer.copy(bigger, 0, 0, this.filled);
-    this.buffer = bigger;
+  private addBlock(): boolean {
+    const size = Math.min(BLOCK, this.total - this.capacity);
+    if (!this.budget.take(size)) return false;
+    // Not from the shared pool: the block is exactly what the budget counts.
+    this.blocks.push(Buffer.allocUnsafeSlow(size));
+    this.capacity += size;
     return true;
   }
 }

@@ -44,6 +44,26 @@ export const enum Reason {
   WildcardSubscriptionsNotSupported = 0xa2,
 }
 
+/**
+ * The DISCONNECT reason code a 5.0 client is sent when the server closes its connection for one
+ * of its own reasons; none for a close the client asked for or caused by going away.
+ */
+const DISCONNECT_REASONS: Record<string, number | undefined> = {
+  'disconnect request': undefined,
+  close: undefined,
+  'connect timeout': undefined,
+  'server closed': Reason.ServerShuttingDown,
+  'new connection request': Reason.SessionTakenOver, // [MQTT-3.1.4-3]
+  'keepalive timeout': Reason.KeepAliveTimeout,
+  'protocol violation': Reason.ProtocolError,
+  'not authorized': Reason.NotAuthorized,
+};
+
+/** The DISCONNECT reason code for a close of the server's own (Mosca's reason strings), or undefined for none. */
+export function disconnectReasonCode(reason: string): number | undefined {
+  return reason in DISCONNECT_REASONS ? DISCONNECT_REASONS[reason] : Reason.UnspecifiedError;
+}
+
 /** A packet that breaks the protocol: the connection is closed, a 5.0 client first told why. [MQTT-4.13.1-1] */
 export class ProtocolViolation extends Error {
   override name = 'ProtocolViolation';
