@@ -10,7 +10,7 @@ import type mqtt from 'mqtt';
 import { killAll, TempDirs } from '@skynet-mqtt/test-support';
 import { connectTo, endClients, startConnect, startInstances, type Instance } from './helpers/cluster.js';
 import { deletePrefix, REDIS_URL, redisBackend, uniquePrefix } from './helpers/redis.js';
-import { waitFor, within } from './helpers/wait.js';
+import { sleep, waitFor, within } from './helpers/wait.js';
 
 const dirs = new TempDirs();
 const prefixes: string[] = [];
@@ -89,5 +89,54 @@ describe('Mosca races on two instances sharing Redis', { timeout: 120_000 }, () 
     });
     t.diagnostic(`rounds where the message went out live and was queued too: ${liveThenQueued} of ${ROUNDS}`);
     assert.deepEqual(failures, [], `rounds where the message was lost or queued twice (of ${ROUNDS})`);
+  });
+});
+
+describe('takeover across two instances sharing Redis', { timeout: 120_000 }, () => {
+  it('two connections with one client id, to A and B at the same instant: exactly one survives, and connection events pair up (Mosca: "should disconnect client connected to another broker")', { timeout: 90_000 }, async (t) => {
+    const [a, b] = await cluster(['a', 'b']);
+    // Mosca's event topics show each broker's clientConnected and clientDisconnected from outside.
+    const watcher = await connectTo(a!.port, { clientId: 'takeover-watcher' });
+    const events: { broker: string; event: 'new' | 'disconnect'; clientId: string }[] = [];
+    watcher.on('message', (topic, payload) => {
+      const [, broker, event] = topic.split('/');
+      events.push({ broker: broker!, event: event as 'new' | 'disconnect', clientId: payload.toString() });
+    });
+    await watcher.subscribeAsync(['$SYS/+/new/clients', '$SYS/+/disconnect/clients'], { qos: 0 });
+    const count = (broker: string, event: 'new' | 'disconnect', clientId: string): number =>
+      events.filter((e) => e.broker === broker && e.event === event && e.clientId === clientId).length;
+
+    const ROUNDS = 40;
+    const failures: string[] = [];
+    let laterSurvived = 0;
+    await inBatches(ROUNDS, 8, async (i) => {
+      const clientId = `twin-${i}`;
+      // As Mosca's test does: the second connection starts once the first one's socket is open.
+      const first = startConnect(a!.port, { clientId, keepalive: 0 });
+      await new Promise((resolve) => first.client.stream.once('connect', resolve));
+      const second = startConnect(b!.port, { clientId, keepalive: 0 });
+      const outcome = async (c: { connack: Promise<unknown> }): Promise<boolean> => c.connack.then(() => true, () => false);
+      const [firstAck, secondAck] = await Promise.all([outcome(first), outcome(second)]);
+
+      const open = (): mqtt.MqttClient[] => [first.client, second.client].filter((c) => c.connected);
+      await waitFor(() => open().length <= 1, 10_000, () => `${clientId}: both connections still open`);
+      await sleep(300); // a late, wrong takeover would close the survivor now
+      const survivors = open();
+      if (survivors.length !== 1) failures.push(`${clientId}: ${survivors.length} connections survived`);
+      else if (survivors[0] === second.client) laterSurvived++;
+      first.client.end(true);
+      second.client.end(true);
+
+      // Each connection that got CONNACK was announced once by its broker and is gone once;
+      // one that did not was never announced.
+      const expected = { a: firstAck ? 1 : 0, b: secondAck ? 1 : 0 };
+      const paired = (): boolean =>
+        (['a', 'b'] as const).every((broker) => count(broker, 'new', clientId) === expected[broker] && count(broker, 'disconnect', clientId) === expected[broker]);
+      await waitFor(paired, 10_000, () => `${clientId}: CONNACK a=${firstAck} b=${secondAck}; events ${JSON.stringify(events.filter((e) => e.clientId === clientId))}`).catch(
+        (error: Error) => failures.push(error.message),
+      );
+    });
+    t.diagnostic(`rounds where the later connection (to B) kept the id: ${laterSurvived} of ${ROUNDS}`);
+    assert.deepEqual(failures, [], `rounds that broke the takeover rules (of ${ROUNDS})`);
   });
 });

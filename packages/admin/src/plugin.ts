@@ -1,4 +1,4 @@
-import type { Plugin, Server } from '@skynet-mqtt/core';
+import { unref, type Plugin, type Server } from '@skynet-mqtt/core';
 import { AdminAuth } from './auth.js';
 import { Health } from './health.js';
 import { listenAdmin } from './listener.js';
@@ -27,7 +27,7 @@ export async function createPlugin(server: Server, raw: Record<string, unknown>)
   const metrics = brokerMetrics(server, health);
   const listener = await listenAdmin({ server, health, metrics, auth }, options.port, options.host);
   const sampler = setInterval(() => (server.stats.latency.armed = true), LATENCY_SAMPLE_MS);
-  sampler.unref();
+  unref(sampler);
   const url = `http://${listener.host.includes(':') ? `[${listener.host}]` : listener.host}:${listener.port}`;
   server.logger.info({ url, api: auth.enabled }, 'admin listener open: /metrics, /healthz, /readyz, the dashboard at /');
   if (!auth.enabled) server.logger.warn('admin listener: no admin.secretHash, so the REST API and the dashboard are off (probes and /metrics work)');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import { LocalHandlers, PublisherSequences, type AdapterLogger, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
+import { LocalHandlers, PublisherSequences, unref, type AdapterLogger, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
 import { bindingKey, decodeMessage, encodeMessage, LONG_TOPIC_KEY, type Outgoing } from './codec.js';
 import { resolveOptions, type AmqpEmitterOptions, type ResolvedOptions } from './options.js';
 
@@ -258,7 +258,7 @@ export class AmqpEmitter implements Emitter {
         if (error) {
           // Refused (nack) on a live channel: RabbitMQ could not take it now; try again shortly.
           this.logger.warn(`AMQP backend: RabbitMQ refused a message on ${routingKey}; sending it again`);
-          setTimeout(() => this.link && this.pending.has(entry.seq) && this.send(this.link, entry), 100).unref();
+          unref(setTimeout(() => this.link && this.pending.has(entry.seq) && this.send(this.link, entry), 100));
           return;
         }
         this.settle(entry);

@@ -37,7 +37,7 @@ export interface RunningBroker {
 /** Either the broker runs, or the command is over and the process should exit with `code`. */
 export type CliOutcome = { status: 'running'; broker: RunningBroker } | { status: 'exit'; code: number };
 
-const SCHEMES: Record<ServerAddress['type'], string> = { mqtt: 'mqtt', mqtts: 'mqtts', http: 'ws', https: 'wss' };
+const SCHEMES: Record<ServerAddress['type'], string> = { mqtt: 'mqtt', mqtts: 'mqtts', http: 'ws', https: 'wss', custom: 'custom' };
 
 function url({ type, host, port }: ServerAddress): string {
   return `${SCHEMES[type]}://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -50,7 +50,8 @@ export function optionsFromFlags(flags: StartFlags): ServerOptions {
  */
 export function finalOptions(flags: StartFlags, config: ServerOptions | undefined): ServerOptions {
   const options = withDefaults(config ?? optionsFromFlags(flags));
-  const level = flags.veryVerbose ? 'debug' : flags.verbose ? 'info' : undefined;
+  // Mosca's order: -v wins over --very-verbose when both are given.
+  const level = flags.verbose ? 'info' : flags.veryVerbose ? 'debug' : undefined;
   if (level) options.logger = options.logger === false ? { level } : { ...options.logger, level };
   if (flags.deviceAuth && options.deviceAuth === undefined) options.deviceAuth = {};
   if (flags.adminPort !== undefined) {
@@ -58,13 +59,16 @@ export function finalOptions(flags: StartFlags, config: ServerOptions | undefine
   }
   if (flags.logFormat === 'pretty' && options.logger !== false) options.logger = { ...options.logger, transport: { target: PINO_PRETTY } };
   if (flags.db !== undefined) {
-    // storeMessagesQos0 lives in Mosca's persistence options; keep it when --db swaps the store.
-    const previous = options.persistence as Record<string, unknown> | undefined;
-    const keep = previous?.storeMessagesQos0 === undefined ? {} : { storeMessagesQos0: previous.storeMessagesQos0 };
+    // --db swaps the Store, as Mosca's did, but keeps the persistence options every Store reads.
+    const previous = (options.persistence ?? {}) as Record<string, unknown>;
+    const keep = Object.fromEntries(STORE_OPTIONS.filter((key) => previous[key] !== undefined).map((key) => [key, previous[key]]));
     options.persistence = { factory: 'level', path: flags.db, ...keep };
   }
   return options;
 }
+
+/** Persistence options of any Store (Mosca's names), kept when --db picks LevelDB. */
+const STORE_OPTIONS = ['ttl', 'maxQueuedMessages', 'storeMessagesQos0'];
 
 /** Which flag sets the listener on `port`, for the "port in use" hint. */
 export function flagForPort(options: ServerOptions, port: number): string {

@@ -79,9 +79,9 @@ test('a config leaving stats out gets the CLI default: stats on', async () => {
 
 test('unknown options in the config are printed as a warning, and the broker starts', async () => {
   const file = join(dir, 'unknown.json');
-  await writeFile(file, JSON.stringify({ port: 0, host: '127.0.0.1', maxInflight: 10, ascoltatore: {} }));
+  await writeFile(file, JSON.stringify({ port: 0, host: '127.0.0.1', maxInflight: 10, colour: 'blue' }));
   const { stderr } = await startAndStop(['-c', file]);
-  assert.match(stderr, /skynet-mqtt: warning: unknown options ignored: maxInflight, ascoltatore\n/);
+  assert.match(stderr, /skynet-mqtt: warning: unknown options ignored: maxInflight, colour\n/);
 });
 
 test('malformed JSON exits 1 naming the file and the JSON error', async () => {

@@ -24,6 +24,23 @@ test('a port in use exits 1, says so, and suggests another port', async () => {
   }
 });
 
+test('an HTTP port in use exits 1 with one line and a hint, not a stack trace (--http-port)', async () => {
+  const port = await freePort();
+  const blocker = net.createServer();
+  blocker.listen(port, '127.0.0.1');
+  await once(blocker, 'listening');
+  try {
+    const result = await runCli(['--only-http', '--http-port', String(port), '--host', '127.0.0.1']);
+    assert.equal(result.code, 1);
+    assert.deepEqual(result.stderr.trim().split('\n'), [
+      `skynet-mqtt: port ${port} on 127.0.0.1 is already in use (another MQTT broker, such as Mosquitto, may be running): stop it or give the http listener another port`,
+      `try: skynet-mqtt --http-port ${port + 1}`,
+    ]);
+  } finally {
+    blocker.close();
+  }
+});
+
 test('--parent-prefix without a parent, or --parent-port 0, exits 2', async () => {
   const alone = await runCli(['--parent-prefix', 'x']);
   assert.equal(alone.code, 2);

@@ -43,6 +43,18 @@ test('--only-http alone serves WebSocket on the default port', () => {
   assert.deepEqual([options.onlyHttp, options.http], [true, {}]);
 });
 
+test("-c FILE --db PATH keeps the config file's persistence ttl, maxQueuedMessages and storeMessagesQos0, and nothing Redis-specific", () => {
+  const config = { persistence: { factory: 'redis', host: 'r', ttl: { subscriptions: 60_000, packets: 5_000 }, maxQueuedMessages: 50, storeMessagesQos0: true } };
+  const options = finalOptions(flags(['-c', 'x.json', '--db', '/tmp/db']), config);
+  assert.deepEqual(options.persistence, { factory: 'level', path: '/tmp/db', ttl: { subscriptions: 60_000, packets: 5_000 }, maxQueuedMessages: 50, storeMessagesQos0: true });
+});
+
+test("-v and --very-verbose together log at info, as Mosca's did (-v wins)", () => {
+  assert.deepEqual(finalOptions(flags(['-v', '--very-verbose']), undefined).logger, { level: 'info' });
+  assert.deepEqual(finalOptions(flags(['--very-verbose', '-v']), undefined).logger, { level: 'info' });
+  assert.deepEqual(finalOptions(flags(['--very-verbose']), undefined).logger, { level: 'debug' });
+});
+
 test('-v, --very-verbose and --db apply on top of a config file', () => {
   const config = { port: 1, logger: { name: 'mine' }, persistence: { factory: 'redis', storeMessagesQos0: true } };
   const options = finalOptions(flags(['-c', 'x.json', '--very-verbose', '--db', '/tmp/db']), config);

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Emitter } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import type { ByteBudget } from './connection/byte-budget.js';
-import { ConfigurationError, type EmitterFactory, type ServerOptions, type StoreFactory } from './options.js';
+import { ConfigurationError } from './configuration-error.js';
+import type { EmitterFactory, ServerOptions, StoreFactory } from './options.js';
 import { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 import type { Store } from './store/store.js';
 
@@ -68,6 +69,22 @@ async function loadAdapter(name: string, option: string): Promise<AdapterModule>
   return importOptionalPackage<AdapterModule>(pkg, option, `'${name}'`);
 }
 
+/**
+ * Mosca's keys that mean nothing here, by adapter name ('*': any): accepted, removed before the
+ * Store or Emitter sees them, and said once at info with the reason ('' says nothing).
+ */
+type IgnoredKeys = Record<string, Record<string, string>>;
+
+const LEVELUP_IGNORED = {
+  db: 'the LevelDB binding (leveldown): the level store always uses its own (classic-level)',
+  valueEncoding: 'the level store encodes its values itself',
+};
+
+const REDIS_IGNORED = {
+  redis: 'the Redis client module: the Redis adapter has ioredis built in',
+  return_buffers: 'payloads are always Buffers',
+};
+
 /** How one of the two backend options is read: its name, its kind key, and what memory means. */
 interface BackendKind<T> {
   option: 'persistence' | 'backend';
@@ -75,11 +92,14 @@ interface BackendKind<T> {
   what: 'Store' | 'Emitter';
   other: string;
   isInstance(value: unknown): value is T;
-  memoryNames: string[];
   memory(options: Record<string, unknown>): T;
-  /** Mosca's keys that are accepted in this option and mean nothing to an adapter. */
-  ignored: string[];
+  ignored: IgnoredKeys;
   fromAdapter(adapter: AdapterModule): ((options: Record<string, unknown>) => T | Promise<T>) | undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  return typeof value === 'object' ? `an object with keys ${Object.keys(value).slice(0, 5).join(', ') || '(none)'}` : `a ${typeof value}`;
 }
 
 /** Builds a Store or an Emitter from its option: an instance, a factory function, or a type name. */
@@ -90,46 +110,112 @@ async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | 
     throw new ConfigurationError(`option ${option} must be an object such as { ${key}: "redis", host: "..." } or a ${kind.what}`);
   }
   const { [key]: name, ...rest } = (config ?? {}) as Record<string, unknown>;
-  for (const ignored of kind.ignored) delete rest[ignored];
-  if (typeof name === 'function') return (name as (options: Record<string, unknown>) => T | Promise<T>)(rest);
-  if (name === undefined || (typeof name === 'string' && kind.memoryNames.includes(name.toLowerCase()))) return kind.memory(rest);
-  if (typeof name !== 'string') throw new ConfigurationError(`option ${option}.${key} must be a name such as "redis" or a function`);
-  const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
-  if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
-  // Outages and errors of the adapter show in the broker's log (a `logger` option wins).
-  return make(logger ? { logger: logger.child({ [option]: name }), ...rest } : rest);
+  const adapterName = typeof name === 'string' ? name.toLowerCase() : '';
+  for (const [ignoredKey, reason] of Object.entries({ ...kind.ignored['*'], ...kind.ignored[adapterName] })) {
+    if (!(ignoredKey in rest)) continue;
+    delete rest[ignoredKey];
+    if (reason) logger?.info(`option ${option}.${ignoredKey} is ignored: ${reason}`);
+  }
+  let made: T | Promise<T>;
+  if (typeof name === 'function') {
+    made = (name as (options: Record<string, unknown>) => T | Promise<T>)(rest);
+  } else if (name === undefined || isMemory(kind.option, adapterName)) {
+    return kind.memory(rest);
+  } else if (typeof name !== 'string') {
+    throw new ConfigurationError(`option ${option}.${key} must be a name such as "redis" or a function`);
+  } else {
+    const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
+    if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
+    // Outages and errors of the adapter show in the broker's log (a `logger` option wins).
+    made = make(logger ? { logger: logger.child({ [option]: name }), ...rest } : rest);
+  }
+  const built = await made;
+  if (!kind.isInstance(built)) {
+    throw new ConfigurationError(
+      `option ${option}.${key} gave ${describe(built)}, not a ${kind.what}: a ${key} function must return (or resolve to) a ${kind.what} (see docs/store-and-emitter.md); Mosca's persistence and ascoltatori classes are not one`,
+    );
+  }
+  return built;
+}
+
+/** Whether an adapter name means the built-in memory Store or Emitter. */
+export function isMemory(option: 'persistence' | 'backend', name: string): boolean {
+  return name === 'memory' || (option === 'backend' && name === 'trie');
+}
+
+function positive(value: unknown, name: string, integer: boolean): number {
+  if (typeof value !== 'number' || !(value > 0) || (integer && !Number.isInteger(value))) {
+    throw new ConfigurationError(`option persistence.${name} must be ${integer ? 'an integer >= 1' : 'a positive number of milliseconds'}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** The memory Store's options, checked (Mosca's `ttl` and `maxQueuedMessages`, and `maxQueuedBytes`); unknown keys are reported with the other options. */
+function memoryStoreOptions(options: Record<string, unknown>): MemoryStoreOptions {
+  const checked: MemoryStoreOptions = {};
+  const { ttl, maxQueuedMessages, maxQueuedBytes } = options;
+  if (ttl !== undefined) {
+    if (typeof ttl !== 'object' || ttl === null) throw new ConfigurationError('option persistence.ttl must be an object such as { subscriptions: 3600000, packets: 3600000 } (milliseconds)');
+    const { subscriptions, packets, checkFrequency } = ttl as Record<string, unknown>;
+    checked.ttl = {};
+    if (subscriptions !== undefined) checked.ttl.subscriptions = positive(subscriptions, 'ttl.subscriptions', false);
+    if (packets !== undefined) checked.ttl.packets = positive(packets, 'ttl.packets', false);
+    if (checkFrequency !== undefined) positive(checkFrequency, 'ttl.checkFrequency', false); // Mosca's, unused here
+  }
+  if (maxQueuedMessages !== undefined) checked.maxQueuedMessages = positive(maxQueuedMessages, 'maxQueuedMessages', true);
+  if (maxQueuedBytes !== undefined) checked.maxQueuedBytes = positive(maxQueuedBytes, 'maxQueuedBytes', true);
+  return checked;
 }
 
 /** Builds the Store named by `options.persistence`; memory when unset. */
 export function createStore(options: ServerOptions, context: Partial<BackendContext> = {}): Promise<Store> {
-  return build<Store>(options.persistence, {
-    option: 'persistence',
-    key: 'factory',
-    what: 'Store',
-    other: 'backend.type',
-    isInstance: isStore,
-    memoryNames: ['memory'],
-    memory: (rest) => new MemoryStore({ maxQueuedBytes: context.maxQueuedBytes, ...(rest as MemoryStoreOptions), budget: context.queuedBytes }),
-    // storeMessagesQos0 is Mosca's persistence option but a broker decision here.
-    ignored: ['storeMessagesQos0'],
-    fromAdapter: (adapter) => adapter.createStore,
-  }, context.logger);
+  return build<Store>(
+    options.persistence,
+    {
+      option: 'persistence',
+      key: 'factory',
+      what: 'Store',
+      other: 'backend.type',
+      isInstance: isStore,
+      memory: (rest) => new MemoryStore({ maxQueuedBytes: context.maxQueuedBytes, ...memoryStoreOptions(rest), budget: context.queuedBytes }),
+      ignored: {
+        // Mosca's persistence option, read by the broker itself (persistenceStoresQos0): nothing to say.
+        '*': { storeMessagesQos0: '' },
+        level: LEVELUP_IGNORED,
+        levelup: LEVELUP_IGNORED,
+        leveldb: LEVELUP_IGNORED,
+        redis: REDIS_IGNORED,
+      },
+      fromAdapter: (adapter) => adapter.createStore,
+    },
+    context.logger,
+  );
 }
 
 /** Builds the Emitter named by `options.backend`; memory when unset. */
 export function createEmitter(options: ServerOptions, context: Partial<Pick<BackendContext, 'logger'>> = {}): Promise<Emitter> {
-  return build<Emitter>(options.backend, {
-    option: 'backend',
-    key: 'type',
-    what: 'Emitter',
-    other: 'persistence.factory',
-    isInstance: isEmitter,
-    memoryNames: ['memory', 'trie'],
-    memory: () => new MemoryEmitter(),
-    // Mosca's ascoltatori options that have no meaning here.
-    ignored: ['json', 'wildcardOne', 'wildcardSome'],
-    fromAdapter: (adapter) => adapter.createEmitter,
-  }, context.logger);
+  return build<Emitter>(
+    options.backend,
+    {
+      option: 'backend',
+      key: 'type',
+      what: 'Emitter',
+      other: 'persistence.factory',
+      isInstance: isEmitter,
+      memory: () => new MemoryEmitter(),
+      ignored: {
+        // Mosca's defaults for ascoltatori: topics and payloads are MQTT's here.
+        '*': {
+          json: 'payloads are always passed as they are',
+          wildcardOne: "topic filters always use MQTT's wildcards",
+          wildcardSome: "topic filters always use MQTT's wildcards",
+        },
+        redis: REDIS_IGNORED,
+      },
+      fromAdapter: (adapter) => adapter.createEmitter,
+    },
+    context.logger,
+  );
 }
 
 /** Whether the persistence option asks for QoS 0 messages to be queued too (Mosca's place for it). */

@@ -5,7 +5,7 @@ import type { Client } from './connection/client.js';
 import type { DelayedWills } from './connection/delayed-wills.js';
 import type { ControlChannel } from './control/control-channel.js';
 import type { Emitter } from './emitter/emitter.js';
-import type { AuthenticationMethod, Hooks } from './hooks.js';
+import type { AuthenticationMethod, HookHost } from './hooks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Router } from './router/router.js';
 import type { SharedSubscriptions } from './router/shared-subscriptions.js';
@@ -20,7 +20,7 @@ import type { Message, PublishedMessage, Will } from './types.js';
  * What connections and packet handlers see of the server: its parts, not its public API.
  * The Server implements it; handlers stay testable and free of the Mosca surface.
  */
-export interface Broker extends EventEmitter, Hooks {
+export interface Broker extends EventEmitter, HookHost {
   readonly id: string;
   readonly settings: ResolvedOptions;
   readonly store: Store;
@@ -76,8 +76,13 @@ export interface Broker extends EventEmitter, Hooks {
    * is); false when it must be refused. An admitted client is released when it is forgotten.
    */
   admit(client: Client): boolean;
-  /** Closes any other connection holding the client's id, on this instance and every other. */
+  /** Closes any other connection with the client's id on this instance, and stamps this one. */
   takeOver(client: Client): Promise<void>;
+  /**
+   * The connection got its CONNACK: `clientConnected`, Mosca's `$SYS/<id>/new/clients`, and the
+   * signal that closes an older connection with this id on other instances.
+   */
+  announceConnected(client: Client): void;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */
   publishEvent(event: string, payload: string): void;
   /** A connection is closed and its session ended: the server stops tracking it. */

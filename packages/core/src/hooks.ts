@@ -57,16 +57,38 @@ export interface Hooks {
   published?: (packet: PublishedMessage, client: Client | null, callback: Callback<void>) => unknown;
 }
 
+/** Where hooks run (the Server): exceptions they throw are reported there. */
+export interface HookHost extends Hooks {
+  /**
+   * An exception from application code (a hook, an event listener, a callback): logged at `error`
+   * with its stack, and emitted as the server's `error` event when something listens to it.
+   */
+  reportApplicationError(error: unknown, source: string): void;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** An error that carries an MQTT 5 `reasonCode` is how a hook refuses on purpose, not a bug. */
+function isRefusal(error: Error): boolean {
+  return typeof (error as { reasonCode?: unknown }).reasonCode === 'number';
+}
+
 /**
- * Calls a hook in whichever of the three styles it uses and settles once. `extra` arguments come
- * after the callback: what MQTT 5 adds (properties, subscription options) reaches hooks that want
- * it without moving the callback of Mosca's signatures.
+ * Calls the hook `name` of `host` in whichever of the three styles it uses and settles once: it
+ * rejects with the error the hook called back with, threw or rejected with. A throw is also an
+ * application bug, reported (unless the error carries a `reasonCode`); the caller then treats it
+ * as a refusal. `extra` arguments come after the callback: what MQTT 5 adds (properties,
+ * subscription options) reaches hooks that want it without moving the callback of Mosca's
+ * signatures.
  */
-export function callHook<T>(hook: (...args: never[]) => unknown, thisArg: unknown, args: unknown[], extra: unknown[] = []): Promise<T> {
+export function callHook<T>(host: HookHost, name: keyof Hooks, args: unknown[], extra: unknown[] = []): Promise<T> {
+  const hook = host[name] as ((...a: unknown[]) => unknown) | undefined;
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     const callback: Callback<T> = (error, result) => {
@@ -75,15 +97,17 @@ export function callHook<T>(hook: (...args: never[]) => unknown, thisArg: unknow
       if (error) reject(error);
       else resolve(result as T);
     };
+    const threw = (error: unknown): void => {
+      const err = asError(error);
+      if (!settled && !isRefusal(err)) host.reportApplicationError(err, `the ${name} hook`);
+      callback(err);
+    };
     try {
-      const returned = (hook as (...a: unknown[]) => unknown).apply(thisArg, [...args, callback, ...extra]);
-      if (isThenable(returned)) {
-        returned.then((value) => callback(null, value as T), (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))));
-      } else if (returned !== undefined) {
-        callback(null, returned as T);
-      }
+      const returned = hook!.apply(host, [...args, callback, ...extra]);
+      if (isThenable(returned)) returned.then((value) => callback(null, value as T), threw);
+      else if (returned !== undefined) callback(null, returned as T);
     } catch (error) {
-      callback(error instanceof Error ? error : new Error(String(error)));
+      threw(error);
     }
   });
 }

@@ -37,9 +37,22 @@ export type { CloseReason } from './connection/client.js';
 export type { Hooks } from './hooks.js';
 export { ConfigurationError, DEFAULT_OVERLOAD_LIMITS, unknownOptionNames } from './options.js';
 export { AdapterOptions, type AdapterLogger } from './adapter-options.js';
-export type { ServerOptions, InterfaceOptions, CredentialsOptions, StoreFactory, EmitterFactory, ConnectionRateOptions, HttpListenerOptions, ResolvedOptions } from './options.js';
+export type {
+  ServerOptions,
+  InterfaceOptions,
+  InterfaceFactory,
+  InterfaceFallback,
+  CustomListener,
+  CredentialsOptions,
+  StoreFactory,
+  EmitterFactory,
+  ConnectionRateOptions,
+  HttpListenerOptions,
+  ResolvedOptions,
+} from './options.js';
 export type { PublishRateOptions } from './limits/publish-rate.js';
 export { VERSION } from './version.js';
+export { unref } from './timers.js';
 export { encodeMessageProperties, decodeMessageProperties } from './connection/properties.js';
 export type { AuthenticationMethod, AuthenticationStep, SubscriptionRequest } from './hooks.js';
 export { ControlChannel, CONTROL_LEVEL } from './control/control-channel.js';

@@ -1,66 +1,31 @@
+import { ConfigurationError } from './configuration-error.js';
 import type { Emitter } from './emitter/emitter.js';
 import type { PublishRateOptions } from './limits/publish-rate.js';
+import { interfacesOf as listedInterfaces, listenerName, type ConnectionRateOptions, type FlatListenerOptions, type InterfaceOptions } from './listeners/interface-options.js';
+import { unknownOptions } from './unknown-options.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
 import type { SharedSubscriptionStrategy } from './router/shared-groups.js';
+
+export { ConfigurationError } from './configuration-error.js';
+export type {
+  ConnectionRateOptions,
+  CredentialsOptions,
+  CustomListener,
+  HttpListenerOptions,
+  InterfaceFactory,
+  InterfaceFallback,
+  InterfaceOptions,
+} from './listeners/interface-options.js';
 
 /** Resolves a backend or persistence type name to something that builds it. */
 export type StoreFactory = (options: Record<string, unknown>) => Store | Promise<Store>;
 export type EmitterFactory = (options: Record<string, unknown>) => Emitter | Promise<Emitter>;
 
-/** One listener: Mosca's `interfaces` entries. */
-export interface InterfaceOptions {
-  type: 'mqtt' | 'mqtts' | 'http' | 'https';
-  port?: number;
-  host?: string;
-  credentials?: CredentialsOptions;
-  /** WebSocket path (http/https); any path when unset. */
-  path?: string;
-  /** http/https: serve this folder's files (Mosca's `static`). */
-  static?: string;
-  /** http/https: serve mqtt.js's browser build at `/mqtt.js` (Mosca's `bundle`). */
-  bundle?: boolean;
-  /** New connections per second on this listener; the broker's `connectionRate` when unset. */
-  connectionRate?: ConnectionRateOptions | false;
-}
-
-/** New connections a listener accepts per second, and how many it accepts at once after a quiet spell. */
-export interface ConnectionRateOptions {
-  rate: number;
-  burst?: number;
-}
-
-/** Mosca's `http`/`https` options: a WebSocket listener that may also serve files. */
-export interface HttpListenerOptions {
-  port?: number;
-  path?: string;
-  static?: string;
-  bundle?: boolean;
-}
-
-/** TLS material as files (Mosca's names); anything else goes to tls.createServer as it is. */
-export interface CredentialsOptions {
-  keyPath?: string;
-  certPath?: string;
-  caPaths?: string[];
-  requestCert?: boolean;
-  rejectUnauthorized?: boolean;
-  [tlsOption: string]: unknown;
-}
-
-/** Server options, with Mosca's names where Mosca had the feature. */
-export interface ServerOptions {
+/** Server options, with Mosca's names where Mosca had the feature; the listeners' are Mosca's flat ones. */
+export interface ServerOptions extends FlatListenerOptions {
   /** Broker id used in `$SYS/<id>/...`; random per start when unset. */
   id?: string;
-  port?: number;
-  host?: string;
-  interfaces?: InterfaceOptions[];
-  secure?: { port?: number; keyPath?: string; certPath?: string; [tlsOption: string]: unknown };
-  allowNonSecure?: boolean;
-  http?: HttpListenerOptions;
-  https?: HttpListenerOptions;
-  onlyHttp?: boolean;
-  credentials?: CredentialsOptions;
   /** The Emitter: `{ type: 'redis', ... }`, a factory, or a ready instance. Memory by default. */
   backend?: ({ type?: string | EmitterFactory } & Record<string, unknown>) | Emitter;
   /** The Store: `{ factory: 'redis' | 'level' | fn, ... }`, or a ready instance. Memory by default. */
@@ -119,6 +84,8 @@ export interface ServerOptions {
   admin?: Record<string, unknown>;
   /** Mosca's QoS 2 workaround; accepted and ignored since QoS 2 is implemented. */
   onQoS2publish?: string;
+  /** Mosca's ready-built ascoltatore: refused, with what to write instead (`backend`). */
+  ascoltatore?: unknown;
   /**
    * Largest keepalive, in seconds, a client may use (Mosquitto's `max_keepalive`): a 5.0 client
    * asking for more, or for none, is told this one (Server Keep Alive); a 3.1/3.1.1 client is
@@ -183,19 +150,6 @@ export interface ResolvedOptions {
   sharedSubscriptionStrategy: SharedSubscriptionStrategy;
 }
 
-/** A configuration the broker cannot start with; the message says what to change. */
-export class ConfigurationError extends Error {
-  override name = 'ConfigurationError';
-
-  /** `port` is set when the error is a listening port already taken. */
-  constructor(
-    message: string,
-    readonly port?: number,
-  ) {
-    super(message);
-  }
-}
-
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
@@ -203,7 +157,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'maxPacketSize', 'maxTopicLevels', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectionRate', 'maxPublishRate', 'maxRetainedMessages',
   'maxRetainedPayloadSize', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
-  'onQoS2publish', 'deviceAuth', 'admin', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
+  'onQoS2publish', 'ascoltatore', 'deviceAuth', 'admin', 'maxKeepalive', 'topicAliasMaximum', 'receiveMaximum', 'responseInformation', 'redirect',
   'sharedSubscriptionStrategy',
 ]);
 
@@ -226,7 +180,6 @@ export const DEFAULT_OVERLOAD_LIMITS = {
   maxRetainedPayloadSize: 1024 * 1024,
 } as const;
 
-const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 3000, https: 3001 } as const;
 
 function positiveInteger(options: Record<string, unknown>, name: string, fallback: number, min = 1): number {
   const value = options[name];
@@ -271,13 +224,6 @@ function flag(options: Record<string, unknown>, name: string, fallback: boolean)
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new ConfigurationError(`option ${name} must be true or false, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function port(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new ConfigurationError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
-  }
   return value;
 }
 
@@ -348,11 +294,11 @@ function sysAccess(value: unknown): SysAccessOptions {
   return resolved;
 }
 
-/** Mosca's flat options (`port`, `secure`, `http`, ...) turned into a list of listeners, checked. */
+/** Mosca's flat options (`port`, `secure`, `http`, ...) or its `interfaces`, as a list of listeners, checked. */
 function interfacesOf(options: ServerOptions): InterfaceOptions[] {
   const list = listedInterfaces(options);
   list.forEach((iface, i) => {
-    const name = options.interfaces !== undefined ? `interfaces[${i}]` : `option ${iface.type}`;
+    const name = options.interfaces !== undefined ? `interfaces[${i}]` : `option ${listenerName(iface)}`;
     fileServing(iface, name);
     if (iface.connectionRate !== undefined) connectionRate(iface.connectionRate, `${name}.connectionRate`);
   });
@@ -364,50 +310,12 @@ export function listenerConnectionRate(iface: InterfaceOptions, settings: Resolv
   return iface.connectionRate === undefined ? settings.connectionRate : connectionRate(iface.connectionRate, 'connectionRate');
 }
 
-function listedInterfaces(options: ServerOptions): InterfaceOptions[] {
-  if (options.interfaces !== undefined) {
-    if (!Array.isArray(options.interfaces)) throw new ConfigurationError('option interfaces must be an array');
-    return options.interfaces.map((iface, i) => {
-      if (!iface || !(iface.type in DEFAULT_PORTS)) {
-        throw new ConfigurationError(`interfaces[${i}].type must be one of mqtt, mqtts, http, https`);
-      }
-      return {
-        ...iface,
-        port: port(iface.port ?? DEFAULT_PORTS[iface.type], `interfaces[${i}].port`),
-        host: iface.host ?? options.host,
-        credentials: iface.credentials ?? options.credentials,
-      };
-    });
-  }
-  const list: InterfaceOptions[] = [];
-  const host = options.host;
-  const secure = options.secure;
-  const credentials = secure ? { ...secure, port: undefined } : options.credentials;
-  if (!options.onlyHttp && (!secure || options.allowNonSecure)) {
-    list.push({ type: 'mqtt', port: port(options.port ?? DEFAULT_PORTS.mqtt, 'option port'), host });
-  }
-  if (secure && !options.onlyHttp) {
-    list.push({ type: 'mqtts', port: port(secure.port ?? DEFAULT_PORTS.mqtts, 'option secure.port'), host, credentials });
-  }
-  if (options.http) {
-    const { port: httpPort, ...rest } = options.http;
-    list.push({ ...rest, type: 'http', port: port(httpPort ?? DEFAULT_PORTS.http, 'option http.port'), host });
-  }
-  if (options.https) {
-    const { port: httpsPort, ...rest } = options.https;
-    list.push({ ...rest, type: 'https', port: port(httpsPort ?? DEFAULT_PORTS.https, 'option https.port'), host, credentials });
-  }
-  for (const iface of list) {
-    if ((iface.type === 'mqtts' || iface.type === 'https') && (!iface.credentials?.keyPath || !iface.credentials.certPath)) {
-      throw new ConfigurationError(`a ${iface.type} listener needs credentials: set secure.keyPath and secure.certPath (or credentials.keyPath and credentials.certPath)`);
-    }
-  }
-  return list;
-}
-
-/** The option names that are not ServerOptions: a misspelt option is reported, not ignored. */
+/**
+ * The options nothing reads (`persistence.ttl.packet`), each with what to write instead when we
+ * can tell: a misspelt option is reported, not ignored (see unknown-options.ts).
+ */
 export function unknownOptionNames(options: object): string[] {
-  return Object.keys(options).filter((key) => !KNOWN.has(key));
+  return unknownOptions(options as Record<string, unknown>, KNOWN);
 }
 
 /**
@@ -418,6 +326,9 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
   if (options === null || typeof options !== 'object') throw new ConfigurationError('options must be an object');
   const raw = options as Record<string, unknown>;
   const unknown = unknownOptionNames(raw);
+  if (raw.ascoltatore !== undefined) {
+    throw new ConfigurationError('option ascoltatore is not supported (Skynet MQTT does not use ascoltatori): give backend: { type: ... } or an Emitter as backend');
+  }
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0 || /[+#/]/.test(options.id))) {
     throw new ConfigurationError(`option id must be a non-empty string without '/', '+' or '#', got ${JSON.stringify(options.id)}`);
   }

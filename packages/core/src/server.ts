@@ -3,7 +3,6 @@ import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type https from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { createEmitter, createStore, persistenceStoresQos0 } from './backends.js';
 import type { Broker } from './broker.js';
@@ -20,10 +19,10 @@ import { DescriptorGuard } from './listeners/descriptor-guard.js';
 import { warnIfOpenToAnonymous } from './listeners/exposure.js';
 import { ConnectionGate } from './limits/connection-gate.js';
 import { keepRetained } from './limits/retained-limits.js';
-import { attachWebSocket, listen, type Listener } from './listeners/listeners.js';
+import { attachWebSocket, listen, type Listener, type WebSocketAttachment } from './listeners/listeners.js';
 import { createLogger, RateLimitedLog } from './logger.js';
 import { closePlugins, startPlugins, type Plugin } from './plugins.js';
-import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
+import { resolveOptions, type InterfaceFactory, type InterfaceOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { Router } from './router/router.js';
 import { SharedSubscriptions } from './router/shared-subscriptions.js';
 import { isSharedFilter } from './topics/shared-filter.js';
@@ -33,7 +32,9 @@ import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
 import { controlTopicError, SysReadAccess } from './sys/topic-access.js';
 import { topicFilterError, topicLevelsError, topicNameError } from './topics/validate.js';
+import { ApplicationErrors } from './application-errors.js';
 import { MessageIds } from './message-ids.js';
+import { TakeoverClock } from './takeover-clock.js';
 import type { ClientSubscription, Message, MessageProperties, PublishedMessage, QoS, Will } from './types.js';
 
 /** What `server.publish()` takes: Mosca's packet shape. */
@@ -97,10 +98,12 @@ export class Server extends EventEmitter implements Broker, Hooks {
   publishing: Client | null = null;
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
+  private readonly takeoverClock = new TakeoverClock();
+  private readonly applicationErrors: ApplicationErrors;
   private listening: Listener[] = [];
   private plugins: Plugin[] = [];
   /** WebSocket servers attached to the application's HTTP servers (attachHttpServer). */
-  private readonly attachedWebSockets: WebSocketServer[] = [];
+  private readonly attachedWebSockets: WebSocketAttachment[] = [];
   private keepalive?: KeepaliveMonitor;
   private sys?: SysPublisher;
   private sweeper?: SessionSweeper;
@@ -121,6 +124,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     super();
     this.opts = options;
     this.logger = createLogger(options.logger);
+    this.applicationErrors = new ApplicationErrors(this.logger, (error) => this.listenerCount('error') > 0 && super.emit('error', error));
     this.rateLimitedLog = new RateLimitedLog(this.logger);
     this.descriptors = new DescriptorGuard(this.logger);
     const { resolved, unknown } = resolveOptions(options, () => randomBytes(4).toString('hex'));
@@ -147,16 +151,37 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.started.then(
       () => {
         this.emit('ready');
-        callback?.(null, this);
+        if (callback) this.callBack('the Server callback', () => callback(null, this));
         // Hooks are commonly set in the 'ready' handler or after `await Server.start()`: look then.
         setImmediate(() => warnIfOpenToAnonymous(this));
       },
       (error: Error) => {
-        if (callback) callback(error);
+        if (callback) this.callBack('the Server callback', () => callback(error));
         else if (this.listenerCount('error') > 0) this.emit('error', error);
         else this.logger.error({ err: error }, 'the server could not start');
       },
     );
+  }
+
+  reportApplicationError(error: unknown, source: string): void {
+    this.applicationErrors.report(error, source);
+  }
+
+  /**
+   * Every listener gets the event even when one throws: the exception is an application bug,
+   * reported, and it never costs a client its connection or a message its delivery. 'error' keeps
+   * EventEmitter's rules.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error') return super.emit(event, ...args);
+    if (this.listenerCount(event) === 0) return false;
+    this.applicationErrors.callEach(event, this.rawListeners(event) as ((...a: unknown[]) => unknown)[], this, args);
+    return true;
+  }
+
+  /** Calls an application callback; what it throws is reported, not thrown into the broker. */
+  private callBack(source: string, call: () => void): void {
+    this.applicationErrors.guard(source, call);
   }
 
   /** Resolves once every backend and listener is up; rejects with the reason it could not start. */
@@ -171,7 +196,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes });
       this.emitter = await createEmitter(this.opts, { logger });
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
-      this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload.toString(), origin));
+      this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload, origin));
       this.control.on('queued', (payload) => this.readQueue(payload.toString()));
       await this.control.start();
       this.shared.start();
@@ -187,7 +212,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
           if (admits(this.connections.size)) this.accept(stream, remote);
           else stream.destroy();
         };
-        this.listening.push(await listen(iface, accept, this.settings, this.onListenerError));
+        // A custom listener (Mosca's factory) hands its connections to server.accept itself.
+        const makeCustom = (factory: InterfaceFactory, options: InterfaceOptions) => factory(options, this.opts, this);
+        this.listening.push(await listen(iface, accept, this.settings, this.onListenerError, makeCustom));
       }
     } catch (error) {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
@@ -229,11 +256,13 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   /**
    * Mosca's `attachHttpServer`: serves MQTT over WebSocket on an HTTP(S) server the application
-   * owns (an Express app's, say), on `path` only or on any path. The application closes it.
+   * owns (an Express app's, say), on `path` only, or without a path on upgrades that offer an MQTT
+   * subprotocol (any upgrade while the application handles none). Other upgrades are left to the
+   * application. The application closes the HTTP server.
    */
   attachHttpServer(httpServer: http.Server | https.Server, path?: string): void {
     const accept = (stream: Duplex, remote: string) => this.accept(stream, remote);
-    this.attachedWebSockets.push(attachWebSocket(httpServer, { path, maxPayload: this.settings.maxPacketSize }, accept, this.onListenerError));
+    this.attachedWebSockets.push(attachWebSocket(httpServer, { path, maxPayload: this.settings.maxPacketSize }, accept));
   }
 
   private readonly onListenerError = (error: Error): void => {
@@ -272,6 +301,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   route(message: PublishedMessage, client: Client | null): void | Promise<void> {
     const emitter = this.emitter;
+    if (!message.topic.startsWith('$SYS/')) this.stats.publishedMessages++;
     // In-process QoS 0: nothing to store, nothing to wait for.
     if (!message.retain && message.qos === 0 && !this.settings.storeMessagesQos0 && !this.published && emitter instanceof MemoryEmitter) {
       this.publishing = client;
@@ -313,7 +343,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
       stored.push(this.queueForOfflineSessions(message, dispatched));
     }
     await Promise.all([emitted, ...stored, ...deliveryWrites]);
-    if (this.published) await callHook<void>(this.published, this, [message, client]);
+    // Mosca's published hook gates the ack; a failure does not undo a message already routed.
+    if (this.published) {
+      await callHook<void>(this, 'published', [message, client]).catch((error: unknown) => this.logger.warn({ err: error, topic: message.topic }, 'the published hook failed'));
+    }
     this.emit('published', message, client);
   }
 
@@ -381,21 +414,35 @@ export class Server extends EventEmitter implements Broker, Hooks {
   async takeOver(client: Client): Promise<void> {
     const previous = this.clients[client.id];
     this.clients[client.id] = client;
+    client.takeoverStamp = this.takeoverClock.stamp();
     if (previous && previous !== client) await previous.close('new connection request');
-    // Other broker instances close their connection with this id when they see this, on the
-    // control channel: a client cannot send it (Mosca used $SYS/<id>/new/clients, which any
-    // client could publish to disconnect any other).
-    this.control.send('takeover', client.id).catch((error: unknown) => this.logger.warn({ err: error, clientId: client.id }, 'could not send the takeover signal'));
+  }
+
+  announceConnected(client: Client): void {
+    client.logger.info({ clientId: client.id, protocolVersion: client.protocolVersion, clean: client.clean, keepalive: client.keepalive }, 'client connected');
+    this.emit('clientConnected', client);
+    // Only now, so that no instance closes a connection for one that never got its CONNACK. The
+    // control channel, not a $SYS topic: no client can send it (Mosca used $SYS/<id>/new/clients,
+    // which any client could publish to disconnect any other).
+    const signal = this.takeoverClock.encode({ clientId: client.id, stamp: client.takeoverStamp });
+    this.control.send('takeover', signal).catch((error: unknown) => this.logger.warn({ err: error, clientId: client.id }, 'could not send the takeover signal'));
     // Mosca's event, for those who watch it; nothing acts on it.
     if (this.settings.publishNewClient) this.publishEvent('new/clients', client.id);
   }
 
-  private closeTakenOver(clientId: string, origin: ControlOrigin): void {
+  /**
+   * A connection with this id got its CONNACK on another instance: the one that took the id last
+   * keeps it (TakeoverClock). A late signal about an older connection closes nothing here, and a
+   * newer connection here announces itself once it has its CONNACK.
+   */
+  private closeTakenOver(payload: Buffer, origin: ControlOrigin): void {
     if (origin.local) return;
+    const signal = this.takeoverClock.decode(payload);
+    if (!signal) return void this.logger.warn({ from: origin.brokerId }, 'an unreadable takeover signal was ignored');
     // The client is back, on another instance: its delayed will is not sent. [MQTT-3.1.3-9]
-    this.delayedWills.cancel(clientId);
-    const client = this.clients[clientId];
-    if (client) void client.close('new connection request');
+    this.delayedWills.cancel(signal.clientId);
+    const client = this.clients[signal.clientId];
+    if (client && TakeoverClock.yields(client.takeoverStamp, this.id, signal.stamp, origin.brokerId)) void client.close('new connection request');
   }
 
   publishEvent(event: string, payload: string): void {
@@ -407,7 +454,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     try {
       let payload = will.payload;
       if (this.authorizePublish) {
-        const verdict = await callHook<boolean | Buffer | 'ignore'>(this.authorizePublish, this, [client, will.topic, will.payload]);
+        const verdict = await callHook<boolean | Buffer | 'ignore'>(this, 'authorizePublish', [client, will.topic, will.payload]);
         if (!verdict || verdict === 'ignore') return;
         if (Buffer.isBuffer(verdict)) payload = verdict;
       }
@@ -425,7 +472,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const done = typeof clientOrCallback === 'function' ? clientOrCallback : callback;
     const client = typeof clientOrCallback === 'function' ? null : (clientOrCallback ?? null);
     const result = this.publishMessage(packet, client);
-    if (done) result.then((message) => done(undefined, message), (error: Error) => done(error));
+    if (done) {
+      const source = 'a server.publish() callback';
+      result.then((message) => this.callBack(source, () => done(undefined, message)), (error: Error) => this.callBack(source, () => done(error)));
+    }
     return result;
   }
 
@@ -463,19 +513,22 @@ export class Server extends EventEmitter implements Broker, Hooks {
       if (error) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${error}`);
       await this.started;
       await this.emitter.subscribe(filter, (message) =>
-        callback(message.topic, message.payload, { qos: message.qos, retain: message.retain, messageId: message.id }),
+        this.callBack('a server.subscribe() callback', () => callback(message.topic, message.payload, { qos: message.qos, retain: message.retain, messageId: message.id })),
       );
-      done?.();
+      if (done) this.callBack('a server.subscribe() callback', done);
     } catch (error) {
       if (!done) throw error;
-      done(error as Error);
+      this.callBack('a server.subscribe() callback', () => done(error as Error));
     }
   }
 
   /** Stops accepting, closes every client (no wills), then the Store and Emitter. Idempotent. */
   close(callback?: (error?: Error) => void): Promise<void> {
     if (!this.stopping) this.stopping = this.stop();
-    if (callback) this.stopping.then(() => callback(), callback);
+    if (callback) {
+      const source = 'a server.close() callback';
+      this.stopping.then(() => this.callBack(source, () => callback()), (error: Error) => this.callBack(source, () => callback(error)));
+    }
     return this.stopping;
   }
 

@@ -258,14 +258,16 @@ export async function roundTrip(tc: TestClient): Promise<void> {
 /** A pino-compatible logger that records warn() and info() calls; child() returns itself. */
 export function capturingLogger() {
   const warnings: unknown[][] = [];
+  const errors: unknown[][] = [];
   const infos: unknown[][] = [];
   const logger = {
     level: 'warn',
     warnings,
+    errors,
     infos,
     child: () => logger,
     warn: (...args: unknown[]) => void warnings.push(args),
-    error: () => {},
+    error: (...args: unknown[]) => void errors.push(args),
     info: (...args: unknown[]) => void infos.push(args),
     debug: () => {},
     trace: () => {},

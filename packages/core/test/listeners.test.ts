@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { test } from 'node:test';
 import { ConfigurationError, Server } from '../src/index.js';
 import { connect, waitFor, type TestClient } from './helpers.js';
@@ -118,4 +118,81 @@ test("attachHttpServer (Mosca's): MQTT over WebSocket on the application's own H
   });
   elsewhere.terminate();
   assert.equal(outcome, 'refused');
+});
+
+/** A server listening on a free loopback port, closed when the test ends. */
+async function occupiedPort(t: import('node:test').TestContext): Promise<number> {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+  return (taken.address() as net.AddressInfo).port;
+}
+
+test('an HTTP or HTTPS port in use is a ConfigurationError for the callback, not an uncaught error event', async (t) => {
+  const port = await occupiedPort(t);
+  const key = fixture('tls-key.pem');
+  const cert = fixture('tls-cert.pem');
+  for (const options of [{ http: { port } }, { https: { port }, credentials: { keyPath: key, certPath: cert } }, { interfaces: [{ type: 'http' as const, port, host: '127.0.0.1' }] }]) {
+    const error = await new Promise<Error | null>((resolve) => void new Server({ logger: false, onlyHttp: true, host: '127.0.0.1', ...options }, (err) => resolve(err)));
+    assert.ok(error instanceof ConfigurationError, `${JSON.stringify(options)}: ${String(error)}`);
+    assert.match(error.message, new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+    assert.equal((error as ConfigurationError).port, port);
+  }
+});
+
+/** Opens a WebSocket and tells whether the upgrade was accepted, with the first message it gets. */
+function tryWebSocket(url: string, protocol?: string): Promise<{ outcome: 'open' | 'refused'; first?: string; socket: WebSocket }> {
+  const socket = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+  return new Promise((resolve) => {
+    socket.once('open', () => {
+      socket.once('message', (data) => resolve({ outcome: 'open', first: String(data), socket }));
+      socket.send('hello');
+    });
+    socket.once('error', () => resolve({ outcome: 'refused', socket }));
+  });
+}
+
+test("attachHttpServer leaves the application's own WebSocket endpoints alone, with or without a broker path", async () => {
+  for (const brokerPath of ['/mqtt', undefined]) {
+    const app = http.createServer((_req, res) => res.end('the application'));
+    // The application's echo endpoint on /app, routed the way ws recommends for shared servers.
+    const echo = new WebSocketServer({ noServer: true });
+    echo.on('connection', (ws) => ws.on('message', (data) => ws.send(`echo ${String(data)}`)));
+    app.on('upgrade', (request, socket, head) => {
+      if (request.url === '/app') echo.handleUpgrade(request, socket, head, (ws) => echo.emit('connection', ws, request));
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    const server = await Server.start({ logger: false, interfaces: [] });
+    server.attachHttpServer(app, brokerPath);
+    const port = (app.address() as net.AddressInfo).port;
+    const client = await connect(`ws://127.0.0.1:${port}${brokerPath ?? '/anywhere'}`);
+    const appSocket = await tryWebSocket(`ws://127.0.0.1:${port}/app`);
+    assert.deepEqual([appSocket.outcome, appSocket.first], ['open', 'echo hello'], `path ${String(brokerPath)}: the application's endpoint works`);
+    // Its messages stay its own: the broker took no part in that upgrade (a second handshake would corrupt the frames).
+    appSocket.socket.send('again');
+    assert.equal(await new Promise((resolve) => appSocket.socket.once('message', (data) => resolve(String(data)))), 'echo again');
+    await client.client.subscribeAsync('both', { qos: 1 });
+    await server.publish({ topic: 'both', payload: 'mqtt too', qos: 1 });
+    await waitFor(() => client.messages.length === 1, 'MQTT over the attached WebSocket');
+    appSocket.socket.terminate();
+    await client.end(true);
+    await server.close();
+    echo.close();
+    await new Promise<void>((resolve) => app.close(() => resolve()));
+  }
+});
+
+test('on its own http listener the broker refuses (404) an upgrade outside its path instead of leaving it hanging', async (t) => {
+  const server = await Server.start({ logger: false, interfaces: [{ type: 'http', port: 0, host: '127.0.0.1', path: '/mqtt' }] });
+  t.after(() => server.close());
+  const port = server.address()[0]!.port;
+  const elsewhere = new WebSocket(`ws://127.0.0.1:${port}/other`, 'mqtt');
+  const status = await new Promise<number | string>((resolve) => {
+    elsewhere.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+    elsewhere.once('error', (error) => resolve(error.message));
+  });
+  elsewhere.terminate();
+  assert.equal(status, 404);
+  const client = await connect(`ws://127.0.0.1:${port}/mqtt`);
+  await client.end(true);
 });

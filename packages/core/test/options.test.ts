@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { ConfigurationError, Server, type ServerOptions } from '../src/index.js';
+import { ConfigurationError, Server, unknownOptionNames, type ServerOptions } from '../src/index.js';
 import { capturingLogger } from './helpers.js';
 
 const LOCAL = { port: 0, host: '127.0.0.1' } as const;
@@ -39,6 +39,25 @@ describe('unknown options', () => {
     const server = await Server.start({ ...LOCAL, logger: { childOf: logger }, maxInflightMessages: 10 });
     await server.close();
     assert.doesNotMatch(JSON.stringify(logger.warnings), /unknown/);
+  });
+});
+
+describe('unknown options inside the listener, memory Store and memory Emitter shapes', () => {
+  const cases: [string, Record<string, unknown>, string[]][] = [
+    ['a typo at the top level', { maxInflightMesages: 1 }, ['maxInflightMesages (did you mean maxInflightMessages?)']],
+    ['a typo in the memory store ttl', { persistence: { ttl: { packet: 1 } } }, ['persistence.ttl.packet (did you mean persistence.ttl.packets?)']],
+    ['a typo in the memory store', { persistence: { factory: 'memory', maxQueuedMessage: 1 } }, ['persistence.maxQueuedMessage (did you mean persistence.maxQueuedMessages?)']],
+    ['LevelUp options on the memory store', { persistence: { path: '/x', valueEncoding: 'json' } }, ["persistence.path (the memory store keeps nothing on disk: set persistence.factory: 'level' to keep it in LevelDB at path)", "persistence.valueEncoding (set persistence.factory: 'level' to use LevelDB)"]],
+    ['Redis options on a backend without a type', { backend: { url: 'redis://x' } }, ["backend.url (backend has no type, so it is the in-process one: set backend.type (e.g. 'redis') to use it)"]],
+    ['an unknown key of the memory backend', { backend: { type: 'trie', wildcardsome: '#' } }, ['backend.wildcardsome (did you mean backend.wildcardSome?)']],
+    ['keys of http and of an interface', { http: { port: 1, prot: 2 }, interfaces: [{ type: 'mqtt', hots: 'x' }] }, ['http.prot', 'interfaces[0].hots']],
+  ];
+  for (const [name, options, expected] of cases) {
+    test(name, () => assert.deepEqual(unknownOptionNames(options), expected));
+  }
+
+  test("an adapter's options are the adapter's to check: nothing reported here", () => {
+    assert.deepEqual(unknownOptionNames({ persistence: { factory: 'redis', anything: 1 }, backend: { type: 'redis', redisOpts: {} } }), []);
   });
 });
 

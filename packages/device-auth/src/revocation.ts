@@ -1,4 +1,4 @@
-import type { Client } from '@skynet-mqtt/core';
+import { unref, type Client } from '@skynet-mqtt/core';
 import type { DeviceAuthContext } from './context.js';
 import type { DeviceNotice } from './device-service.js';
 import { deviceOf, PENDING, ROOT } from './identity.js';
@@ -52,7 +52,7 @@ export class ExpiryTimers {
       if (Date.now() >= expiresAt) void client.close('token expired');
       else this.start(client);
     }, delay);
-    timer.unref();
+    unref(timer);
     this.timers.set(client, timer);
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Document } from 'mongodb';
-import { checkRecordName, DEFAULT_RECORD_PAGE, DEFAULT_STORE_LIMITS, topicMatches, unpackSubscription, type RecordPage, type StoredRecord, type ClientSubscription, type Message, type OutgoingPacket, type QueuedMessage, type Store, type Subscription, type Will, type EnqueueResult } from '@skynet-mqtt/core';
+import { checkRecordName, DEFAULT_RECORD_PAGE, DEFAULT_STORE_LIMITS, topicMatches, unpackSubscription, unref, type RecordPage, type StoredRecord, type ClientSubscription, type Message, type OutgoingPacket, type QueuedMessage, type Store, type Subscription, type Will, type EnqueueResult } from '@skynet-mqtt/core';
 import { ClosedError, isDuplicateKey, MongoConnection } from './connection.js';
 import { contentFromDocument, fromBinary, messageDocument, messageFromDocument, outgoingFromDocument, toBinary, type OutgoingDocument, type RecordDocument } from './documents.js';
 import { resolveStoreOptions, type MongoStoreOptions, type ResolvedStoreOptions } from './options.js';
@@ -81,7 +81,7 @@ export class MongoStore implements Store {
     });
     this.renewLiveness();
     // unref: a running Store must not keep the process alive on its own.
-    this.heartbeat = setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL).unref();
+    this.heartbeat = unref(setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL));
   }
 
   private async createIndexes(): Promise<void> {

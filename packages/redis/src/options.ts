@@ -20,6 +20,8 @@ export interface RedisAdapterOptions {
   prefix?: string;
   /** Passed to ioredis as they are (Sentinel: { sentinels, name }; TLS: { tls }; ...). */
   redisOptions?: RedisOptions;
+  /** Mosca's README spelling of redisOptions. */
+  redisOpts?: RedisOptions;
   /** Redis Cluster start-up nodes; the Store and Emitter then use ioredis' Cluster client. */
   cluster?: ClusterNode[];
   /** Store only: milliseconds, Mosca's default 1 h each. */
@@ -56,7 +58,7 @@ export const DEFAULT_MAX_STREAM_LENGTH = 100_000;
 
 const silent: Logger = { warn() {}, info() {}, error() {} };
 
-const COMMON = ['host', 'port', 'db', 'password', 'url', 'prefix', 'redisOptions', 'cluster', 'logger', 'channel'];
+const COMMON = ['host', 'port', 'db', 'password', 'url', 'prefix', 'redisOptions', 'redisOpts', 'cluster', 'logger', 'channel'];
 const STORE_ONLY = ['ttl', 'maxQueuedMessages'];
 const EMITTER_ONLY = ['maxStreamLength'];
 
@@ -81,6 +83,11 @@ function optionalInteger(value: unknown, name: string, min: number, max: number,
     fail(`option ${name} must be an integer from ${min} to ${max}, such as ${example}; got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** Mosca's configs wrote `url: 'localhost:6379'`: a host[:port][/db] without a scheme is read as redis://. */
+function schemed(url: string | undefined): string | undefined {
+  return url !== undefined && /^[\w.-]+(:\d+)?(\/\d+)?$/.test(url) ? `redis://${url}` : url;
 }
 
 function parseLogger(value: unknown): Logger {
@@ -123,16 +130,19 @@ export function resolveOptions(input: Record<string, unknown> | RedisAdapterOpti
   const port = optionalInteger(options.port, 'port', 1, 65535, '6379');
   const db = optionalInteger(options.db, 'db', 0, 1_000_000, '0');
   const password = optionalString(options, 'password', '"secret"');
-  const url = optionalString(options, 'url', '"redis://localhost:6379/0"');
+  const url = schemed(optionalString(options, 'url', '"redis://localhost:6379/0"'));
   const prefix = options.prefix === undefined ? 'skynet:' : optionalString(options, 'prefix', '"skynet:"')!;
   optionalString(options, 'channel', '"$SYS/moscaSync"');
   const cluster = parseCluster(options.cluster);
   const logger = parseLogger(options.logger);
 
-  if (options.redisOptions !== undefined && !isRecord(options.redisOptions)) {
-    fail('option redisOptions must be an object of ioredis options such as { connectTimeout: 5000 }');
+  if (options.redisOptions !== undefined && options.redisOpts !== undefined) fail("give either redisOptions or redisOpts (Mosca's spelling of it), not both");
+  const clientOptionsKey = options.redisOpts !== undefined ? 'redisOpts' : 'redisOptions';
+  const clientOptions = options[clientOptionsKey];
+  if (clientOptions !== undefined && !isRecord(clientOptions)) {
+    fail(`option ${clientOptionsKey} must be an object of ioredis options such as { connectTimeout: 5000 }`);
   }
-  const redisOptions = { ...((options.redisOptions as RedisOptions | undefined) ?? {}) };
+  const redisOptions = { ...((clientOptions as RedisOptions | undefined) ?? {}) };
 
   if (url !== undefined && !/^rediss?:\/\//.test(url)) fail(`option url must start with redis:// or rediss://; got ${url}`);
   if (url !== undefined && (host !== undefined || port !== undefined)) fail('give either url or host/port, not both');

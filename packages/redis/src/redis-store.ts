@@ -6,6 +6,7 @@ import {
   packSubscription,
   topicMatches,
   unpackSubscription,
+  unref,
   type ClientSubscription,
   type EnqueueResult,
   type Message,
@@ -77,7 +78,7 @@ export class RedisStore implements Store {
     this.health = new HealthPing(this.client, this.monitor);
     this.renewLiveness();
     // unref: a running Store must not keep the process alive on its own.
-    this.heartbeat = setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL).unref();
+    this.heartbeat = unref(setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL));
   }
 
   private renewLiveness(): void {

@@ -24,6 +24,16 @@ describe('Redis adapter options', () => {
     assert.equal(resolved.maxQueuedMessages, 7);
   });
 
+  test("Mosca's spellings: url without a scheme (host[:port][/db]) and redisOpts for redisOptions", () => {
+    assert.deepEqual(resolveOptions({ url: 'localhost:6379' }, 'store').connection, { kind: 'url', url: 'redis://localhost:6379', options: {} });
+    assert.deepEqual(resolveOptions({ url: 'redis-1.lan' }, 'emitter').connection, { kind: 'url', url: 'redis://redis-1.lan', options: {} });
+    assert.deepEqual(resolveOptions({ url: 'h:1/2' }, 'store').connection, { kind: 'url', url: 'redis://h:1/2', options: {} });
+    assert.deepEqual(resolveOptions({ redisOpts: { connectTimeout: 50 } }, 'store').connection, { kind: 'single', options: { connectTimeout: 50 } });
+    assert.throws(() => resolveOptions({ redisOpts: {}, redisOptions: {} }, 'store'), /give either redisOptions or redisOpts/);
+    assert.throws(() => resolveOptions({ redisOpts: 'x' }, 'store'), /option redisOpts must be an object/);
+    assert.throws(() => resolveOptions({ url: 'http://h:1' }, 'store'), /url must start with redis:\/\/ or rediss:\/\//);
+  });
+
   test('maxStreamLength: 100 000 by default, settable on the Emitter', () => {
     assert.equal(resolveOptions({}, 'emitter').maxStreamLength, 100_000);
     assert.equal(resolveOptions({ maxStreamLength: 500 }, 'emitter').maxStreamLength, 500);

@@ -16,6 +16,7 @@ import type { InboundPacket } from './inbound-packets.js';
 import type { Mqtt5Connection } from './mqtt5-connection.js';
 import { PacketReader } from './packet-reader.js';
 import type { DecodedProperties } from './properties.js';
+import { unref } from '../timers.js';
 
 /** Packets (and their bytes) held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
@@ -87,6 +88,11 @@ export class Client {
   readonly flow: FlowControl;
   /** Set once CONNECT was accepted: from then on, closing must end the session (endSession). */
   sessionStarted = false;
+  /**
+   * When this connection took its client id (Server.takeOver), on a clock every instance keeps
+   * ahead of the stamps it hears of: of two connections with one id, the later stamp keeps it.
+   */
+  takeoverStamp = 0;
   /** Counted against `maxConnections` (see ConnectionGate). */
   admitted = false;
   /** This client's `maxPublishRate`, when the broker has one. */
@@ -338,11 +344,10 @@ export class Client {
 
   /** The authorizeForward verdict for this client (Mosca's hook); an error counts as a refusal. */
   async mayForward(message: Message): Promise<boolean> {
-    const hook = this.server.authorizeForward;
-    if (!hook) return true;
+    if (!this.server.authorizeForward) return true;
     let allowed = false;
     try {
-      allowed = Boolean(await callHook<boolean>(hook, this.server, [this, message]));
+      allowed = Boolean(await callHook<boolean>(this.server, 'authorizeForward', [this, message]));
     } catch (error) {
       this.logger.warn({ err: error }, 'authorizeForward failed');
     }
@@ -378,7 +383,15 @@ export class Client {
     const callback = typeof callbackOrReason === 'function' ? callbackOrReason : undefined;
     const why = (typeof callbackOrReason === 'string' ? callbackOrReason : reason) ?? 'close';
     if (!this.closed) this.closed = this.shutdown(why);
-    if (callback) void this.closed.then(callback);
+    if (callback) {
+      void this.closed.then(() => {
+        try {
+          callback();
+        } catch (error) {
+          this.server.reportApplicationError(error, 'a client.close() callback');
+        }
+      });
+    }
     return this.closed;
   }
 
@@ -391,7 +404,7 @@ export class Client {
     if (stream.destroyed) return;
     this.flush();
     const timer = setTimeout(() => stream.destroy(), HANG_UP_MS);
-    timer.unref();
+    unref(timer);
     stream.end(() => {
       clearTimeout(timer);
       stream.destroy();

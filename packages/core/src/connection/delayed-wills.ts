@@ -1,3 +1,4 @@
+import { unref } from '../timers.js';
 /**
  * MQTT 5 wills waiting for their Will Delay Interval, by client id. A new connection for the
  * client, on this instance or another, takes its will back [MQTT-3.1.3-9]; the server closing
@@ -13,7 +14,7 @@ export class DelayedWills {
       this.waiting.delete(clientId);
       publish();
     }, delayMs);
-    timer.unref();
+    unref(timer);
     this.waiting.set(clientId, { timer, publish });
   }
 

@@ -1,4 +1,5 @@
 import type { Client } from './client.js';
+import { unref } from '../timers.js';
 
 /** Unsent bytes beyond which a client's socket counts as congested. */
 export const CONGESTION_BYTES = 256 * 1024;
@@ -68,7 +69,7 @@ export class FlowControl {
     publisher.flow.pauseReading();
     if (!this.throttleTimer) {
       this.throttleTimer = setTimeout(onThrottleTimeout, this.client.server.settings.publisherPauseTimeout, this);
-      this.throttleTimer.unref();
+      unref(this.throttleTimer);
     }
   }
 

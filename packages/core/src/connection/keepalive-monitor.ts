@@ -1,4 +1,5 @@
 import type { Client } from './client.js';
+import { unref } from '../timers.js';
 
 /** The settings the monitor applies. */
 export interface ConnectionTimeouts {
@@ -27,7 +28,7 @@ export class KeepaliveMonitor {
     tickMs = 1000,
   ) {
     this.timer = setInterval(() => this.tick(), tickMs);
-    this.timer.unref();
+    unref(this.timer);
   }
 
   private tick(): void {

@@ -1,5 +1,6 @@
 import type { Broker } from '../broker.js';
 import type { Client, CloseReason } from './client.js';
+import { unref } from '../timers.js';
 
 /** How long a closing durable session waits for messages in transit; an Emitter that is down does not hold it. */
 const EMITTER_SYNC_MS = 2000;
@@ -7,7 +8,7 @@ const EMITTER_SYNC_MS = 2000;
 function within(promise: Promise<void>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    timer.unref();
+    unref(timer);
     promise.then(
       () => {
         clearTimeout(timer);

@@ -148,7 +148,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   if (server.authenticate) {
     let allowed: boolean;
     try {
-      allowed = await callHook<boolean>(server.authenticate, server, [client, packet.username, packet.password]);
+      allowed = await callHook<boolean>(server, 'authenticate', [client, packet.username, packet.password]);
     } catch (error) {
       client.logger.info({ clientId, err: error }, 'authentication denied');
       // A hook may give a 5.0 reason code; 3.1.1 hears "bad user name or password" (4) as before.
@@ -196,18 +196,19 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
   if (client.will) await store.putWill(clientId, client.will);
   // A clean start deleted any will above; a durable one may hold a taken-over connection's.
   else if (client.durable) await store.deleteWill(clientId);
+  // Read before CONNACK, so that CONNACK, `connected` and clientConnected happen in one step: a
+  // close cannot fall between them, and a connection that got CONNACK always has its events.
+  const unacknowledged = client.durable ? await store.getOutgoing(clientId) : null;
   if (client.closing) return;
 
   const properties = client.protocolVersion === 5 ? connackProperties(client, pending) : undefined;
   client.write({ cmd: 'connack', reasonCode: Reason.Success, sessionPresent, properties }); // [MQTT-3.2.0-1]
   // Until `connected` is set, deliveries wait, behind what the session already owed the client:
   // unacknowledged packets first, then the Store's queue (the offline queue). [MQTT-4.6.0-1]
-  if (client.durable) client.outbound.restore(await store.getOutgoing(clientId)); // [MQTT-4.4.0-1]
-  if (client.closing) return;
+  if (unacknowledged) client.outbound.restore(unacknowledged); // [MQTT-4.4.0-1]
   client.connected = true;
   if (server.settings.maxPublishRate) client.publishRate = new PublishRateLimiter(client, server.settings.maxPublishRate);
-  client.logger.info({ clientId, protocolVersion: client.protocolVersion, clean: client.clean, keepalive: client.keepalive }, 'client connected');
-  server.emit('clientConnected', client);
+  server.announceConnected(client);
   if (client.durable) client.outbound.readStore();
   else client.outbound.pump();
 }

@@ -135,15 +135,14 @@ function storeIncoming(client: Client, messageId: number): Promise<boolean> {
  */
 async function authorizeAndRoute(client: Client, message: PublishedMessage): Promise<number> {
   const server = client.server;
-  const hook = server.authorizePublish;
-  if (hook) {
+  if (server.authorizePublish) {
     const v5 = client.protocolVersion === 5;
     let verdict: boolean | Buffer | 'ignore';
     let refusal: number = Reason.NotAuthorized;
     try {
-      verdict = await callHook<boolean | Buffer | 'ignore'>(hook, server, [client, message.topic, message.payload], [message]);
+      verdict = await callHook<boolean | Buffer | 'ignore'>(server, 'authorizePublish', [client, message.topic, message.payload], [message]);
     } catch (error) {
-      if (!v5) throw error;
+      // An error, called back or thrown (reported by callHook), refuses.
       verdict = false;
       refusal = refusalCode(error, Reason.NotAuthorized);
     }

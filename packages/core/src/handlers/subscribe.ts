@@ -57,7 +57,7 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
       const request: SubscriptionRequest = { topic, qos, nl, rap, rh, subscriptionIdentifier, userProperties };
       let allowed: boolean;
       try {
-        allowed = await callHook<boolean>(server.authorizeSubscribe, server, [client, topic], [request]);
+        allowed = await callHook<boolean>(server, 'authorizeSubscribe', [client, topic], [request]);
       } catch (err) {
         if (!v5) {
           client.logger.warn({ topic, err }, 'authorizeSubscribe failed, closing');

@@ -5,7 +5,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { ConfigurationError, type CredentialsOptions, type InterfaceOptions } from '../options.js';
+import { ConfigurationError } from '../configuration-error.js';
+import { listenerName, type CredentialsOptions, type CustomListener, type InterfaceFactory, type InterfaceOptions } from './interface-options.js';
 import { httpFileServer } from './http-files.js';
 
 /** Hands a new connection's byte stream to the broker. */
@@ -16,7 +17,7 @@ export type ListenerError = (error: Error) => void;
 
 /** A listening socket of one interface (Mosca's `interfaces` entry). */
 export interface Listener {
-  readonly type: InterfaceOptions['type'];
+  readonly type: ReturnType<typeof listenerName>;
   readonly host: string;
   readonly port: number;
   /** Stops accepting; open connections are the broker's to close. */
@@ -50,28 +51,65 @@ export interface ListenerLimits {
   maxPacketSize: number;
 }
 
-/**
- * WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`). A frame
- * larger than `maxPayload` (the broker's maxPacketSize) is refused from its header, before ws
- * buffers it (ws's own default is 100 MiB).
- */
-export function attachWebSocket(server: http.Server | https.Server, options: { path?: string; maxPayload: number }, accept: Accept, onError: ListenerError): WebSocketServer {
-  const wss = new WebSocketServer({
-    server,
-    path: options.path,
-    maxPayload: options.maxPayload,
-    handleProtocols: (protocols) => ['mqtt', 'mqttv3.1'].find((p) => protocols.has(p)) ?? false,
-  });
-  // ws re-emits the HTTP server's errors here: without a listener they would be uncaught.
-  wss.on('error', onError);
-  wss.on('connection', (ws, request) => {
-    const stream = createWebSocketStream(ws);
-    accept(stream, `${request.socket.remoteAddress}:${request.socket.remotePort}`);
-  });
-  return wss;
+/** MQTT over WebSocket on an HTTP(S) server; `close()` stops taking upgrades there. */
+export interface WebSocketAttachment {
+  close(): void;
 }
 
-async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number): Promise<{ server: net.Server; wss?: WebSocketServer }> {
+const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+function pathnameOf(url: string | undefined): string {
+  const query = url?.indexOf('?') ?? -1;
+  return query === -1 ? (url ?? '') : url!.slice(0, query);
+}
+
+function offersMqtt(request: http.IncomingMessage): boolean {
+  const offered = request.headers['sec-websocket-protocol'];
+  return offered !== undefined && offered.split(',').some((p) => MQTT_SUBPROTOCOLS.includes(p.trim()));
+}
+
+/**
+ * WebSocket upgrades carrying MQTT in binary frames (subprotocol `mqtt` or `mqttv3.1`) on an
+ * HTTP(S) server. Only upgrades meant for the broker are taken: those on `path` when one is
+ * given; otherwise those that offer an MQTT subprotocol, or any while nothing else on the server
+ * handles upgrades. The others are left to the application's own `upgrade` listeners, or refused
+ * when there are none (ws with `server:` would answer them all with 400). Nothing is listened to
+ * on the server but `upgrade`, so its errors (a port in use) stay the listener's to handle.
+ * A frame larger than `maxPayload` (the broker's maxPacketSize) is refused from its header,
+ * before ws buffers it (ws's own default is 100 MiB).
+ */
+export function attachWebSocket(server: http.Server | https.Server, options: { path?: string; maxPayload: number }, accept: Accept): WebSocketAttachment {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload,
+    handleProtocols: (protocols) => MQTT_SUBPROTOCOLS.find((p) => protocols.has(p)) ?? false,
+  });
+  const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const alone = server.listenerCount('upgrade') === 1;
+    const ours = options.path !== undefined ? pathnameOf(request.url) === options.path : alone || offersMqtt(request);
+    if (ours) {
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        accept(createWebSocketStream(ws), `${request.socket.remoteAddress}:${request.socket.remotePort}`);
+      });
+    } else if (alone) {
+      socket.on('error', () => undefined);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    close: () => {
+      server.off('upgrade', onUpgrade);
+      wss.close();
+    },
+  };
+}
+
+/** Builds a custom interface's listener (Mosca's factory `type`), with what the factory is given. */
+export type MakeCustom = (factory: InterfaceFactory, iface: InterfaceOptions) => CustomListener;
+
+async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSize: number, makeCustom: MakeCustom): Promise<{ server: CustomListener; wss?: WebSocketAttachment }> {
+  if (typeof iface.type === 'function') return { server: makeCustom(iface.type, iface) };
   switch (iface.type) {
     case 'mqtt':
       return { server: net.createServer((socket) => onSocket(socket, accept)) };
@@ -83,20 +121,26 @@ async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSi
       const files = await httpFileServer(iface);
       const server = iface.type === 'http' ? http.createServer(files) : https.createServer(tlsOptions(iface.credentials), files);
       // The HTTP server's own 'error' listener (in listen()) reports its errors; ws's copy is ignored.
-      return { server, wss: attachWebSocket(server, { path: iface.path, maxPayload: maxPacketSize }, accept, () => undefined) };
+      return { server, wss: attachWebSocket(server, { path: iface.path, maxPayload: maxPacketSize }, accept) };
     }
   }
 }
 
-/** Opens one interface; a port already taken becomes an error that says what to do. (maxConnections is the broker's: ConnectionGate.) */
-export async function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits, onError: ListenerError): Promise<Listener> {
-  const { server, wss } = await createServer(iface, accept, limits.maxPacketSize);
+/**
+ * Opens one interface; a port already taken becomes an error that says what to do. The broker's
+ * `maxConnections` is counted across listeners (ConnectionGate); an interface's own
+ * `maxConnections` also caps that listener (net.Server.maxConnections).
+ */
+export async function listen(iface: InterfaceOptions, accept: Accept, limits: ListenerLimits, onError: ListenerError, makeCustom: MakeCustom): Promise<Listener> {
+  const { server, wss } = await createServer(iface, accept, limits.maxPacketSize, makeCustom);
+  if (iface.maxConnections !== undefined) server.maxConnections = iface.maxConnections;
+  const name = listenerName(iface);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
         reject(
           new ConfigurationError(
-            `port ${iface.port} on ${iface.host ?? 'all addresses'} is already in use (another MQTT broker, such as Mosquitto, may be running): stop it or give the ${iface.type} listener another port`,
+            `port ${iface.port} on ${iface.host ?? 'all addresses'} is already in use (another MQTT broker, such as Mosquitto, may be running): stop it or give the ${name} listener another port`,
             iface.port,
           ),
         );
@@ -106,13 +150,15 @@ export async function listen(iface: InterfaceOptions, accept: Accept, limits: Li
         reject(error);
       }
     });
-    server.listen(iface.port, iface.host, () => {
+    server.listen(iface.port!, iface.host, () => {
       server.on('error', onError);
-      const address = server.address() as net.AddressInfo;
+      // A custom listener may not say where it listens: it is shown with the port it was given.
+      const address = server.address?.();
+      const bound = typeof address === 'object' && address ? address : { address: iface.host ?? '0.0.0.0', port: iface.port! };
       resolve({
-        type: iface.type,
-        host: address.address,
-        port: address.port,
+        type: name,
+        host: bound.address,
+        port: bound.port,
         close: () =>
           new Promise<void>((done) => {
             wss?.close();

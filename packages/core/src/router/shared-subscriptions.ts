@@ -1,6 +1,7 @@
 import type { Broker } from '../broker.js';
 import type { Client } from '../connection/client.js';
 import type { ControlOrigin } from '../control/control-channel.js';
+import { unref } from '../timers.js';
 import type { ClientSubscription, Message, QoS, Subscription } from '../types.js';
 import { SharedGroups, type SharedGroup, type SharedSubscriptionStrategy } from './shared-groups.js';
 
@@ -47,7 +48,7 @@ export class SharedSubscriptions {
   readonly groups: SharedGroups;
   /** Round robin among durable members that are offline. */
   private offlineCursor = 0;
-  private announceTimer: NodeJS.Timeout | null = null;
+  private announceTimer: ReturnType<typeof setInterval> | null = null;
   private announcePending = false;
   /** Whether the last announcement had members: an instance that had some says when it has none. */
   private announcedAny = false;
@@ -75,8 +76,7 @@ export class SharedSubscriptions {
         if (!origin.local && this.announcedAny) this.scheduleAnnounce();
       }),
     );
-    this.announceTimer = setInterval(() => this.tick(), ANNOUNCE_MS);
-    this.announceTimer.unref();
+    this.announceTimer = unref(setInterval(() => this.tick(), ANNOUNCE_MS));
     // Not waited for: an Emitter that is down must not hold the start (announcements repeat anyway).
     control.send(HELLO, '').catch((error: unknown) => this.server.logger.warn({ err: error }, 'could not ask other instances for their shared-subscription members'));
   }

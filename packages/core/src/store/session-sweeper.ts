@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DescriptorGuard } from '../listeners/descriptor-guard.js';
 import type { Store } from './store.js';
+import { unref } from '../timers.js';
 
 /**
  * Calls `store.sweepExpired()` every `interval` ms, so that durable sessions whose clients never
@@ -18,7 +19,7 @@ export class SessionSweeper {
     private readonly descriptors: DescriptorGuard,
   ) {
     this.timer = setInterval(() => this.sweep(), interval);
-    this.timer.unref();
+    unref(this.timer);
   }
 
   private sweep(): void {

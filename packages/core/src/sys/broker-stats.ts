@@ -62,9 +62,16 @@ export type RetainedRefusal =
 
 export const RETAINED_REFUSALS: readonly RetainedRefusal[] = ['count', 'size'];
 
+/** Connections and received messages per minute over some minutes (Mosca's `load.m1` ...). */
+export interface Load {
+  connectedClients: number;
+  publishedMessages: number;
+}
+
 /**
  * Counters of this broker instance, read by the `$SYS` publisher and the admin plugin's metrics;
- * kept as plain fields so hot paths only increment.
+ * kept as plain fields so hot paths only increment. Mosca's names (`server.stats.connectedClients`
+ * ...) read the same counters.
  */
 export class BrokerStats {
   connected = 0;
@@ -82,6 +89,14 @@ export class BrokerStats {
   /** Bytes read from and written to client connections (MQTT packets, WebSocket framing excluded). */
   bytesReceived = 0;
   bytesSent = 0;
+  /** Messages published on this broker (clients, wills, `server.publish()`), `$SYS` excepted: Mosca's count. */
+  publishedMessages = 0;
+  /** Averages over 1, 5 and 15 minutes, updated by the `$SYS` publisher (`stats: true`). */
+  readonly load: Record<'m1' | 'm5' | 'm15', Load> = {
+    m1: { connectedClients: 0, publishedMessages: 0 },
+    m5: { connectedClients: 0, publishedMessages: 0 },
+    m15: { connectedClients: 0, publishedMessages: 0 },
+  };
   /** Messages dropped, all reasons together (`$SYS/<id>/messages/dropped`). */
   dropped = 0;
   /** Connections closed for what they sent, by cause (`$SYS/<id>/clients/closed/<cause>`). */
@@ -95,6 +110,21 @@ export class BrokerStats {
   /** Publish-to-delivery latency, when something arms it. */
   readonly latency = new LatencySampler();
   readonly startedAt = new Date();
+
+  /** Mosca's name for `connected`. */
+  get connectedClients(): number {
+    return this.connected;
+  }
+
+  /** Mosca's name for `maximumConnected`. */
+  get maxConnectedClients(): number {
+    return this.maximumConnected;
+  }
+
+  /** Mosca's name for `startedAt`. */
+  get started(): Date {
+    return this.startedAt;
+  }
 
   clientConnected(): void {
     this.connectionsAccepted++;

@@ -1,6 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import type { DescriptorGuard } from '../listeners/descriptor-guard.js';
+import { unref } from '../timers.js';
 import { VERSION } from '../version.js';
 import type { ByteBudget } from '../connection/byte-budget.js';
 import { CLOSE_CAUSES, DROP_REASONS, type BrokerStats } from './broker-stats.js';
@@ -16,7 +17,6 @@ export type SysPublish = (topic: string, value: string) => void;
 export class SysPublisher {
   private readonly timer: NodeJS.Timeout;
   private lastReceived = 0;
-  private readonly load = { connections: [0, 0, 0], received: [0, 0, 0] };
 
   constructor(
     private readonly stats: BrokerStats,
@@ -27,7 +27,7 @@ export class SysPublisher {
     private readonly logger: Logger,
   ) {
     this.timer = setInterval(() => this.safeTick(), interval);
-    this.timer.unref();
+    unref(this.timer);
   }
 
   /** A failing tick is logged, never thrown: an exception in a timer would end the process. */
@@ -58,12 +58,12 @@ export class SysPublisher {
     const perMinute = 60_000 / this.interval;
     const received = (s.publishReceived - this.lastReceived) * perMinute;
     this.lastReceived = s.publishReceived;
-    [1, 5, 15].forEach((minutes, i) => {
+    for (const [minutes, load] of [[1, s.load.m1], [5, s.load.m5], [15, s.load.m15]] as const) {
       // An exponential moving average over `minutes`, sampled every interval.
       const k = Math.min(1, this.interval / (minutes * 60_000));
-      this.load.connections[i] = this.load.connections[i]! + k * (s.connected - this.load.connections[i]!);
-      this.load.received[i] = this.load.received[i]! + k * (received - this.load.received[i]!);
-    });
+      load.connectedClients += k * (s.connected - load.connectedClients);
+      load.publishedMessages += k * (received - load.publishedMessages);
+    }
     const memory = this.memory();
     const values: [string, string | number][] = [
       ['version', `skynet-mqtt ${VERSION}`],
@@ -74,12 +74,12 @@ export class SysPublisher {
       ['publish/received', s.publishReceived],
       ['publish/sent', s.publishSent],
       ['messages/dropped', s.dropped],
-      ['load/connections/1min', this.load.connections[0]!.toFixed(2)],
-      ['load/connections/5min', this.load.connections[1]!.toFixed(2)],
-      ['load/connections/15min', this.load.connections[2]!.toFixed(2)],
-      ['load/publish/received/1min', this.load.received[0]!.toFixed(2)],
-      ['load/publish/received/5min', this.load.received[1]!.toFixed(2)],
-      ['load/publish/received/15min', this.load.received[2]!.toFixed(2)],
+      ['load/connections/1min', s.load.m1.connectedClients.toFixed(2)],
+      ['load/connections/5min', s.load.m5.connectedClients.toFixed(2)],
+      ['load/connections/15min', s.load.m15.connectedClients.toFixed(2)],
+      ['load/publish/received/1min', s.load.m1.publishedMessages.toFixed(2)],
+      ['load/publish/received/5min', s.load.m5.publishedMessages.toFixed(2)],
+      ['load/publish/received/15min', s.load.m15.publishedMessages.toFixed(2)],
       ...(memory.rss === undefined ? [] : [['memory/rss', memory.rss] as [string, number]]),
       ['memory/heap/current', memory.heapUsed],
       ['memory/heap/maximum', memory.heapTotal],
