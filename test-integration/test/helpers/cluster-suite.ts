@@ -191,7 +191,11 @@ export function threeInstanceSuite(name: string, backend: ClusterBackend): void 
       await publisher.publishAsync(`${s}/d/new`, 'live-from-c', { qos: 1 });
       await waitFor(() => received.length >= N + 2, 10_000, () => describeReceived(received));
       await sleep(300);
-      assert.deepEqual(payloads(received, `${s}/`), [...queued, 'live-from-a', 'live-from-c']);
+      const all = payloads(received, `${s}/`);
+      assert.deepEqual(all.slice(0, N), queued);
+      // Two publishers on two instances: MQTT orders messages per publisher only, and each
+      // instance's path to B through the fabric is its own, so either may arrive first.
+      assert.deepEqual(all.slice(N).sort(), ['live-from-a', 'live-from-c']);
     });
 
     it('a durable client leaving A while C publishes to it: every acknowledged message reaches it, on A or after resuming on B', { timeout: 90_000 }, async () => {
