@@ -97,8 +97,8 @@ function moscaTopicPrefix(adapterName: string, options: Record<string, unknown>)
   if (adapterName === 'mqtt' || typeof prefix !== 'string' || !prefix.includes('/')) return null;
   return (
     `option backend.prefix ${JSON.stringify(prefix)} is Mosca's topic prefix, which only backend type 'mqtt' has: ` +
-    `on '${adapterName}' prefix names the backend's keys, so instances with different prefixes would exchange no messages. ` +
-    'Remove it to make the instances one broker, or give a name without "/" (such as "site-a:") for a separate deployment'
+    `'${adapterName}' does not rewrite topics (Redis and MongoDB take prefix as the name of their keys, so instances with different prefixes would exchange no messages). ` +
+    'Remove it to make the instances one broker, or on Redis and MongoDB give a key name without "/" (such as "site-a:") for a separate deployment'
   );
 }
 
