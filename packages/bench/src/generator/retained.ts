@@ -5,7 +5,7 @@
 // the memory per retained message. Then every one is cleared (an empty retained message to each
 // topic), so later scenarios meet an empty index.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readRssBytes, sumOver } from '../proc.js';
+import { readRssBytes, rssPer, sumOver } from '../proc.js';
 import { AckWriter } from './ack-writer.js';
 import { RawClient, closeAll, firstError } from './client.js';
 import { Completion } from './completion.js';
@@ -67,8 +67,6 @@ export async function runRetained(ctx: RunContext, run: RetainedRun): Promise<Ou
     const seconds = completion.activeSeconds;
     await sub.close();
     const cleared = await publishAcked(pub, run.messages, (i, id) => publishFrame(topicOf(i), 1, true, id, 0, 0), run.window, run.idleMs);
-
-    const rssPerRetained = rssBefore !== undefined && rssStored !== undefined ? (rssStored - rssBefore) / Math.max(1, stored) : Number.NaN;
     return {
       expected: run.messages,
       received: check.received,
@@ -84,7 +82,7 @@ export async function runRetained(ctx: RunContext, run: RetainedRun): Promise<Ou
       window: completion.window!,
       metrics: {
         retainedMsgsPerS: check.received / seconds,
-        rssPerRetainedB: rssPerRetained,
+        rssPerRetainedB: rssPer(rssBefore, rssStored, stored),
       },
     };
   } finally {

@@ -7,7 +7,7 @@
 // at a subscriber none of whose filters it matches is an error.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generate } from 'mqtt-packet';
-import { readRssBytes, sumOver } from '../proc.js';
+import { readRssBytes, rssPer, sumOver } from '../proc.js';
 import { RawClient, closeAll, firstError } from './client.js';
 import { Completion } from './completion.js';
 import { PacketType, publishFrame } from './frames.js';
@@ -99,8 +99,6 @@ export async function runRoutes(ctx: RunContext, run: RoutesRun): Promise<Outcom
     completion.start();
     pub.socket.write(batch);
     const ending = await completion.ended;
-
-    const rssPerSubscription = rssConnected !== undefined && rssSubscribed !== undefined ? (rssSubscribed - rssConnected) / (run.subscribers * run.filters) : Number.NaN;
     return {
       expected: run.messages,
       received: check.received,
@@ -115,7 +113,7 @@ export async function runRoutes(ctx: RunContext, run: RoutesRun): Promise<Outcom
       metrics: {
         msgsPerS: check.received / completion.activeSeconds,
         subsPerS: (run.subscribers * run.filters) / subscribeSeconds,
-        rssPerSubB: rssPerSubscription,
+        rssPerSubB: rssPer(rssConnected, rssSubscribed, run.subscribers * run.filters),
       },
     };
   } finally {
