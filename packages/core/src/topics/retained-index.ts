@@ -149,6 +149,8 @@ interface FilterState {
 interface Frame {
   children: Iterator<[string, Node]> | readonly [string, Node][];
   at: number;
+  /** Children not visited yet (as many as there were when the frame was made). */
+  left: number;
   states: readonly FilterState[];
   top: boolean;
 }
@@ -175,10 +177,9 @@ class TrieCursor implements RetainedCursor {
     while (messages.length < limit && stack.length > 0) {
       const frame = stack[stack.length - 1]!;
       const entry = nextChild(frame);
-      if (!entry) {
-        stack.pop();
-        continue;
-      }
+      // A frame whose last child is taken goes at once: a chain of levels holds one frame, not one per level.
+      if (!entry || --frame.left === 0) stack.pop();
+      if (!entry) continue;
       const [name, child] = entry;
       const states = advance(frame.states, name, frame.top);
       if (states.length === 0) continue;
@@ -196,7 +197,7 @@ class TrieCursor implements RetainedCursor {
 /** The frame of `node`: every child when a filter has a wildcard at this level, else only the named ones. */
 function frameOf(node: Node, states: readonly FilterState[], top: boolean): Frame {
   if (states.some(({ levels, depth }) => levels[depth] === '+' || levels[depth] === '#')) {
-    return { children: node.children.entries(), at: 0, states, top };
+    return { children: node.children.entries(), at: 0, left: node.children.size, states, top };
   }
   const named: [string, Node][] = [];
   for (const { levels, depth } of states) {
@@ -204,7 +205,7 @@ function frameOf(node: Node, states: readonly FilterState[], top: boolean): Fram
     const child = node.children.get(name);
     if (child && !named.some(([n]) => n === name)) named.push([name, child]);
   }
-  return { children: named, at: 0, states, top };
+  return { children: named, at: 0, left: named.length, states, top };
 }
 
 function nextChild(frame: Frame): [string, Node] | undefined {
@@ -215,7 +216,9 @@ function nextChild(frame: Frame): [string, Node] | undefined {
 }
 
 /** The filters' states one level down, at the child `name`. */
-function advance(states: readonly FilterState[], name: string, top: boolean): FilterState[] {
+function advance(states: readonly FilterState[], name: string, top: boolean): readonly FilterState[] {
+  // Below a '#' of every filter nothing changes: the same states, not a copy per level.
+  if (!top && states.every(matchesAll)) return states;
   const next: FilterState[] = [];
   for (const state of states) {
     const level = state.levels[state.depth];
@@ -234,6 +237,10 @@ function advance(states: readonly FilterState[], name: string, top: boolean): Fi
 /** Whether the filter matches the node it reached; '#' matches the parent level too. [MQTT-4.7.1-2] */
 function matchesHere({ levels, depth }: FilterState): boolean {
   return depth === levels.length || levels[depth] === '#';
+}
+
+function matchesAll({ levels, depth }: FilterState): boolean {
+  return levels[depth] === '#';
 }
 
 function goesDeeper({ levels, depth }: FilterState): boolean {
