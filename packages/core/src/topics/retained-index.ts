@@ -5,12 +5,13 @@ import type { Message } from '../types.js';
  * it can match instead of scanning every retained topic.
  */
 interface Node {
-  children: Map<string, Node>;
-  message?: Message;
+  /** Made with the first child: most nodes are leaves, and an empty Map costs more than the node. */
+  children: Map<string, Node> | null;
+  message: Message | null;
 }
 
 export class RetainedIndex {
-  private readonly root: Node = { children: new Map() };
+  private readonly root: Node = { children: new Map(), message: null };
   private count = 0;
   /** When each retained message with a Message Expiry Interval expires, by topic. */
   private readonly expiring = new Map<string, number>();
@@ -24,10 +25,10 @@ export class RetainedIndex {
   has(topic: string): boolean {
     let node: Node | undefined = this.root;
     for (const level of topic.split('/')) {
-      node = node.children.get(level);
+      node = node.children?.get(level);
       if (!node) return false;
     }
-    return node.message !== undefined;
+    return node.message !== null;
   }
 
   /** Stores the message, or deletes the topic's message when the payload is empty. */
@@ -39,15 +40,16 @@ export class RetainedIndex {
     }
     let node = this.root;
     for (const level of levels) {
-      let child = node.children.get(level);
+      const children: Map<string, Node> = (node.children ??= new Map());
+      let child = children.get(level);
       if (!child) {
-        child = { children: new Map() };
-        node.children.set(level, child);
+        child = { children: null, message: null };
+        children.set(level, child);
       }
       node = child;
     }
     if (!node.message) this.count++;
-    node.message = message;
+    node.message = retainedCopy(message);
     if (message.expiresAt === undefined) this.expiring.delete(message.topic);
     else this.expiring.set(message.topic, message.expiresAt);
   }
@@ -73,7 +75,7 @@ export class RetainedIndex {
   private delete(levels: string[]): void {
     const path: Node[] = [this.root];
     for (const level of levels) {
-      const child = path[path.length - 1]!.children.get(level);
+      const child = path[path.length - 1]!.children?.get(level);
       if (!child) return;
       path.push(child);
     }
@@ -81,11 +83,13 @@ export class RetainedIndex {
     if (!last.message) return;
     this.count--;
     this.expiring.delete(last.message.topic);
-    delete last.message;
+    last.message = null;
     for (let i = levels.length; i > 0; i--) {
       const node = path[i]!;
-      if (node.message || node.children.size > 0) break;
-      path[i - 1]!.children.delete(levels[i - 1]!);
+      if (node.message || (node.children !== null && node.children.size > 0)) break;
+      const parent = path[i - 1]!;
+      parent.children!.delete(levels[i - 1]!);
+      if (parent.children!.size === 0 && parent !== this.root) parent.children = null;
     }
   }
 
@@ -106,7 +110,7 @@ export class RetainedIndex {
   }
 
   clear(): void {
-    this.root.children.clear();
+    this.root.children = new Map();
     this.count = 0;
     this.expiring.clear();
   }
@@ -188,21 +192,41 @@ class TrieCursor implements RetainedCursor {
         if (message.expiresAt !== undefined && message.expiresAt <= now) expired.push(message.topic);
         else messages.push(message);
       }
-      if (child.children.size > 0 && states.some(goesDeeper)) stack.push(frameOf(child, states, false));
+      if (child.children !== null && child.children.size > 0 && states.some(goesDeeper)) stack.push(frameOf(child, states, false));
     }
     return { messages, expired, done: stack.length === 0 };
   }
 }
 
+/**
+ * What the index keeps of a message: its own fields, not what deliveries hung on it (a shared
+ * encoding, Mosca's `messageId`), and a payload of its own when it is a small view of a larger
+ * buffer (a socket read), so that a small retained message does not keep a 64 KB read alive.
+ */
+function retainedCopy(message: Message): Message {
+  let payload = message.payload;
+  if (payload.byteLength < payload.buffer.byteLength && payload.byteLength < SHARED_PAYLOAD_KEPT) payload = Buffer.from(payload);
+  const copy: Message = { id: message.id, topic: message.topic, payload, qos: message.qos, retain: message.retain };
+  if (message.properties !== undefined) copy.properties = message.properties;
+  if (message.expiresAt !== undefined) copy.expiresAt = message.expiresAt;
+  return copy;
+}
+
+/** Payloads from this size on are kept as they came: most of the buffer they share is theirs. */
+const SHARED_PAYLOAD_KEPT = 4096;
+
+const NO_CHILDREN: ReadonlyMap<string, Node> = new Map();
+
 /** The frame of `node`: every child when a filter has a wildcard at this level, else only the named ones. */
 function frameOf(node: Node, states: readonly FilterState[], top: boolean): Frame {
+  const children = node.children ?? NO_CHILDREN;
   if (states.some(({ levels, depth }) => levels[depth] === '+' || levels[depth] === '#')) {
-    return { children: node.children.entries(), at: 0, left: node.children.size, states, top };
+    return { children: children.entries(), at: 0, left: children.size, states, top };
   }
   const named: [string, Node][] = [];
   for (const { levels, depth } of states) {
     const name = levels[depth]!;
-    const child = node.children.get(name);
+    const child = children.get(name);
     if (child && !named.some(([n]) => n === name)) named.push([name, child]);
   }
   return { children: named, at: 0, left: named.length, states, top };
