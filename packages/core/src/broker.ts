@@ -69,6 +69,11 @@ export interface Broker extends EventEmitter, HookHost {
    * back meanwhile, here or on another instance), its connection is told to read its queue.
    */
   queueOffline(clientId: string, message: Message): Promise<void>;
+  /**
+   * Queues a message for those of `clientIds` whose durable subscriptions match it and that are
+   * offline, as a publisher would have (the sessions of an instance that died, Store.claimDeadInstances).
+   */
+  queueForSessions(message: Message, clientIds: ReadonlySet<string>): Promise<void>;
   /** Store.enqueue, counting and logging what the Store dropped to make room. */
   enqueue(clientId: string, message: Message): Promise<EnqueueResult>;
   /**

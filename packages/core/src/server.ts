@@ -9,7 +9,6 @@ import type { Broker } from './broker.js';
 import { ByteBudget } from './connection/byte-budget.js';
 import { Client, type CloseReason } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
-import { publishOrphanedWills } from './connection/session.js';
 import { ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
@@ -27,6 +26,7 @@ import { Router } from './router/router.js';
 import { SharedSubscriptions } from './router/shared-subscriptions.js';
 import { isSharedFilter } from './topics/shared-filter.js';
 import { SessionSweeper } from './store/session-sweeper.js';
+import { FailoverWatch } from './store/failover-watch.js';
 import type { EnqueueResult, Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
@@ -107,9 +107,12 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private keepalive?: KeepaliveMonitor;
   private sys?: SysPublisher;
   private sweeper?: SessionSweeper;
+  private failover?: FailoverWatch;
+  /** One per process, given to the Store and Emitter built by name (AdapterContext). */
+  private readonly instanceId = randomBytes(9).toString('base64url');
   private readonly started: Promise<void>;
   private stopping: Promise<void> | null = null;
-  private readonly onMessage: MessageHandler = (message) => this.router.deliver(message, undefined, this.publishing);
+  private readonly onMessage: MessageHandler = (message) => this.deliverFromEmitter(message);
   /** `$SYS` messages reach only the clients allowed to read them (sysAccess). */
   private readonly onSysMessage: MessageHandler = (message) => this.router.deliver(message, this.sysAccess.audienceOf(message.topic));
 
@@ -193,8 +196,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private async start(): Promise<void> {
     try {
       const { logger, queuedBytes } = this;
-      this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes });
-      this.emitter = await createEmitter(this.opts, { logger });
+      const { instanceId } = this;
+      this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes, instanceId });
+      this.emitter = await createEmitter(this.opts, { logger, instanceId });
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload, origin));
       this.control.on('queued', (payload) => this.readQueue(payload.toString()));
@@ -203,7 +207,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);
-      await publishOrphanedWills(this);
+      this.failover = new FailoverWatch(this, this.settings.failoverInterval);
+      await this.failover.run();
       // Plugins before listeners: the hooks they install apply to the first connection.
       this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
@@ -220,6 +225,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
       await Promise.all(this.listening.map((listener) => listener.close()));
       await closePlugins(this.plugins);
+      await this.failover?.stop();
       await this.release();
       throw error;
     }
@@ -230,6 +236,23 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.sys = new SysPublisher(this.stats, publish, this.settings.statsInterval, this.incompletePackets, this.descriptors, this.logger);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
+  }
+
+  /**
+   * A message from the Emitter, to this instance's subscribers. The Store writes the delivery
+   * starts for durable sessions are returned, so that the Emitter knows when the message is safe
+   * (see MessageHandler); within routeDurably the publisher's ack waits for them instead.
+   */
+  private deliverFromEmitter(message: Message): void | Promise<void> {
+    if (message.qos === 0 || this.deliveryWrites !== null) return this.router.deliver(message, undefined, this.publishing);
+    const writes: Promise<void>[] = [];
+    this.deliveryWrites = writes;
+    try {
+      this.router.deliver(message, undefined, this.publishing);
+    } finally {
+      this.deliveryWrites = null;
+    }
+    if (writes.length > 0) return Promise.all(writes).then(() => undefined);
   }
 
   /** Takes messages of a `$` top level from the Emitter while local clients subscribe under it. */
@@ -355,14 +378,16 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * their subscriptions ask: highest QoS, RETAIN if one keeps it (Retain As Published), every
    * Subscription Identifier. [MQTT-3.3.4-4]
    */
-  private async queueForOfflineSessions(message: PublishedMessage, dispatched: Map<string, boolean> | null): Promise<void> {
+  private async queueForOfflineSessions(message: Message, dispatched: Map<string, boolean> | null, only?: ReadonlySet<string>): Promise<void> {
     const subscriptions = await this.store.subscriptionsByTopic(message.topic);
     const offline = new Map<string, { qos: QoS; retain: boolean; ids?: number[] }>();
     let shared: ClientSubscription[] | null = null;
     for (const subscription of subscriptions) {
-      // A group's durable members: one of them gets it when no member took it above.
+      if (only && !only.has(subscription.clientId)) continue;
+      // A group's durable members: one of them gets it when no member took it above (not when
+      // redoing a dead instance's deliveries: another member may have it).
       if (isSharedFilter(subscription.topic)) {
-        (shared ??= []).push(subscription);
+        if (!only) (shared ??= []).push(subscription);
         continue;
       }
       const { clientId, qos, connected, rap, subscriptionIdentifier } = subscription;
@@ -386,6 +411,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
     }
     if (shared || dispatched) writes.push(...this.shared.queueUnserved(message, shared ?? [], dispatched));
     await Promise.all(writes);
+  }
+
+  queueForSessions(message: Message, clientIds: ReadonlySet<string>): Promise<void> {
+    return this.queueForOfflineSessions(message, null, clientIds);
   }
 
   async queueOffline(clientId: string, message: Message): Promise<void> {
@@ -544,6 +573,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     await stopAccepting;
     await this.shared.stop();
     await this.sweeper?.stop();
+    await this.failover?.stop();
     await closePlugins(this.plugins);
     await this.release();
     this.logger.info('closed');

@@ -15,6 +15,8 @@ import {
   type RecordPage,
   type Store,
   type StoredRecord,
+  type AdapterContext,
+  type DeadInstances,
   type Subscription,
   type Will,
 } from '@skynet-mqtt/core';
@@ -41,14 +43,8 @@ const HMGET_CHUNK = 1_000;
 /** Sessions dropped per sweep script. */
 const SWEEP_BATCH = 500;
 
-/**
- * Liveness of a Store instance: its key lives LIVENESS_TTL ms and is renewed every
- * LIVENESS_INTERVAL ms, so two renewals may be missed (a GC pause, a slow Redis) before the
- * sessions it owns count as disconnected. A crashed broker's sessions are offline after at most
- * LIVENESS_TTL.
- */
-export const LIVENESS_TTL = 15_000;
-export const LIVENESS_INTERVAL = 5_000;
+/** Stream entries a claim returns per dead instance at most (an instance far behind is logged). */
+const MAX_UNFINISHED = 10_000;
 
 /**
  * The Store on Redis, shared by every broker instance using the same prefix. Layout and
@@ -63,29 +59,43 @@ export class RedisStore implements Store {
   private readonly health: HealthPing;
   /**
    * Recorded as the `connected` marker of the sessions this instance connects, so that other
-   * instances can tell whether their owner is still alive (its `alive:<id>` key exists).
+   * instances can tell whether their owner is still alive (its `alive:<id>` key exists). The
+   * broker gives its Store and Emitter the same id (AdapterContext): a survivor then finds the
+   * dead instance's read position in the stream under it too.
    */
-  readonly instanceId = randomBytes(9).toString('base64url');
+  readonly instanceId: string;
   private readonly heartbeat: NodeJS.Timeout;
   /** Set while a renewal is unanswered: during an outage renewals must not pile up in the queue. */
   private renewing = false;
+  /** Whether another instance took this one for dead (logged once). */
+  private claimed = false;
 
-  constructor(options: RedisAdapterOptions | Record<string, unknown> = {}) {
+  constructor(options: RedisAdapterOptions | Record<string, unknown> = {}, context?: AdapterContext) {
     this.options = resolveOptions(options, 'store');
+    this.instanceId = context?.instanceId ?? randomBytes(9).toString('base64url');
     this.keys = new Keys(this.options.keyPrefix);
     this.client = createClient(this.options.connection);
     this.monitor = new ConnectionMonitor([this.client], `Redis store (${this.options.prefix})`, this.options.logger);
     this.health = new HealthPing(this.client, this.monitor);
     this.renewLiveness();
-    // unref: a running Store must not keep the process alive on its own.
-    this.heartbeat = unref(setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL));
+    // Renewed three times per ttl: two renewals may be missed (a GC pause, a slow Redis) before the
+    // instance counts as dead. unref: a running Store must not keep the process alive on its own.
+    this.heartbeat = unref(setInterval(() => this.renewLiveness(), Math.floor(this.options.livenessTtl / 3)));
   }
 
   private renewLiveness(): void {
     if (this.renewing) return;
     this.renewing = true;
-    this.client
-      .set(this.keys.alive(this.instanceId), '1', 'PX', LIVENESS_TTL)
+    this.run(S.HEARTBEAT, this.keys.alive(this.instanceId), [this.instanceId, this.options.livenessTtl])
+      .then((claimed) => {
+        if (claimed !== 1 || this.claimed) return;
+        this.claimed = true;
+        this.options.logger.error(
+          `Redis store: this instance (${this.instanceId}) did not renew its liveness for ${this.options.livenessTtl} ms (a pause, or Redis out of reach) ` +
+            'and another instance took over its duties: wills of its clients may have been published and messages queued for sessions it still serves; ' +
+            'raise livenessTtl if this repeats',
+        );
+      })
       .catch((error: unknown) => this.options.logger.error(`Redis store: could not renew its liveness key: ${String(error)}`))
       .finally(() => (this.renewing = false));
   }
@@ -272,7 +282,8 @@ export class RedisStore implements Store {
   async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {
     const now = Date.now();
     const { subscriptions, packets } = this.options.ttl;
-    await this.run(S.PUT_OUTGOING, this.keys.out(clientId), [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets]);
+    const args = [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets, packet.id, DEFAULT_STORE_LIMITS.removedIdsKept];
+    await this.run(S.PUT_OUTGOING, this.keys.out(clientId), args);
   }
 
   async removeOutgoing(clientId: string, messageId: number): Promise<void> {
@@ -295,7 +306,7 @@ export class RedisStore implements Store {
   // Wills -------------------------------------------------------------------------------------
 
   async putWill(clientId: string, will: Will): Promise<void> {
-    await this.run(S.PUT_WILL, this.keys.will(clientId), [clientId, encodeMessage(will), this.instanceId]);
+    await this.run(S.PUT_WILL, this.keys.will(clientId), [clientId, encodeMessage(will), this.instanceId, will.delayMs ?? '', will.delayUntil ?? '']);
   }
 
   async getWill(clientId: string): Promise<Will | null> {
@@ -303,14 +314,45 @@ export class RedisStore implements Store {
     return value ? decodeMessage(value) : null;
   }
 
-  async deleteWill(clientId: string): Promise<void> {
-    await this.run(S.DELETE_WILL, this.keys.will(clientId), [clientId]);
+  async deleteWill(clientId: string, onlyDelayed = false): Promise<void> {
+    await this.run(S.DELETE_WILL, this.keys.will(clientId), [clientId, onlyDelayed ? '1' : '']);
   }
 
   async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
     const flat = asBuffers(await this.run(S.CLAIM_ORPHANED_WILLS, this.keys.will(''), [], true));
     const claimed: { clientId: string; will: Will }[] = [];
     for (let i = 0; i < flat.length; i += 2) claimed.push({ clientId: flat[i]!.toString(), will: decodeMessage(flat[i + 1]!) });
+    return claimed;
+  }
+
+  /**
+   * CLAIM_DEAD_INSTANCES. Not while this Store's connection has been up for less than the liveness
+   * ttl: after Redis restarts (or this instance was cut off from it), the other instances' keys may
+   * be gone only because they have not renewed them yet.
+   */
+  async claimDeadInstances(): Promise<DeadInstances> {
+    const none: DeadInstances = { instances: [], wills: [], sessions: [], unfinished: [] };
+    const { livenessTtl, ttl, logger } = this.options;
+    if (this.monitor.state !== 'ready' || Date.now() - this.monitor.readySince < livenessTtl) return none;
+    const reply = await this.run(S.CLAIM_DEAD_INSTANCES, this.keys.alive(this.instanceId), [this.instanceId, livenessTtl, ttl.subscriptions, MAX_UNFINISHED], true);
+    const [dead, wills, sessions, messages] = Array.isArray(reply) ? (reply as unknown[]).map(asBuffers) : [];
+    const claimed: DeadInstances = {
+      instances: (dead ?? []).map(String),
+      wills: [],
+      sessions: (sessions ?? []).map(String),
+      unfinished: [],
+    };
+    for (let i = 0; i + 1 < (wills ?? []).length; i += 2) claimed.wills.push({ clientId: wills![i]!.toString(), will: decodeMessage(wills![i + 1]!) });
+    for (const data of messages ?? []) {
+      try {
+        claimed.unfinished.push(decodeMessage(data));
+      } catch (error) {
+        logger.error(`Redis store: skipped an undecodable stream entry of a dead instance: ${(error as Error).message}`);
+      }
+    }
+    if ((messages?.length ?? 0) >= MAX_UNFINISHED) {
+      logger.warn(`Redis store: a dead instance was at least ${MAX_UNFINISHED} stream entries behind; only the first ${MAX_UNFINISHED} it had not finished are redone`);
+    }
     return claimed;
   }
 
@@ -350,7 +392,7 @@ export class RedisStore implements Store {
   /**
    * Deletes the liveness key (sessions still marked as ours count as disconnected from now on),
    * then flushes and closes. While Redis is down the DEL is dropped with the connection and the
-   * key expires by itself within LIVENESS_TTL.
+   * key expires by itself within livenessTtl.
    */
   close(): Promise<void> {
     if (!this.closing) {

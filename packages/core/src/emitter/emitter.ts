@@ -1,7 +1,11 @@
 import type { Message } from '../types.js';
 
-/** Receives messages published on any broker instance that match a subscribed filter. */
-export type MessageHandler = (message: Message) => void;
+/**
+ * Receives messages published on any broker instance that match a subscribed filter. It may return
+ * a promise of the Store writes the delivery started (durable sessions): an Emitter that can redo
+ * a dead instance's deliveries (Redis) waits for it before it counts the message as done.
+ */
+export type MessageHandler = (message: Message) => unknown;
 
 /**
  * The pub/sub fabric between broker instances. A message published on one instance reaches the

@@ -92,9 +92,15 @@ export interface Store {
   removeIncoming(clientId: string, messageId: number): Promise<void>;
 
   // Wills -----------------------------------------------------------------------------------
+  /** Stores the client's will, with its `delayMs` and, once its connection ended, its `delayUntil`. */
   putWill(clientId: string, will: Will): Promise<void>;
   getWill(clientId: string): Promise<Will | null>;
-  deleteWill(clientId: string): Promise<void>;
+  /**
+   * Forgets the client's will; with `onlyDelayed`, only a will waiting for its delay (one stored
+   * with `delayUntil`): the broker publishing a delayed will must not delete the will of a newer
+   * connection of the client. Stores without shared wills may ignore `onlyDelayed`.
+   */
+  deleteWill(clientId: string, onlyDelayed?: boolean): Promise<void>;
   /**
    * The wills stored by broker processes that are gone without ending their connections (killed,
    * crashed), removed as they are returned: each is claimed by one caller only. A process that
@@ -103,6 +109,15 @@ export interface Store {
    * liveness key is gone.
    */
   claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]>;
+  /**
+   * Stores shared by running instances (Redis): takes over the duties of broker instances that
+   * died (their liveness ran out), each instance claimed by one caller only: its durable sessions
+   * are marked offline (publishers queue for them from then on), its wills that are due are
+   * returned (a delayed one stays until due, for a later call), and so are the messages it had
+   * read from the Emitter and may not have stored for its sessions. The broker calls it
+   * periodically (`failoverInterval`) and publishes and queues what it gets.
+   */
+  claimDeadInstances?(): Promise<DeadInstances>;
 
   // Records: small keyed values that plugins keep beside the broker's state (device registry, ...)
   /**
@@ -135,6 +150,22 @@ export interface Store {
 
   /** Releases every connection and timer; pending writes are flushed first. */
   close(): Promise<void>;
+}
+
+/** What Store.claimDeadInstances took over. */
+export interface DeadInstances {
+  /** The ids of the instances found dead by this call. */
+  instances: string[];
+  /** Wills to publish now. */
+  wills: { clientId: string; will: Will }[];
+  /** Durable sessions that were connected to a dead instance, now offline. */
+  sessions: string[];
+  /**
+   * Messages a dead instance had read from the Emitter after the last point up to which it had
+   * stored everything for its sessions: to be queued again for `sessions` (enqueue refuses the
+   * ones a session already has, queued or taken).
+   */
+  unfinished: Message[];
 }
 
 /** What Store.enqueue did. */
