@@ -95,6 +95,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   authenticationMethods: Record<string, AuthenticationMethod> = Object.create(null);
 
   closed = false;
+  incomingViaEmitter = false;
   publishing: Client | null = null;
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
@@ -199,6 +200,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       const { instanceId } = this;
       this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes, instanceId });
       this.emitter = await createEmitter(this.opts, { logger, instanceId });
+      this.incomingViaEmitter = this.emitter.publishOnce !== undefined && this.store.sharesIncomingWith?.(this.emitter) === true;
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload, origin));
       this.control.on('queued', (payload) => this.readQueue(payload.toString()));
@@ -322,7 +324,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (this.clients[client.id] === client) delete this.clients[client.id];
   }
 
-  route(message: PublishedMessage, client: Client | null): void | Promise<void> {
+  route(message: PublishedMessage, client: Client | null, packetId?: number): void | Promise<void> {
     const emitter = this.emitter;
     if (!message.topic.startsWith('$SYS/')) this.stats.publishedMessages++;
     // In-process QoS 0: nothing to store, nothing to wait for.
@@ -335,10 +337,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.emit('published', message, client);
       return;
     }
-    return this.routeDurably(message, client);
+    return this.routeDurably(message, client, packetId);
   }
 
-  private async routeDurably(message: PublishedMessage, client: Client | null): Promise<void> {
+  private async routeDurably(message: PublishedMessage, client: Client | null, packetId?: number): Promise<void> {
     // Emitting does not wait for the Store: subscribers connected now get the message while it
     // is being stored. The ack waits for both. An in-process Emitter delivers during the call,
     // so the publisher is known to the subscribers it feeds (backpressure), and the in-flight
@@ -348,13 +350,31 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.deliveryWrites = deliveryWrites;
     let emitted: Promise<void>;
     let dispatched: Map<string, boolean> | null = null;
+    let once: Promise<string | null> | null = null;
     try {
-      emitted = this.emitter.publish(message);
-      // Each shared subscription's member is chosen here, where the message entered. [MQTT-4.8.2-3]
-      if (this.shared.active) dispatched = this.shared.dispatch(message, deliveryWrites);
+      if (packetId !== undefined && client) {
+        once = this.emitter.publishOnce!(message, client.id, packetId);
+        emitted = once.then(() => undefined);
+      } else {
+        emitted = this.emitter.publish(message);
+        // Each shared subscription's member is chosen here, where the message entered. [MQTT-4.8.2-3]
+        if (this.shared.active) dispatched = this.shared.dispatch(message, deliveryWrites);
+      }
     } finally {
       this.publishing = null;
       this.deliveryWrites = null;
+    }
+    if (once) {
+      const earlier = await once;
+      if (earlier === null) {
+        if (this.shared.active) dispatched = this.shared.dispatch(message, deliveryWrites);
+      } else if (earlier === '') {
+        return; // a re-send of a message an earlier version recorded (Store.putIncoming) and routed
+      } else {
+        // A re-send of a message already emitted, by an instance that may have died before the
+        // Store part: done again under its first id, which the Store refuses twice.
+        message = { ...message, id: earlier, messageId: earlier };
+      }
     }
     const stored: Promise<void>[] = [];
     if (message.retain) stored.push(keepRetained(this, message)); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
@@ -391,7 +411,9 @@ export class Server extends EventEmitter implements Broker, Hooks {
         continue;
       }
       const { clientId, qos, connected, rap, subscriptionIdentifier } = subscription;
-      if (connected) continue;
+      // A dead instance's session may be connected again elsewhere: queued all the same, and that
+      // connection told (queueOffline). The Store refuses what the session already had.
+      if (connected && !only) continue;
       const seen = offline.get(clientId) ?? { qos: 0, retain: false };
       if (qos > seen.qos) seen.qos = qos;
       if (rap && message.retain) seen.retain = true;

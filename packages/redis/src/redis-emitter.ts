@@ -3,7 +3,7 @@ import { PublisherSequences, TopicIndex, unref, type AdapterContext, type Emitte
 import { decodeMessage, encodeMessage } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, HealthPing, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
-import { resolveOptions, type Logger, type RedisAdapterOptions } from './options.js';
+import { resolveOptions, type Connection, type Logger, type RedisAdapterOptions } from './options.js';
 import { runScript, STREAM_END, STREAM_PUBLISH } from './scripts.js';
 import { parseXread, type StreamEntry } from './stream-entries.js';
 
@@ -77,8 +77,14 @@ export class RedisEmitter implements Emitter {
   private committedId = '';
   private commitTimer: NodeJS.Timeout | null = null;
 
+  /** The key prefix and the Redis it is on, for RedisStore.sharesIncomingWith. */
+  readonly keyPrefix: string;
+  readonly connection: Connection;
+
   constructor(options: RedisAdapterOptions | Record<string, unknown> = {}, context?: AdapterContext) {
     const resolved = resolveOptions(options, 'emitter');
+    this.keyPrefix = resolved.keyPrefix;
+    this.connection = resolved.connection;
     this.instanceId = context?.instanceId ?? randomBytes(9).toString('base64url');
     this.logger = resolved.logger;
     this.keys = new Keys(resolved.keyPrefix);
@@ -113,6 +119,25 @@ export class RedisEmitter implements Emitter {
     const seq = ++this.seq;
     this.deliver(message);
     await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, [this.maxLength, this.instanceId, seq, data]);
+  }
+
+  /**
+   * STREAM_PUBLISH with a packet id: it joins the session's incoming ids (the Redis Store's, same
+   * prefix) in the step that adds the entry. This instance's handlers get the message once Redis
+   * has it, and the call resolves once the Store writes they started are done.
+   */
+  async publishOnce(message: Message, clientId: string, packetId: number): Promise<string | null> {
+    if (this.closed) throw new Error('Redis emitter: publish after close');
+    const data = encodeMessage(message);
+    const seq = ++this.seq;
+    const args = [this.maxLength, this.instanceId, seq, data, this.keys.incoming(clientId), packetId, message.id];
+    const reply = await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, args);
+    const [added, previous] = Array.isArray(reply) ? reply : [];
+    if (Number(added) !== 1) return String(previous ?? '');
+    const writes: Promise<void>[] = [];
+    this.deliver(message, writes);
+    await Promise.all(writes);
+    return null;
   }
 
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   checkRecordName,
-  DEFAULT_STORE_LIMITS,
   DEFAULT_RECORD_PAGE,
   packSubscription,
   topicMatches,
@@ -17,13 +16,15 @@ import {
   type StoredRecord,
   type AdapterContext,
   type DeadInstances,
+  type Emitter,
   type Subscription,
   type Will,
 } from '@skynet-mqtt/core';
 import { decodeMessage, decodeOutgoing, decodeQueued, encodeMessage, encodeOutgoing, encodeQueued } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, HealthPing, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
-import { resolveOptions, type RedisAdapterOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type Connection, type RedisAdapterOptions, type ResolvedOptions } from './options.js';
+import { RedisEmitter } from './redis-emitter.js';
 import * as S from './scripts.js';
 
 function isWildcard(filter: string): boolean {
@@ -42,6 +43,30 @@ function asStrings(reply: unknown): string[] {
 const HMGET_CHUNK = 1_000;
 /** Sessions dropped per sweep script. */
 const SWEEP_BATCH = 500;
+
+/** Whether two adapters' connection options name the same Redis (as configured: a deployment gives both the same). */
+function sameServer(a: Connection, b: Connection): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A stream entry id, `<ms>-<seq>`, as two numbers. */
+type StreamId = [number, number];
+
+function parseStreamId(id: string): StreamId {
+  const [ms, seq] = id.split('-');
+  return [Number(ms), Number(seq ?? 0)];
+}
+
+function isAfter(a: StreamId, b: StreamId): boolean {
+  return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+}
+
+/**
+ * Message ids a session took (queued ones it read, and those it had in flight) that its queue
+ * refuses again (removed:<id>): enough to cover the messages a session gets between the death of
+ * its instance and the redo of that instance's unfinished work (livenessTtl), at a high rate.
+ */
+const REMOVED_IDS_KEPT = 10_000;
 
 /** Stream entries a claim returns per dead instance at most (an instance far behind is logged). */
 const MAX_UNFINISHED = 10_000;
@@ -274,7 +299,7 @@ export class RedisStore implements Store {
 
   async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.run(S.REMOVE_QUEUED, this.keys.queue(clientId), [clientId, Date.now(), this.options.ttl.packets, DEFAULT_STORE_LIMITS.removedIdsKept, ...ids]);
+    await this.run(S.REMOVE_QUEUED, this.keys.queue(clientId), [clientId, Date.now(), this.options.ttl.packets, REMOVED_IDS_KEPT, ...ids]);
   }
 
   // In-flight ---------------------------------------------------------------------------------
@@ -282,7 +307,7 @@ export class RedisStore implements Store {
   async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {
     const now = Date.now();
     const { subscriptions, packets } = this.options.ttl;
-    const args = [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets, packet.id, DEFAULT_STORE_LIMITS.removedIdsKept];
+    const args = [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets, packet.id, REMOVED_IDS_KEPT];
     await this.run(S.PUT_OUTGOING, this.keys.out(clientId), args);
   }
 
@@ -300,7 +325,15 @@ export class RedisStore implements Store {
   }
 
   async removeIncoming(clientId: string, messageId: number): Promise<void> {
-    await this.client.srem(this.keys.incoming(clientId), messageId);
+    await this.run(S.REMOVE_INCOMING, this.keys.incoming(clientId), [clientId, messageId]);
+  }
+
+  /**
+   * Whether `emitter` records this Store's incoming QoS 2 packet ids itself (Emitter.publishOnce):
+   * a Redis Emitter on the same Redis and prefix.
+   */
+  sharesIncomingWith(emitter: Emitter): boolean {
+    return emitter instanceof RedisEmitter && emitter.keyPrefix === this.keys.prefix && sameServer(emitter.connection, this.options.connection);
   }
 
   // Wills -------------------------------------------------------------------------------------
@@ -336,21 +369,30 @@ export class RedisStore implements Store {
     if (this.monitor.state !== 'ready' || Date.now() - this.monitor.readySince < livenessTtl) return none;
     const reply = await this.run(S.CLAIM_DEAD_INSTANCES, this.keys.alive(this.instanceId), [this.instanceId, livenessTtl, ttl.subscriptions, MAX_UNFINISHED], true);
     const [dead, wills, sessions, messages] = Array.isArray(reply) ? (reply as unknown[]).map(asBuffers) : [];
-    const claimed: DeadInstances = {
-      instances: (dead ?? []).map(String),
-      wills: [],
-      sessions: (sessions ?? []).map(String),
-      unfinished: [],
-    };
+    const claimed: DeadInstances = { instances: (dead ?? []).map(String), wills: [], sessions: [], unfinished: [] };
     for (let i = 0; i + 1 < (wills ?? []).length; i += 2) claimed.wills.push({ clientId: wills![i]!.toString(), will: decodeMessage(wills![i + 1]!) });
-    for (const data of messages ?? []) {
+    // Each session may lack the entries up to its own bound ('' for all of them).
+    const bounds: { clientId: string; upTo: StreamId | null }[] = [];
+    for (let i = 0; i + 1 < (sessions ?? []).length; i += 2) {
+      const upTo = sessions![i + 1]!.toString();
+      bounds.push({ clientId: sessions![i]!.toString(), upTo: upTo === '' ? null : parseStreamId(upTo) });
+    }
+    claimed.sessions = bounds.map((b) => b.clientId);
+    let all: ReadonlySet<string> | null = null;
+    for (let i = 0; i + 1 < (messages ?? []).length; i += 2) {
+      const id = parseStreamId(messages![i]!.toString());
+      const lacking = bounds.filter((b) => b.upTo === null || !isAfter(id, b.upTo));
+      if (lacking.length === 0) continue;
       try {
-        claimed.unfinished.push(decodeMessage(data));
+        const message = decodeMessage(messages![i + 1]!);
+        // One set for the (usual) entries every session may lack.
+        const set = lacking.length === bounds.length ? (all ??= new Set(claimed.sessions)) : new Set(lacking.map((b) => b.clientId));
+        claimed.unfinished.push({ message, sessions: set });
       } catch (error) {
         logger.error(`Redis store: skipped an undecodable stream entry of a dead instance: ${(error as Error).message}`);
       }
     }
-    if ((messages?.length ?? 0) >= MAX_UNFINISHED) {
+    if ((messages?.length ?? 0) / 2 >= MAX_UNFINISHED) {
       logger.warn(`Redis store: a dead instance was at least ${MAX_UNFINISHED} stream entries behind; only the first ${MAX_UNFINISHED} it had not finished are redone`);
     }
     return claimed;

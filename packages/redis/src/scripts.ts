@@ -186,7 +186,8 @@ return redis.call('HGETALL', K('sub', id))
  * ('expiry'). Disconnecting clears only the caller's own mark: an instance that closes a
  * connection late must not mark offline a session another instance connected since ('1', the
  * marker of versions before owners, is anyone's). The owner lists the session in owned:<owner>
- * until it ends its connection (CLAIM_DEAD_INSTANCES).
+ * until it ends its connection, and records the Emitter stream's last entry as 'since'
+ * (CLAIM_DEAD_INSTANCES).
  */
 export const SET_CONNECTED = new Script(`
 local id = ARGV[2]
@@ -204,6 +205,9 @@ if ARGV[3] ~= '0' then
   redis.call('PERSIST', session)
   redis.call('ZREM', EXPIRING, id)
   redis.call('SADD', owned(ARGV[3]), id)
+  -- The stream's last entry now: what comes after it, the new owner delivers (CLAIM_DEAD_INSTANCES).
+  local last = redis.call('XREVRANGE', P .. 'stream', '+', '-', 'COUNT', 1)
+  redis.call('HSET', session, 'since', last[1] and last[1][1] or '0-0')
 else
   expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[5])
 end
@@ -279,13 +283,15 @@ return redis.call('EXISTS', P .. 'claimed:' .. ARGV[2])
  * returned per dead instance. For each listed instance (instances, and willwriters of earlier
  * versions) whose alive key is gone, atomically, so that one caller only gets each duty:
  * - its sessions (owned:<id>) still marked with it are marked offline (they expire by their own
- *   interval from now), and all of them are returned: they may lack what it had read;
+ *   interval from now), and all of them are returned, each with the last stream entry it may lack
+ *   ('' for all: offline; 'since' for one connected again elsewhere, whose new instance delivers
+ *   what came after it);
  * - the stream entries after its last committed read position (stream:pos:<id>, kept by the
  *   Emitter sharing this prefix and instance id) are returned, their messages only;
  * - its wills that are due are returned and forgotten; a will with a Will Delay gets its due
  *   time now (Redis' clock) and waits for a later call;
  * - it is forgotten once it has no will left, and marked claimed:<id> for an hour (HEARTBEAT).
- * Returns {dead instance ids, {clientId, will, ...}, session ids, messages}.
+ * Returns {dead instance ids, {clientId, will, ...}, {session id, last entry, ...}, {entry id, message, ...}}.
  */
 export const CLAIM_DEAD_INSTANCES = new Script(`
 local me = ARGV[2]
@@ -304,18 +310,25 @@ for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
     end
     for _, id in ipairs(members) do
       local session = K('session', id)
+      local upTo = ''
       if redis.call('HGET', session, 'connected') == w then
         redis.call('HSET', session, 'connected', '0')
         expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[4])
+      else
+        upTo = redis.call('HGET', session, 'since') or ''
       end
       sessions[#sessions + 1] = id
+      sessions[#sessions + 1] = upTo
     end
     redis.call('DEL', owned(w), position)
     if from then
       for _, entry in ipairs(redis.call('XRANGE', P .. 'stream', '(' .. from, '+', 'COUNT', tonumber(ARGV[5]))) do
         local fields = entry[2]
         for i = 1, #fields, 2 do
-          if fields[i] == 'm' then messages[#messages + 1] = fields[i + 1] end
+          if fields[i] == 'm' then
+            messages[#messages + 1] = entry[1]
+            messages[#messages + 1] = fields[i + 1]
+          end
         end
       end
     end
@@ -591,11 +604,22 @@ end
 return result
 `);
 
-/** ARGV: prefix, clientId, messageId, ttl. 1 when new, 0 for a re-send. */
+/**
+ * ARGV: prefix, clientId, messageId, ttl. 1 when new, 0 for a re-send. in:<id> is a hash of packet
+ * id → the id of the message routed under it ('' when recorded here; see STREAM_PUBLISH).
+ */
 export const PUT_INCOMING = new Script(`
 local id = ARGV[2]
 ensure(id, ARGV[4])
-return redis.call('SADD', K('in', id), ARGV[3])
+-- Earlier versions kept a set.
+if redis.call('TYPE', K('in', id)).ok == 'set' then redis.call('DEL', K('in', id)) end
+return redis.call('HSETNX', K('in', id), ARGV[3], '')
+`);
+
+/** ARGV: prefix, clientId, messageId. */
+export const REMOVE_INCOMING = new Script(`
+if redis.call('TYPE', K('in', ARGV[2])).ok == 'set' then return redis.call('SREM', K('in', ARGV[2]), ARGV[3]) end
+return redis.call('HDEL', K('in', ARGV[2]), ARGV[3])
 `);
 
 /** ARGV: prefix, topic, first level, encoded message or '' to delete. */
@@ -660,12 +684,25 @@ export async function runScript(client: Client, script: Script, key: string, arg
  * Emitter. KEYS[1]: the stream; ARGV: max length, instance id, instance sequence, message.
  * Numbers entries 1, 2, 3... across all instances (counter `<stream>:n`, same slot on Cluster
  * since the key starts with the prefix's hash tag), atomically with the XADD: a reader that sees
- * n jump knows exactly how many entries were trimmed before it could read them.
+ * n jump knows exactly how many entries were trimmed before it could read them. Returns {1, n}.
+ *
+ * For a QoS 2 message a durable session sent (Emitter.publishOnce), ARGV goes on with the
+ * session's incoming hash (the Store's in:<clientId>, same prefix), the packet id and the message
+ * id: the packet id is recorded with the message id in the step that adds the entry, unless it is
+ * recorded already (the PUBLISH re-sent, perhaps to another instance after the first one died):
+ * nothing is added then, and {0, the recorded message id} is returned. So such a message is sent
+ * once, and never lost between recording and sending. (One script for both, so that a script
+ * cache emptied by a Redis restart cannot reorder an instance's entries.)
  */
 export const STREAM_PUBLISH = new Script(
-  `local n = redis.call('INCR', KEYS[1] .. ':n')
+  `if ARGV[5] then
+  local previous = redis.call('HGET', ARGV[5], ARGV[6])
+  if previous then return {0, previous} end
+  redis.call('HSET', ARGV[5], ARGV[6], ARGV[7])
+end
+local n = redis.call('INCR', KEYS[1] .. ':n')
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'n', n, 'i', ARGV[2], 's', ARGV[3], 'm', ARGV[4])
-return n`,
+return {1, n}`,
   false,
 );
 

@@ -92,7 +92,7 @@ describe('RedisStore.claimDeadInstances', () => {
     assert.deepEqual(claim.instances, ['instance-a']);
     assert.deepEqual(claim.sessions, ['c']);
     assert.deepEqual(claim.wills.map((w) => [w.clientId, w.will.topic, w.will.payload.toString()]), [['c', 'will/c', 'bye']]);
-    assert.deepEqual(claim.unfinished.map((m) => [m.id, m.topic, m.qos]), [['m1', 'f/1', 1], ['m2', 'f/2', 2]]);
+    assert.deepEqual(claim.unfinished.map(({ message: m, sessions }) => [m.id, m.topic, m.qos, [...sessions]]), [['m1', 'f/1', 1, ['c']], ['m2', 'f/2', 2, ['c']]]);
     assert.equal(await raw.hget(`${p}session:c`, 'connected'), '0', 'marked offline');
     assert.ok((await raw.pttl(`${p}session:c`)) > 0, 'an offline session expires');
     assert.deepEqual((await b.subscriptionsByTopic('f/x')).map((s) => [s.clientId, s.connected]).sort(), [['c', false], ['gone-early', false]]);

@@ -366,6 +366,16 @@ export class Client {
   }
 
   /**
+   * Runs `action` once the Store writes this session made so far are done (at once when none is
+   * pending), whether they succeeded or not: what the client is told must not run ahead of what a
+   * broker instance taking over after a crash will find (QoS 2 exactly once).
+   */
+  afterStoreWrites(action: () => void): void {
+    if (this.storeChain) void this.storeChain.then(action);
+    else action();
+  }
+
+  /**
    * How long the Store keeps this session once offline, in milliseconds: a 5.0 client's Session
    * Expiry Interval; undefined for 3.1.1, whose durable sessions last the Store's `ttl.subscriptions`.
    */

@@ -282,6 +282,10 @@ export class OutboundQueue {
       const written = client.persist((id) => client.server.store.putOutgoing(id, packet));
       // Sent while its publisher waits for its ack: the ack also waits for this write.
       client.server.deliveryWrites?.push(written);
+      // QoS 2 leaves once the Store has it in flight (and so knows the client may have it): an
+      // instance resuming the session after a crash then re-sends it under its packet id, never
+      // again as a new message. QoS 1 goes at once (a duplicate is allowed there).
+      if (qos === 2) return client.afterStoreWrites(() => client.writeBytes(bytes));
     }
     client.writeBytes(bytes);
   }

@@ -44,9 +44,7 @@ export class FailoverWatch {
       );
     }
     await publishWills(server, dead.wills);
-    if (dead.sessions.length === 0) return;
-    const sessions = new Set(dead.sessions);
-    for (const message of dead.unfinished) await server.queueForSessions(message, sessions);
+    for (const { message, sessions } of dead.unfinished) await server.queueForSessions(message, sessions);
   }
 
   /** Stops looking, and waits for a look in progress, so that the Store can be closed. */
@@ -71,4 +69,5 @@ async function publishWills(server: Broker, wills: readonly { clientId: string; 
     if (wait > 0) server.delayedWills.schedule(clientId, wait, () => void publish().catch((error: unknown) => server.logger.error({ err: error, clientId }, 'could not publish the will')));
     else await publish();
   }
+  if (wills.length > 0) server.logger.warn({ wills: wills.length }, 'published the wills of clients connected to a broker that did not close cleanly');
 }

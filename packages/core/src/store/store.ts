@@ -1,3 +1,4 @@
+import type { Emitter } from '../emitter/emitter.js';
 import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
 
 /**
@@ -89,6 +90,12 @@ export interface Store {
   // Incoming QoS 2 packet ids (client → broker) ----------------------------------------------
   /** Records a received QoS 2 id; resolves false when it was already recorded (a re-send). */
   putIncoming(clientId: string, messageId: number): Promise<boolean>;
+  /**
+   * Optional: whether `emitter` records this Store's incoming QoS 2 ids itself, atomically with
+   * publishing (Emitter.publishOnce): the broker then routes a durable session's QoS 2 messages
+   * that way instead of calling putIncoming first.
+   */
+  sharesIncomingWith?(emitter: Emitter): boolean;
   removeIncoming(clientId: string, messageId: number): Promise<void>;
 
   // Wills -----------------------------------------------------------------------------------
@@ -158,14 +165,14 @@ export interface DeadInstances {
   instances: string[];
   /** Wills to publish now. */
   wills: { clientId: string; will: Will }[];
-  /** Durable sessions that were connected to a dead instance, now offline. */
+  /** Durable sessions that were connected to a dead instance: offline now, or connected again elsewhere. */
   sessions: string[];
   /**
    * Messages a dead instance had read from the Emitter after the last point up to which it had
-   * stored everything for its sessions: to be queued again for `sessions` (enqueue refuses the
-   * ones a session already has, queued or taken).
+   * stored everything for its sessions, each with those of `sessions` that may lack it: to be
+   * queued again for them (enqueue refuses the ones a session already has, queued or taken).
    */
-  unfinished: Message[];
+  unfinished: { message: Message; sessions: ReadonlySet<string> }[];
 }
 
 /** What Store.enqueue did. */
