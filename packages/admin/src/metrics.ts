@@ -98,6 +98,7 @@ export function brokerMetrics(server: Server, health: Health): Registry {
   });
   gauge(registry, 'subscriptions', 'Subscriptions held by the clients connected to this instance', () => instanceTotals(server).subscriptions);
   gauge(registry, 'queued_messages', 'Messages waiting in memory for the clients connected to this instance', () => instanceTotals(server).queued);
+  gauge(registry, 'queued_bytes', 'Bytes of messages waiting in memory on this instance, counted against maxTotalQueuedBytes', () => server.queuedBytes.used);
   gauge(registry, 'inflight_messages', 'QoS 1/2 messages sent to the clients of this instance and not yet acknowledged', () => instanceTotals(server).inflight);
   new Gauge({
     name: `${PREFIX}sessions`,

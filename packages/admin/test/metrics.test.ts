@@ -42,6 +42,7 @@ test('/metrics counts 3 clients and N messages at each QoS, in Prometheus text w
   assert.equal(valueOf(samples, 'skynet_mqtt_retained_messages', broker), 2);
   assert.equal(valueOf(samples, 'skynet_mqtt_subscriptions', broker), 1);
   assert.equal(valueOf(samples, 'skynet_mqtt_queued_messages', broker), 0);
+  assert.equal(valueOf(samples, 'skynet_mqtt_queued_bytes', broker), 0);
   assert.equal(valueOf(samples, 'skynet_mqtt_inflight_messages', broker), 0);
   assert.equal(valueOf(samples, 'skynet_mqtt_messages_dropped_total', { ...broker, reason: 'queueFull' }), 0);
   assert.equal(valueOf(samples, 'skynet_mqtt_connections_refused_total', { ...broker, reason: 'maxConnections' }), 0);
@@ -84,4 +85,20 @@ test('a full client queue counts its drops under reason="queueFull"', async (t) 
   await waitFor(() => b.server.stats.droppedBy.queueFull > 0, 'a queueFull drop', 20_000);
   const samples = parseMetrics(await (await fetch(`${b.admin}/metrics`)).text());
   assert.ok(valueOf(samples, 'skynet_mqtt_messages_dropped_total', { reason: 'queueFull' })! > 0);
+});
+
+test('what waits for a stalled subscriber is counted in messages and in bytes', async (t) => {
+  const b = await startAdminBroker(t);
+  const stalled = await b.connect({ clientId: 'stalled' });
+  await stalled.subscribeAsync('wait/#', { qos: 0 });
+  (stalled.stream as unknown as { pause(): void }).pause();
+  // 25 MiB: more than the loopback socket buffers take, so the rest waits in the broker's queue.
+  const big = Buffer.alloc(64 * 1024, 1);
+  for (let i = 0; i < 400; i++) void b.server.publish({ topic: 'wait/x', payload: big, qos: 0 });
+  await waitFor(() => b.server.stats.sentByQos[0]! > 0, 'the first messages written');
+  const samples = parseMetrics(await (await fetch(`${b.admin}/metrics`)).text());
+  const queued = valueOf(samples, 'skynet_mqtt_queued_messages')!;
+  assert.ok(queued > 0, 'messages wait for the stalled subscriber');
+  const bytes = valueOf(samples, 'skynet_mqtt_queued_bytes')!;
+  assert.ok(bytes >= queued * big.length && bytes < (queued + 1) * (big.length + 1024), `${bytes} bytes for ${queued} messages of 64 KiB`);
 });

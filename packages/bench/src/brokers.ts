@@ -20,7 +20,13 @@ export const BROKER_NAMES = ['skynet', 'mosquitto', 'aedes', 'null'] as const;
  * service running.
  */
 export const CLUSTER_NAMES = FABRIC_NAMES.map((fabric) => `skynet@${fabric}` as const);
-export type BrokerName = (typeof BROKER_NAMES)[number] | (typeof CLUSTER_NAMES)[number];
+/**
+ * Skynet with its admin listener on and /metrics scraped every second (a harsher rate than
+ * Prometheus's usual 15 s): what metrics cost, beside plain `skynet`. Opt-in.
+ */
+export const SCRAPED_SKYNET = 'skynet+admin';
+export type BrokerName = (typeof BROKER_NAMES)[number] | (typeof CLUSTER_NAMES)[number] | typeof SCRAPED_SKYNET;
+const SCRAPE_INTERVAL_MS = 1000;
 
 export { HOST } from './ports.js';
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
@@ -74,6 +80,11 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
     case 'skynet':
       broker = await spawnSkynet(['--port', String(port), '--host', HOST], port);
       break;
+    case SCRAPED_SKYNET: {
+      const adminPort = await freePort();
+      broker = scraped(await spawnSkynet(['--port', String(port), '--host', HOST, '--admin-port', String(adminPort)], port), adminPort);
+      break;
+    }
     case 'aedes':
     case 'null':
       broker = await spawnBroker(execPath, [join(HERE, `${name === 'aedes' ? 'aedes-server' : 'null-broker'}.js`), '--port', String(port), '--host', HOST], port);
@@ -118,6 +129,27 @@ async function startCluster(name: BrokerName, fabricName: FabricName): Promise<R
 interface BrokerProcess {
   readonly pid: number;
   stop(): Promise<void>;
+}
+
+/** Scrapes the broker's /metrics every SCRAPE_INTERVAL_MS until it stops; a failed scrape fails the broker's run. */
+function scraped(broker: BrokerProcess, adminPort: number): BrokerProcess {
+  let failure: Error | undefined;
+  const timer = setInterval(() => {
+    fetch(`http://${HOST}:${adminPort}/metrics`)
+      .then(async (res) => {
+        if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+        await res.text();
+      })
+      .catch((err: unknown) => (failure ??= err instanceof Error ? err : new Error(String(err))));
+  }, SCRAPE_INTERVAL_MS);
+  return {
+    pid: broker.pid,
+    async stop() {
+      clearInterval(timer);
+      await broker.stop();
+      if (failure) throw new Error(`scraping /metrics failed: ${failure.message}`);
+    },
+  };
 }
 
 function spawnSkynet(args: string[], port: number): Promise<BrokerProcess> {

@@ -1,7 +1,8 @@
 // npm run bench: Skynet MQTT side by side with Mosquitto, Aedes and a null broker.
 //   --rounds N            rounds (default 3); each round starts every broker fresh
 //   --only p2p,fanout     scenarios (default: all)
-//   --brokers a,b         brokers (default: skynet,mosquitto,aedes,null); skynet@redis, skynet@amqp, ...
+//   --brokers a,b         brokers (default: skynet,mosquitto,aedes,null); skynet+admin is skynet with
+//                         /metrics scraped every second; skynet@redis, skynet@amqp, ...
 //                         are two Skynet instances on that backend, publishers on one, subscribers
 //                         on the other (the cross-instance figures; their service must be running)
 //   --quick               a tenth of the size: a smoke test, not a figure
@@ -11,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BROKER_NAMES, CLUSTER_NAMES, type BrokerName } from './brokers.js';
+import { BROKER_NAMES, CLUSTER_NAMES, SCRAPED_SKYNET, type BrokerName } from './brokers.js';
 import { describeMachine } from './machine.js';
 import { runBench } from './runner.js';
 import { SCENARIOS, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   if (values.help) {
     console.log('usage: npm run bench -- [--rounds N] [--only p2p,fanout] [--brokers skynet,mosquitto,aedes,null] [--quick] [--no-warmup] [--out FILE]');
     console.log(`clusters (two instances, publishers on the first, subscribers on the second): ${CLUSTER_NAMES.join(', ')}`);
+    console.log(`${SCRAPED_SKYNET}: skynet with its admin listener, /metrics scraped every second (what metrics cost)`);
     console.log('  cross-instance figures: npm run bench -- --brokers mosquitto,skynet,' + CLUSTER_NAMES.join(',') + ' --only p2p,qos1');
     console.log(`scenarios: ${SCENARIO_NAMES.map((n) => `\n  ${n.padEnd(8)} ${SCENARIOS[n].description}`).join('')}`);
     return;
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
   const scenarios: ScenarioName[] = listOf('only', values.only, SCENARIO_NAMES);
-  const brokers: BrokerName[] = listOf<BrokerName>('brokers', values.brokers, [...BROKER_NAMES, ...CLUSTER_NAMES], BROKER_NAMES);
+  const brokers: BrokerName[] = listOf<BrokerName>('brokers', values.brokers, [...BROKER_NAMES, SCRAPED_SKYNET, ...CLUSTER_NAMES], BROKER_NAMES);
   const scale = values.quick ? 0.1 : 1;
 
   const machine = describeMachine();
