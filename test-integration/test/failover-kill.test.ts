@@ -1,6 +1,6 @@
 /**
  * Cluster failover (issue 13): three REAL `skynet-mqtt -c <config.json>` processes on one PRIVATE
- * redis-server (a free port, stopped by its PID). Durable publishers (QoS 1 and QoS 2, sequence
+ * redis-server (a free port, stopped by its PID), then on a private three-node Redis Cluster. Durable publishers (QoS 1 and QoS 2, sequence
  * numbers) and durable subscribers (QoS 1 and QoS 2) are spread over the instances, each client
  * given all three addresses so that it reconnects to another one when its instance dies. Each
  * instance in turn is SIGKILLed at a random moment of the traffic, then started again.
@@ -12,21 +12,29 @@
  * kill to the first will (the time to detection, liveness ttl 5 s by default) is printed.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { killAll, killRedisServers, startBroker, startPrivateRedis, TempDirs } from '@skynet-mqtt/test-support';
-import { connectTo, endClients, startInstances, type Instance } from './helpers/cluster.js';
+import { killAll, killRedisServers, startBroker, startPrivateRedis, startPrivateRedisCluster, TempDirs } from '@skynet-mqtt/test-support';
+import { connectTo, endClients, startInstances, type Instance, type InstanceOptions } from './helpers/cluster.js';
 import { redisBackend, uniquePrefix } from './helpers/redis.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const dirs = new TempDirs();
 const reconnecting = new Set<mqtt.MqttClient>();
 
-after(async () => {
+/** Each run's clients, brokers and Redis servers go before the next run starts. */
+async function stopEverything(): Promise<void> {
   for (const client of reconnecting) client.end(true);
+  reconnecting.clear();
   endClients();
   await killAll();
   await killRedisServers();
+}
+
+afterEach(stopEverything);
+
+after(async () => {
+  await stopEverything();
   await dirs.removeAll();
 });
 
@@ -85,11 +93,22 @@ interface Subscriber {
   copies: Map<string, number>;
 }
 
-describe('SIGKILL of broker instances under QoS 1 and 2 traffic (three CLI brokers, private Redis)', { timeout: 240_000 }, () => {
-  it('nothing acknowledged is lost, no QoS 2 duplicate, each will once', { timeout: 200_000 }, async (t) => {
-    const redis = await startPrivateRedis();
-    const prefix = uniquePrefix('kill');
-    const instances = await startInstances(['a', 'b', 'c'], () => redisBackend(redis.url, prefix), dirs);
+/** The Redis deployments the suite runs on: one private redis-server, and a private three-node Redis Cluster. */
+const TOPOLOGIES: { name: string; deploy: (prefix: string) => Promise<InstanceOptions> }[] = [
+  { name: 'one redis-server', deploy: async (prefix) => redisBackend((await startPrivateRedis()).url, prefix) },
+  {
+    name: 'a three-node Redis Cluster',
+    deploy: async (prefix) => {
+      const { cluster } = await startPrivateRedisCluster(3);
+      return { backend: { type: 'redis', cluster, prefix }, persistence: { factory: 'redis', cluster, prefix } };
+    },
+  },
+];
+
+describe('SIGKILL of broker instances under QoS 1 and 2 traffic (three CLI brokers, private Redis)', { timeout: 400_000 }, () => {
+  for (const topology of TOPOLOGIES) it(`on ${topology.name}: nothing acknowledged is lost, no QoS 2 duplicate, each will once`, { timeout: 200_000 }, async (t) => {
+    const options = await topology.deploy(uniquePrefix('kill'));
+    const instances = await startInstances(['a', 'b', 'c'], () => options, dirs);
 
     // A durable watcher of the wills, on every instance in turn when its own dies.
     const willsSeen = new Map<string, number[]>();

@@ -99,6 +99,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
   publishing: Client | null = null;
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
+  /** The publisher of each message on its way through Emitter.publishOnce. */
+  private readonly publishingOnce = new WeakMap<Message, Client>();
   private readonly takeoverClock = new TakeoverClock();
   private readonly applicationErrors: ApplicationErrors;
   private listening: Listener[] = [];
@@ -250,7 +252,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const writes: Promise<void>[] = [];
     this.deliveryWrites = writes;
     try {
-      this.router.deliver(message, undefined, this.publishing);
+      // Emitter.publishOnce delivers here once Redis has the message: its publisher, for No Local.
+      this.router.deliver(message, undefined, this.publishing ?? this.publishingOnce.get(message) ?? null);
     } finally {
       this.deliveryWrites = null;
     }
@@ -353,6 +356,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     let once: Promise<string | null> | null = null;
     try {
       if (packetId !== undefined && client) {
+        this.publishingOnce.set(message, client);
         once = this.emitter.publishOnce!(message, client.id, packetId);
         emitted = once.then(() => undefined);
       } else {

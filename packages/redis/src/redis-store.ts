@@ -17,6 +17,7 @@ import {
   type AdapterContext,
   type DeadInstances,
   type Emitter,
+  type PutOutgoingResult,
   type Subscription,
   type Will,
 } from '@skynet-mqtt/core';
@@ -304,11 +305,11 @@ export class RedisStore implements Store {
 
   // In-flight ---------------------------------------------------------------------------------
 
-  async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {
+  async putOutgoing(clientId: string, packet: OutgoingPacket, refuseTaken = false): Promise<PutOutgoingResult> {
     const now = Date.now();
     const { subscriptions, packets } = this.options.ttl;
-    const args = [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets, packet.id, REMOVED_IDS_KEPT];
-    await this.run(S.PUT_OUTGOING, this.keys.out(clientId), args);
+    const args = [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets, packet.id, REMOVED_IDS_KEPT, this.instanceId, refuseTaken ? '1' : ''];
+    return String(await this.run(S.PUT_OUTGOING, this.keys.out(clientId), args)) as PutOutgoingResult;
   }
 
   async removeOutgoing(clientId: string, messageId: number): Promise<void> {

@@ -551,18 +551,20 @@ return 1
 
 /**
  * ARGV: prefix, clientId, messageId, entry, now, expiresAt, ttl subscriptions, ttl packets, the
- * message's id ('' for none), how many ids removed:<id> keeps. The message id joins removed:<id>
- * (see REMOVE_QUEUED): a message the session had in flight is not queued for it again, by a
- * publisher that found it offline a moment later or by an instance redoing a dead one's work.
+ * message's id ('' for none), how many ids removed:<id> keeps, the calling instance's id, '1' to
+ * refuse a message the session already took. A new packet (not a replacement, such as the one
+ * released after PUBREC) is refused, with nothing written:
+ * - 'elsewhere' when the session is marked connected through another instance: the caller's
+ *   connection is an old one, whose client is already back elsewhere and has read its in-flight
+ *   packets; the caller queues the message instead (ENQUEUE then tells that connection);
+ * - 'had' (when asked) when its message id is in removed:<id>: the session took it already, through
+ *   an earlier connection, perhaps on another instance (QoS 2 exactly once across a takeover).
+ * Otherwise 'stored', and the message id joins removed:<id> (see REMOVE_QUEUED): a message the
+ * session had in flight is not queued for it again, by a publisher that found it offline a
+ * moment later or by an instance redoing a dead one's work.
  */
 export const PUT_OUTGOING = new Script(`
 local id, mid = ARGV[2], ARGV[3]
-if ARGV[9] ~= '' then
-  local r = K('removed', id)
-  redis.call('ZADD', r, ARGV[5], ARGV[9])
-  redis.call('ZREMRANGEBYRANK', r, 0, -tonumber(ARGV[10]) - 1)
-  redis.call('PEXPIRE', r, ARGV[8])
-end
 ensure(id, ARGV[7])
 local out, order = K('out', id), K('outorder', id)
 local expiry = redis.call('HGET', out, 'e:' .. mid)
@@ -570,13 +572,25 @@ if expiry and tonumber(expiry) > tonumber(ARGV[5]) then
   -- A replacement (e.g. released after PUBREC) keeps its first-sent position and expiry.
   redis.call('HSET', out, mid, ARGV[4])
 else
+  local owner = redis.call('HGET', K('session', id), 'connected')
+  if owner and owner ~= '0' and owner ~= '1' and owner ~= ARGV[11] then return 'elsewhere' end
+  local r = K('removed', id)
+  if ARGV[9] ~= '' then
+    if ARGV[12] == '1' then
+      local taken = redis.call('ZSCORE', r, ARGV[9])
+      if taken and tonumber(taken) > tonumber(ARGV[5]) - tonumber(ARGV[8]) then return 'had' end
+    end
+    redis.call('ZADD', r, ARGV[5], ARGV[9])
+    redis.call('ZREMRANGEBYRANK', r, 0, -tonumber(ARGV[10]) - 1)
+    redis.call('PEXPIRE', r, ARGV[8])
+  end
   local seq = redis.call('HINCRBY', K('session', id), 'seq', 1)
   redis.call('HSET', out, mid, ARGV[4], 'e:' .. mid, ARGV[6])
   redis.call('ZADD', order, seq, mid)
 end
 redis.call('PEXPIRE', out, ARGV[8])
 redis.call('PEXPIRE', order, ARGV[8])
-return 1
+return 'stored'
 `);
 
 /** ARGV: prefix, clientId, messageId */

@@ -80,8 +80,14 @@ export interface Store {
   removeQueued(clientId: string, ids: readonly string[]): Promise<void>;
 
   // Outgoing in-flight packets (QoS 1 and 2, broker → client) ------------------------------
-  /** Records or replaces (by messageId) a packet sent but not yet acknowledged. */
-  putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void>;
+  /**
+   * Records or replaces (by messageId) a packet sent but not yet acknowledged. A Store shared by
+   * instances (Redis) may refuse a new one, writing nothing: 'elsewhere' when the session is
+   * connected through another instance (the caller's connection is an old one: the caller queues
+   * the message instead), and, with `refuseTaken`, 'had' when the session already took that
+   * message (its id) through an earlier connection. Others resolve with nothing, or 'stored'.
+   */
+  putOutgoing(clientId: string, packet: OutgoingPacket, refuseTaken?: boolean): Promise<PutOutgoingResult | void>;
   /** Forgets an outgoing packet (PUBACK, PUBCOMP). */
   removeOutgoing(clientId: string, messageId: number): Promise<void>;
   /** Every unacknowledged outgoing packet, in the order they were first sent. */
@@ -158,6 +164,9 @@ export interface Store {
   /** Releases every connection and timer; pending writes are flushed first. */
   close(): Promise<void>;
 }
+
+/** What Store.putOutgoing did with a new packet. */
+export type PutOutgoingResult = 'stored' | 'elsewhere' | 'had';
 
 /** What Store.claimDeadInstances took over. */
 export interface DeadInstances {
