@@ -91,6 +91,16 @@ local function forgetWill(id)
   redis.call('DEL', K('will', id))
 end
 
+-- Appends the client's will (id, will) to \`out\`, and forgets it.
+local function takeWill(id, out)
+  local will = redis.call('GET', K('will', id))
+  if will then
+    out[#out + 1] = id
+    out[#out + 1] = will
+  end
+  forgetWill(id)
+end
+
 -- Milliseconds by Redis' clock.
 local function nowMs()
   local t = redis.call('TIME')
@@ -346,12 +356,7 @@ for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
         if due and tonumber(due) > now then
           waiting = waiting + 1
         else
-          local will = redis.call('GET', K('will', id))
-          if will then
-            wills[#wills + 1] = id
-            wills[#wills + 1] = will
-          end
-          forgetWill(id)
+          takeWill(id, wills)
         end
       else
         redis.call('SREM', set, id)
@@ -378,12 +383,7 @@ for _, writer in ipairs(redis.call('SMEMBERS', WILL_WRITERS)) do
     local set = P .. 'wills:' .. writer
     for _, id in ipairs(redis.call('SMEMBERS', set)) do
       if redis.call('HGET', WILL_OWNER, id) == writer then
-        local will = redis.call('GET', K('will', id))
-        if will then
-          out[#out + 1] = id
-          out[#out + 1] = will
-        end
-        forgetWill(id)
+        takeWill(id, out)
       end
     end
     redis.call('DEL', set)

@@ -30,6 +30,12 @@ function store(p: string, instanceId?: string): RedisStore {
   return made;
 }
 
+/** Once `stores` have been connected for the whole liveness ttl: from then on they may claim. */
+async function claimable(...stores: RedisStore[]): Promise<void> {
+  await Promise.all(stores.map((made) => made.ping()));
+  await sleep(TTL + 50);
+}
+
 function message(id: string, topic: string, qos: 0 | 1 | 2 = 1): Message {
   return { id, topic, payload: Buffer.from(id), qos, retain: false };
 }
@@ -51,6 +57,7 @@ describe('RedisStore.claimDeadInstances', () => {
     await dead.setConnected('c', true);
     await dead.close();
     const fresh = store(p);
+    await fresh.ping();
     assert.deepEqual((await fresh.claimDeadInstances()).instances, []);
     await sleep(TTL + 50);
     assert.deepEqual((await fresh.claimDeadInstances()).instances, [dead.instanceId]);
@@ -83,7 +90,7 @@ describe('RedisStore.claimDeadInstances', () => {
 
     const b = store(p);
     const c = store(p);
-    await sleep(TTL + 50);
+    await claimable(b, c);
     // Two survivors look at the same instant: each duty goes to one of them.
     const [byB, byC] = await Promise.all([b.claimDeadInstances(), c.claimDeadInstances()]);
     const claims = [byB, byC].filter((claim) => claim.instances.length > 0);
@@ -103,17 +110,17 @@ describe('RedisStore.claimDeadInstances', () => {
   test('a delayed will waits for its delay after the instance is found dead, and then goes once', async () => {
     const p = prefix();
     const a = store(p);
-    await a.putWill('slow', { topic: 'will/slow', payload: Buffer.from('later'), qos: 0, retain: false, delayMs: 900 });
+    await a.putWill('slow', { topic: 'will/slow', payload: Buffer.from('later'), qos: 0, retain: false, delayMs: 2000 });
     // A delayed will whose connection already ended: due at its own time.
-    await a.putWill('ended', { topic: 'will/ended', payload: Buffer.from('due'), qos: 0, retain: false, delayUntil: Date.now() + 600 });
+    await a.putWill('ended', { topic: 'will/ended', payload: Buffer.from('due'), qos: 0, retain: false, delayUntil: Date.now() + 1500 });
     await a.close();
     const b = store(p);
-    await sleep(TTL + 50);
+    await claimable(b);
     const first = await b.claimDeadInstances();
     assert.deepEqual(first.wills, [], 'neither is due yet');
-    await sleep(300);
+    await sleep(1300);
     assert.deepEqual((await b.claimDeadInstances()).wills.map((w) => w.clientId), ['ended']);
-    await sleep(700);
+    await sleep(1000);
     assert.deepEqual((await b.claimDeadInstances()).wills.map((w) => w.clientId), ['slow']);
     assert.deepEqual((await b.claimDeadInstances()).wills, []);
     assert.equal(await raw.sismember(`${p}instances`, a.instanceId), 0, 'an instance with nothing left is forgotten');
@@ -149,7 +156,7 @@ describe('RedisStore.claimDeadInstances', () => {
     await slow.addSubscriptions('c', [{ topic: 's/+', qos: 1 }]);
     await slow.setConnected('c', true);
     const b = store(p);
-    await sleep(TTL + 50);
+    await claimable(b);
     await raw.del(`${p}alive:${slow.instanceId}`); // as if it had paused for longer than the ttl
     assert.deepEqual((await b.claimDeadInstances()).sessions, ['c']);
     await sleep(1200);

@@ -46,7 +46,7 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
     await client.persist((id) => store.setConnected(id, false, client.sessionExpiryMs));
     const synced = server.emitter.sync();
     // Not left before it caught up, however long that takes: what it then gets goes to the Store's
-    // queue like the rest (the cause of 'offline-1: lost' in mosca-races, on a loaded machine).
+    // queue like the rest (leaving after the bound lost a message in transit to it).
     if (!(await settlesWithin(synced, EMITTER_SYNC_MS))) {
       client.logger.warn({ clientId: client.id }, 'the Emitter is slow to catch up: the closed session keeps taking the messages in transit to it until it has');
       void synced.catch(() => undefined).then(() => unsubscribeAll(client));
