@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Document, type FindCursor, type WithId } from 'mongodb';
-import { ConfigurationError, PublisherSequences, TopicIndex, type AdapterLogger, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
+import { ConfigurationError, PublisherSequences, LocalHandlers, type AdapterLogger, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
 import { ClosedError, MongoConnection } from './connection.js';
 import { markerDocument, pubsubDocument, readPubsub, type PubsubDocument } from './documents.js';
 import { resolveEmitterOptions, type MongoEmitterOptions, type ResolvedEmitterOptions } from './options.js';
@@ -43,7 +43,7 @@ export class MongoEmitter implements Emitter {
   private readonly logger: AdapterLogger;
   private readonly connection: MongoConnection;
   private readonly collection: Collection<PubsubDocument>;
-  private readonly handlers = new TopicIndex<MessageHandler[]>();
+  private readonly handlers = new LocalHandlers();
   private readonly sequences = new PublisherSequences();
   private seq = 0;
   private pending: PendingWrite[] = [];
@@ -90,17 +90,13 @@ export class MongoEmitter implements Emitter {
 
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {
     if (this.closed) return;
-    this.handlers.add(filter, '', [...(this.handlers.get(filter, '') ?? []), handler]);
+    this.handlers.add(filter, handler);
     // What other instances write after this resolves must be read: wait for the reader's start.
     await this.started;
   }
 
   async unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
-    const handlers = this.handlers.get(filter, '');
-    if (!handlers?.includes(handler)) return;
-    const remaining = handlers.filter((h) => h !== handler);
-    if (remaining.length > 0) this.handlers.add(filter, '', remaining);
-    else this.handlers.remove(filter, '');
+    this.handlers.remove(filter, handler);
   }
 
   async sync(): Promise<void> {
@@ -120,7 +116,7 @@ export class MongoEmitter implements Emitter {
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;
-      for (const [filter] of [...this.handlers.entries()]) this.handlers.remove(filter, '');
+      this.handlers.clear();
       for (const resolve of this.markers.values()) resolve();
       this.markers.clear();
       this.closing = (async () => {
@@ -250,14 +246,6 @@ export class MongoEmitter implements Emitter {
 
   /** Delivers to the local handlers; one failing handler does not keep the others from it. */
   private deliver(message: Message): void {
-    this.handlers.match(message.topic, (_key, handlers) => {
-      for (const handler of handlers) {
-        try {
-          handler(message);
-        } catch (error) {
-          this.logger.error(`MongoDB emitter: a handler of ${message.topic} threw: ${String(error)}`);
-        }
-      }
-    });
+    this.handlers.deliver(message, (error) => this.logger.error(`MongoDB emitter: a handler of ${message.topic} threw: ${String(error)}`));
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import { ConfigurationError, TopicIndex, type AdapterLogger, type Emitter, type Message, type MessageHandler, type QoS } from '@skynet-mqtt/core';
+import { ConfigurationError, LocalHandlers, type AdapterLogger, type Emitter, type Message, type MessageHandler, type QoS } from '@skynet-mqtt/core';
 import { resolveBridgeOptions, type MqttBridgeOptions, type ResolvedBridgeOptions } from './options.js';
 import { fromParentProperties, toParentProperties } from './properties.js';
 import { fromParentTopic, parentFilter, syncTopic, toParentTopic } from './topics.js';
@@ -35,7 +35,7 @@ export class MqttBridgeEmitter implements Emitter {
   private readonly options: ResolvedBridgeOptions;
   private readonly logger: AdapterLogger;
   private readonly client: MqttClient;
-  private readonly handlers = new TopicIndex<MessageHandler[]>();
+  private readonly handlers = new LocalHandlers();
   private readonly syncTopic: string;
   /** sync() markers not yet back from the parent, by token. */
   private readonly markers = new Map<string, () => void>();
@@ -95,18 +95,14 @@ export class MqttBridgeEmitter implements Emitter {
 
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {
     if (this.closed) return;
-    this.handlers.add(filter, '', [...(this.handlers.get(filter, '') ?? []), handler]);
+    this.handlers.add(filter, handler);
     // What other instances publish after this resolves must arrive: wait for the parent's SUBACK
     // (while the parent is unreachable this waits, as publishes do).
     await this.subscribed;
   }
 
   async unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
-    const handlers = this.handlers.get(filter, '');
-    if (!handlers?.includes(handler)) return;
-    const remaining = handlers.filter((h) => h !== handler);
-    if (remaining.length > 0) this.handlers.add(filter, '', remaining);
-    else this.handlers.remove(filter, '');
+    this.handlers.remove(filter, handler);
   }
 
   /**
@@ -127,7 +123,7 @@ export class MqttBridgeEmitter implements Emitter {
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;
-      for (const [filter] of [...this.handlers.entries()]) this.handlers.remove(filter, '');
+      this.handlers.clear();
       for (const resolve of this.markers.values()) resolve();
       this.markers.clear();
       this.markSubscribed(); // subscribe() and sync() must not hang on a bridge that never connected
@@ -236,14 +232,6 @@ export class MqttBridgeEmitter implements Emitter {
 
   /** Delivers to the local handlers; one failing handler does not keep the others from it. */
   private deliver(message: Message): void {
-    this.handlers.match(message.topic, (_key, handlers) => {
-      for (const handler of handlers) {
-        try {
-          handler(message);
-        } catch (error) {
-          this.logger.error(`MQTT bridge: a handler of ${message.topic} threw: ${String(error)}`);
-        }
-      }
-    });
+    this.handlers.deliver(message, (error) => this.logger.error(`MQTT bridge: a handler of ${message.topic} threw: ${String(error)}`));
   }
 }
