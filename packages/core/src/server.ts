@@ -245,19 +245,22 @@ export class Server extends EventEmitter implements Broker, Hooks {
   /**
    * A message from the Emitter, to this instance's subscribers. The Store writes the delivery
    * starts for durable sessions are returned, so that the Emitter knows when the message is safe
-   * (see MessageHandler); within routeDurably the publisher's ack waits for them instead.
+   * (see MessageHandler); within routeDurably the publisher's ack waits for them too.
    */
   private deliverFromEmitter(message: Message): void | Promise<void> {
-    if (message.qos === 0 || this.deliveryWrites !== null) return this.router.deliver(message, undefined, this.publishing);
-    const writes: Promise<void>[] = [];
+    if (message.qos === 0) return this.router.deliver(message, undefined, this.publishing);
+    // Within routeDurably (the Emitter delivering a local publish at once), its array collects them.
+    const outer = this.deliveryWrites;
+    const writes = outer ?? [];
+    const before = writes.length;
     this.deliveryWrites = writes;
     try {
       // Emitter.publishOnce delivers here once Redis has the message: its publisher, for No Local.
       this.router.deliver(message, undefined, this.publishing ?? this.publishingOnce.get(message) ?? null);
     } finally {
-      this.deliveryWrites = null;
+      this.deliveryWrites = outer;
     }
-    if (writes.length > 0) return Promise.all(writes).then(() => undefined);
+    if (writes.length > before) return Promise.all(writes.slice(before)).then(() => undefined);
   }
 
   /** Takes messages of a `$` top level from the Emitter while local clients subscribe under it. */

@@ -117,7 +117,10 @@ export class RedisEmitter implements Emitter {
     // Encoded first: a message that cannot be sent (topic too long) is not delivered locally either.
     const data = encodeMessage(message);
     const seq = ++this.seq;
-    this.deliver(message);
+    const writes: Promise<void>[] = [];
+    this.deliver(message, writes);
+    // The reader skips this entry: its position passes it once these writes are done.
+    if (writes.length > 0) this.holdPosition(Promise.all(writes).then(noop));
     await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, [this.maxLength, this.instanceId, seq, data]);
   }
 
@@ -131,13 +134,20 @@ export class RedisEmitter implements Emitter {
     const data = encodeMessage(message);
     const seq = ++this.seq;
     const args = [this.maxLength, this.instanceId, seq, data, this.keys.incoming(clientId), packetId, message.id];
-    const reply = await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, args);
-    const [added, previous] = Array.isArray(reply) ? reply : [];
-    if (Number(added) !== 1) return String(previous ?? '');
-    const writes: Promise<void>[] = [];
-    this.deliver(message, writes);
-    await Promise.all(writes);
-    return null;
+    // The reader may pass this entry before the local deliveries below are stored: it waits.
+    let done!: () => void;
+    this.holdPosition(new Promise<void>((resolve) => (done = resolve)));
+    try {
+      const reply = await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, args);
+      const [added, previous] = Array.isArray(reply) ? reply : [];
+      if (Number(added) !== 1) return String(previous ?? '');
+      const writes: Promise<void>[] = [];
+      this.deliver(message, writes);
+      await Promise.all(writes);
+      return null;
+    } finally {
+      done();
+    }
   }
 
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {
@@ -202,6 +212,11 @@ export class RedisEmitter implements Emitter {
 
   private get positionKey(): string {
     return `${this.keys.stream}:pos:${this.instanceId}`;
+  }
+
+  /** The read position moves past no entry read from now on until `pending` (a local delivery's writes) settles. */
+  private holdPosition(pending: Promise<void>): void {
+    this.finished = Promise.all([this.finished, pending]).then(noop);
   }
 
   /** The entries up to `id` are read: once their writes (and those of earlier batches) are done, the position may move there. */
