@@ -2,4 +2,4 @@
 export { runBench, type BenchOptions, type BenchRun, type Measurement } from './runner.js';
 export { summarize, resultsTable, cpuTable, type Summary } from './table.js';
 export { BROKER_NAMES, CLUSTER_NAMES, type BrokerName } from './brokers.js';
-export { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from './scenarios.js';
+export { DEFAULT_SCENARIOS, SCENARIO_NAMES, SCENARIOS, type ScenarioName } from './scenarios.js';

@@ -1,6 +1,6 @@
 // npm run bench: Skynet MQTT side by side with Mosquitto, Aedes and a null broker.
 //   --rounds N            rounds (default 3); each round starts every broker fresh
-//   --only p2p,fanout     scenarios (default: all)
+//   --only p2p,fanout     scenarios (default: all but retained_1m)
 //   --brokers a,b         brokers (default: skynet,mosquitto,aedes,null); skynet+admin is skynet with
 //                         /metrics scraped every second; skynet@redis, skynet@amqp, ...
 //                         are two Skynet instances on that backend, publishers on one, subscribers
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { BROKER_NAMES, CLUSTER_NAMES, SCRAPED_SKYNET, type BrokerName } from './brokers.js';
 import { describeMachine } from './machine.js';
 import { runBench } from './runner.js';
-import { SCENARIOS, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
+import { DEFAULT_SCENARIOS, SCENARIOS, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 import { LEGEND, cpuTable, resultsTable, summarize } from './table.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -47,12 +47,12 @@ async function main(): Promise<void> {
     console.log(`clusters (two instances, publishers on the first, subscribers on the second): ${CLUSTER_NAMES.join(', ')}`);
     console.log(`${SCRAPED_SKYNET}: skynet with its admin listener, /metrics scraped every second (what metrics cost)`);
     console.log('  cross-instance figures: npm run bench -- --brokers mosquitto,skynet,' + CLUSTER_NAMES.join(',') + ' --only p2p,qos1');
-    console.log(`scenarios: ${SCENARIO_NAMES.map((n) => `\n  ${n.padEnd(8)} ${SCENARIOS[n].description}`).join('')}`);
+    console.log(`scenarios: ${SCENARIO_NAMES.map((n) => `\n  ${n.padEnd(11)} ${SCENARIOS[n].description}`).join('')}`);
     return;
   }
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
-  const scenarios: ScenarioName[] = listOf('only', values.only, SCENARIO_NAMES);
+  const scenarios: ScenarioName[] = listOf('only', values.only, SCENARIO_NAMES, DEFAULT_SCENARIOS);
   const brokers: BrokerName[] = listOf<BrokerName>('brokers', values.brokers, [...BROKER_NAMES, SCRAPED_SKYNET, ...CLUSTER_NAMES], BROKER_NAMES);
   const scale = values.quick ? 0.1 : 1;
 

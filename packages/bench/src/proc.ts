@@ -61,3 +61,8 @@ export function sumOver(pids: readonly number[], read: (pid: number) => number |
   }
   return total;
 }
+
+/** (after − before) ÷ count: the broker's memory per item added; NaN when a reading is missing. */
+export function rssPer(before: number | undefined, after: number | undefined, count: number): number {
+  return before !== undefined && after !== undefined ? (after - before) / Math.max(1, count) : Number.NaN;
+}

@@ -111,6 +111,7 @@ async function measureAll(
 ): Promise<void> {
   for (const name of scenarios) {
     for (const b of running) {
+      if (SCENARIOS[name].unsupported?.includes(b.name)) continue;
       const m = await measure(round, b, name, context(b, ''), opts);
       into.push(m);
       opts.log(describe(m));
@@ -169,7 +170,7 @@ function describe(m: Measurement): string {
   const r = (v: number | undefined): string => (v === undefined ? '?' : String(Math.round(v)));
   const cpu = `gen ${r(m.generatorCpuPct)}% broker ${r(m.brokerCpuPct)}% other ${r(m.otherCpuPct)}%`;
   const validity = m.valid ? `loss ${m.loss} dups ${m.duplicates}` : `INVALID: ${m.invalidReason}`;
-  return `round ${m.round} ${m.scenario.padEnd(7)} ${m.broker.padEnd(9)} ${figures} | ${cpu} | ${validity}`;
+  return `round ${m.round} ${m.scenario.padEnd(11)} ${m.broker.padEnd(9)} ${figures} | ${cpu} | ${validity}`;
 }
 
 function message(err: unknown): string {

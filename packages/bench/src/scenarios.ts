@@ -5,9 +5,14 @@ import { runQos0Flow } from './generator/flow-qos0.js';
 import { runWindowedFlow } from './generator/flow-windowed.js';
 import { runLatency } from './generator/latency.js';
 import type { Outcome, RunContext } from './generator/outcome.js';
+import { runRetained } from './generator/retained.js';
+import { runRoutes } from './generator/routes.js';
+import type { BrokerName } from './brokers.js';
 
-export const SCENARIO_NAMES = ['conns', 'p2p', 'fanin', 'fanout', 'qos1', 'qos2', 'latency'] as const;
+export const SCENARIO_NAMES = ['conns', 'p2p', 'fanin', 'fanout', 'qos1', 'qos2', 'latency', 'p2p_16k', 'retained', 'retained_q1', 'routes', 'retained_1m'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+/** What `npm run bench` runs without --only: all but the 1,000,000 retained messages (a minute or more per broker). */
+export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((name) => name !== 'retained_1m');
 
 export const PAYLOAD = 64;
 
@@ -15,6 +20,8 @@ export interface Scenario {
   readonly name: ScenarioName;
   readonly description: string;
   readonly qos: 0 | 1 | 2;
+  /** Brokers that cannot run it: the null broker neither matches topics nor keeps retained messages. */
+  readonly unsupported?: readonly BrokerName[];
   run(ctx: RunContext, scale: number): Promise<Outcome>;
 }
 
@@ -63,6 +70,41 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
     qos: 0,
     run: (ctx, s) => runLatency(ctx, { rate: 5000, seconds: s < 1 ? 1 : 3, warmupSeconds: 0.5, payload: PAYLOAD, idleMs: 2000 }),
   },
+  p2p_16k: {
+    name: 'p2p_16k',
+    description: '1 → 1 QoS 0, 50k messages of 16 KB pipelined',
+    qos: 0,
+    run: (ctx, s) => runQos0Flow(ctx, { publishers: 1, subscribers: 1, messages: n(50_000, s), payload: 16 * 1024, idleMs: 3000 }),
+  },
+  retained: {
+    name: 'retained',
+    description: '100k retained messages stored, then replayed to a new subscriber to prefix/# at QoS 0',
+    qos: 0,
+    unsupported: ['null'],
+    run: (ctx, s) => runRetained(ctx, { messages: n(100_000, s), qos: 0, payload: PAYLOAD, window: 500, holdMs: 500, idleMs: 5000 }),
+  },
+  retained_q1: {
+    name: 'retained_q1',
+    description: 'the same at QoS 1 (stored at QoS 1, subscribed at QoS 1)',
+    qos: 1,
+    unsupported: ['null'],
+    run: (ctx, s) => runRetained(ctx, { messages: n(100_000, s), qos: 1, payload: PAYLOAD, window: 500, holdMs: 500, idleMs: 5000 }),
+  },
+  routes: {
+    name: 'routes',
+    description: '2,000 subscribers × 50 filters (exact, +, #), 200k messages to random topics matching one filter each',
+    qos: 0,
+    unsupported: ['null'],
+    run: (ctx, s) =>
+      runRoutes(ctx, { subscribers: n(2_000, s), filters: 50, messages: n(200_000, s), payload: PAYLOAD, concurrency: 64, holdMs: 1000, idleMs: 5000 }),
+  },
+  retained_1m: {
+    name: 'retained_1m',
+    description: '1,000,000 retained messages replayed at QoS 1 (only with --only)',
+    qos: 1,
+    unsupported: ['null'],
+    run: (ctx, s) => runRetained(ctx, { messages: n(1_000_000, s), qos: 1, payload: PAYLOAD, window: 500, holdMs: 1000, idleMs: 10_000 }),
+  },
 };
 
 /** Why a run does not count, or undefined if it does. */
@@ -70,7 +112,8 @@ export function invalidReason(scenario: Scenario, o: Outcome): string | undefine
   if (o.error !== undefined) return o.error;
   const loss = o.expected - o.received;
   if (scenario.name === 'conns') return undefined;
-  if (scenario.qos > 0 && loss > 0) return `lost ${loss} of ${o.expected} QoS ${scenario.qos} messages`;
+  // Every retained message must be replayed, whatever the QoS.
+  if ((scenario.qos > 0 || scenario.name === 'retained') && loss > 0) return `lost ${loss} of ${o.expected} QoS ${scenario.qos} messages`;
   // At most once (QoS 0) and exactly once (QoS 2) forbid duplicates; QoS 1 allows them.
   if (scenario.qos !== 1 && o.duplicates > 0) return `${o.duplicates} duplicates`;
   return undefined;

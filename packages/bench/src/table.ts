@@ -33,8 +33,19 @@ const ROWS: readonly Row[] = [
   { scenario: 'qos2', label: 'msg/s', lowerIsBetter: false, value: metric('msgsPerS') },
   { scenario: 'latency', label: 'p50 µs', lowerIsBetter: true, value: metric('p50Us') },
   { scenario: 'latency', label: 'p99 µs', lowerIsBetter: true, value: metric('p99Us') },
+  { scenario: 'latency', label: 'p99.9 µs', lowerIsBetter: true, value: metric('p999Us') },
   { scenario: 'conns', label: 'conn/s', lowerIsBetter: false, value: metric('connsPerS') },
   { scenario: 'conns', label: 'RSS per idle conn, B', lowerIsBetter: true, value: metric('rssPerConnB') },
+  { scenario: 'p2p_16k', label: 'MB/s of payload', lowerIsBetter: false, value: metric('payloadMBPerS') },
+  { scenario: 'retained', label: 'retained msg/s replayed', lowerIsBetter: false, value: metric('retainedMsgsPerS') },
+  { scenario: 'retained', label: 'RSS per retained msg, B', lowerIsBetter: true, value: metric('rssPerRetainedB') },
+  { scenario: 'retained_q1', label: 'retained msg/s replayed', lowerIsBetter: false, value: metric('retainedMsgsPerS') },
+  { scenario: 'retained_q1', label: 'RSS per retained msg, B', lowerIsBetter: true, value: metric('rssPerRetainedB') },
+  { scenario: 'retained_1m', label: 'retained msg/s replayed', lowerIsBetter: false, value: metric('retainedMsgsPerS') },
+  { scenario: 'retained_1m', label: 'RSS per retained msg, B', lowerIsBetter: true, value: metric('rssPerRetainedB') },
+  { scenario: 'routes', label: 'msg/s', lowerIsBetter: false, value: metric('msgsPerS') },
+  { scenario: 'routes', label: 'subscriptions/s', lowerIsBetter: false, value: metric('subsPerS') },
+  { scenario: 'routes', label: 'RSS per subscription, B', lowerIsBetter: true, value: metric('rssPerSubB') },
 ];
 
 export interface Summary {

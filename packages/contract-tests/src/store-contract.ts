@@ -135,6 +135,32 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         assert.deepEqual(topics(await store.matchRetained(['bulk/+/1234', 'other/199'])), ['bulk/14/1234', 'other/199']);
       });
 
+      test('are read a page at a time: every match once, pages within their size, a walk ended early', async () => {
+        const writes: Promise<boolean>[] = [];
+        for (let i = 0; i < 300; i++) writes.push(store.storeRetained(message(`page/${i % 3}/${i}`, `v${i}`, 1, true)));
+        writes.push(store.storeRetained(message('page', 'parent', 0, true)), store.storeRetained(message('aside/1', 'aside', 0, true)));
+        await Promise.all(writes);
+        const read = async (filters: string[], pageSize: number): Promise<string[]> => {
+          const seen: string[] = [];
+          for await (const page of store.retainedPages(filters, pageSize)) {
+            assert.ok(page.length > 0 && page.length <= pageSize, `a page of ${page.length} for a page size of ${pageSize}`);
+            for (const m of page) seen.push(m.topic);
+          }
+          return seen.sort();
+        };
+        const all = topics(await store.matchRetained(['page/#']));
+        assert.equal(all.length, 301);
+        assert.deepEqual(await read(['page/#'], 7), all);
+        // Overlapping filters, an exact one among them: each message once.
+        assert.deepEqual(await read(['page/#', 'page/1/1', '+/2/+', 'page'], 16), all);
+        assert.deepEqual(await read(['page/2/+', 'aside/1'], 1), topics(await store.matchRetained(['page/2/+', 'aside/1'])));
+        assert.deepEqual(await read(['nothing/#'], 5), []);
+        const walk = store.retainedPages(['page/#'], 10);
+        assert.equal(((await walk.next()).value as Message[]).length, 10);
+        await walk.return(undefined);
+        assert.equal((await walk.next()).done, true);
+      });
+
       test('are counted by topic, replacements and deletions included', async () => {
         assert.equal(await store.countRetained(), 0);
         for (const t of ['count/a', 'count/b', 'count/c']) assert.equal(await store.storeRetained(message(t, 'v', 0, true)), true);

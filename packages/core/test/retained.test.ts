@@ -1,7 +1,7 @@
 /** Retained messages: storage per topic, replacement, deletion, the RETAIN flag, QoS. */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { flush, harness, waitFor } from './helpers.js';
+import { flush, harness, payloads, sleep, waitFor } from './helpers.js';
 
 describe('retained messages', () => {
   test('a new subscriber gets the last retained message of each matching topic, with RETAIN=1, wildcards included', async (t) => {
@@ -114,4 +114,57 @@ describe('retained messages', () => {
     await raw.ping();
     assert.deepEqual(raw.pending('publish'), []);
   });
+
+  test('a subscription matching 20,000 retained messages receives every one at QoS 0 and 1, past a maxQueuedMessages of 10', async (t) => {
+    // The replay is paced from the retained index as the socket drains, not copied into the queue.
+    const h = await harness(t, { maxQueuedMessages: 10 });
+    const count = 20_000;
+    for (let i = 0; i < count; i += 1_000) {
+      const writes: Promise<unknown>[] = [];
+      for (let j = i; j < i + 1_000; j++) writes.push(h.server.publish({ topic: `many/${j % 100}/${j}`, payload: String(j), qos: 1, retain: true }));
+      await Promise.all(writes);
+    }
+    const subscribers = await Promise.all([
+      h.subscriber({ 'many/#': 0 }),
+      h.subscriber({ 'many/#': 1 }),
+      h.subscriber({ 'many/#': 1 }, { clean: false, clientId: 'replay-durable' }),
+    ]);
+    // Live traffic flows while the replay runs.
+    await h.server.publish({ topic: 'many/live', payload: 'live', qos: 1 });
+    for (const [i, sub] of subscribers.entries()) {
+      await waitFor(() => sub.messages.length === count + 1, `all ${count} retained messages and the live one (subscriber ${i})`, 120_000);
+      const retained = sub.messages.filter((m) => m.retain);
+      assert.equal(new Set(retained.map((m) => m.topic)).size, count, 'each retained topic once');
+      assert.ok(retained.every((m) => m.payload.toString() === m.topic.split('/')[2]));
+      assert.ok(retained.every((m) => m.qos === (i === 0 ? 0 : 1)), 'at the granted QoS');
+      assert.deepEqual(payloads({ ...sub, messages: sub.messages.filter((m) => !m.retain) }), ['live']);
+    }
+    assert.equal(h.server.stats.dropped, 0, 'nothing dropped');
+  });
+
+  test('a retained replay holds at most a page and the socket\'s high-water mark while the client does not read', async (t) => {
+    const h = await harness(t, { maxQueuedMessages: 10 });
+    const count = 5_000;
+    const payload = Buffer.alloc(1024, 'r');
+    await Promise.all(Array.from({ length: count }, (_, i) => h.server.publish({ topic: `slow/${i}`, payload, retain: true })));
+    const raw = await h.connectRaw({ clientId: 'slow-reader' });
+    const broker = h.server.clients['slow-reader']!;
+    let peak = 0;
+    let sampling = true;
+    const sample = (): void => {
+      peak = Math.max(peak, broker.stream.writableLength);
+      if (sampling) setImmediate(sample);
+    };
+    sample();
+    raw.socket.pause();
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'slow/#', qos: 0 }] });
+    await sleep(300);
+    raw.socket.resume();
+    await waitFor(() => raw.pending('publish').length === count, `all ${count} retained messages`, 60_000);
+    sampling = false;
+    assert.ok(peak <= 64 * 1024 + 2 * payload.length, `at most 64 KB unsent in the broker, saw ${peak}`);
+    assert.equal(broker.outbound.waitingCount, 0);
+    assert.equal(h.server.stats.dropped, 0);
+  });
 });
+

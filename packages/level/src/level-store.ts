@@ -3,6 +3,7 @@ import {
   type AdapterLogger,
   type EnqueueResult,
   RemovedIds,
+  pagesOf,
   RetainedIndex,
   SessionIndex,
   type ClientSubscription,
@@ -500,6 +501,10 @@ export class LevelStore implements Store {
   /** The database is open: there is no server to be away. */
   async ping(): Promise<void> {
     if (this.closed) throw new Error('the level store is closed');
+  }
+
+  retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
+    return pagesOf(this.retained.cursor(filters), pageSize, (topics) => this.removeExpiredRetained(topics));
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {

@@ -34,6 +34,8 @@ type Keyed = Document & { _id: string };
 const newGeneration = (): string => randomBytes(8).toString('hex');
 /** Sessions looked at per round of sweepExpired. */
 const SWEEP_BATCH = 500;
+/** Retained documents read per query by matchRetained. */
+const RETAINED_PAGE = 1_000;
 const OBJECT_ID = /^[0-9a-f]{24}$/;
 
 /**
@@ -152,19 +154,33 @@ export class MongoStore implements Store {
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {
-    if (filters.length === 0) return [];
-    const docs = await this.call(() => this.retained.find(Q.retainedSelector(filters)).toArray());
     const found: Message[] = [];
-    const expired: string[] = [];
-    const now = Date.now();
-    for (const doc of docs) {
-      const message = messageFromDocument(doc);
-      if (!filters.some((filter) => topicMatches(filter, message.topic))) continue;
-      if (Q.retainedExpired(doc, now)) expired.push(message.topic);
-      else found.push(message);
-    }
-    if (expired.length > 0) await this.call(() => this.retained.deleteMany(Q.expiredRetainedSelector(now, expired)));
+    for await (const page of this.retainedPages(filters, RETAINED_PAGE)) for (const message of page) found.push(message);
     return found;
+  }
+
+  /** Read in topic order, each page after the last topic of the one before (retainedPageSelector). */
+  async *retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
+    if (filters.length === 0) return;
+    let after: string | undefined;
+    for (;;) {
+      const selector = Q.retainedPageSelector(filters, after);
+      const docs = await this.call(() => this.retained.find(selector).sort({ _id: 1 }).limit(pageSize).toArray());
+      if (docs.length === 0) return;
+      after = docs[docs.length - 1]!._id;
+      const found: Message[] = [];
+      const expired: string[] = [];
+      const now = Date.now();
+      for (const doc of docs) {
+        const message = messageFromDocument(doc);
+        if (!filters.some((filter) => topicMatches(filter, message.topic))) continue;
+        if (Q.retainedExpired(doc, now)) expired.push(message.topic);
+        else found.push(message);
+      }
+      if (expired.length > 0) await this.call(() => this.retained.deleteMany(Q.expiredRetainedSelector(now, expired)));
+      if (found.length > 0) yield found;
+      if (docs.length < pageSize) return;
+    }
   }
 
   // Sessions and subscriptions ----------------------------------------------------------------

@@ -73,6 +73,16 @@ export function retainedSelector(filters: readonly string[]): Document {
 }
 
 /**
+ * The `retained` query for the page of `filters` after the topic `after` (retainedSelector, read
+ * in `_id` order): each page starts where the last ended, so no server cursor stays open while a
+ * slow subscriber drains.
+ */
+export function retainedPageSelector(filters: readonly string[], after?: string): Document {
+  const selector = retainedSelector(filters);
+  return after === undefined ? selector : { $and: [selector, { _id: { $gt: after } }] };
+}
+
+/**
  * Retained messages whose Message Expiry Interval ran out at `now` (`expires`, ms since the epoch,
  * the brokers' clock), of `topics` when given: what matchRetained and sweepExpired remove. A
  * message stored since with a later expiry, or none, is not selected. [MQTT-3.3.2-5]

@@ -130,6 +130,11 @@ describe('retained lookup', () => {
     assert.deepEqual(Q.retainedSelector([]), { _id: { $in: [] } });
     assert.deepEqual(Q.retainedSelector(['a', 'b']), { _id: { $in: ['a', 'b'] } });
   });
+
+  test('a page of retained messages starts after the last topic of the page before', () => {
+    assert.deepEqual(Q.retainedPageSelector(['a/#']), Q.retainedSelector(['a/#']));
+    assert.deepEqual(Q.retainedPageSelector(['a/#', 'b'], 'a/k'), { $and: [Q.retainedSelector(['a/#', 'b']), { _id: { $gt: 'a/k' } }] });
+  });
 });
 
 describe('update pipelines', () => {

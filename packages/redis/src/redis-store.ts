@@ -156,18 +156,26 @@ export class RedisStore implements Store {
     return this.health.ping();
   }
 
+  async matchRetained(filters: readonly string[]): Promise<Message[]> {
+    const found: Message[] = [];
+    for await (const page of this.retainedPages(filters, HMGET_CHUNK)) for (const message of page) found.push(message);
+    return found;
+  }
+
   /**
    * Exact filters are read directly. A wildcard filter reads the topics under its first level
-   * (or under every non-$ first level when it starts with a wildcard), matches them here, then
-   * reads the messages: cost follows the topics sharing the filter's first level.
+   * (or under every non-$ first level when it starts with a wildcard), one first level at a time,
+   * matches them here, then reads their messages a page at a time: between pages the walk holds
+   * the topic names of one first level, never the messages. Cost follows the topics sharing the
+   * filter's first level.
    */
-  async matchRetained(filters: readonly string[]): Promise<Message[]> {
-    const wanted = new Set<string>();
+  async *retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
+    const exact = new Set<string>();
     const byLevel = new Map<string, string[]>();
     const topLevelWildcards: string[] = [];
     for (const filter of filters) {
       if (!isWildcard(filter)) {
-        wanted.add(filter);
+        exact.add(filter);
         continue;
       }
       const first = filter.split('/')[0]!;
@@ -180,36 +188,34 @@ export class RedisStore implements Store {
         byLevel.set(level, [...(byLevel.get(level) ?? []), ...topLevelWildcards]);
       }
     }
-    if (byLevel.size > 0) {
-      const levels = [...byLevel.keys()];
-      const pipeline = this.client.pipeline();
-      for (const level of levels) pipeline.smembers(this.keys.retainedByLevel(level));
-      const replies = (await pipeline.exec()) ?? [];
-      levels.forEach((level, i) => {
-        const [error, members] = replies[i] ?? [null, []];
-        if (error) throw error;
-        const levelFilters = byLevel.get(level)!;
-        for (const topic of asStrings(members)) {
-          if (levelFilters.some((filter) => topicMatches(filter, topic))) wanted.add(topic);
-        }
-      });
+    yield* this.retainedOf([...exact], pageSize);
+    for (const [level, levelFilters] of byLevel) {
+      const topics: string[] = [];
+      for (const topic of await this.client.smembers(this.keys.retainedByLevel(level))) {
+        // A topic an exact filter names was read already.
+        if (!exact.has(topic) && levelFilters.some((filter) => topicMatches(filter, topic))) topics.push(topic);
+      }
+      yield* this.retainedOf(topics, pageSize);
     }
-    const topics = [...wanted];
-    const found: Message[] = [];
-    const expired: string[] = [];
-    const now = Date.now();
-    for (let i = 0; i < topics.length; i += HMGET_CHUNK) {
-      const values = await this.client.hmgetBuffer(this.keys.retained, ...topics.slice(i, i + HMGET_CHUNK));
+  }
+
+  /** The retained messages of `topics`, a page at a time; expired ones are removed, not given. [MQTT-3.3.2-5] */
+  private async *retainedOf(topics: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
+    const chunk = Math.max(1, Math.min(pageSize, HMGET_CHUNK));
+    for (let i = 0; i < topics.length; i += chunk) {
+      const values = await this.client.hmgetBuffer(this.keys.retained, ...topics.slice(i, i + chunk));
+      const found: Message[] = [];
+      const expired: string[] = [];
+      const now = Date.now();
       for (const value of values) {
         if (!value) continue;
         const message = decodeMessage(value);
-        // [MQTT-3.3.2-5] an expired retained message is not sent, and goes.
         if (message.expiresAt !== undefined && message.expiresAt <= now) expired.push(message.topic);
         else found.push(message);
       }
+      if (expired.length > 0) await this.run(S.REMOVE_EXPIRED_RETAINED, this.keys.retained, [now, ...expired]);
+      if (found.length > 0) yield found;
     }
-    if (expired.length > 0) await this.run(S.REMOVE_EXPIRED_RETAINED, this.keys.retained, [now, ...expired]);
-    return found;
   }
 
   // Sessions and subscriptions ----------------------------------------------------------------

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RawClient, closeAll, firstError } from './client.js';
 import { Completion } from './completion.js';
 import type { Outcome, RunContext } from './outcome.js';
-import { readRssBytes, sumOver } from '../proc.js';
+import { readRssBytes, rssPer, sumOver } from '../proc.js';
 
 export interface ConnsRun {
   readonly connections: number;
@@ -43,7 +43,6 @@ export async function runConns(ctx: RunContext, run: ConnsRun): Promise<Outcome>
     const ending = await completion.ended;
     await sleep(run.holdMs);
     const rssAfter = sumOver(ctx.brokerPids, readRssBytes);
-    const rssPerConn = rssBefore !== undefined && rssAfter !== undefined ? (rssAfter - rssBefore) / Math.max(1, ready) : Number.NaN;
     return {
       expected: run.connections,
       received: ready,
@@ -55,7 +54,7 @@ export async function runConns(ctx: RunContext, run: ConnsRun): Promise<Outcome>
       window: completion.window!,
       metrics: {
         connsPerS: ready / completion.activeSeconds,
-        rssPerConnB: rssPerConn,
+        rssPerConnB: rssPer(rssBefore, rssAfter, ready),
         rssBeforeB: rssBefore ?? Number.NaN,
         rssAfterB: rssAfter ?? Number.NaN,
       },

@@ -87,3 +87,36 @@ export function publishBatch(topic: string, qos: QoS, payloadSize: number, first
   }
   return { frames, frameLength, count, payloadOffset };
 }
+
+/**
+ * One PUBLISH of `topic` whose payload carries `seq` (MIN_PAYLOAD bytes at least), or with an
+ * empty payload when `payloadSize` is 0 (what clears a retained message). Encoded by hand: the
+ * retained and routes scenarios build hundreds of thousands of frames with different topics.
+ */
+export function publishFrame(topic: string, qos: QoS, retain: boolean, id: number, payloadSize: number, seq: number): Buffer {
+  if (payloadSize !== 0 && payloadSize < MIN_PAYLOAD) throw new Error(`payload must be 0 or at least ${MIN_PAYLOAD} bytes`);
+  const topicLength = Buffer.byteLength(topic);
+  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + payloadSize;
+  let lengthBytes = 1;
+  for (let r = remaining; r >= 128; r = Math.floor(r / 128)) lengthBytes++;
+  const frame = Buffer.alloc(1 + lengthBytes + remaining, 0x61);
+  frame[0] = (PacketType.Publish << 4) | (qos << 1) | (retain ? 1 : 0);
+  let at = 1;
+  for (let r = remaining; ; ) {
+    const digit = r % 128;
+    r = Math.floor(r / 128);
+    frame[at++] = r > 0 ? digit | 0x80 : digit;
+    if (r === 0) break;
+  }
+  frame.writeUInt16BE(topicLength, at);
+  at += 2 + frame.write(topic, at + 2);
+  if (qos > 0) {
+    frame.writeUInt16BE(id, at);
+    at += 2;
+  }
+  if (payloadSize > 0) {
+    frame.writeUInt32LE(seq, at + SEQ_OFFSET);
+    frame.writeDoubleLE(0, at + STAMP_OFFSET);
+  }
+  return frame;
+}

@@ -96,6 +96,7 @@ export async function runLatency(ctx: RunContext, run: LatencyRun): Promise<Outc
       metrics: {
         p50Us: us(percentileSorted(sorted, 50)),
         p99Us: us(percentileSorted(sorted, 99)),
+        p999Us: us(percentileSorted(sorted, 99.9)),
         maxUs: us(sorted[sorted.length - 1]),
         msgsPerS: measured.length / completion.activeSeconds,
       },

@@ -1,9 +1,10 @@
 import type { DropReason } from '../sys/broker-stats.js';
 import type { PutOutgoingResult } from '../store/store.js';
-import type { Message, OutgoingPacket, QoS, QueuedMessage } from '../types.js';
+import type { Message, OutgoingPacket, QoS, QueuedMessage, Subscription } from '../types.js';
 import { messageCost } from './byte-budget.js';
 import type { Client } from './client.js';
 import { encodePublish, encodeSharedQos0 } from './encoder.js';
+import { RetainedReplay } from './retained-replay.js';
 
 /**
  * What an acknowledgement from the client means for the packet it names: it moved the delivery on,
@@ -60,6 +61,8 @@ export class OutboundQueue {
   private window: number;
   /** The shared subscription of each packet in flight that came through one; made on first use. */
   private sharedInflight: Map<number, string> | null = null;
+  /** Retained messages being replayed to new subscriptions, one SUBSCRIBE after another; made on first use. */
+  private replays: RetainedReplay[] | null = null;
 
   constructor(private readonly client: Client) {
     this.window = client.server.settings.maxInflightMessages;
@@ -155,6 +158,26 @@ export class OutboundQueue {
       this.send(next.message, next.qos, next.retain, next.group);
     }
     this.refill();
+    this.replay();
+  }
+
+  /** Replays the retained messages `subscriptions` match (RetainedReplay), after those of earlier ones. */
+  replayRetained(subscriptions: readonly Subscription[]): void {
+    (this.replays ??= []).push(new RetainedReplay(this.client, subscriptions));
+    this.replay();
+  }
+
+  /** @internal a retained message of a replay, which checked the socket and the window (hasRoom). */
+  sendRetained(message: Message, qos: QoS): void {
+    this.send(message, qos, true);
+  }
+
+  private replay(): void {
+    const replays = this.replays;
+    while (replays && replays.length > 0 && this.client.connected) {
+      if (!replays[0]!.pump()) return;
+      replays.shift();
+    }
   }
 
   /**
@@ -244,7 +267,7 @@ export class OutboundQueue {
   }
 
   /** Whether `message` may go in flight: within both windows, or alone when larger than the byte window. */
-  private hasRoom(message: Message): boolean {
+  hasRoom(message: Message): boolean {
     const count = this.inflight?.size ?? 0;
     return count < this.window && (count === 0 || this.inflightBytes + messageCost(message) <= this.client.server.settings.maxInflightBytes);
   }
@@ -441,6 +464,8 @@ export class OutboundQueue {
     for (const entry of this.waiting) this.client.server.queuedBytes.release(entry.cost);
     this.waiting = [];
     this.waitingBytes = 0;
+    if (this.replays) for (const replay of this.replays) replay.stop();
+    this.replays = null;
   }
 }
 

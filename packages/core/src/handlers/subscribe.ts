@@ -4,8 +4,8 @@ import { ProtocolViolation, Reason, refusalCode } from '../connection/reason-cod
 import { callHook, type SubscriptionRequest } from '../hooks.js';
 import { clientMaySubscribe } from '../sys/topic-access.js';
 import { isSharedFilter, matchingFilter, sharedFilterError } from '../topics/shared-filter.js';
-import { topicFilterError, topicLevelsError, topicMatches } from '../topics/validate.js';
-import type { Message, QoS, Subscription } from '../types.js';
+import { topicFilterError, topicLevelsError } from '../topics/validate.js';
+import type { QoS, Subscription } from '../types.js';
 
 /**
  * SUBSCRIBE: each filter is validated and authorized on its own; SUBACK carries a code per filter
@@ -99,24 +99,7 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
   // did not exist [MQTT-3.3.1-10], 2 never [MQTT-3.3.1-11]. Never for a shared subscription: they
   // go to a new Non-shared Subscription (section 3.3.1.3); a group would get them once per member.
   const wanting = accepted.filter(({ topic, rh }) => !isSharedFilter(topic) && (rh === undefined || rh === 0 || (rh === 1 && !existed.has(topic))));
-  if (wanting.length === 0) return;
-  const retained = await server.store.matchRetained(wanting.map((s) => s.topic));
-  for (const message of retained) {
-    if (!server.sysAccess.mayRead(client, message.topic)) continue;
-    // One delivery per message, at the highest QoS among the new filters it matches, with their identifiers.
-    let qos = 0;
-    let ids: number[] | undefined;
-    for (const s of wanting) {
-      if (!topicMatches(s.topic, message.topic)) continue;
-      if (s.qos > qos) qos = s.qos;
-      if (s.subscriptionIdentifier !== undefined) (ids ??= []).push(s.subscriptionIdentifier);
-    }
-    // [MQTT-3.3.1-8] retain set on these, whatever Retain As Published says.
-    // A new id: sent again on a later SUBSCRIBE, it must not pass for a late copy of this one (Store.enqueue).
-    const copy: Message = { ...message, id: server.messageIds.next() };
-    if (ids) copy.subscriptionIdentifiers = ids;
-    client.deliver(copy, qos as QoS, true);
-  }
+  if (wanting.length > 0) client.outbound.replayRetained(wanting);
 }
 
 /** A subscription with only the MQTT 5 options that differ from the defaults, so that a plain one stays plain. */

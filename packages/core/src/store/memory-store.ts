@@ -1,6 +1,6 @@
 import { ByteBudget, messageCost } from '../connection/byte-budget.js';
 import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
-import { RetainedIndex } from '../topics/retained-index.js';
+import { pagesOf, RetainedIndex } from '../topics/retained-index.js';
 import { RecordTable } from './record-table.js';
 import { RemovedIds } from './removed-ids.js';
 import { SessionIndex, type SessionRecord } from './session-index.js';
@@ -70,6 +70,12 @@ export class MemoryStore implements Store {
 
   async countOfflineSessions(): Promise<number> {
     return this.sessions.countOffline();
+  }
+
+  retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
+    return pagesOf(this.retained.cursor(filters), pageSize, (topics) => {
+      for (const topic of topics) this.retained.remove(topic);
+    });
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {

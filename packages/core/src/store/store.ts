@@ -23,6 +23,13 @@ export interface Store {
    * those whose `expiresAt` has passed: those are removed (MQTT 5 Message Expiry Interval).
    */
   matchRetained(filters: readonly string[]): Promise<Message[]>;
+  /**
+   * The messages matchRetained gives, read a page of at most `pageSize` (never an empty one) each
+   * time the caller asks for the next: a subscription matching millions of retained messages is
+   * replayed as its socket drains, never held whole in memory. Each matching message comes once;
+   * those stored or deleted during the walk may or may not. `return()` ends a walk early.
+   */
+  retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined>;
 
   // Durable sessions and their subscriptions -------------------------------------------------
   /** The stored subscriptions of a durable session, or null when no session is stored. */

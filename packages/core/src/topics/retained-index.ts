@@ -5,12 +5,13 @@ import type { Message } from '../types.js';
  * it can match instead of scanning every retained topic.
  */
 interface Node {
-  children: Map<string, Node>;
-  message?: Message;
+  /** Made with the first child: most nodes are leaves, and an empty Map costs more than the node. */
+  children: Map<string, Node> | null;
+  message: Message | null;
 }
 
 export class RetainedIndex {
-  private readonly root: Node = { children: new Map() };
+  private readonly root: Node = { children: new Map(), message: null };
   private count = 0;
   /** When each retained message with a Message Expiry Interval expires, by topic. */
   private readonly expiring = new Map<string, number>();
@@ -24,10 +25,10 @@ export class RetainedIndex {
   has(topic: string): boolean {
     let node: Node | undefined = this.root;
     for (const level of topic.split('/')) {
-      node = node.children.get(level);
+      node = node.children?.get(level);
       if (!node) return false;
     }
-    return node.message !== undefined;
+    return node.message !== null;
   }
 
   /** Stores the message, or deletes the topic's message when the payload is empty. */
@@ -39,15 +40,16 @@ export class RetainedIndex {
     }
     let node = this.root;
     for (const level of levels) {
-      let child = node.children.get(level);
+      const children: Map<string, Node> = (node.children ??= new Map());
+      let child = children.get(level);
       if (!child) {
-        child = { children: new Map() };
-        node.children.set(level, child);
+        child = { children: null, message: null };
+        children.set(level, child);
       }
       node = child;
     }
     if (!node.message) this.count++;
-    node.message = message;
+    node.message = retainedCopy(message);
     if (message.expiresAt === undefined) this.expiring.delete(message.topic);
     else this.expiring.set(message.topic, message.expiresAt);
   }
@@ -73,7 +75,7 @@ export class RetainedIndex {
   private delete(levels: string[]): void {
     const path: Node[] = [this.root];
     for (const level of levels) {
-      const child = path[path.length - 1]!.children.get(level);
+      const child = path[path.length - 1]!.children?.get(level);
       if (!child) return;
       path.push(child);
     }
@@ -81,75 +83,190 @@ export class RetainedIndex {
     if (!last.message) return;
     this.count--;
     this.expiring.delete(last.message.topic);
-    delete last.message;
+    last.message = null;
     for (let i = levels.length; i > 0; i--) {
       const node = path[i]!;
-      if (node.message || node.children.size > 0) break;
-      path[i - 1]!.children.delete(levels[i - 1]!);
+      if (node.message || (node.children !== null && node.children.size > 0)) break;
+      const parent = path[i - 1]!;
+      parent.children!.delete(levels[i - 1]!);
+      if (parent.children!.size === 0 && parent !== this.root) parent.children = null;
     }
   }
 
   /**
-   * Every retained message matching `filter`; [MQTT-4.7.2-1] wildcards skip '$' topics at the top.
-   * Walked without recursion, so a topic of thousands of levels cannot exhaust the call stack.
+   * A walk over the retained messages matching any of `filters`, read a page at a time: a
+   * subscription matching millions of them is replayed as its socket drains, never copied whole.
    */
-  match(filter: string, out: Message[] = []): Message[] {
-    const levels = filter.split('/');
-    const pending: [Node, number][] = [[this.root, 0]];
-    while (pending.length > 0) {
-      const [node, depth] = pending.pop()!;
-      if (depth === levels.length) {
-        if (node.message) out.push(node.message);
-        continue;
-      }
-      const level = levels[depth]!;
-      if (level === '#') {
-        // '#' matches the parent level too. [MQTT-4.7.1-2]
-        if (node.message && depth > 0) out.push(node.message);
-        this.collect(node, depth === 0, out);
-      } else if (level === '+') {
-        for (const [name, child] of node.children) {
-          if (depth === 0 && name.startsWith('$')) continue;
-          pending.push([child, depth + 1]);
-        }
-      } else {
-        const child = node.children.get(level);
-        if (child) pending.push([child, depth + 1]);
-      }
-    }
-    return out;
+  cursor(filters: readonly string[]): RetainedCursor {
+    return new TrieCursor(this.root, filters);
   }
 
   /**
    * The retained messages matching any of `filters`, once each, but those expired at `now`, whose
    * topics are listed apart for the Store to remove. [MQTT-3.3.2-5]
    */
-  matchLive(filters: readonly string[], now = Date.now()): { messages: Message[]; expired: string[] } {
-    const found = new Map<string, Message>();
-    for (const filter of filters) for (const m of this.match(filter)) found.set(m.topic, m);
-    const messages: Message[] = [];
-    const expired: string[] = [];
-    for (const message of found.values()) {
-      if (message.expiresAt !== undefined && message.expiresAt <= now) expired.push(message.topic);
-      else messages.push(message);
-    }
-    return { messages, expired };
-  }
-
-  /** Every message below `node`. */
-  private collect(node: Node, top: boolean, out: Message[]): void {
-    const pending: Node[] = [];
-    for (const [name, child] of node.children) if (!(top && name.startsWith('$'))) pending.push(child);
-    while (pending.length > 0) {
-      const next = pending.pop()!;
-      if (next.message) out.push(next.message);
-      for (const child of next.children.values()) pending.push(child);
-    }
+  matchLive(filters: readonly string[], now = Date.now()): RetainedPage {
+    return this.cursor(filters).next(Infinity, now);
   }
 
   clear(): void {
-    this.root.children.clear();
+    this.root.children = new Map();
     this.count = 0;
     this.expiring.clear();
   }
+}
+
+/**
+ * Store.retainedPages for a Store whose retained messages are in a RetainedIndex: the cursor read
+ * a page at a time, the expired messages it meets removed (`removeExpired`) before the page goes.
+ */
+export async function* pagesOf(cursor: RetainedCursor, pageSize: number, removeExpired: (topics: string[]) => unknown): AsyncGenerator<Message[], void, undefined> {
+  for (;;) {
+    const { messages, expired, done } = cursor.next(pageSize);
+    if (expired.length > 0) await removeExpired(expired);
+    if (messages.length > 0) yield messages;
+    if (done) return;
+  }
+}
+
+/** What a RetainedCursor read: the live messages, and the topics whose message expired. */
+export interface RetainedPage {
+  messages: Message[];
+  expired: string[];
+  /** True once every matching topic was read. */
+  done: boolean;
+}
+
+/** Reads the retained messages matching some filters, a page at a time (RetainedIndex.cursor). */
+export interface RetainedCursor {
+  /** Up to `limit` live messages (and the expired topics met on the way). */
+  next(limit: number, now?: number): RetainedPage;
+}
+
+/** Where a filter is in the walk: its levels, and the index of the one the next level is matched against. */
+interface FilterState {
+  levels: readonly string[];
+  depth: number;
+}
+
+/** A node being walked: its children still to visit, and the filters that may match below it. */
+interface Frame {
+  children: Iterator<[string, Node]> | readonly [string, Node][];
+  at: number;
+  /** Children not visited yet (as many as there were when the frame was made). */
+  left: number;
+  states: readonly FilterState[];
+  top: boolean;
+}
+
+/**
+ * Walks the trie once for all filters (a topic matched by two of them is found once), depth
+ * first and without recursion (a topic of thousands of levels cannot exhaust the call stack),
+ * holding one frame per level: the walk holds no message between pages. Messages stored while it
+ * runs may or may not be found, those deleted before it reaches them are not.
+ * [MQTT-4.7.2-1] wildcards at the first level skip '$' topics.
+ */
+class TrieCursor implements RetainedCursor {
+  private readonly stack: Frame[];
+
+  constructor(root: Node, filters: readonly string[]) {
+    const states = filters.map((filter) => ({ levels: filter.split('/'), depth: 0 }));
+    this.stack = states.length === 0 ? [] : [frameOf(root, states, true)];
+  }
+
+  next(limit: number, now = Date.now()): RetainedPage {
+    const messages: Message[] = [];
+    const expired: string[] = [];
+    const stack = this.stack;
+    while (messages.length < limit && stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      const entry = nextChild(frame);
+      // A frame whose last child is taken goes at once: a chain of levels holds one frame, not one per level.
+      if (!entry || --frame.left === 0) stack.pop();
+      if (!entry) continue;
+      const [name, child] = entry;
+      const states = advance(frame.states, name, frame.top);
+      if (states.length === 0) continue;
+      const message = child.message;
+      if (message && states.some(matchesHere)) {
+        if (message.expiresAt !== undefined && message.expiresAt <= now) expired.push(message.topic);
+        else messages.push(message);
+      }
+      if (child.children !== null && child.children.size > 0 && states.some(goesDeeper)) stack.push(frameOf(child, states, false));
+    }
+    return { messages, expired, done: stack.length === 0 };
+  }
+}
+
+/**
+ * What the index keeps of a message: its own fields, not what deliveries hung on it (a shared
+ * encoding, Mosca's `messageId`), and a payload of its own when it is a small view of a larger
+ * buffer (a socket read), so that a small retained message does not keep a 64 KB read alive.
+ */
+function retainedCopy(message: Message): Message {
+  let payload = message.payload;
+  if (payload.byteLength < payload.buffer.byteLength && payload.byteLength < SHARED_PAYLOAD_KEPT) payload = Buffer.from(payload);
+  const copy: Message = { id: message.id, topic: message.topic, payload, qos: message.qos, retain: message.retain };
+  if (message.properties !== undefined) copy.properties = message.properties;
+  if (message.expiresAt !== undefined) copy.expiresAt = message.expiresAt;
+  return copy;
+}
+
+/** Payloads from this size on are kept as they came: most of the buffer they share is theirs. */
+const SHARED_PAYLOAD_KEPT = 4096;
+
+const NO_CHILDREN: ReadonlyMap<string, Node> = new Map();
+
+/** The frame of `node`: every child when a filter has a wildcard at this level, else only the named ones. */
+function frameOf(node: Node, states: readonly FilterState[], top: boolean): Frame {
+  const children = node.children ?? NO_CHILDREN;
+  if (states.some(({ levels, depth }) => levels[depth] === '+' || levels[depth] === '#')) {
+    return { children: children.entries(), at: 0, left: children.size, states, top };
+  }
+  const named: [string, Node][] = [];
+  for (const { levels, depth } of states) {
+    const name = levels[depth]!;
+    const child = children.get(name);
+    if (child && !named.some(([n]) => n === name)) named.push([name, child]);
+  }
+  return { children: named, at: 0, left: named.length, states, top };
+}
+
+function nextChild(frame: Frame): [string, Node] | undefined {
+  const children = frame.children;
+  if (Array.isArray(children)) return (children as readonly [string, Node][])[frame.at++];
+  const step = (children as Iterator<[string, Node]>).next();
+  return step.done ? undefined : step.value;
+}
+
+/** The filters' states one level down, at the child `name`. */
+function advance(states: readonly FilterState[], name: string, top: boolean): readonly FilterState[] {
+  // Below a '#' of every filter nothing changes: the same states, not a copy per level.
+  if (!top && states.every(matchesAll)) return states;
+  const next: FilterState[] = [];
+  for (const state of states) {
+    const level = state.levels[state.depth];
+    if (level === undefined) continue;
+    if (level === '#' || level === '+') {
+      if (top && name.startsWith('$')) continue;
+      // '#' matches every level below, so its state stays where it is.
+      next.push(level === '#' ? state : { levels: state.levels, depth: state.depth + 1 });
+    } else if (level === name) {
+      next.push({ levels: state.levels, depth: state.depth + 1 });
+    }
+  }
+  return next;
+}
+
+/** Whether the filter matches the node it reached; '#' matches the parent level too. [MQTT-4.7.1-2] */
+function matchesHere({ levels, depth }: FilterState): boolean {
+  return depth === levels.length || levels[depth] === '#';
+}
+
+function matchesAll({ levels, depth }: FilterState): boolean {
+  return levels[depth] === '#';
+}
+
+function goesDeeper({ levels, depth }: FilterState): boolean {
+  return depth < levels.length;
 }
