@@ -69,6 +69,8 @@ export interface Broker extends EventEmitter, HookHost {
    * with publishing (Emitter.publishOnce, Store.sharesIncomingWith): `route` then takes the packet id.
    */
   readonly incomingViaEmitter: boolean;
+  /** How many messages were routed here so far (Client.subscribedAt). */
+  readonly routedCount: number;
   /**
    * Queues a message for a durable session that is not connected to this connection, counting and
    * logging what the Store dropped to make room; if the Store finds the session connected (it came

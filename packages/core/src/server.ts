@@ -37,6 +37,12 @@ import { MessageIds } from './message-ids.js';
 import { TakeoverClock } from './takeover-clock.js';
 import type { ClientSubscription, Message, MessageProperties, PublishedMessage, QoS, Will } from './types.js';
 
+/** Where a message entered: its position in the Emitter (if it has one) and its count here (routedCount). */
+interface RoutePoint {
+  position?: number;
+  entered: number;
+}
+
 /** What `server.publish()` takes: Mosca's packet shape. */
 export interface PublishPacket {
   topic: string;
@@ -96,6 +102,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
 
   closed = false;
   incomingViaEmitter = false;
+  /** Counts the messages routed here (see Client.subscribedAt). */
+  routedCount = 0;
   publishing: Client | null = null;
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
@@ -354,14 +362,15 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const deliveryWrites: Promise<void>[] = [];
     this.publishing = client;
     this.deliveryWrites = deliveryWrites;
-    let emitted: Promise<void>;
+    const entered = ++this.routedCount;
+    let emitted: Promise<number | void>;
     let dispatched: Map<string, boolean> | null = null;
-    let once: Promise<string | null> | null = null;
+    let once: Promise<{ earlier: string | null; position?: number }> | null = null;
     try {
       if (packetId !== undefined && client) {
         this.publishingOnce.set(message, client);
         once = this.emitter.publishOnce!(message, client.id, packetId);
-        emitted = once.then(() => undefined);
+        emitted = once.then(({ position }) => position);
       } else {
         emitted = this.emitter.publish(message);
         // Each shared subscription's member is chosen here, where the message entered. [MQTT-4.8.2-3]
@@ -372,7 +381,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.deliveryWrites = null;
     }
     if (once) {
-      const earlier = await once;
+      const { earlier } = await once;
       if (earlier === null) {
         if (this.shared.active) dispatched = this.shared.dispatch(message, deliveryWrites);
       } else if (earlier === '') {
@@ -389,8 +398,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Which sessions are offline is asked once the Emitter has the message: a session still
       // connected then is let go by its instance only after that instance has read the message
       // (endSession waits for emitter.sync()), so each session gets it one way or the other.
-      await emitted;
-      stored.push(this.queueForOfflineSessions(message, dispatched));
+      const position = await emitted;
+      stored.push(this.queueForOfflineSessions(message, dispatched, undefined, { position: position ?? undefined, entered }));
     }
     await Promise.all([emitted, ...stored, ...deliveryWrites]);
     // Mosca's published hook gates the ack; a failure does not undo a message already routed.
@@ -405,7 +414,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * their subscriptions ask: highest QoS, RETAIN if one keeps it (Retain As Published), every
    * Subscription Identifier. [MQTT-3.3.4-4]
    */
-  private async queueForOfflineSessions(message: Message, dispatched: Map<string, boolean> | null, only?: ReadonlySet<string>): Promise<void> {
+  private async queueForOfflineSessions(message: Message, dispatched: Map<string, boolean> | null, only?: ReadonlySet<string>, route?: RoutePoint): Promise<void> {
     const subscriptions = await this.store.subscriptionsByTopic(message.topic);
     const offline = new Map<string, { qos: QoS; retain: boolean; ids?: number[] }>();
     let shared: ClientSubscription[] | null = null;
@@ -420,7 +429,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       const { clientId, qos, connected, rap, subscriptionIdentifier } = subscription;
       // A dead instance's session may be connected again elsewhere: queued all the same, and that
       // connection told (queueOffline). The Store refuses what the session already had.
-      if (connected && !only) continue;
+      if (connected && !only && !(route && this.connectedSince(subscription, route))) continue;
       const seen = offline.get(clientId) ?? { qos: 0, retain: false };
       if (qos > seen.qos) seen.qos = qos;
       if (rap && message.retain) seen.retain = true;
@@ -440,6 +449,18 @@ export class Server extends EventEmitter implements Broker, Hooks {
     }
     if (shared || dispatched) writes.push(...this.shared.queueUnserved(message, shared ?? [], dispatched));
     await Promise.all(writes);
+  }
+
+  /**
+   * Whether a session found connected became so after the message was routed, and so may have
+   * missed it: marked connected at or after the message's position in the Emitter (its instance
+   * may have read it before it subscribed), or subscribed here after this instance delivered it.
+   */
+  private connectedSince(subscription: ClientSubscription, route: RoutePoint): boolean {
+    const { connectedSince } = subscription;
+    if (route.position !== undefined && connectedSince !== undefined && route.position <= connectedSince) return true;
+    const local = this.clients[subscription.clientId];
+    return local !== undefined && local.subscribedAt >= route.entered;
   }
 
   queueForSessions(message: Message, clientIds: ReadonlySet<string>): Promise<void> {

@@ -96,6 +96,11 @@ export interface ClientSubscription extends Subscription {
   clientId: string;
   /** Whether the session is connected to a broker instance right now. */
   connected: boolean;
+  /**
+   * Stores that know it (Redis): the Emitter's position (Emitter.publish) when the session was
+   * last marked connected. A message published at or before it may have missed that connection.
+   */
+  connectedSince?: number;
 }
 
 /** The will message a client registered with CONNECT; it gets an id each time it is published. */

@@ -112,7 +112,8 @@ export class RedisEmitter implements Emitter {
     return this.health.ping();
   }
 
-  async publish(message: Message): Promise<void> {
+  /** Resolves with the message's number in the stream (`n`). */
+  async publish(message: Message): Promise<number> {
     if (this.closed) throw new Error('Redis emitter: publish after close');
     // Encoded first: a message that cannot be sent (topic too long) is not delivered locally either.
     const data = encodeMessage(message);
@@ -121,7 +122,8 @@ export class RedisEmitter implements Emitter {
     this.deliver(message, writes);
     // The reader skips this entry: its position passes it once these writes are done.
     if (writes.length > 0) this.holdPosition(Promise.all(writes).then(noop));
-    await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, [this.maxLength, this.instanceId, seq, data]);
+    const reply = await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, [this.maxLength, this.instanceId, seq, data]);
+    return Number(Array.isArray(reply) ? reply[1] : reply);
   }
 
   /**
@@ -129,7 +131,7 @@ export class RedisEmitter implements Emitter {
    * prefix) in the step that adds the entry. This instance's handlers get the message once Redis
    * has it, and the call resolves once the Store writes they started are done.
    */
-  async publishOnce(message: Message, clientId: string, packetId: number): Promise<string | null> {
+  async publishOnce(message: Message, clientId: string, packetId: number): Promise<{ earlier: string | null; position?: number }> {
     if (this.closed) throw new Error('Redis emitter: publish after close');
     const data = encodeMessage(message);
     const seq = ++this.seq;
@@ -139,12 +141,12 @@ export class RedisEmitter implements Emitter {
     this.holdPosition(new Promise<void>((resolve) => (done = resolve)));
     try {
       const reply = await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, args);
-      const [added, previous] = Array.isArray(reply) ? reply : [];
-      if (Number(added) !== 1) return String(previous ?? '');
+      const [added, answer] = Array.isArray(reply) ? reply : [];
+      if (Number(added) !== 1) return { earlier: String(answer ?? '') };
       const writes: Promise<void>[] = [];
       this.deliver(message, writes);
       await Promise.all(writes);
-      return null;
+      return { earlier: null, position: Number(answer) };
     } finally {
       done();
     }

@@ -50,18 +50,6 @@ function sameServer(a: Connection, b: Connection): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** A stream entry id, `<ms>-<seq>`, as two numbers. */
-type StreamId = [number, number];
-
-function parseStreamId(id: string): StreamId {
-  const [ms, seq] = id.split('-');
-  return [Number(ms), Number(seq ?? 0)];
-}
-
-function isAfter(a: StreamId, b: StreamId): boolean {
-  return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
-}
-
 /**
  * Message ids a session took (queued ones it read, and those it had in flight) that its queue
  * refuses again (removed:<id>): enough to cover the messages a session gets between the death of
@@ -246,8 +234,10 @@ export class RedisStore implements Store {
   async subscriptionsByTopic(topic: string): Promise<ClientSubscription[]> {
     const flat = asStrings(await this.run(S.SUBSCRIPTIONS_BY_TOPIC, this.keys.subscriptionNodes, [topic]));
     const found: ClientSubscription[] = [];
-    for (let i = 0; i < flat.length; i += 4) {
-      found.push({ ...unpackSubscription(flat[i + 1]!, Number(flat[i + 2])), clientId: flat[i]!, connected: flat[i + 3] === '1' });
+    for (let i = 0; i < flat.length; i += 5) {
+      const subscription: ClientSubscription = { ...unpackSubscription(flat[i + 1]!, Number(flat[i + 2])), clientId: flat[i]!, connected: flat[i + 3] === '1' };
+      if (flat[i + 4]) subscription.connectedSince = Number(flat[i + 4]);
+      found.push(subscription);
     }
     return found;
   }
@@ -379,16 +369,16 @@ export class RedisStore implements Store {
     const claimed: DeadInstances = { instances: (dead ?? []).map(String), wills: [], sessions: [], unfinished: [] };
     for (let i = 0; i + 1 < (wills ?? []).length; i += 2) claimed.wills.push({ clientId: wills![i]!.toString(), will: decodeMessage(wills![i + 1]!) });
     // Each session may lack the entries up to its own bound ('' for all of them).
-    const bounds: { clientId: string; upTo: StreamId | null }[] = [];
+    const bounds: { clientId: string; upTo: number | null }[] = [];
     for (let i = 0; i + 1 < (sessions ?? []).length; i += 2) {
       const upTo = sessions![i + 1]!.toString();
-      bounds.push({ clientId: sessions![i]!.toString(), upTo: upTo === '' ? null : parseStreamId(upTo) });
+      bounds.push({ clientId: sessions![i]!.toString(), upTo: upTo === '' ? null : Number(upTo) });
     }
     claimed.sessions = bounds.map((b) => b.clientId);
     let all: ReadonlySet<string> | null = null;
     for (let i = 0; i + 1 < (messages ?? []).length; i += 2) {
-      const id = parseStreamId(messages![i]!.toString());
-      const lacking = bounds.filter((b) => b.upTo === null || !isAfter(id, b.upTo));
+      const n = Number(messages![i]!.toString());
+      const lacking = bounds.filter((b) => b.upTo === null || n <= b.upTo);
       if (lacking.length === 0) continue;
       try {
         const message = decodeMessage(messages![i + 1]!);

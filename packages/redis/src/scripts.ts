@@ -196,7 +196,7 @@ return redis.call('HGETALL', K('sub', id))
  * ('expiry'). Disconnecting clears only the caller's own mark: an instance that closes a
  * connection late must not mark offline a session another instance connected since ('1', the
  * marker of versions before owners, is anyone's). The owner lists the session in owned:<owner>
- * until it ends its connection, and records the Emitter stream's last entry as 'since'
+ * until it ends its connection, and records the number of the Emitter stream's last entry as 'since'
  * (CLAIM_DEAD_INSTANCES).
  */
 export const SET_CONNECTED = new Script(`
@@ -215,9 +215,9 @@ if ARGV[3] ~= '0' then
   redis.call('PERSIST', session)
   redis.call('ZREM', EXPIRING, id)
   redis.call('SADD', owned(ARGV[3]), id)
-  -- The stream's last entry now: what comes after it, the new owner delivers (CLAIM_DEAD_INSTANCES).
-  local last = redis.call('XREVRANGE', P .. 'stream', '+', '-', 'COUNT', 1)
-  redis.call('HSET', session, 'since', last[1] and last[1][1] or '0-0')
+  -- The number of the stream's last entry now: what comes after it, the new owner delivers
+  -- (SUBSCRIPTIONS_BY_TOPIC, CLAIM_DEAD_INSTANCES).
+  redis.call('HSET', session, 'since', redis.call('GET', P .. 'stream:n') or '0')
 else
   expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[5])
 end
@@ -301,7 +301,7 @@ return redis.call('EXISTS', P .. 'claimed:' .. ARGV[2])
  * - its wills that are due are returned and forgotten; a will with a Will Delay gets its due
  *   time now (Redis' clock) and waits for a later call;
  * - it is forgotten once it has no will left, and marked claimed:<id> for an hour (HEARTBEAT).
- * Returns {dead instance ids, {clientId, will, ...}, {session id, last entry, ...}, {entry id, message, ...}}.
+ * Returns {dead instance ids, {clientId, will, ...}, {session id, last entry number, ...}, {entry number, message, ...}}.
  */
 export const CLAIM_DEAD_INSTANCES = new Script(`
 local me = ARGV[2]
@@ -335,10 +335,8 @@ for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
       for _, entry in ipairs(redis.call('XRANGE', P .. 'stream', '(' .. from, '+', 'COUNT', tonumber(ARGV[5]))) do
         local fields = entry[2]
         for i = 1, #fields, 2 do
-          if fields[i] == 'm' then
-            messages[#messages + 1] = entry[1]
-            messages[#messages + 1] = fields[i + 1]
-          end
+          if fields[i] == 'n' then messages[#messages + 1] = fields[i + 1] end
+          if fields[i] == 'm' then messages[#messages + 1] = fields[i + 1] end
         end
       end
     end
@@ -396,8 +394,9 @@ return out
 /**
  * ARGV: prefix, topic. Walks the trie of filter prefixes (hash subs:nodes) level by level: at
  * each node only the literal level, '+' and '#' children are probed, so the cost follows the
- * matching filters, not all filters. Returns clientId, filter, qos, connected ('1' | '0') for
- * each match, and unindexes entries whose session expired (the index has no TTL of its own).
+ * matching filters, not all filters. Returns clientId, filter, qos, connected ('1' | '0'), the
+ * stream entry number when it was last marked connected ('since', '' if unknown) for each match,
+ * and unindexes entries whose session expired (the index has no TTL of its own).
  *
  * A session is connected only while the instance recorded as its owner is alive (its alive:<id>
  * key exists): a crashed broker's sessions count as offline, and publishers queue for them again.
@@ -458,6 +457,7 @@ for _, f in ipairs(found) do
       out[#out + 1] = f
       out[#out + 1] = qos
       out[#out + 1] = live(connected)
+      out[#out + 1] = redis.call('HGET', K('session', id), 'since') or ''
     else
       unindex(id, f)
     end

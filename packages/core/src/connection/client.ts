@@ -93,6 +93,11 @@ export class Client {
    * ahead of the stamps it hears of: of two connections with one id, the later stamp keeps it.
    */
   takeoverStamp = 0;
+  /**
+   * Broker.routedCount when this connection's stored subscriptions joined the router: a message
+   * routed here before it was not delivered to it (the publisher then queues it, see Server).
+   */
+  subscribedAt = 0;
   /** Counted against `maxConnections` (see ConnectionGate). */
   admitted = false;
   /** This client's `maxPublishRate`, when the broker has one. */

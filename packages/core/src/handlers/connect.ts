@@ -180,6 +180,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
     if (client.closing) return;
     if (subscriptions) {
       stored = sessionPresent = true; // [MQTT-3.1.2-5] [MQTT-3.2.2-3]
+      client.subscribedAt = server.routedCount;
       for (const subscription of subscriptions) {
         client.subscriptions[subscription.topic] = subscription;
         if (isSharedFilter(subscription.topic)) server.shared.join(client, subscription);
