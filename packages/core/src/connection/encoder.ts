@@ -17,7 +17,7 @@ const ENCODED = Symbol('QoS 0 encoding');
 type EncodedMessage = Message & { [ENCODED]?: { topic: string; payload: Buffer; bytes: PublishBytes } };
 
 /** Payloads from this size on are not copied behind their PUBLISH header: both go to the socket as they are. */
-export const SPLIT_PAYLOAD = 4096;
+const SPLIT_PAYLOAD = 4096;
 
 /**
  * A PUBLISH whose payload was not copied into one buffer with its header (SPLIT_PAYLOAD): the
@@ -39,8 +39,9 @@ export class SplitPublish {
 export type PublishBytes = Buffer | SplitPublish;
 
 /**
- * A PUBLISH. `properties` is MQTT 5's encoded property list (its length first), given only for a
- * 5.0 client: a 3.1/3.1.1 PUBLISH has none.
+ * A PUBLISH: one buffer, or a SplitPublish when the payload is SPLIT_PAYLOAD or larger.
+ * `properties` is MQTT 5's encoded property list (its length first), given only for a 5.0
+ * client: a 3.1/3.1.1 PUBLISH has none.
  */
 export function encodePublish(topic: string, payload: Buffer, qos: QoS, retain: boolean, dup: boolean, messageId: number, properties?: Buffer): PublishBytes {
   const topicLength = Buffer.byteLength(topic);
