@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { killAll, spawnCli, TempDirs, type CliProcess } from '@skynet-mqtt/test-support';
+import { killAll, MQTT_BRIDGE_URL, spawnCli, TempDirs, type CliProcess } from '@skynet-mqtt/test-support';
 import { deletePrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
 const dirs = new TempDirs('skynet-mosca-config-');
@@ -24,6 +24,7 @@ after(async () => {
 const redis = new URL(REDIS_URL);
 const redisHost = redis.hostname;
 const redisPort = Number(redis.port || 6379);
+const parent = new URL(MQTT_BRIDGE_URL);
 
 function prefix(): string {
   const p = uniquePrefix('mosca-config');
@@ -59,6 +60,16 @@ const shapes: Shape[] = [
       const p = prefix();
       return { port: 0, host: '127.0.0.1', backend: { type: 'redis', host: redisHost, port: redisPort, prefix: p }, persistence: { factory: 'redis', host: redisHost, port: redisPort, prefix: p } };
     },
+    expect: 'starts',
+  },
+  {
+    name: "examples/redis/secondConfig: backend { type: 'redis', prefix: '/a' } (Mosca's topic prefix)",
+    config: () => ({ port: 0, host: '127.0.0.1', backend: { type: 'redis', host: redisHost, port: redisPort, prefix: '/a' } }),
+    expect: /option backend\.prefix "\/a" is Mosca's topic prefix, which only backend type 'mqtt' has: 'redis' does not rewrite topics .* give a key name without "\/"/,
+  },
+  {
+    name: "examples/mosca-tree/secondConfig: backend { type: 'mqtt', port, prefix: '/s' } (a parent broker)",
+    config: () => ({ port: 0, host: '127.0.0.1', backend: { type: 'mqtt', host: parent.hostname, port: Number(parent.port || 1883), prefix: `/s-${process.pid}` } }),
     expect: 'starts',
   },
   {

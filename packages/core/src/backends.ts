@@ -85,6 +85,23 @@ const REDIS_IGNORED = {
   return_buffers: 'payloads are always Buffers',
 };
 
+/**
+ * Mosca's `backend.prefix` put every topic under it on the shared bus (ascoltatori's
+ * PrefixAscoltatore, whatever the type): its examples run one instance with `prefix: '/a'` and
+ * read its messages on another under `/a/#`. Here only the MQTT bridge has a topic prefix; Redis
+ * and MongoDB read `prefix` as the name of their keys, so such a config would start and quietly
+ * split the instances into brokers that exchange nothing. A `/` is how Mosca's topic prefixes look.
+ */
+function moscaTopicPrefix(adapterName: string, options: Record<string, unknown>): string | null {
+  const { prefix } = options;
+  if (adapterName === 'mqtt' || typeof prefix !== 'string' || !prefix.includes('/')) return null;
+  return (
+    `option backend.prefix ${JSON.stringify(prefix)} is Mosca's topic prefix, which only backend type 'mqtt' has: ` +
+    `'${adapterName}' does not rewrite topics (Redis and MongoDB take prefix as the name of their keys, so instances with different prefixes would exchange no messages). ` +
+    'Remove it to make the instances one broker, or on Redis and MongoDB give a key name without "/" (such as "site-a:") for a separate deployment'
+  );
+}
+
 /** How one of the two backend options is read: its name, its kind key, and what memory means. */
 interface BackendKind<T> {
   option: 'persistence' | 'backend';
@@ -94,6 +111,8 @@ interface BackendKind<T> {
   isInstance(value: unknown): value is T;
   memory(options: Record<string, unknown>): T;
   ignored: IgnoredKeys;
+  /** Why these options cannot be used with this adapter (a Mosca meaning it does not have), or null. */
+  refused?(adapterName: string, options: Record<string, unknown>): string | null;
   fromAdapter(adapter: AdapterModule): ((options: Record<string, unknown>) => T | Promise<T>) | undefined;
 }
 
@@ -124,6 +143,8 @@ async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | 
   } else if (typeof name !== 'string') {
     throw new ConfigurationError(`option ${option}.${key} must be a name such as "redis" or a function`);
   } else {
+    const refusal = kind.refused?.(adapterName, rest);
+    if (refusal) throw new ConfigurationError(refusal);
     const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
     if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
     // Outages and errors of the adapter show in the broker's log (a `logger` option wins).
@@ -212,6 +233,7 @@ export function createEmitter(options: ServerOptions, context: Partial<Pick<Back
         },
         redis: REDIS_IGNORED,
       },
+      refused: moscaTopicPrefix,
       fromAdapter: (adapter) => adapter.createEmitter,
     },
     context.logger,

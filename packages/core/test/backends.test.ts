@@ -39,6 +39,14 @@ test('an unknown name, an adapter that is not installed, or a wrong type stops s
   await startFails({ backend: { type: 'level' } }, /provides no Emitter: pick it as persistence\.factory instead/);
 });
 
+test("Mosca's topic prefix (backend.prefix '/a') is refused on backends whose prefix names keys, kept on the MQTT bridge", async () => {
+  for (const type of ['redis', 'mongo', 'amqp', 'zmq']) {
+    await startFails({ backend: { type, prefix: '/a' } }, new RegExp(`backend\\.prefix "/a" is Mosca's topic prefix, which only backend type 'mqtt' has: '${type}' does not rewrite topics`));
+  }
+  // The bridge's prefix is a topic prefix, as Mosca's: it gets past this check to the bridge's own.
+  await startFails({ backend: { type: 'mqtt', prefix: '/a', port: 0 } }, /^MQTT bridge: option port must be/);
+});
+
 test('an adapter package that is not installed stops start-up with the npm install line', () => {
   // Every adapter is installed in this workspace: a child process whose resolver does not find
   // @skynet-mqtt/zeromq stands for a machine without it.

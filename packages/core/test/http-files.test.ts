@@ -38,7 +38,9 @@ test('http.static serves a folder and http.bundle serves mqtt.js at /mqtt.js, on
 
   // Nothing outside the folder, whatever the path says.
   for (const path of ['/../package.json', '/%2e%2e/package.json', '/app/../../etc/passwd', '/missing.html']) {
-    assert.equal((await fetch(`${base}${path}`)).status, 404, path);
+    const res = await fetch(`${base}${path}`);
+    assert.equal(res.status, 404, path);
+    assert.equal(await res.text(), 'Not Found\n', `${path}: Mosca's answer, word for word`);
   }
   assert.equal((await fetch(`${base}/`, { method: 'POST' })).status, 405);
   assert.equal((await fetch(`${base}/%E0%A4%A`)).status, 400);
@@ -49,6 +51,18 @@ test('http.static serves a folder and http.bundle serves mqtt.js at /mqtt.js, on
   await ws.client.publishAsync('files/t', 'hi');
   await waitFor(() => ws.messages.length === 1, 'the message over WebSocket');
   await ws.end();
+});
+
+test("with bundle alone, any other path gets Mosca's 404 Not Found", async (t) => {
+  const broker = await startBroker({ http: { port: 0, bundle: true } });
+  t.after(() => broker.close());
+  const base = `http://127.0.0.1:${broker.server.address().find((a) => a.type === 'http')!.port}`;
+  assert.equal((await fetch(`${base}/mqtt.js`)).status, 200);
+  for (const path of ['/', '/missing', '/mqtt.js/x']) {
+    const res = await fetch(`${base}${path}`);
+    assert.equal(res.status, 404, path);
+    assert.equal(await res.text(), 'Not Found\n', path);
+  }
 });
 
 test('without static or bundle, plain HTTP requests get 426', async (t) => {

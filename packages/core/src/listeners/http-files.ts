@@ -26,6 +26,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
+/** Mosca's answer, word for word, to a request for a file it does not serve. */
+const NOT_FOUND = 'Not Found';
+
 function reply(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(`${text}\n`);
@@ -37,10 +40,10 @@ async function sendFile(req: http.IncomingMessage, res: http.ServerResponse, pat
   try {
     const info = await stat(path);
     if (info.isDirectory()) return sendFile(req, res, join(path, 'index.html'));
-    if (!info.isFile()) return reply(res, 404, 'not found');
+    if (!info.isFile()) return reply(res, 404, NOT_FOUND);
     size = info.size;
   } catch {
-    return reply(res, 404, 'not found');
+    return reply(res, 404, NOT_FOUND);
   }
   res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', 'content-length': size });
   if (req.method === 'HEAD') return void res.end();
@@ -69,7 +72,8 @@ async function staticRoot(folder: string): Promise<string> {
 /**
  * The plain HTTP side of a WebSocket listener (Mosca's `http: { bundle, static }`): mqtt.js's
  * browser build at `/mqtt.js` with `bundle`, the files of a folder with `static` (index.html for
- * a folder, nothing outside it), and 426 for anything else.
+ * a folder, nothing outside it) and Mosca's `404 Not Found` for any other path; 426 on a listener
+ * that serves no files, to say what the port is for.
  */
 export async function httpFileServer(iface: InterfaceOptions): Promise<http.RequestListener> {
   const bundle = iface.bundle ? bundleFile() : null;
@@ -85,9 +89,10 @@ export async function httpFileServer(iface: InterfaceOptions): Promise<http.Requ
     if (bundle && path === BUNDLE_PATH) return void sendFile(req, res, bundle);
     if (root) {
       const file = resolve(root, `.${path}`);
-      if (file !== root && !file.startsWith(root + sep)) return reply(res, 404, 'not found');
+      if (file !== root && !file.startsWith(root + sep)) return reply(res, 404, NOT_FOUND);
       return void sendFile(req, res, file);
     }
+    if (bundle) return reply(res, 404, NOT_FOUND);
     reply(res, 426, 'this port speaks MQTT over WebSocket');
   };
 }
