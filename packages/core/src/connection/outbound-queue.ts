@@ -3,7 +3,7 @@ import type { PutOutgoingResult } from '../store/store.js';
 import type { Message, OutgoingPacket, QoS, QueuedMessage, Subscription } from '../types.js';
 import { messageCost } from './byte-budget.js';
 import type { Client } from './client.js';
-import { encodePublish, encodeSharedQos0 } from './encoder.js';
+import { encodePublish, encodeSharedQos0, type PublishBytes } from './encoder.js';
 import { RetainedReplay } from './retained-replay.js';
 
 /**
@@ -314,7 +314,7 @@ export class OutboundQueue {
    * an old one whose client is back elsewhere (the message is queued for the session instead, in
    * the same write), or the session already had the message, taken over from an earlier connection.
    */
-  private sendDurably(message: Message, packet: OutgoingPacket, bytes: Buffer): void {
+  private sendDurably(message: Message, packet: OutgoingPacket, bytes: PublishBytes): void {
     const client = this.client;
     const { store } = client.server;
     let outcome = undefined as PutOutgoingResult | void;
