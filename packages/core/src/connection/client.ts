@@ -5,7 +5,7 @@ import { dispatch } from '../handlers/dispatch.js';
 import type { Message, ProtocolLevel, QoS, Subscription, Will } from '../types.js';
 import { callHook } from '../hooks.js';
 import type { PublishRateLimiter } from '../limits/publish-rate.js';
-import { encodePacket, type ServerPacket } from './encoder.js';
+import { encodePacket, SplitPublish, type PublishBytes, type ServerPacket } from './encoder.js';
 import { CONGESTION_BYTES, FlowControl } from './flow-control.js';
 import { encodePacketV5 } from './encoder-v5.js';
 import { disconnectReasonCode, ProtocolViolation, Reason } from './reason-codes.js';
@@ -93,6 +93,11 @@ export class Client {
    * ahead of the stamps it hears of: of two connections with one id, the later stamp keeps it.
    */
   takeoverStamp = 0;
+  /**
+   * Broker.routedCount when this connection's stored subscriptions joined the router: a message
+   * routed here before it was not delivered to it (the publisher then queues it, see Server).
+   */
+  subscribedAt = 0;
   /** Counted against `maxConnections` (see ConnectionGate). */
   admitted = false;
   /** This client's `maxPublishRate`, when the broker has one. */
@@ -302,21 +307,34 @@ export class Client {
   /**
    * Writes encoded bytes. The first write of a tick leaves at once (no added latency); further
    * writes in the same tick are corked and leave together on the next tick, so a burst of
-   * deliveries costs two system calls, not one per packet.
+   * deliveries costs two system calls, not one per packet. A SplitPublish is corked from its
+   * header on, so header and payload leave together.
    */
-  writeBytes(bytes: Buffer): void {
+  writeBytes(bytes: PublishBytes): void {
     const stream = this.stream;
     if (stream.destroyed) return;
     this.server.stats.bytesSent += bytes.length;
+    const split = bytes instanceof SplitPublish;
     if (this.batch === Batch.Idle) {
       this.batch = Batch.Wrote;
       process.nextTick(endBatch, this);
+      // A header and its payload are two writes: corked at once, they leave in one system call.
+      if (split) this.cork();
     } else if (this.batch === Batch.Wrote) {
-      this.batch = Batch.Corked;
-      stream.cork();
+      this.cork();
     }
-    stream.write(bytes);
+    if (split) {
+      stream.write(bytes.head);
+      stream.write(bytes.payload);
+    } else {
+      stream.write(bytes);
+    }
     if (stream.writableLength > CONGESTION_BYTES) this.flow.onCongested();
+  }
+
+  private cork(): void {
+    this.batch = Batch.Corked;
+    this.stream.cork();
   }
 
   /** @internal called on the tick after a write. */
@@ -363,6 +381,16 @@ export class Client {
       this.logger.error({ err: error }, 'store write failed');
     });
     return next;
+  }
+
+  /**
+   * Runs `action` once the Store writes this session made so far are done (at once when none is
+   * pending), whether they succeeded or not: what the client is told must not run ahead of what a
+   * broker instance taking over after a crash will find (QoS 2 exactly once).
+   */
+  afterStoreWrites(action: () => void): void {
+    if (this.storeChain) void this.storeChain.then(action);
+    else action();
   }
 
   /**

@@ -14,16 +14,40 @@ const ENCODED = Symbol('QoS 0 encoding');
  * the GC dearly at high message rates. A copy made with `{ ...message, payload }` carries the
  * property along, so the encoding records what it was made from and is checked before use.
  */
-type EncodedMessage = Message & { [ENCODED]?: { topic: string; payload: Buffer; bytes: Buffer } };
+type EncodedMessage = Message & { [ENCODED]?: { topic: string; payload: Buffer; bytes: PublishBytes } };
+
+/** Payloads from this size on are not copied behind their PUBLISH header: both go to the socket as they are. */
+const SPLIT_PAYLOAD = 4096;
 
 /**
- * A PUBLISH. `properties` is MQTT 5's encoded property list (its length first), given only for a
- * 5.0 client: a 3.1/3.1.1 PUBLISH has none.
+ * A PUBLISH whose payload was not copied into one buffer with its header (SPLIT_PAYLOAD): the
+ * connection writes both in one system call (writev). A large payload is then copied once, by the
+ * kernel, on its way from publisher to subscriber.
  */
-export function encodePublish(topic: string, payload: Buffer, qos: QoS, retain: boolean, dup: boolean, messageId: number, properties?: Buffer): Buffer {
+export class SplitPublish {
+  constructor(
+    readonly head: Buffer,
+    readonly payload: Buffer,
+  ) {}
+
+  get length(): number {
+    return this.head.length + this.payload.length;
+  }
+}
+
+/** An encoded PUBLISH: one buffer, or a header and a payload (SplitPublish). */
+export type PublishBytes = Buffer | SplitPublish;
+
+/**
+ * A PUBLISH: one buffer, or a SplitPublish when the payload is SPLIT_PAYLOAD or larger.
+ * `properties` is MQTT 5's encoded property list (its length first), given only for a 5.0
+ * client: a 3.1/3.1.1 PUBLISH has none.
+ */
+export function encodePublish(topic: string, payload: Buffer, qos: QoS, retain: boolean, dup: boolean, messageId: number, properties?: Buffer): PublishBytes {
   const topicLength = Buffer.byteLength(topic);
   const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + (properties === undefined ? 0 : properties.length) + payload.length;
-  const buffer = Buffer.allocUnsafe(1 + remainingLengthBytes(remaining) + remaining);
+  const split = payload.length >= SPLIT_PAYLOAD;
+  const buffer = Buffer.allocUnsafe(1 + remainingLengthBytes(remaining) + remaining - (split ? payload.length : 0));
   buffer[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0);
   let offset = writeRemainingLength(buffer, 1, remaining);
   buffer.writeUInt16BE(topicLength, offset);
@@ -34,12 +58,13 @@ export function encodePublish(topic: string, payload: Buffer, qos: QoS, retain: 
     offset += 2;
   }
   if (properties !== undefined) offset += properties.copy(buffer, offset);
+  if (split) return new SplitPublish(buffer, payload);
   payload.copy(buffer, offset);
   return buffer;
 }
 
 /** The QoS 0, retain 0 encoding of a message, made once and shared by every subscriber. */
-export function encodeSharedQos0(message: EncodedMessage): Buffer {
+export function encodeSharedQos0(message: EncodedMessage): PublishBytes {
   const cached = message[ENCODED];
   if (cached && cached.payload === message.payload && cached.topic === message.topic) return cached.bytes;
   const bytes = encodePublish(message.topic, message.payload, 0, false, false, 0);

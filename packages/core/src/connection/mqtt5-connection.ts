@@ -1,5 +1,5 @@
 import type { Message, QoS } from '../types.js';
-import { encodePublish, type ServerPacket } from './encoder.js';
+import { encodePublish, type PublishBytes, type ServerPacket } from './encoder.js';
 import { encodePacketV5 } from './encoder-v5.js';
 import { encodeProperties, outgoingPropertiesOf, type DecodedProperties, type OutgoingProperties } from './properties.js';
 import { Reason } from './reason-codes.js';
@@ -69,7 +69,7 @@ export class Mqtt5Connection {
    * when the client allows aliases: a new one for a topic not seen yet (the least recently used
    * alias is given to it once all are taken), the alias alone for one it already knows.
    */
-  encodePublish(message: Message, qos: QoS, retain: boolean, dup: boolean, messageId: number): Buffer | null {
+  encodePublish(message: Message, qos: QoS, retain: boolean, dup: boolean, messageId: number): PublishBytes | null {
     let topic = message.topic;
     let properties: OutgoingProperties | undefined = outgoingPropertiesOf(message);
     const alias = this.aliasFor(topic);
