@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PublisherSequences, TopicIndex, unref, type AdapterContext, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
+import { PublisherSequences, LocalHandlers, unref, type AdapterContext, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, HealthPing, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
@@ -35,7 +35,7 @@ const COMMIT_MS = 100;
  *   instances (STREAM_PUBLISH), so a reader that fell further behind than that knows how many
  *   it missed and says so.
  *
- * Subscriptions are local (a TopicIndex): every instance reads every entry, as every broker
+ * Subscriptions are local (LocalHandlers): every instance reads every entry, as every broker
  * subscribes to '#' anyway.
  *
  * A handler may return a promise: the Store writes its delivery started (a durable session's
@@ -55,7 +55,7 @@ export class RedisEmitter implements Emitter {
   private readonly monitor: ConnectionMonitor;
   private readonly logger: Logger;
   private readonly maxLength: string;
-  private readonly handlers = new TopicIndex<MessageHandler[]>();
+  private readonly handlers = new LocalHandlers();
   private readonly sequences = new PublisherSequences();
   private seq = 0;
   /** Number (`n`) of the last entry read; -1 until the start point is known. */
@@ -154,7 +154,7 @@ export class RedisEmitter implements Emitter {
 
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {
     if (this.closed) return;
-    this.handlers.add(filter, '', [...(this.handlers.get(filter, '') ?? []), handler]);
+    this.handlers.add(filter, handler);
     // What other instances publish after this resolves must be read: wait until the reader has
     // its starting point (it waits for Redis when Redis is unreachable, as the writes do).
     await this.started;
@@ -169,18 +169,14 @@ export class RedisEmitter implements Emitter {
   }
 
   async unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
-    const handlers = this.handlers.get(filter, '');
-    if (!handlers?.includes(handler)) return;
-    const remaining = handlers.filter((h) => h !== handler);
-    if (remaining.length > 0) this.handlers.add(filter, '', remaining);
-    else this.handlers.remove(filter, '');
+    this.handlers.remove(filter, handler);
   }
 
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;
       this.monitor.closed();
-      for (const [filter] of [...this.handlers.entries()]) this.handlers.remove(filter, '');
+      this.handlers.clear();
       if (this.retryTimer) clearTimeout(this.retryTimer);
       if (this.commitTimer) clearTimeout(this.commitTimer);
       // A clean stop leaves no work behind: nothing to redo for another instance.
@@ -200,16 +196,7 @@ export class RedisEmitter implements Emitter {
    * promises handlers return (their Store writes) are collected in `writes` when given.
    */
   private deliver(message: Message, writes?: Promise<void>[]): void {
-    this.handlers.match(message.topic, (_key, handlers) => {
-      for (const handler of handlers) {
-        try {
-          const written = handler(message);
-          if (writes && written instanceof Promise) writes.push(written.then(noop, noop));
-        } catch (error) {
-          this.logger.error(`Redis emitter: a handler of ${message.topic} threw: ${String(error)}`);
-        }
-      }
-    });
+    this.handlers.deliver(message, (error) => this.logger.error(`Redis emitter: a handler of ${message.topic} threw: ${String(error)}`), writes);
   }
 
   private get positionKey(): string {
