@@ -119,4 +119,19 @@ describe('MQTT 5 on two instances sharing Redis', () => {
     await waitFor(() => watcher.messages.some((m) => m.topic === 'x5w/sentinel'), 'the sentinel');
     assert.deepEqual(watcher.messages.filter((m) => m.topic === 'x5w/gone'), []);
   });
+
+  test("No Local holds for a durable session's QoS 2 publishes, which go through the Emitter's exactly-once path [MQTT-3.8.3-3]", async () => {
+    const [a, b] = await twoInstances();
+    const durable = { clientId: 'x5-nolocal', clean: false, properties: { sessionExpiryInterval: 60 } };
+    const self = await connect(a, durable);
+    await self.client.subscribeAsync('x5n/#', { qos: 2, nl: true });
+    const other = await connect(b, {});
+    await other.client.subscribeAsync('x5n/#', { qos: 2 });
+    await self.client.publishAsync('x5n/mine', 'once', { qos: 2 });
+    await other.client.publishAsync('x5n/theirs', 'back', { qos: 2 });
+    await waitFor(() => self.messages.some((m) => m.topic === 'x5n/theirs'), "the other client's message");
+    await waitFor(() => other.messages.some((m) => m.topic === 'x5n/mine'), 'the message on the other instance');
+    assert.deepEqual(self.messages.map((m) => m.topic), ['x5n/theirs'], 'not its own message back');
+    assert.equal(other.messages.filter((m) => m.topic === 'x5n/mine').length, 1, 'exactly once');
+  });
 });

@@ -1,6 +1,7 @@
 /**
- * Redis outage under two real broker processes. A PRIVATE redis-server (appendonly yes,
- * appendfsync always, its own temp dir, a free port: never the shared one) backs brokers A and B
+ * Redis outage under two real broker processes, once per persistence setting. A PRIVATE
+ * redis-server (appendonly yes, appendfsync always, then everysec; its own temp dir, a free port:
+ * never the shared one) backs brokers A and B
  * (Emitter and Store). A durable subscriber on A (QoS 1, `t/#`) stays connected while a publisher
  * on B sends QoS 1 messages one after the other. After KILL_AT acknowledgements the redis-server
  * is SIGKILLed by its PID, and restarted one second later on the same port and directory; the
@@ -23,7 +24,8 @@ const KILL_AT = 100;
 const DOWN_MS = 1000;
 /** How long one publish may wait for its PUBACK (Redis is away for about DOWN_MS plus reconnect back-off). */
 const ACK_TIMEOUT_MS = 30_000;
-const DURABLE = ['--appendonly', 'yes', '--appendfsync', 'always'];
+/** The persistence settings tested: `always` syncs each write to disk, `everysec` writes it to the file and syncs once a second. */
+const FSYNC = ['always', 'everysec'] as const;
 
 const dirs = new TempDirs();
 
@@ -44,9 +46,9 @@ interface Sent {
   ackedAt: number;
 }
 
-describe('Redis outage under two broker processes (private redis-server, SIGKILL and restart)', { timeout: 240_000 }, () => {
-  it('every QoS 1 message acknowledged by B reaches the durable subscriber on A', { timeout: 200_000 }, async (t) => {
-    let redis: PrivateRedis = await startPrivateRedis({ args: DURABLE });
+describe('Redis outage under two broker processes (private redis-server, SIGKILL and restart)', { timeout: 400_000 }, () => {
+  for (const fsync of FSYNC) it(`every QoS 1 message acknowledged by B reaches the durable subscriber on A (appendfsync ${fsync})`, { timeout: 200_000 }, async (t) => {
+    let redis: PrivateRedis = await startPrivateRedis({ args: ['--appendonly', 'yes', '--appendfsync', fsync] });
     const prefix = uniquePrefix('fault');
     const [a, b] = await startInstances(['a', 'b'], () => redisBackend(redis.url, prefix), dirs);
 

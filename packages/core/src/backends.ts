@@ -3,7 +3,7 @@ import type { Emitter } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
 import type { ByteBudget } from './connection/byte-budget.js';
 import { ConfigurationError } from './configuration-error.js';
-import type { EmitterFactory, ServerOptions, StoreFactory } from './options.js';
+import type { AdapterContext, EmitterFactory, ServerOptions, StoreFactory } from './options.js';
 import { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 import type { Store } from './store/store.js';
 
@@ -15,6 +15,8 @@ export interface BackendContext {
   queuedBytes: ByteBudget;
   /** The broker's per-client `maxQueuedBytes`, the memory Store's default. */
   maxQueuedBytes: number;
+  /** Given to the adapters built by name (AdapterContext). */
+  instanceId: string;
 }
 
 /** Backend type names (Mosca's and ours) and the adapter package that implements each. */
@@ -113,7 +115,7 @@ interface BackendKind<T> {
   ignored: IgnoredKeys;
   /** Why these options cannot be used with this adapter (a Mosca meaning it does not have), or null. */
   refused?(adapterName: string, options: Record<string, unknown>): string | null;
-  fromAdapter(adapter: AdapterModule): ((options: Record<string, unknown>) => T | Promise<T>) | undefined;
+  fromAdapter(adapter: AdapterModule): ((options: Record<string, unknown>, context?: AdapterContext) => T | Promise<T>) | undefined;
 }
 
 function describe(value: unknown): string {
@@ -122,7 +124,7 @@ function describe(value: unknown): string {
 }
 
 /** Builds a Store or an Emitter from its option: an instance, a factory function, or a type name. */
-async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | undefined): Promise<T> {
+async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | undefined, instanceId: string | undefined): Promise<T> {
   const { option, key } = kind;
   if (kind.isInstance(config)) return config;
   if (config !== undefined && (config === null || typeof config !== 'object')) {
@@ -137,7 +139,7 @@ async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | 
   }
   let made: T | Promise<T>;
   if (typeof name === 'function') {
-    made = (name as (options: Record<string, unknown>) => T | Promise<T>)(rest);
+    made = (name as (options: Record<string, unknown>, context?: AdapterContext) => T | Promise<T>)(rest, instanceId === undefined ? undefined : { instanceId });
   } else if (name === undefined || isMemory(kind.option, adapterName)) {
     return kind.memory(rest);
   } else if (typeof name !== 'string') {
@@ -148,7 +150,7 @@ async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | 
     const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
     if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
     // Outages and errors of the adapter show in the broker's log (a `logger` option wins).
-    made = make(logger ? { logger: logger.child({ [option]: name }), ...rest } : rest);
+    made = make(logger ? { logger: logger.child({ [option]: name }), ...rest } : rest, instanceId === undefined ? undefined : { instanceId });
   }
   const built = await made;
   if (!kind.isInstance(built)) {
@@ -210,11 +212,12 @@ export function createStore(options: ServerOptions, context: Partial<BackendCont
       fromAdapter: (adapter) => adapter.createStore,
     },
     context.logger,
+    context.instanceId,
   );
 }
 
 /** Builds the Emitter named by `options.backend`; memory when unset. */
-export function createEmitter(options: ServerOptions, context: Partial<Pick<BackendContext, 'logger'>> = {}): Promise<Emitter> {
+export function createEmitter(options: ServerOptions, context: Partial<Pick<BackendContext, 'logger' | 'instanceId'>> = {}): Promise<Emitter> {
   return build<Emitter>(
     options.backend,
     {
@@ -237,6 +240,7 @@ export function createEmitter(options: ServerOptions, context: Partial<Pick<Back
       fromAdapter: (adapter) => adapter.createEmitter,
     },
     context.logger,
+    context.instanceId,
   );
 }
 

@@ -61,14 +61,28 @@ export interface Broker extends EventEmitter, HookHost {
   /**
    * Stores, queues for offline sessions and emits a message. Returns a promise, settled once it is
    * safe to acknowledge, unless everything was done synchronously (the in-process QoS 0 path).
+   * `packetId`: a durable session's QoS 2 PUBLISH, when `incomingViaEmitter`.
    */
-  route(message: PublishedMessage, client: Client | null): void | Promise<void>;
+  route(message: PublishedMessage, client: Client | null, packetId?: number): void | Promise<void>;
+  /**
+   * Whether the Emitter records a durable session's incoming QoS 2 packet ids itself, atomically
+   * with publishing (Emitter.publishOnce, Store.sharesIncomingWith): `route` then takes the packet id.
+   */
+  readonly incomingViaEmitter: boolean;
+  /** How many messages were routed here so far (Client.subscribedAt). */
+  readonly routedCount: number;
   /**
    * Queues a message for a durable session that is not connected to this connection, counting and
    * logging what the Store dropped to make room; if the Store finds the session connected (it came
    * back meanwhile, here or on another instance), its connection is told to read its queue.
    */
   queueOffline(clientId: string, message: Message): Promise<void>;
+  /**
+   * Queues a message for those of `clientIds` whose durable subscriptions match it, connected or
+   * not (the sessions of an instance that died, Store.claimDeadInstances: those connected again
+   * elsewhere may lack it too); a connection holding one of them is told to read its queue.
+   */
+  queueForSessions(message: Message, clientIds: ReadonlySet<string>): Promise<void>;
   /** Store.enqueue, counting and logging what the Store dropped to make room. */
   enqueue(clientId: string, message: Message): Promise<EnqueueResult>;
   /**

@@ -14,7 +14,7 @@ export type {
   StoredRecord,
   RecordPage,
 } from './types.js';
-export type { EnqueueResult, Store, StoreOptions } from './store/store.js';
+export type { DeadInstances, EnqueueResult, PutOutgoingResult, Store, StoreOptions } from './store/store.js';
 export { DEFAULT_STORE_LIMITS, DEFAULT_RECORD_PAGE, checkRecordName, recordNameError } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
 export { RemovedIds } from './store/removed-ids.js';
@@ -44,6 +44,7 @@ export type {
   InterfaceFallback,
   CustomListener,
   CredentialsOptions,
+  AdapterContext,
   StoreFactory,
   EmitterFactory,
   ConnectionRateOptions,

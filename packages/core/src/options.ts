@@ -19,8 +19,16 @@ export type {
 } from './listeners/interface-options.js';
 
 /** Resolves a backend or persistence type name to something that builds it. */
-export type StoreFactory = (options: Record<string, unknown>) => Store | Promise<Store>;
-export type EmitterFactory = (options: Record<string, unknown>) => Emitter | Promise<Emitter>;
+/**
+ * What the broker tells the adapters it builds by name, beside their options: `instanceId` is one
+ * random id per broker process, the same for its Store and its Emitter, so that a shared backend
+ * can tell which work a dead instance left (see Store.claimDeadInstances).
+ */
+export interface AdapterContext {
+  instanceId: string;
+}
+export type StoreFactory = (options: Record<string, unknown>, context?: AdapterContext) => Store | Promise<Store>;
+export type EmitterFactory = (options: Record<string, unknown>, context?: AdapterContext) => Emitter | Promise<Emitter>;
 
 /** Server options, with Mosca's names where Mosca had the feature; the listeners' are Mosca's flat ones. */
 export interface ServerOptions extends FlatListenerOptions {
@@ -46,6 +54,11 @@ export interface ServerOptions extends FlatListenerOptions {
   drainTimeout?: number;
   /** Milliseconds between two sweeps of the durable sessions that expired (ttl.subscriptions) in the Store. */
   sessionSweepInterval?: number;
+  /**
+   * Milliseconds between two looks for broker instances that died, whose duties (wills, sessions,
+   * unfinished deliveries) this one then takes over; only Stores shared by instances (Redis) have any.
+   */
+  failoverInterval?: number;
   /** Largest packet accepted, in bytes; a larger one closes that connection. */
   maxPacketSize?: number;
   /** Most levels a topic name or filter may have; a deeper one is refused (PUBLISH closes, SUBSCRIBE fails). */
@@ -124,6 +137,7 @@ export interface ResolvedOptions {
   publisherPauseTimeout: number;
   drainTimeout: number;
   sessionSweepInterval: number;
+  failoverInterval: number;
   maxPacketSize: number;
   maxTopicLevels: number;
   maxIncompletePacketBytes: number;
@@ -153,7 +167,7 @@ export interface ResolvedOptions {
 const KNOWN: ReadonlySet<string> = new Set<keyof ServerOptions>([
   'id', 'port', 'host', 'interfaces', 'secure', 'allowNonSecure', 'http', 'https', 'onlyHttp',
   'credentials', 'backend', 'persistence', 'maxInflightMessages', 'maxQueuedMessages',
-  'maxInflightBytes', 'maxQueuedBytes', 'maxTotalQueuedBytes', 'publisherPauseTimeout', 'drainTimeout', 'sessionSweepInterval',
+  'maxInflightBytes', 'maxQueuedBytes', 'maxTotalQueuedBytes', 'publisherPauseTimeout', 'drainTimeout', 'sessionSweepInterval', 'failoverInterval',
   'maxPacketSize', 'maxTopicLevels', 'maxIncompletePacketBytes', 'incompletePacketTimeout', 'maxConnections', 'connectionRate', 'maxPublishRate', 'maxRetainedMessages',
   'maxRetainedPayloadSize', 'connectTimeout', 'storeMessagesQos0', 'stats',
   'statsInterval', 'publishNewClient', 'publishClientDisconnect', 'publishSubscriptions', 'sysAccess', 'logger',
@@ -170,6 +184,7 @@ export const DEFAULT_LIMITS = {
   publisherPauseTimeout: 1000,
   drainTimeout: 60_000,
   sessionSweepInterval: 60_000,
+  failoverInterval: 1000,
 } as const;
 
 /** Defaults of the limits that protect the broker from its clients (docs/operations.md). */
@@ -344,6 +359,7 @@ export function resolveOptions(options: ServerOptions, randomId: () => string): 
     publisherPauseTimeout: positiveInteger(raw, 'publisherPauseTimeout', DEFAULT_LIMITS.publisherPauseTimeout),
     drainTimeout: positiveInteger(raw, 'drainTimeout', DEFAULT_LIMITS.drainTimeout),
     sessionSweepInterval: positiveInteger(raw, 'sessionSweepInterval', DEFAULT_LIMITS.sessionSweepInterval),
+    failoverInterval: positiveInteger(raw, 'failoverInterval', DEFAULT_LIMITS.failoverInterval),
     maxPacketSize,
     maxTopicLevels: positiveInteger(raw, 'maxTopicLevels', DEFAULT_LIMITS.maxTopicLevels),
     maxIncompletePacketBytes: incompletePacketBudget(raw, maxPacketSize),

@@ -9,7 +9,6 @@ import type { Broker } from './broker.js';
 import { ByteBudget } from './connection/byte-budget.js';
 import { Client, type CloseReason } from './connection/client.js';
 import { KeepaliveMonitor } from './connection/keepalive-monitor.js';
-import { publishOrphanedWills } from './connection/session.js';
 import { ControlChannel, type ControlOrigin } from './control/control-channel.js';
 import type { Emitter, MessageHandler } from './emitter/emitter.js';
 import { MemoryEmitter } from './emitter/memory-emitter.js';
@@ -27,6 +26,7 @@ import { Router } from './router/router.js';
 import { SharedSubscriptions } from './router/shared-subscriptions.js';
 import { isSharedFilter } from './topics/shared-filter.js';
 import { SessionSweeper } from './store/session-sweeper.js';
+import { FailoverWatch } from './store/failover-watch.js';
 import type { EnqueueResult, Store } from './store/store.js';
 import { BrokerStats } from './sys/broker-stats.js';
 import { SysPublisher } from './sys/sys-publisher.js';
@@ -36,6 +36,12 @@ import { ApplicationErrors } from './application-errors.js';
 import { MessageIds } from './message-ids.js';
 import { TakeoverClock } from './takeover-clock.js';
 import type { ClientSubscription, Message, MessageProperties, PublishedMessage, QoS, Will } from './types.js';
+
+/** Where a message entered: its position in the Emitter (if it has one) and its count here (routedCount). */
+interface RoutePoint {
+  position?: number;
+  entered: number;
+}
 
 /** What `server.publish()` takes: Mosca's packet shape. */
 export interface PublishPacket {
@@ -95,9 +101,14 @@ export class Server extends EventEmitter implements Broker, Hooks {
   authenticationMethods: Record<string, AuthenticationMethod> = Object.create(null);
 
   closed = false;
+  incomingViaEmitter = false;
+  /** Counts the messages routed here (see Client.subscribedAt). */
+  routedCount = 0;
   publishing: Client | null = null;
   deliveryWrites: Promise<void>[] | null = null;
   private readonly connections = new Set<Client>();
+  /** The publisher of each message on its way through Emitter.publishOnce. */
+  private readonly publishingOnce = new WeakMap<Message, Client>();
   private readonly takeoverClock = new TakeoverClock();
   private readonly applicationErrors: ApplicationErrors;
   private listening: Listener[] = [];
@@ -107,9 +118,12 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private keepalive?: KeepaliveMonitor;
   private sys?: SysPublisher;
   private sweeper?: SessionSweeper;
+  private failover?: FailoverWatch;
+  /** One per process, given to the Store and Emitter built by name (AdapterContext). */
+  private readonly instanceId = randomBytes(9).toString('base64url');
   private readonly started: Promise<void>;
   private stopping: Promise<void> | null = null;
-  private readonly onMessage: MessageHandler = (message) => this.router.deliver(message, undefined, this.publishing);
+  private readonly onMessage: MessageHandler = (message) => this.deliverFromEmitter(message);
   /** `$SYS` messages reach only the clients allowed to read them (sysAccess). */
   private readonly onSysMessage: MessageHandler = (message) => this.router.deliver(message, this.sysAccess.audienceOf(message.topic));
 
@@ -193,8 +207,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
   private async start(): Promise<void> {
     try {
       const { logger, queuedBytes } = this;
-      this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes });
-      this.emitter = await createEmitter(this.opts, { logger });
+      const { instanceId } = this;
+      this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes, instanceId });
+      this.emitter = await createEmitter(this.opts, { logger, instanceId });
+      this.incomingViaEmitter = this.emitter.publishOnce !== undefined && this.store.sharesIncomingWith?.(this.emitter) === true;
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload, origin));
       this.control.on('queued', (payload) => this.readQueue(payload.toString()));
@@ -203,7 +219,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Every broker instance receives every message and routes it to its own clients.
       await this.emitter.subscribe('#', this.onMessage);
       await this.emitter.subscribe('$SYS/#', this.onSysMessage);
-      await publishOrphanedWills(this);
+      this.failover = new FailoverWatch(this, this.settings.failoverInterval);
+      await this.failover.run();
       // Plugins before listeners: the hooks they install apply to the first connection.
       this.plugins = await startPlugins(this, this.opts);
       for (const iface of this.settings.interfaces) {
@@ -220,6 +237,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Whatever did start is stopped: a failed start leaves no socket, connection or timer.
       await Promise.all(this.listening.map((listener) => listener.close()));
       await closePlugins(this.plugins);
+      await this.failover?.stop();
       await this.release();
       throw error;
     }
@@ -230,6 +248,27 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.sys = new SysPublisher(this.stats, publish, this.settings.statsInterval, this.incompletePackets, this.descriptors, this.logger);
     }
     this.logger.info({ id: this.id, listeners: this.address() }, 'server started');
+  }
+
+  /**
+   * A message from the Emitter, to this instance's subscribers. The Store writes the delivery
+   * starts for durable sessions are returned, so that the Emitter knows when the message is safe
+   * (see MessageHandler); within routeDurably the publisher's ack waits for them too.
+   */
+  private deliverFromEmitter(message: Message): void | Promise<void> {
+    if (message.qos === 0) return this.router.deliver(message, undefined, this.publishing);
+    // Within routeDurably (the Emitter delivering a local publish at once), its array collects them.
+    const outer = this.deliveryWrites;
+    const writes = outer ?? [];
+    const before = writes.length;
+    this.deliveryWrites = writes;
+    try {
+      // Emitter.publishOnce delivers here once Redis has the message: its publisher, for No Local.
+      this.router.deliver(message, undefined, this.publishing ?? this.publishingOnce.get(message) ?? null);
+    } finally {
+      this.deliveryWrites = outer;
+    }
+    if (writes.length > before) return Promise.all(writes.slice(before)).then(() => undefined);
   }
 
   /** Takes messages of a `$` top level from the Emitter while local clients subscribe under it. */
@@ -299,7 +338,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (this.clients[client.id] === client) delete this.clients[client.id];
   }
 
-  route(message: PublishedMessage, client: Client | null): void | Promise<void> {
+  route(message: PublishedMessage, client: Client | null, packetId?: number): void | Promise<void> {
     const emitter = this.emitter;
     if (!message.topic.startsWith('$SYS/')) this.stats.publishedMessages++;
     // In-process QoS 0: nothing to store, nothing to wait for.
@@ -312,10 +351,10 @@ export class Server extends EventEmitter implements Broker, Hooks {
       this.emit('published', message, client);
       return;
     }
-    return this.routeDurably(message, client);
+    return this.routeDurably(message, client, packetId);
   }
 
-  private async routeDurably(message: PublishedMessage, client: Client | null): Promise<void> {
+  private async routeDurably(message: PublishedMessage, client: Client | null, packetId?: number): Promise<void> {
     // Emitting does not wait for the Store: subscribers connected now get the message while it
     // is being stored. The ack waits for both. An in-process Emitter delivers during the call,
     // so the publisher is known to the subscribers it feeds (backpressure), and the in-flight
@@ -323,15 +362,35 @@ export class Server extends EventEmitter implements Broker, Hooks {
     const deliveryWrites: Promise<void>[] = [];
     this.publishing = client;
     this.deliveryWrites = deliveryWrites;
-    let emitted: Promise<void>;
+    const entered = ++this.routedCount;
+    let emitted: Promise<number | void>;
     let dispatched: Map<string, boolean> | null = null;
+    let once: Promise<{ earlier: string | null; position?: number }> | null = null;
     try {
-      emitted = this.emitter.publish(message);
-      // Each shared subscription's member is chosen here, where the message entered. [MQTT-4.8.2-3]
-      if (this.shared.active) dispatched = this.shared.dispatch(message, deliveryWrites);
+      if (packetId !== undefined && client) {
+        this.publishingOnce.set(message, client);
+        once = this.emitter.publishOnce!(message, client.id, packetId);
+        emitted = once.then(({ position }) => position);
+      } else {
+        emitted = this.emitter.publish(message);
+        // Each shared subscription's member is chosen here, where the message entered. [MQTT-4.8.2-3]
+        if (this.shared.active) dispatched = this.shared.dispatch(message, deliveryWrites);
+      }
     } finally {
       this.publishing = null;
       this.deliveryWrites = null;
+    }
+    if (once) {
+      const { earlier } = await once;
+      if (earlier === null) {
+        if (this.shared.active) dispatched = this.shared.dispatch(message, deliveryWrites);
+      } else if (earlier === '') {
+        return; // a re-send of a message an earlier version recorded (Store.putIncoming) and routed
+      } else {
+        // A re-send of a message already emitted, by an instance that may have died before the
+        // Store part: done again under its first id, which the Store refuses twice.
+        message = { ...message, id: earlier, messageId: earlier };
+      }
     }
     const stored: Promise<void>[] = [];
     if (message.retain) stored.push(keepRetained(this, message)); // [MQTT-3.3.1-5] [MQTT-3.3.1-10]
@@ -339,8 +398,8 @@ export class Server extends EventEmitter implements Broker, Hooks {
       // Which sessions are offline is asked once the Emitter has the message: a session still
       // connected then is let go by its instance only after that instance has read the message
       // (endSession waits for emitter.sync()), so each session gets it one way or the other.
-      await emitted;
-      stored.push(this.queueForOfflineSessions(message, dispatched));
+      const position = await emitted;
+      stored.push(this.queueForOfflineSessions(message, dispatched, undefined, { position: position ?? undefined, entered }));
     }
     await Promise.all([emitted, ...stored, ...deliveryWrites]);
     // Mosca's published hook gates the ack; a failure does not undo a message already routed.
@@ -355,18 +414,22 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * their subscriptions ask: highest QoS, RETAIN if one keeps it (Retain As Published), every
    * Subscription Identifier. [MQTT-3.3.4-4]
    */
-  private async queueForOfflineSessions(message: PublishedMessage, dispatched: Map<string, boolean> | null): Promise<void> {
+  private async queueForOfflineSessions(message: Message, dispatched: Map<string, boolean> | null, only?: ReadonlySet<string>, route?: RoutePoint): Promise<void> {
     const subscriptions = await this.store.subscriptionsByTopic(message.topic);
     const offline = new Map<string, { qos: QoS; retain: boolean; ids?: number[] }>();
     let shared: ClientSubscription[] | null = null;
     for (const subscription of subscriptions) {
-      // A group's durable members: one of them gets it when no member took it above.
+      if (only && !only.has(subscription.clientId)) continue;
+      // A group's durable members: one of them gets it when no member took it above (not when
+      // redoing a dead instance's deliveries: another member may have it).
       if (isSharedFilter(subscription.topic)) {
-        (shared ??= []).push(subscription);
+        if (!only) (shared ??= []).push(subscription);
         continue;
       }
       const { clientId, qos, connected, rap, subscriptionIdentifier } = subscription;
-      if (connected) continue;
+      // A dead instance's session may be connected again elsewhere: queued all the same, and that
+      // connection told (queueOffline). The Store refuses what the session already had.
+      if (connected && !only && !(route && this.connectedSince(subscription, route))) continue;
       const seen = offline.get(clientId) ?? { qos: 0, retain: false };
       if (qos > seen.qos) seen.qos = qos;
       if (rap && message.retain) seen.retain = true;
@@ -386,6 +449,22 @@ export class Server extends EventEmitter implements Broker, Hooks {
     }
     if (shared || dispatched) writes.push(...this.shared.queueUnserved(message, shared ?? [], dispatched));
     await Promise.all(writes);
+  }
+
+  /**
+   * Whether a session found connected became so after the message was routed, and so may have
+   * missed it: marked connected at or after the message's position in the Emitter (its instance
+   * may have read it before it subscribed), or subscribed here after this instance delivered it.
+   */
+  private connectedSince(subscription: ClientSubscription, route: RoutePoint): boolean {
+    const { connectedSince } = subscription;
+    if (route.position !== undefined && connectedSince !== undefined && route.position <= connectedSince) return true;
+    const local = this.clients[subscription.clientId];
+    return local !== undefined && local.subscribedAt >= route.entered;
+  }
+
+  queueForSessions(message: Message, clientIds: ReadonlySet<string>): Promise<void> {
+    return this.queueForOfflineSessions(message, null, clientIds);
   }
 
   async queueOffline(clientId: string, message: Message): Promise<void> {
@@ -544,6 +623,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     await stopAccepting;
     await this.shared.stop();
     await this.sweeper?.stop();
+    await this.failover?.stop();
     await closePlugins(this.plugins);
     await this.release();
     this.logger.info('closed');

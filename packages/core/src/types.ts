@@ -96,10 +96,24 @@ export interface ClientSubscription extends Subscription {
   clientId: string;
   /** Whether the session is connected to a broker instance right now. */
   connected: boolean;
+  /**
+   * Stores that know it (Redis): the Emitter's position (Emitter.publish) when the session was
+   * last marked connected. A message published at or before it may have missed that connection.
+   */
+  connectedSince?: number;
 }
 
 /** The will message a client registered with CONNECT; it gets an id each time it is published. */
-export type Will = MessageContent;
+export interface Will extends MessageContent {
+  /**
+   * MQTT 5: how long (ms) the will waits once its connection is lost, the Will Delay Interval
+   * bounded by the Session Expiry Interval. Stored with the will, so that an instance taking over
+   * for a broker that died honours it. Absent or 0: published at once.
+   */
+  delayMs?: number;
+  /** Set once the connection ended: when (ms since the epoch) the delayed will is due. */
+  delayUntil?: number;
+}
 
 /** A record of a Store collection (see Store.putRecord). */
 export interface StoredRecord {

@@ -51,6 +51,8 @@ export class ConnectionMonitor {
   private readonly states: ConnectionState[];
   private isClosed = false;
   lastError: Error | null = null;
+  /** When every connection was last ready again (Date.now()); 0 until then. */
+  readySince = 0;
   private downSince = 0;
   private warnedUnreachable = false;
 
@@ -68,6 +70,7 @@ export class ConnectionMonitor {
       client.on('ready', () => {
         this.states[i] = 'ready';
         if (this.state !== 'ready') return;
+        this.readySince = Date.now();
         if (this.downSince !== 0) {
           // At the level of the outage's start, so that whoever saw one sees the other.
           this.logger.warn(`${this.label}: Redis connection restored after ${Date.now() - this.downSince} ms`);

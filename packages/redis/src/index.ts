@@ -1,4 +1,4 @@
-import type { Emitter, Store } from '@skynet-mqtt/core';
+import type { AdapterContext, Emitter, Store } from '@skynet-mqtt/core';
 import { RedisEmitter } from './redis-emitter.js';
 import { RedisStore } from './redis-store.js';
 
@@ -12,10 +12,10 @@ export type { ConnectionState } from './connection.js';
  * `backend: { type: 'redis', ... }` by importing this package and calling these. They return at
  * once: while Redis is unreachable, calls wait for it rather than fail.
  */
-export async function createStore(options: Record<string, unknown>): Promise<Store> {
-  return new RedisStore(options);
+export async function createStore(options: Record<string, unknown>, context?: AdapterContext): Promise<Store> {
+  return new RedisStore(options, context);
 }
 
-export async function createEmitter(options: Record<string, unknown>): Promise<Emitter> {
-  return new RedisEmitter(options);
+export async function createEmitter(options: Record<string, unknown>, context?: AdapterContext): Promise<Emitter> {
+  return new RedisEmitter(options, context);
 }

@@ -28,6 +28,11 @@ export interface RedisAdapterOptions {
   ttl?: { subscriptions?: number; packets?: number };
   /** Store only: offline messages kept per client. */
   maxQueuedMessages?: number;
+  /**
+   * Store only: milliseconds after which a broker instance that stopped renewing its liveness key
+   * counts as dead and another instance takes over its duties (default 5000; renewed every third of it).
+   */
+  livenessTtl?: number;
   /** Emitter only: approximate number of messages kept in the stream (MAXLEN ~). */
   maxStreamLength?: number;
   logger?: Logger;
@@ -49,9 +54,13 @@ export interface ResolvedOptions {
   keyPrefix: string;
   ttl: { subscriptions: number; packets: number };
   maxQueuedMessages: number;
+  livenessTtl: number;
   maxStreamLength: number;
   logger: Logger;
 }
+
+/** Milliseconds without a renewal after which an instance counts as dead (option livenessTtl). */
+export const DEFAULT_LIVENESS_TTL = 5_000;
 
 /** Entries kept in the Emitter's stream: how far a reader may fall behind (an outage) without loss. */
 export const DEFAULT_MAX_STREAM_LENGTH = 100_000;
@@ -59,7 +68,7 @@ export const DEFAULT_MAX_STREAM_LENGTH = 100_000;
 const silent: Logger = { warn() {}, info() {}, error() {} };
 
 const COMMON = ['host', 'port', 'db', 'password', 'url', 'prefix', 'redisOptions', 'redisOpts', 'cluster', 'logger', 'channel'];
-const STORE_ONLY = ['ttl', 'maxQueuedMessages'];
+const STORE_ONLY = ['ttl', 'maxQueuedMessages', 'livenessTtl'];
 const EMITTER_ONLY = ['maxStreamLength'];
 
 function fail(text: string): never {
@@ -169,6 +178,7 @@ export function resolveOptions(input: Record<string, unknown> | RedisAdapterOpti
   }
   const maxQueuedMessages =
     optionalInteger(options.maxQueuedMessages, 'maxQueuedMessages', 1, Number.MAX_SAFE_INTEGER, '10000') ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
+  const livenessTtl = optionalInteger(options.livenessTtl, 'livenessTtl', 300, 3_600_000, '5000') ?? DEFAULT_LIVENESS_TTL;
   const maxStreamLength = optionalInteger(options.maxStreamLength, 'maxStreamLength', 1, Number.MAX_SAFE_INTEGER, '100000') ?? DEFAULT_MAX_STREAM_LENGTH;
 
   const connection: Connection = cluster
@@ -184,6 +194,7 @@ export function resolveOptions(input: Record<string, unknown> | RedisAdapterOpti
     keyPrefix: cluster ? `{${prefix}}` : prefix,
     ttl,
     maxQueuedMessages,
+    livenessTtl,
     maxStreamLength,
     logger,
   };

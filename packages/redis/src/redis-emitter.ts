@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { PublisherSequences, TopicIndex, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
+import { PublisherSequences, LocalHandlers, unref, type AdapterContext, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, HealthPing, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
-import { resolveOptions, type Logger, type RedisAdapterOptions } from './options.js';
+import { resolveOptions, type Connection, type Logger, type RedisAdapterOptions } from './options.js';
 import { runScript, STREAM_END, STREAM_PUBLISH } from './scripts.js';
 import { parseXread, type StreamEntry } from './stream-entries.js';
 
@@ -17,6 +17,10 @@ const BLOCK_MS = 5_000;
 const BATCH = 1_000;
 /** Pause after a read error that is not an outage (ioredis waits those out), e.g. WRONGTYPE. */
 const RETRY_MS = 1_000;
+function noop(): void {}
+
+/** How often the read position whose deliveries are all stored is written to Redis, at most. */
+const COMMIT_MS = 100;
 
 /**
  * The Emitter on a Redis stream (`<prefix>stream`), shared by every instance on the prefix.
@@ -31,19 +35,27 @@ const RETRY_MS = 1_000;
  *   instances (STREAM_PUBLISH), so a reader that fell further behind than that knows how many
  *   it missed and says so.
  *
- * Subscriptions are local (a TopicIndex): every instance reads every entry, as every broker
+ * Subscriptions are local (LocalHandlers): every instance reads every entry, as every broker
  * subscribes to '#' anyway.
+ *
+ * A handler may return a promise: the Store writes its delivery started (a durable session's
+ * in-flight packet or queued message). The reader keeps `<stream>:pos:<instanceId>`, the last entry
+ * up to which every such write is done (written every COMMIT_MS at most), so that if this instance
+ * dies, the one taking over its duties queues again what came after it (Store.claimDeadInstances).
  */
 export class RedisEmitter implements Emitter {
-  /** Written into each entry, so that the reader skips what this instance already delivered. */
-  readonly instanceId = randomBytes(9).toString('base64url');
+  /**
+   * Written into each entry, so that the reader skips what this instance already delivered; also
+   * names its read position. The broker gives its Store the same id (AdapterContext).
+   */
+  readonly instanceId: string;
   private readonly writer: Client;
   private readonly reader: Client;
   private readonly keys: Keys;
   private readonly monitor: ConnectionMonitor;
   private readonly logger: Logger;
   private readonly maxLength: string;
-  private readonly handlers = new TopicIndex<MessageHandler[]>();
+  private readonly handlers = new LocalHandlers();
   private readonly sequences = new PublisherSequences();
   private seq = 0;
   /** Number (`n`) of the last entry read; -1 until the start point is known. */
@@ -58,9 +70,22 @@ export class RedisEmitter implements Emitter {
   private wake: (() => void) | null = null;
   /** sync() calls waiting for the reader to get further. */
   private waiters: (() => void)[] = [];
+  /** Settles once the Store writes of every batch read so far are done. */
+  private finished: Promise<void> = Promise.resolve();
+  /** The last entry up to which those writes are done, and the one last written to Redis. */
+  private finishedId = '';
+  private committedId = '';
+  private commitTimer: NodeJS.Timeout | null = null;
 
-  constructor(options: RedisAdapterOptions | Record<string, unknown> = {}) {
+  /** The key prefix and the Redis it is on, for RedisStore.sharesIncomingWith. */
+  readonly keyPrefix: string;
+  readonly connection: Connection;
+
+  constructor(options: RedisAdapterOptions | Record<string, unknown> = {}, context?: AdapterContext) {
     const resolved = resolveOptions(options, 'emitter');
+    this.keyPrefix = resolved.keyPrefix;
+    this.connection = resolved.connection;
+    this.instanceId = context?.instanceId ?? randomBytes(9).toString('base64url');
     this.logger = resolved.logger;
     this.keys = new Keys(resolved.keyPrefix);
     this.maxLength = String(resolved.maxStreamLength);
@@ -87,18 +112,49 @@ export class RedisEmitter implements Emitter {
     return this.health.ping();
   }
 
-  async publish(message: Message): Promise<void> {
+  /** Resolves with the message's number in the stream (`n`). */
+  async publish(message: Message): Promise<number> {
     if (this.closed) throw new Error('Redis emitter: publish after close');
     // Encoded first: a message that cannot be sent (topic too long) is not delivered locally either.
     const data = encodeMessage(message);
     const seq = ++this.seq;
-    this.deliver(message);
-    await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, [this.maxLength, this.instanceId, seq, data]);
+    const writes: Promise<void>[] = [];
+    this.deliver(message, writes);
+    // The reader skips this entry: its position passes it once these writes are done.
+    if (writes.length > 0) this.holdPosition(Promise.all(writes).then(noop));
+    const reply = await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, [this.maxLength, this.instanceId, seq, data]);
+    return Number(Array.isArray(reply) ? reply[1] : reply);
+  }
+
+  /**
+   * STREAM_PUBLISH with a packet id: it joins the session's incoming ids (the Redis Store's, same
+   * prefix) in the step that adds the entry. This instance's handlers get the message once Redis
+   * has it, and the call resolves once the Store writes they started are done.
+   */
+  async publishOnce(message: Message, clientId: string, packetId: number): Promise<{ earlier: string | null; position?: number }> {
+    if (this.closed) throw new Error('Redis emitter: publish after close');
+    const data = encodeMessage(message);
+    const seq = ++this.seq;
+    const args = [this.maxLength, this.instanceId, seq, data, this.keys.incoming(clientId), packetId, message.id];
+    // The reader may pass this entry before the local deliveries below are stored: it waits.
+    let done!: () => void;
+    this.holdPosition(new Promise<void>((resolve) => (done = resolve)));
+    try {
+      const reply = await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, args);
+      const [added, answer] = Array.isArray(reply) ? reply : [];
+      if (Number(added) !== 1) return { earlier: String(answer ?? '') };
+      const writes: Promise<void>[] = [];
+      this.deliver(message, writes);
+      await Promise.all(writes);
+      return { earlier: null, position: Number(answer) };
+    } finally {
+      done();
+    }
   }
 
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {
     if (this.closed) return;
-    this.handlers.add(filter, '', [...(this.handlers.get(filter, '') ?? []), handler]);
+    this.handlers.add(filter, handler);
     // What other instances publish after this resolves must be read: wait until the reader has
     // its starting point (it waits for Redis when Redis is unreachable, as the writes do).
     await this.started;
@@ -113,19 +169,18 @@ export class RedisEmitter implements Emitter {
   }
 
   async unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
-    const handlers = this.handlers.get(filter, '');
-    if (!handlers?.includes(handler)) return;
-    const remaining = handlers.filter((h) => h !== handler);
-    if (remaining.length > 0) this.handlers.add(filter, '', remaining);
-    else this.handlers.remove(filter, '');
+    this.handlers.remove(filter, handler);
   }
 
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;
       this.monitor.closed();
-      for (const [filter] of [...this.handlers.entries()]) this.handlers.remove(filter, '');
+      this.handlers.clear();
       if (this.retryTimer) clearTimeout(this.retryTimer);
+      if (this.commitTimer) clearTimeout(this.commitTimer);
+      // A clean stop leaves no work behind: nothing to redo for another instance.
+      this.writer.del(this.positionKey).catch(() => undefined);
       this.wake?.();
       this.releaseWaiters();
       // Aborts the blocked XREAD now rather than after BLOCK_MS; nothing to flush on a reader.
@@ -136,17 +191,38 @@ export class RedisEmitter implements Emitter {
     return this.closing;
   }
 
-  /** Delivers to the local handlers; one failing handler does not keep the others from it. */
-  private deliver(message: Message): void {
-    this.handlers.match(message.topic, (_key, handlers) => {
-      for (const handler of handlers) {
-        try {
-          handler(message);
-        } catch (error) {
-          this.logger.error(`Redis emitter: a handler of ${message.topic} threw: ${String(error)}`);
-        }
-      }
+  /**
+   * Delivers to the local handlers; one failing handler does not keep the others from it. The
+   * promises handlers return (their Store writes) are collected in `writes` when given.
+   */
+  private deliver(message: Message, writes?: Promise<void>[]): void {
+    this.handlers.deliver(message, (error) => this.logger.error(`Redis emitter: a handler of ${message.topic} threw: ${String(error)}`), writes);
+  }
+
+  private get positionKey(): string {
+    return `${this.keys.stream}:pos:${this.instanceId}`;
+  }
+
+  /** The read position moves past no entry read from now on until `pending` (a local delivery's writes) settles. */
+  private holdPosition(pending: Promise<void>): void {
+    this.finished = Promise.all([this.finished, pending]).then(noop);
+  }
+
+  /** The entries up to `id` are read: once their writes (and those of earlier batches) are done, the position may move there. */
+  private finishBatch(id: string, writes: Promise<void>[]): void {
+    const previous = this.finished;
+    this.finished = (writes.length === 0 ? previous : Promise.all([previous, ...writes]).then(() => undefined)).then(() => {
+      this.finishedId = id;
+      this.commitTimer ??= unref(setTimeout(() => this.commit(), COMMIT_MS));
     });
+  }
+
+  private commit(): void {
+    this.commitTimer = null;
+    const id = this.finishedId;
+    if (this.closed || id === this.committedId) return;
+    this.committedId = id;
+    this.writer.set(this.positionKey, id).catch((error: unknown) => this.logger.error(`Redis emitter: could not record its read position: ${String(error)}`));
   }
 
   private async read(started: () => void): Promise<void> {
@@ -157,7 +233,7 @@ export class RedisEmitter implements Emitter {
           if (lastId === null) {
             // The last entry, not '$': '$' would be resolved only when the XREAD reaches Redis,
             // and entries added between subscribe() resolving and that moment would be skipped.
-            const end = await runScript(this.reader, STREAM_END, this.keys.stream, []);
+            const end = await runScript(this.reader, STREAM_END, this.keys.stream, [this.instanceId]);
             const [id, n] = Array.isArray(end) ? end.map(String) : [];
             lastId = id ?? '0-0';
             this.lastN = Number(n ?? 0);
@@ -168,10 +244,12 @@ export class RedisEmitter implements Emitter {
           // the same lastId, so the outage's entries are read, none skipped.
           const reply: unknown = await this.reader.callBuffer('XREAD', 'BLOCK', BLOCK_MS, 'COUNT', BATCH, 'STREAMS', this.keys.stream, lastId);
           const entries: StreamEntry[] = parseXread(reply);
+          const writes: Promise<void>[] = [];
           for (const entry of entries) {
             lastId = entry.id;
-            this.receive(entry);
+            this.receive(entry, writes);
           }
+          if (entries.length > 0) this.finishBatch(lastId, writes);
         } catch (error) {
           if (this.closed) return;
           this.logger.error(`Redis emitter: reading ${this.keys.stream} failed, retrying in ${RETRY_MS} ms: ${String(error)}`);
@@ -183,7 +261,7 @@ export class RedisEmitter implements Emitter {
     }
   }
 
-  private receive(entry: StreamEntry): void {
+  private receive(entry: StreamEntry, writes: Promise<void>[]): void {
     if (this.closed) return;
     const { n, publisher, seq, data } = entry;
     if (n === undefined || publisher === undefined || seq === undefined || data === undefined || !Number.isSafeInteger(n + seq)) {
@@ -201,7 +279,7 @@ export class RedisEmitter implements Emitter {
       this.logger.error(`Redis emitter: dropped an undecodable message: ${(error as Error).message}`);
       return;
     }
-    this.deliver(message);
+    this.deliver(message, writes);
   }
 
   /** Entries are numbered 1, 2, 3...: a jump means entries were trimmed before we read them. */

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   checkRecordName,
-  DEFAULT_STORE_LIMITS,
   DEFAULT_RECORD_PAGE,
   packSubscription,
   topicMatches,
@@ -15,13 +14,18 @@ import {
   type RecordPage,
   type Store,
   type StoredRecord,
+  type AdapterContext,
+  type DeadInstances,
+  type Emitter,
+  type PutOutgoingResult,
   type Subscription,
   type Will,
 } from '@skynet-mqtt/core';
 import { decodeMessage, decodeOutgoing, decodeQueued, encodeMessage, encodeOutgoing, encodeQueued } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, HealthPing, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
-import { resolveOptions, type RedisAdapterOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type Connection, type RedisAdapterOptions, type ResolvedOptions } from './options.js';
+import { RedisEmitter } from './redis-emitter.js';
 import * as S from './scripts.js';
 
 function isWildcard(filter: string): boolean {
@@ -41,14 +45,20 @@ const HMGET_CHUNK = 1_000;
 /** Sessions dropped per sweep script. */
 const SWEEP_BATCH = 500;
 
+/** Whether two adapters' connection options name the same Redis (as configured: a deployment gives both the same). */
+function sameServer(a: Connection, b: Connection): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /**
- * Liveness of a Store instance: its key lives LIVENESS_TTL ms and is renewed every
- * LIVENESS_INTERVAL ms, so two renewals may be missed (a GC pause, a slow Redis) before the
- * sessions it owns count as disconnected. A crashed broker's sessions are offline after at most
- * LIVENESS_TTL.
+ * Message ids a session took (queued ones it read, and those it had in flight) that its queue
+ * refuses again (removed:<id>): enough to cover the messages a session gets between the death of
+ * its instance and the redo of that instance's unfinished work (livenessTtl), at a high rate.
  */
-export const LIVENESS_TTL = 15_000;
-export const LIVENESS_INTERVAL = 5_000;
+const REMOVED_IDS_KEPT = 10_000;
+
+/** Stream entries a claim returns per dead instance at most (an instance far behind is logged). */
+const MAX_UNFINISHED = 10_000;
 
 /**
  * The Store on Redis, shared by every broker instance using the same prefix. Layout and
@@ -63,29 +73,43 @@ export class RedisStore implements Store {
   private readonly health: HealthPing;
   /**
    * Recorded as the `connected` marker of the sessions this instance connects, so that other
-   * instances can tell whether their owner is still alive (its `alive:<id>` key exists).
+   * instances can tell whether their owner is still alive (its `alive:<id>` key exists). The
+   * broker gives its Store and Emitter the same id (AdapterContext): a survivor then finds the
+   * dead instance's read position in the stream under it too.
    */
-  readonly instanceId = randomBytes(9).toString('base64url');
+  readonly instanceId: string;
   private readonly heartbeat: NodeJS.Timeout;
   /** Set while a renewal is unanswered: during an outage renewals must not pile up in the queue. */
   private renewing = false;
+  /** Whether another instance took this one for dead (logged once). */
+  private claimed = false;
 
-  constructor(options: RedisAdapterOptions | Record<string, unknown> = {}) {
+  constructor(options: RedisAdapterOptions | Record<string, unknown> = {}, context?: AdapterContext) {
     this.options = resolveOptions(options, 'store');
+    this.instanceId = context?.instanceId ?? randomBytes(9).toString('base64url');
     this.keys = new Keys(this.options.keyPrefix);
     this.client = createClient(this.options.connection);
     this.monitor = new ConnectionMonitor([this.client], `Redis store (${this.options.prefix})`, this.options.logger);
     this.health = new HealthPing(this.client, this.monitor);
     this.renewLiveness();
-    // unref: a running Store must not keep the process alive on its own.
-    this.heartbeat = unref(setInterval(() => this.renewLiveness(), LIVENESS_INTERVAL));
+    // Renewed three times per ttl: two renewals may be missed (a GC pause, a slow Redis) before the
+    // instance counts as dead. unref: a running Store must not keep the process alive on its own.
+    this.heartbeat = unref(setInterval(() => this.renewLiveness(), Math.floor(this.options.livenessTtl / 3)));
   }
 
   private renewLiveness(): void {
     if (this.renewing) return;
     this.renewing = true;
-    this.client
-      .set(this.keys.alive(this.instanceId), '1', 'PX', LIVENESS_TTL)
+    this.run(S.HEARTBEAT, this.keys.alive(this.instanceId), [this.instanceId, this.options.livenessTtl])
+      .then((claimed) => {
+        if (claimed !== 1 || this.claimed) return;
+        this.claimed = true;
+        this.options.logger.error(
+          `Redis store: this instance (${this.instanceId}) did not renew its liveness for ${this.options.livenessTtl} ms (a pause, or Redis out of reach) ` +
+            'and another instance took over its duties: wills of its clients may have been published and messages queued for sessions it still serves; ' +
+            'raise livenessTtl if this repeats',
+        );
+      })
       .catch((error: unknown) => this.options.logger.error(`Redis store: could not renew its liveness key: ${String(error)}`))
       .finally(() => (this.renewing = false));
   }
@@ -210,8 +234,10 @@ export class RedisStore implements Store {
   async subscriptionsByTopic(topic: string): Promise<ClientSubscription[]> {
     const flat = asStrings(await this.run(S.SUBSCRIPTIONS_BY_TOPIC, this.keys.subscriptionNodes, [topic]));
     const found: ClientSubscription[] = [];
-    for (let i = 0; i < flat.length; i += 4) {
-      found.push({ ...unpackSubscription(flat[i + 1]!, Number(flat[i + 2])), clientId: flat[i]!, connected: flat[i + 3] === '1' });
+    for (let i = 0; i < flat.length; i += 5) {
+      const subscription: ClientSubscription = { ...unpackSubscription(flat[i + 1]!, Number(flat[i + 2])), clientId: flat[i]!, connected: flat[i + 3] === '1' };
+      if (flat[i + 4]) subscription.connectedSince = Number(flat[i + 4]);
+      found.push(subscription);
     }
     return found;
   }
@@ -270,15 +296,16 @@ export class RedisStore implements Store {
 
   async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.run(S.REMOVE_QUEUED, this.keys.queue(clientId), [clientId, Date.now(), this.options.ttl.packets, DEFAULT_STORE_LIMITS.removedIdsKept, ...ids]);
+    await this.run(S.REMOVE_QUEUED, this.keys.queue(clientId), [clientId, Date.now(), this.options.ttl.packets, REMOVED_IDS_KEPT, ...ids]);
   }
 
   // In-flight ---------------------------------------------------------------------------------
 
-  async putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void> {
+  async putOutgoing(clientId: string, packet: OutgoingPacket, refuseTaken = false): Promise<PutOutgoingResult> {
     const now = Date.now();
     const { subscriptions, packets } = this.options.ttl;
-    await this.run(S.PUT_OUTGOING, this.keys.out(clientId), [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets]);
+    const args = [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets, packet.id, REMOVED_IDS_KEPT, this.instanceId, refuseTaken ? '1' : ''];
+    return String(await this.run(S.PUT_OUTGOING, this.keys.out(clientId), args)) as PutOutgoingResult;
   }
 
   async removeOutgoing(clientId: string, messageId: number): Promise<void> {
@@ -295,13 +322,21 @@ export class RedisStore implements Store {
   }
 
   async removeIncoming(clientId: string, messageId: number): Promise<void> {
-    await this.client.srem(this.keys.incoming(clientId), messageId);
+    await this.run(S.REMOVE_INCOMING, this.keys.incoming(clientId), [clientId, messageId]);
+  }
+
+  /**
+   * Whether `emitter` records this Store's incoming QoS 2 packet ids itself (Emitter.publishOnce):
+   * a Redis Emitter on the same Redis and prefix.
+   */
+  sharesIncomingWith(emitter: Emitter): boolean {
+    return emitter instanceof RedisEmitter && emitter.keyPrefix === this.keys.prefix && sameServer(emitter.connection, this.options.connection);
   }
 
   // Wills -------------------------------------------------------------------------------------
 
   async putWill(clientId: string, will: Will): Promise<void> {
-    await this.run(S.PUT_WILL, this.keys.will(clientId), [clientId, encodeMessage(will), this.instanceId]);
+    await this.run(S.PUT_WILL, this.keys.will(clientId), [clientId, encodeMessage(will), this.instanceId, will.delayMs ?? '', will.delayUntil ?? '']);
   }
 
   async getWill(clientId: string): Promise<Will | null> {
@@ -309,14 +344,54 @@ export class RedisStore implements Store {
     return value ? decodeMessage(value) : null;
   }
 
-  async deleteWill(clientId: string): Promise<void> {
-    await this.run(S.DELETE_WILL, this.keys.will(clientId), [clientId]);
+  async deleteWill(clientId: string, onlyDelayed = false): Promise<void> {
+    await this.run(S.DELETE_WILL, this.keys.will(clientId), [clientId, onlyDelayed ? '1' : '']);
   }
 
   async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
     const flat = asBuffers(await this.run(S.CLAIM_ORPHANED_WILLS, this.keys.will(''), [], true));
     const claimed: { clientId: string; will: Will }[] = [];
     for (let i = 0; i < flat.length; i += 2) claimed.push({ clientId: flat[i]!.toString(), will: decodeMessage(flat[i + 1]!) });
+    return claimed;
+  }
+
+  /**
+   * CLAIM_DEAD_INSTANCES. Not while this Store's connection has been up for less than the liveness
+   * ttl: after Redis restarts (or this instance was cut off from it), the other instances' keys may
+   * be gone only because they have not renewed them yet.
+   */
+  async claimDeadInstances(): Promise<DeadInstances> {
+    const none: DeadInstances = { instances: [], wills: [], sessions: [], unfinished: [] };
+    const { livenessTtl, ttl, logger } = this.options;
+    if (this.monitor.state !== 'ready' || Date.now() - this.monitor.readySince < livenessTtl) return none;
+    const reply = await this.run(S.CLAIM_DEAD_INSTANCES, this.keys.alive(this.instanceId), [this.instanceId, livenessTtl, ttl.subscriptions, MAX_UNFINISHED], true);
+    const [dead, wills, sessions, messages] = Array.isArray(reply) ? (reply as unknown[]).map(asBuffers) : [];
+    const claimed: DeadInstances = { instances: (dead ?? []).map(String), wills: [], sessions: [], unfinished: [] };
+    for (let i = 0; i + 1 < (wills ?? []).length; i += 2) claimed.wills.push({ clientId: wills![i]!.toString(), will: decodeMessage(wills![i + 1]!) });
+    // Each session may lack the entries up to its own bound ('' for all of them).
+    const bounds: { clientId: string; upTo: number | null }[] = [];
+    for (let i = 0; i + 1 < (sessions ?? []).length; i += 2) {
+      const upTo = sessions![i + 1]!.toString();
+      bounds.push({ clientId: sessions![i]!.toString(), upTo: upTo === '' ? null : Number(upTo) });
+    }
+    claimed.sessions = bounds.map((b) => b.clientId);
+    let all: ReadonlySet<string> | null = null;
+    for (let i = 0; i + 1 < (messages ?? []).length; i += 2) {
+      const n = Number(messages![i]!.toString());
+      const lacking = bounds.filter((b) => b.upTo === null || n <= b.upTo);
+      if (lacking.length === 0) continue;
+      try {
+        const message = decodeMessage(messages![i + 1]!);
+        // One set for the (usual) entries every session may lack.
+        const set = lacking.length === bounds.length ? (all ??= new Set(claimed.sessions)) : new Set(lacking.map((b) => b.clientId));
+        claimed.unfinished.push({ message, sessions: set });
+      } catch (error) {
+        logger.error(`Redis store: skipped an undecodable stream entry of a dead instance: ${(error as Error).message}`);
+      }
+    }
+    if ((messages?.length ?? 0) / 2 >= MAX_UNFINISHED) {
+      logger.warn(`Redis store: a dead instance was at least ${MAX_UNFINISHED} stream entries behind; only the first ${MAX_UNFINISHED} it had not finished are redone`);
+    }
     return claimed;
   }
 
@@ -356,7 +431,7 @@ export class RedisStore implements Store {
   /**
    * Deletes the liveness key (sessions still marked as ours count as disconnected from now on),
    * then flushes and closes. While Redis is down the DEL is dropped with the connection and the
-   * key expires by itself within LIVENESS_TTL.
+   * key expires by itself within livenessTtl.
    */
   close(): Promise<void> {
     if (!this.closing) {

@@ -77,13 +77,34 @@ end
 
 -- A will is filed under the Store instance that wrote it (WILL_OWNER, wills:<instance>), so that
 -- the wills of an instance that is gone can be claimed (CLAIM_ORPHANED_WILLS).
+-- A will's Will Delay (ms) is in WILL_DELAY; once its connection ended, when it is due in WILL_DUE.
 local WILL_OWNER = P .. 'willowner'
 local WILL_WRITERS = P .. 'willwriters'
+local WILL_DELAY = P .. 'willdelay'
+local WILL_DUE = P .. 'willdue'
 local function forgetWill(id)
   local owner = redis.call('HGET', WILL_OWNER, id)
   if owner then redis.call('SREM', P .. 'wills:' .. owner, id) end
   redis.call('HDEL', WILL_OWNER, id)
+  redis.call('HDEL', WILL_DELAY, id)
+  redis.call('ZREM', WILL_DUE, id)
   redis.call('DEL', K('will', id))
+end
+
+-- Appends the client's will (id, will) to \`out\`, and forgets it.
+local function takeWill(id, out)
+  local will = redis.call('GET', K('will', id))
+  if will then
+    out[#out + 1] = id
+    out[#out + 1] = will
+  end
+  forgetWill(id)
+end
+
+-- Milliseconds by Redis' clock.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
 -- Forgets a session, its will excepted.
@@ -99,9 +120,11 @@ end
 -- its filters, which an expired subscription hash could no longer tell.
 local function expiresIn(id, ttl)
   redis.call('PEXPIRE', K('session', id), ttl)
-  local t = redis.call('TIME')
-  redis.call('ZADD', EXPIRING, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ttl), id)
+  redis.call('ZADD', EXPIRING, nowMs() + tonumber(ttl), id)
 end
+
+-- The sessions an instance connected (owned:<instance>): those a survivor marks offline if it dies.
+local function owned(instance) return P .. 'owned:' .. instance end
 
 -- Creates the session when missing, after clearing what an expired one may have left.
 local function ensure(id, ttl)
@@ -172,11 +195,15 @@ return redis.call('HGETALL', K('sub', id))
  * calling instance's id. A connected session does not expire; its interval is kept in the hash
  * ('expiry'). Disconnecting clears only the caller's own mark: an instance that closes a
  * connection late must not mark offline a session another instance connected since ('1', the
- * marker of versions before owners, is anyone's).
+ * marker of versions before owners, is anyone's). The owner lists the session in owned:<owner>
+ * until it ends its connection, and records the number of the Emitter stream's last entry as 'since'
+ * (CLAIM_DEAD_INSTANCES).
  */
 export const SET_CONNECTED = new Script(`
 local id = ARGV[2]
 local session = K('session', id)
+-- The caller's connection is over: its work for the session is done, whoever holds it now.
+if ARGV[3] == '0' then redis.call('SREM', owned(ARGV[6]), id) end
 if redis.call('EXISTS', session) == 0 then return 0 end
 if ARGV[3] == '0' then
   local owner = redis.call('HGET', session, 'connected')
@@ -187,6 +214,10 @@ if ARGV[4] ~= '' then redis.call('HSET', session, 'expiry', ARGV[4]) end
 if ARGV[3] ~= '0' then
   redis.call('PERSIST', session)
   redis.call('ZREM', EXPIRING, id)
+  redis.call('SADD', owned(ARGV[3]), id)
+  -- The number of the stream's last entry now: what comes after it, the new owner delivers
+  -- (SUBSCRIPTIONS_BY_TOPIC, CLAIM_DEAD_INSTANCES).
+  redis.call('HSET', session, 'since', redis.call('GET', P .. 'stream:n') or '0')
 else
   expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[5])
 end
@@ -223,7 +254,10 @@ forgetWill(ARGV[2])
 return 1
 `);
 
-/** ARGV: prefix, clientId, encoded will, instance id of the writing Store. */
+/**
+ * ARGV: prefix, clientId, encoded will, instance id of the writing Store, Will Delay in ms ('' or
+ * 0: none), when it is due (ms; '' while its connection lasts).
+ */
 export const PUT_WILL = new Script(`
 local id, owner = ARGV[2], ARGV[4]
 forgetWill(id)
@@ -231,13 +265,109 @@ redis.call('SET', K('will', id), ARGV[3])
 redis.call('HSET', WILL_OWNER, id, owner)
 redis.call('SADD', P .. 'wills:' .. owner, id)
 redis.call('SADD', WILL_WRITERS, owner)
+if ARGV[5] ~= '' and tonumber(ARGV[5]) > 0 then redis.call('HSET', WILL_DELAY, id, ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('ZADD', WILL_DUE, ARGV[6], id) end
 return 1
 `);
 
-/** ARGV: prefix, clientId */
+/** ARGV: prefix, clientId, '1' to delete only a will waiting for its delay (one with a due time). */
 export const DELETE_WILL = new Script(`
+if ARGV[3] == '1' and not redis.call('ZSCORE', WILL_DUE, ARGV[2]) then return 0 end
 forgetWill(ARGV[2])
 return 1
+`);
+
+/**
+ * ARGV: prefix, instance id. Renews the instance's liveness key (ARGV[3]: its time to live in ms)
+ * and lists it among the instances; answers 1 if another instance took it for dead meanwhile
+ * (claimed:<id>, written by CLAIM_DEAD_INSTANCES).
+ */
+export const HEARTBEAT = new Script(`
+redis.call('SET', P .. 'alive:' .. ARGV[2], '1', 'PX', ARGV[3])
+redis.call('SADD', P .. 'instances', ARGV[2])
+return redis.call('EXISTS', P .. 'claimed:' .. ARGV[2])
+`);
+
+/**
+ * ARGV: prefix, caller's instance id, liveness ttl (ms), sessions' ttl (ms), most stream entries
+ * returned per dead instance. For each listed instance (instances, and willwriters of earlier
+ * versions) whose alive key is gone, atomically, so that one caller only gets each duty:
+ * - its sessions (owned:<id>) still marked with it are marked offline (they expire by their own
+ *   interval from now), and all of them are returned, each with the last stream entry it may lack
+ *   ('' for all: offline; 'since' for one connected again elsewhere, whose new instance delivers
+ *   what came after it);
+ * - the stream entries after its last committed read position (stream:pos:<id>, kept by the
+ *   Emitter sharing this prefix and instance id) are returned, their messages only;
+ * - its wills that are due are returned and forgotten; a will with a Will Delay gets its due
+ *   time now (Redis' clock) and waits for a later call;
+ * - it is forgotten once it has no will left, and marked claimed:<id> for an hour (HEARTBEAT).
+ * Returns {dead instance ids, {clientId, will, ...}, {session id, last entry number, ...}, {entry number, message, ...}}.
+ */
+export const CLAIM_DEAD_INSTANCES = new Script(`
+local me = ARGV[2]
+redis.call('SET', P .. 'alive:' .. me, '1', 'PX', ARGV[3])
+redis.call('SADD', P .. 'instances', me)
+local now = nowMs()
+local dead, wills, sessions, messages = {}, {}, {}, {}
+for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
+  if w ~= me and redis.call('EXISTS', P .. 'alive:' .. w) == 0 then
+    local members = redis.call('SMEMBERS', owned(w))
+    local position = P .. 'stream:pos:' .. w
+    local from = redis.call('GET', position)
+    if #members > 0 or from then
+      dead[#dead + 1] = w
+      redis.call('SET', P .. 'claimed:' .. w, '1', 'PX', 3600000)
+    end
+    for _, id in ipairs(members) do
+      local session = K('session', id)
+      local upTo = ''
+      if redis.call('HGET', session, 'connected') == w then
+        redis.call('HSET', session, 'connected', '0')
+        expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[4])
+      else
+        upTo = redis.call('HGET', session, 'since') or ''
+      end
+      sessions[#sessions + 1] = id
+      sessions[#sessions + 1] = upTo
+    end
+    redis.call('DEL', owned(w), position)
+    if from then
+      for _, entry in ipairs(redis.call('XRANGE', P .. 'stream', '(' .. from, '+', 'COUNT', tonumber(ARGV[5]))) do
+        local fields = entry[2]
+        for i = 1, #fields, 2 do
+          if fields[i] == 'n' then messages[#messages + 1] = fields[i + 1] end
+          if fields[i] == 'm' then messages[#messages + 1] = fields[i + 1] end
+        end
+      end
+    end
+    local set, waiting = P .. 'wills:' .. w, 0
+    for _, id in ipairs(redis.call('SMEMBERS', set)) do
+      if redis.call('HGET', WILL_OWNER, id) == w then
+        local due = redis.call('ZSCORE', WILL_DUE, id)
+        if not due then
+          local delay = tonumber(redis.call('HGET', WILL_DELAY, id) or '0')
+          if delay > 0 then
+            due = now + delay
+            redis.call('ZADD', WILL_DUE, due, id)
+          end
+        end
+        if due and tonumber(due) > now then
+          waiting = waiting + 1
+        else
+          takeWill(id, wills)
+        end
+      else
+        redis.call('SREM', set, id)
+      end
+    end
+    if waiting == 0 then
+      redis.call('DEL', set)
+      redis.call('SREM', P .. 'instances', w)
+      redis.call('SREM', WILL_WRITERS, w)
+    end
+  end
+end
+return {dead, wills, sessions, messages}
 `);
 
 /**
@@ -251,12 +381,7 @@ for _, writer in ipairs(redis.call('SMEMBERS', WILL_WRITERS)) do
     local set = P .. 'wills:' .. writer
     for _, id in ipairs(redis.call('SMEMBERS', set)) do
       if redis.call('HGET', WILL_OWNER, id) == writer then
-        local will = redis.call('GET', K('will', id))
-        if will then
-          out[#out + 1] = id
-          out[#out + 1] = will
-        end
-        forgetWill(id)
+        takeWill(id, out)
       end
     end
     redis.call('DEL', set)
@@ -269,8 +394,9 @@ return out
 /**
  * ARGV: prefix, topic. Walks the trie of filter prefixes (hash subs:nodes) level by level: at
  * each node only the literal level, '+' and '#' children are probed, so the cost follows the
- * matching filters, not all filters. Returns clientId, filter, qos, connected ('1' | '0') for
- * each match, and unindexes entries whose session expired (the index has no TTL of its own).
+ * matching filters, not all filters. Returns clientId, filter, qos, connected ('1' | '0'), the
+ * stream entry number when it was last marked connected ('since', '' if unknown) for each match,
+ * and unindexes entries whose session expired (the index has no TTL of its own).
  *
  * A session is connected only while the instance recorded as its owner is alive (its alive:<id>
  * key exists): a crashed broker's sessions count as offline, and publishers queue for them again.
@@ -331,6 +457,7 @@ for _, f in ipairs(found) do
       out[#out + 1] = f
       out[#out + 1] = qos
       out[#out + 1] = live(connected)
+      out[#out + 1] = redis.call('HGET', K('session', id), 'since') or ''
     else
       unindex(id, f)
     end
@@ -422,7 +549,20 @@ redis.call('PEXPIRE', r, ttl)
 return 1
 `);
 
-/** ARGV: prefix, clientId, messageId, entry, now, expiresAt, ttl subscriptions, ttl packets */
+/**
+ * ARGV: prefix, clientId, messageId, entry, now, expiresAt, ttl subscriptions, ttl packets, the
+ * message's id ('' for none), how many ids removed:<id> keeps, the calling instance's id, '1' to
+ * refuse a message the session already took. A new packet (not a replacement, such as the one
+ * released after PUBREC) is refused, with nothing written:
+ * - 'elsewhere' when the session is marked connected through another instance: the caller's
+ *   connection is an old one, whose client is already back elsewhere and has read its in-flight
+ *   packets; the caller queues the message instead (ENQUEUE then tells that connection);
+ * - 'had' (when asked) when its message id is in removed:<id>: the session took it already, through
+ *   an earlier connection, perhaps on another instance (QoS 2 exactly once across a takeover).
+ * Otherwise 'stored', and the message id joins removed:<id> (see REMOVE_QUEUED): a message the
+ * session had in flight is not queued for it again, by a publisher that found it offline a
+ * moment later or by an instance redoing a dead one's work.
+ */
 export const PUT_OUTGOING = new Script(`
 local id, mid = ARGV[2], ARGV[3]
 ensure(id, ARGV[7])
@@ -432,13 +572,25 @@ if expiry and tonumber(expiry) > tonumber(ARGV[5]) then
   -- A replacement (e.g. released after PUBREC) keeps its first-sent position and expiry.
   redis.call('HSET', out, mid, ARGV[4])
 else
+  local owner = redis.call('HGET', K('session', id), 'connected')
+  if owner and owner ~= '0' and owner ~= '1' and owner ~= ARGV[11] then return 'elsewhere' end
+  local r = K('removed', id)
+  if ARGV[9] ~= '' then
+    if ARGV[12] == '1' then
+      local taken = redis.call('ZSCORE', r, ARGV[9])
+      if taken and tonumber(taken) > tonumber(ARGV[5]) - tonumber(ARGV[8]) then return 'had' end
+    end
+    redis.call('ZADD', r, ARGV[5], ARGV[9])
+    redis.call('ZREMRANGEBYRANK', r, 0, -tonumber(ARGV[10]) - 1)
+    redis.call('PEXPIRE', r, ARGV[8])
+  end
   local seq = redis.call('HINCRBY', K('session', id), 'seq', 1)
   redis.call('HSET', out, mid, ARGV[4], 'e:' .. mid, ARGV[6])
   redis.call('ZADD', order, seq, mid)
 end
 redis.call('PEXPIRE', out, ARGV[8])
 redis.call('PEXPIRE', order, ARGV[8])
-return 1
+return 'stored'
 `);
 
 /** ARGV: prefix, clientId, messageId */
@@ -466,11 +618,22 @@ end
 return result
 `);
 
-/** ARGV: prefix, clientId, messageId, ttl. 1 when new, 0 for a re-send. */
+/**
+ * ARGV: prefix, clientId, messageId, ttl. 1 when new, 0 for a re-send. in:<id> is a hash of packet
+ * id → the id of the message routed under it ('' when recorded here; see STREAM_PUBLISH).
+ */
 export const PUT_INCOMING = new Script(`
 local id = ARGV[2]
 ensure(id, ARGV[4])
-return redis.call('SADD', K('in', id), ARGV[3])
+-- Earlier versions kept a set.
+if redis.call('TYPE', K('in', id)).ok == 'set' then redis.call('DEL', K('in', id)) end
+return redis.call('HSETNX', K('in', id), ARGV[3], '')
+`);
+
+/** ARGV: prefix, clientId, messageId. */
+export const REMOVE_INCOMING = new Script(`
+if redis.call('TYPE', K('in', ARGV[2])).ok == 'set' then return redis.call('SREM', K('in', ARGV[2]), ARGV[3]) end
+return redis.call('HDEL', K('in', ARGV[2]), ARGV[3])
 `);
 
 /** ARGV: prefix, topic, first level, encoded message or '' to delete. */
@@ -535,20 +698,38 @@ export async function runScript(client: Client, script: Script, key: string, arg
  * Emitter. KEYS[1]: the stream; ARGV: max length, instance id, instance sequence, message.
  * Numbers entries 1, 2, 3... across all instances (counter `<stream>:n`, same slot on Cluster
  * since the key starts with the prefix's hash tag), atomically with the XADD: a reader that sees
- * n jump knows exactly how many entries were trimmed before it could read them.
+ * n jump knows exactly how many entries were trimmed before it could read them. Returns {1, n}.
+ *
+ * For a QoS 2 message a durable session sent (Emitter.publishOnce), ARGV goes on with the
+ * session's incoming hash (the Store's in:<clientId>, same prefix), the packet id and the message
+ * id: the packet id is recorded with the message id in the step that adds the entry, unless it is
+ * recorded already (the PUBLISH re-sent, perhaps to another instance after the first one died):
+ * nothing is added then, and {0, the recorded message id} is returned. So such a message is sent
+ * once, and never lost between recording and sending. (One script for both, so that a script
+ * cache emptied by a Redis restart cannot reorder an instance's entries.)
  */
 export const STREAM_PUBLISH = new Script(
-  `local n = redis.call('INCR', KEYS[1] .. ':n')
+  `if ARGV[5] then
+  local previous = redis.call('HGET', ARGV[5], ARGV[6])
+  if previous then return {0, previous} end
+  redis.call('HSET', ARGV[5], ARGV[6], ARGV[7])
+end
+local n = redis.call('INCR', KEYS[1] .. ':n')
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'n', n, 'i', ARGV[2], 's', ARGV[3], 'm', ARGV[4])
-return n`,
+return {1, n}`,
   false,
 );
 
-/** Emitter. KEYS[1]: the stream. The last entry's id ('0-0' if none) and the counter, together. */
+/**
+ * Emitter. KEYS[1]: the stream; ARGV: the reader's instance id. The last entry's id ('0-0' if
+ * none) and the counter, together; the reader's committed position (`<stream>:pos:<id>`, see
+ * CLAIM_DEAD_INSTANCES) starts there.
+ */
 export const STREAM_END = new Script(
   `local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local id = '0-0'
 if last[1] then id = last[1][1] end
+redis.call('SET', KEYS[1] .. ':pos:' .. ARGV[1], id)
 return {id, redis.call('GET', KEYS[1] .. ':n') or '0'}`,
   false,
 );

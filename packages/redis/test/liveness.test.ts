@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { sleep } from '@skynet-mqtt/contract-tests';
 import { RedisStore } from '../src/index.js';
-import { LIVENESS_INTERVAL, LIVENESS_TTL } from '../src/redis-store.js';
+import { DEFAULT_LIVENESS_TTL } from '../src/options.js';
 import { deleteKeysUnder } from './helpers.js';
 
 /**
@@ -46,7 +46,7 @@ describe('RedisStore session liveness', () => {
     await a.setConnected('c', true);
     assert.equal(await raw.hget(`${prefix}session:c`, 'connected'), a.instanceId, 'the owner is recorded');
     const ttl = await raw.pttl(`${prefix}alive:${a.instanceId}`);
-    assert.ok(ttl > 0 && ttl <= LIVENESS_TTL, `liveness key PTTL ${ttl}`);
+    assert.ok(ttl > 0 && ttl <= DEFAULT_LIVENESS_TTL, `liveness key PTTL ${ttl}`);
     assert.deepEqual(await connectedOf(b, 'l/x'), [true]);
 
     // A crash: nobody renews A's key, and it expires (deleted here rather than waited for).
@@ -76,7 +76,7 @@ describe('RedisStore session liveness', () => {
     await a.setConnected('c', true);
     await raw.del(`${prefix}alive:${a.instanceId}`);
     assert.deepEqual(await connectedOf(b, 'l/s'), [false]);
-    await sleep(LIVENESS_INTERVAL + 300);
+    await sleep(DEFAULT_LIVENESS_TTL / 3 + 300);
     assert.deepEqual(await connectedOf(b, 'l/s'), [true]);
   });
 

@@ -4,6 +4,7 @@
  * `spawnTracked`, and `killRedisServers()` leaves none running and removes the temp dirs made
  * for them.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { spawnTracked, type TrackedProcess } from './processes.js';
 
 /** The redis-server binary: `REDIS_SERVER`, default /usr/bin/redis-server. */
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+/** The redis-cli binary, which joins nodes into a cluster: `REDIS_CLI`, default /usr/bin/redis-cli. */
+export const REDIS_CLI = process.env.REDIS_CLI ?? '/usr/bin/redis-cli';
 
 export interface PrivateRedisOptions {
   /** Default: a free port. */
@@ -85,4 +88,29 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
 export async function killRedisServers(): Promise<void> {
   await Promise.all([...servers].map((server) => server.kill('SIGKILL')));
   for (const dir of madeDirs.splice(0)) await rm(dir, { recursive: true, force: true });
+}
+
+export interface PrivateRedisCluster {
+  nodes: PrivateRedis[];
+  /** The start-up nodes, as the Redis adapter's `cluster` option takes them. */
+  cluster: { host: string; port: number }[];
+}
+
+/**
+ * Starts `count` private redis-servers (each in its own temp dir) and joins them into a cluster
+ * (all slots, no replicas) with `redis-cli --cluster create`; resolves once every node reports
+ * cluster_state:ok. `killRedisServers()` stops them.
+ */
+export async function startPrivateRedisCluster(count = 3, args: string[] = ['--appendonly', 'no']): Promise<PrivateRedisCluster> {
+  const nodes: PrivateRedis[] = [];
+  for (let i = 0; i < count; i++) nodes.push(await startPrivateRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', ...args] }));
+  const ports = nodes.map((node) => node.port);
+  const created = spawnSync(REDIS_CLI, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  if (created.status !== 0) throw new Error(`redis-cli --cluster create failed (set REDIS_CLI): ${created.stderr || created.stdout || created.error?.message}`);
+  const deadline = Date.now() + 10_000;
+  while (!ports.every((p) => spawnSync(REDIS_CLI, ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok'))) {
+    if (Date.now() > deadline) throw new Error('the cluster did not reach cluster_state:ok within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { nodes, cluster: ports.map((port) => ({ host: '127.0.0.1', port })) };
 }

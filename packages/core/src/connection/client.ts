@@ -93,6 +93,11 @@ export class Client {
    * ahead of the stamps it hears of: of two connections with one id, the later stamp keeps it.
    */
   takeoverStamp = 0;
+  /**
+   * Broker.routedCount when this connection's stored subscriptions joined the router: a message
+   * routed here before it was not delivered to it (the publisher then queues it, see Server).
+   */
+  subscribedAt = 0;
   /** Counted against `maxConnections` (see ConnectionGate). */
   admitted = false;
   /** This client's `maxPublishRate`, when the broker has one. */
@@ -376,6 +381,16 @@ export class Client {
       this.logger.error({ err: error }, 'store write failed');
     });
     return next;
+  }
+
+  /**
+   * Runs `action` once the Store writes this session made so far are done (at once when none is
+   * pending), whether they succeeded or not: what the client is told must not run ahead of what a
+   * broker instance taking over after a crash will find (QoS 2 exactly once).
+   */
+  afterStoreWrites(action: () => void): void {
+    if (this.storeChain) void this.storeChain.then(action);
+    else action();
   }
 
   /**

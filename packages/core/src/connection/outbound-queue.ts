@@ -1,8 +1,9 @@
 import type { DropReason } from '../sys/broker-stats.js';
+import type { PutOutgoingResult } from '../store/store.js';
 import type { Message, OutgoingPacket, QoS, QueuedMessage, Subscription } from '../types.js';
 import { messageCost } from './byte-budget.js';
 import type { Client } from './client.js';
-import { encodePublish, encodeSharedQos0 } from './encoder.js';
+import { encodePublish, encodeSharedQos0, type PublishBytes } from './encoder.js';
 import { RetainedReplay } from './retained-replay.js';
 
 /**
@@ -301,12 +302,44 @@ export class OutboundQueue {
     this.counted(message, qos);
     this.putInflight(packet);
     if (group !== undefined) (this.sharedInflight ??= new Map()).set(packet.messageId, group);
-    if (client.durable) {
-      const written = client.persist((id) => client.server.store.putOutgoing(id, packet));
-      // Sent while its publisher waits for its ack: the ack also waits for this write.
-      client.server.deliveryWrites?.push(written);
-    }
+    if (client.durable) return this.sendDurably(message, packet, bytes);
     client.writeBytes(bytes);
+  }
+
+  /**
+   * A durable session's packet goes in flight in the Store. QoS 2 leaves only once the Store has
+   * it (and so knows the client may have it): an instance resuming the session after a crash then
+   * re-sends it under its packet id, never again as a new message; QoS 1 goes at once (a
+   * duplicate is allowed there). The Store may refuse it (Store.putOutgoing): this connection is
+   * an old one whose client is back elsewhere (the message is queued for the session instead, in
+   * the same write), or the session already had the message, taken over from an earlier connection.
+   */
+  private sendDurably(message: Message, packet: OutgoingPacket, bytes: PublishBytes): void {
+    const client = this.client;
+    const { store } = client.server;
+    let outcome = undefined as PutOutgoingResult | void;
+    const written = client.persist(async (id) => {
+      // Not a retained message on subscribe: a new subscription gets it again. [MQTT-3.8.4-3]
+      outcome = await store.putOutgoing(id, packet, packet.qos === 2 && !packet.retain);
+      if (outcome === 'elsewhere') await client.server.queueOffline(id, message.qos === packet.qos ? message : { ...message, qos: packet.qos });
+    });
+    // Sent while its publisher waits for its ack: the ack also waits for this write.
+    client.server.deliveryWrites?.push(written);
+    if (packet.qos === 1) client.writeBytes(bytes);
+    client.afterStoreWrites(() => {
+      if (outcome === 'elsewhere' || outcome === 'had') this.withdraw(packet.messageId);
+      else if (packet.qos === 2) client.writeBytes(bytes);
+    });
+  }
+
+  /** Forgets a packet in flight that the Store refused: it was not sent (QoS 2), or goes no further. */
+  private withdraw(messageId: number): void {
+    const packet = this.inflight?.get(messageId);
+    if (!packet) return;
+    this.inflight!.delete(messageId);
+    this.inflightBytes -= messageCost(packet);
+    this.sharedInflight?.delete(messageId);
+    this.pump();
   }
 
   private putInflight(packet: OutgoingPacket): void {
@@ -353,7 +386,7 @@ export class OutboundQueue {
       const released: OutgoingPacket = { ...packet, released: true };
       this.inflight!.set(messageId, released);
       const client = this.client;
-      if (client.durable) void client.persist((id) => client.server.store.putOutgoing(id, released));
+      if (client.durable) void client.persist(async (id) => void (await client.server.store.putOutgoing(id, released)));
     }
     return 'done';
   }

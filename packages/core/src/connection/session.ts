@@ -1,25 +1,27 @@
-import type { Broker } from '../broker.js';
 import type { Client, CloseReason } from './client.js';
 import { unref } from '../timers.js';
 
-/** How long a closing durable session waits for messages in transit; an Emitter that is down does not hold it. */
+/**
+ * How long a closing durable session's connection waits for the messages in transit to it: an
+ * Emitter that is slow or down does not hold the close longer (the session keeps taking them).
+ */
 const EMITTER_SYNC_MS = 2000;
 
-function within(promise: Promise<void>, ms: number): Promise<void> {
+/** Whether `promise` settles within `ms`. */
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    unref(timer);
-    promise.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
+    const timer = unref(setTimeout(() => resolve(false), ms));
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
   });
+}
+
+/** Takes the connection's subscriptions out of the router (not a newer connection's: Router.unsubscribe). */
+function unsubscribeAll(client: Client): void {
+  for (const filter of Object.keys(client.subscriptions)) client.server.router.unsubscribe(client, filter);
 }
 
 /**
@@ -36,13 +38,24 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   // A durable session is marked offline, then it stays in the router until every message already
   // in transit through the Emitter has reached it (those go to its Store queue, the connection
   // being closed): a message is then queued either by its publisher or here, never by neither.
-  // When both queue it, the Store keeps one: enqueue is idempotent on the message id.
-  // After a takeover the newer connection owns the session: it is not offline.
-  if (client.durable && !takenOver) {
+  // When both queue it, the Store keeps one: enqueue is idempotent on the message id. After a
+  // takeover through another instance the newer connection owns the session: the Store leaves it
+  // connected (setConnected clears only this instance's mark), and what reaches it here meanwhile
+  // is queued for that connection.
+  if (client.durable) {
     await client.persist((id) => store.setConnected(id, false, client.sessionExpiryMs));
-    await within(server.emitter.sync(), EMITTER_SYNC_MS);
+    const synced = server.emitter.sync();
+    // Not left before it caught up, however long that takes: what it then gets goes to the Store's
+    // queue like the rest (leaving after the bound lost a message in transit to it).
+    if (!(await settlesWithin(synced, EMITTER_SYNC_MS))) {
+      client.logger.warn({ clientId: client.id }, 'the Emitter is slow to catch up: the closed session keeps taking the messages in transit to it until it has');
+      void synced.catch(() => undefined).then(() => unsubscribeAll(client));
+    } else {
+      unsubscribeAll(client);
+    }
+  } else {
+    unsubscribeAll(client);
   }
-  for (const filter of Object.keys(client.subscriptions)) server.router.unsubscribe(client, filter);
 
   const will = client.will;
   client.will = null;
@@ -50,13 +63,22 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   const sessionEnds = client.clean || client.sessionExpiryInterval === 0;
   // [MQTT-3.1.2-8] the will is published when the connection closes without DISCONNECT, a
   // takeover included (Mosca skipped it then). Not when the broker itself closes (Mosca's rule).
-  if (will && reason !== 'server closed') {
-    // A 5.0 will waits for its Will Delay Interval, or for the session to end if that comes
-    // first; a reconnect within it (the connection taking over, say) cancels it (DelayedWills). [MQTT-3.1.3-9]
-    const delay = sessionEnds ? 0 : Math.min(client.willDelayInterval, client.sessionExpiryInterval) * 1000;
+  // A 5.0 will waits for its Will Delay Interval, or for the session to end if that comes first;
+  // a reconnect within it cancels it [MQTT-3.1.3-9]: a takeover, at once.
+  const delay = sessionEnds ? 0 : willDelayMs(client);
+  let kept = false;
+  if (will && reason !== 'server closed' && !(takenOver && delay > 0)) {
     if (delay > 0) {
       client.logger.info({ clientId: client.id, topic: will.topic, delay }, 'last will delayed');
-      server.delayedWills.schedule(client.id, delay, () => void server.publishWill(client, will));
+      // Kept in the Store until published or cancelled: if this instance dies meanwhile, the one
+      // taking over its duties publishes it when due (Store.claimDeadInstances).
+      const delayed = { ...will, delayUntil: Date.now() + delay };
+      kept = true;
+      await client.persist((id) => store.putWill(id, delayed));
+      const id = client.id;
+      server.delayedWills.schedule(id, delay, () => {
+        void server.publishWill(client, will).then(() => store.deleteWill(id, true).catch((error: unknown) => server.logger.warn({ err: error, clientId: id }, 'could not delete a published will')));
+      });
     } else {
       client.logger.info({ clientId: client.id, topic: will.topic }, 'delivering last will');
       await server.publishWill(client, will);
@@ -69,23 +91,15 @@ export async function endSession(client: Client, reason: CloseReason): Promise<v
   }
   await saveWaiting(client);
   // After a takeover the will stored under this id is the newer connection's.
-  if (!takenOver) await client.persist((id) => store.deleteWill(id));
+  if (!takenOver && !kept) await client.persist((id) => store.deleteWill(id));
 }
 
 /**
- * Publishes the wills the Store holds for connections no running broker has any more (a process
- * that was killed), each claimed once (Store.claimOrphanedWills). Called at start, before the
- * listeners open; a cluster can call it again whenever it finds an instance gone.
+ * How long the client's will waits once its connection is lost: the Will Delay Interval, bounded
+ * by the Session Expiry Interval (the will goes when the session ends, if that comes first).
  */
-export async function publishOrphanedWills(server: Broker): Promise<number> {
-  const orphans = await server.store.claimOrphanedWills();
-  for (const { clientId, will } of orphans) {
-    server.logger.info({ clientId, topic: will.topic }, 'delivering the last will of a client connected when its broker stopped');
-    // No authorizePublish: its client is gone, and hooks are not set yet at start.
-    await server.route(server.messageIds.message(will.topic, will.payload, will.qos, will.retain, will.properties), null);
-  }
-  if (orphans.length > 0) server.logger.warn({ wills: orphans.length }, 'published the wills of clients connected to a broker that did not close cleanly');
-  return orphans.length;
+export function willDelayMs(client: Client): number {
+  return Math.min(client.willDelayInterval, client.sessionExpiryInterval) * 1000;
 }
 
 /**

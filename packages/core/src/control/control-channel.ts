@@ -59,7 +59,7 @@ export class ControlChannel {
       qos: 1,
       retain: false,
     };
-    return this.emitter.publish(message);
+    return this.emitter.publish(message).then(() => undefined);
   }
 
   /**
@@ -71,7 +71,7 @@ export class ControlChannel {
     const copy: Message = { id: message.id, topic: `${CONTROL_LEVEL}/${kind}/${this.brokerId}`, payload, qos: message.qos, retain: false };
     if (message.properties) copy.properties = message.properties;
     if (message.expiresAt !== undefined) copy.expiresAt = message.expiresAt;
-    return this.emitter.publish(copy);
+    return this.emitter.publish(copy).then(() => undefined);
   }
 
   /** Calls `handler` for every `kind` message from any instance; returns what removes it. */

@@ -7,6 +7,8 @@ import type { MessageHandler } from './emitter.js';
  * Adapters that receive more than a handler asked for (a backend's own matching is coarser, or
  * every instance reads everything) deliver through it, so the contract's matching holds exactly.
  */
+const noop = (): void => {};
+
 export class LocalHandlers {
   private readonly index = new TopicIndex<MessageHandler[]>();
 
@@ -40,12 +42,17 @@ export class LocalHandlers {
     return this.index.size;
   }
 
-  /** Calls every handler whose filter matches; one that throws is reported to `onError` and does not stop the others. */
-  deliver(message: Message, onError: (error: unknown, message: Message) => void): void {
+  /**
+   * Calls every handler whose filter matches; one that throws is reported to `onError` and does
+   * not stop the others. The promises handlers return (their Store writes) are collected, settled
+   * either way, in `writes` when given.
+   */
+  deliver(message: Message, onError: (error: unknown, message: Message) => void, writes?: Promise<void>[]): void {
     this.index.match(message.topic, (_key, handlers) => {
       for (const handler of handlers) {
         try {
-          handler(message);
+          const written = handler(message);
+          if (writes && written instanceof Promise) writes.push(written.then(noop, noop));
         } catch (error) {
           onError(error, message);
         }

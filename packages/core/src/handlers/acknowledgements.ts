@@ -38,7 +38,11 @@ export function handlePubrec(client: Client, packet: AcknowledgementPacket): voi
   }
   const result = client.outbound.received(messageId);
   if (!accepted(client, packet, result, '[MQTT-4.3.2-2]')) return;
-  client.write({ cmd: 'pubrel', messageId, reasonCode: result === 'unknown' ? Reason.PacketIdentifierNotFound : Reason.Success });
+  const pubrel = () => client.write({ cmd: 'pubrel', messageId, reasonCode: result === 'unknown' ? Reason.PacketIdentifierNotFound : Reason.Success });
+  // Once the Store knows the release: an instance resuming the session after a crash must not
+  // send the PUBLISH again to a client that may have completed it (and would take it as new).
+  if (client.durable) client.afterStoreWrites(pubrel);
+  else pubrel();
 }
 
 /** PUBCOMP from the client ends a QoS 2 delivery; it answers a PUBREL only. [MQTT-4.3.2-2] [MQTT-4.3.3-2] */

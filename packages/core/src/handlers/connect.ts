@@ -12,6 +12,7 @@ import { topicLevelsError, topicNameError } from '../topics/validate.js';
 import type { QoS } from '../types.js';
 import { startAuthentication } from './auth.js';
 import { isSharedFilter } from '../topics/shared-filter.js';
+import { willDelayMs } from '../connection/session.js';
 
 /** The largest Maximum Packet Size MQTT can state (a four-byte remaining length and its header). */
 const LARGEST_PACKET = 268_435_460;
@@ -179,6 +180,7 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
     if (client.closing) return;
     if (subscriptions) {
       stored = sessionPresent = true; // [MQTT-3.1.2-5] [MQTT-3.2.2-3]
+      client.subscribedAt = server.routedCount;
       for (const subscription of subscriptions) {
         client.subscriptions[subscription.topic] = subscription;
         if (isSharedFilter(subscription.topic)) server.shared.join(client, subscription);
@@ -193,7 +195,9 @@ export async function acceptConnect(client: Client, pending: PendingConnect): Pr
     if (!stored) await store.createSession(clientId); // [MQTT-3.1.2-6]
     await store.setConnected(clientId, true, client.sessionExpiryMs);
   }
-  if (client.will) await store.putWill(clientId, client.will);
+  // With its delay, so that an instance taking over for this one, should it die, honours it.
+  const willDelay = willDelayMs(client);
+  if (client.will) await store.putWill(clientId, willDelay > 0 ? { ...client.will, delayMs: willDelay } : client.will);
   // A clean start deleted any will above; a durable one may hold a taken-over connection's.
   else if (client.durable) await store.deleteWill(clientId);
   // Read before CONNACK, so that CONNACK, `connected` and clientConnected happen in one step: a

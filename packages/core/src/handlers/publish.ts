@@ -92,9 +92,14 @@ function readV5(client: Client, packet: PublishPacket, message: PublishedMessage
 async function publishExactlyOnce(client: Client, message: PublishedMessage, messageId: number): Promise<void> {
   let reasonCode: number = Reason.Success;
   if (client.receivedQos2(messageId)) {
-    // A durable session may have received this id before a reconnect: the Store decides.
-    const fresh = client.durable ? await storeIncoming(client, messageId) : true;
-    if (fresh) reasonCode = await authorizeAndRoute(client, message);
+    if (client.durable && client.server.incomingViaEmitter) {
+      // The Emitter records the id as it publishes, and tells a re-send (Emitter.publishOnce).
+      reasonCode = await authorizeAndRoute(client, message, messageId);
+    } else {
+      // A durable session may have received this id before a reconnect: the Store decides.
+      const fresh = client.durable ? await storeIncoming(client, messageId) : true;
+      if (fresh) reasonCode = await authorizeAndRoute(client, message);
+    }
     if (reasonCode >= Reason.UnspecifiedError) {
       client.releasedQos2(messageId);
       if (client.durable) await client.persist((id) => client.server.store.removeIncoming(id, messageId));
@@ -133,7 +138,7 @@ function storeIncoming(client: Client, messageId: number): Promise<boolean> {
  * Runs authorizePublish (which may replace the payload or ask to ignore) and routes. Resolves with
  * the reason code the publisher's acknowledgement carries.
  */
-async function authorizeAndRoute(client: Client, message: PublishedMessage): Promise<number> {
+async function authorizeAndRoute(client: Client, message: PublishedMessage, packetId?: number): Promise<number> {
   const server = client.server;
   if (server.authorizePublish) {
     const v5 = client.protocolVersion === 5;
@@ -156,6 +161,6 @@ async function authorizeAndRoute(client: Client, message: PublishedMessage): Pro
     }
     if (Buffer.isBuffer(verdict)) message = { ...message, payload: verdict };
   }
-  await server.route(message, client);
+  await server.route(message, client, packetId);
   return Reason.Success;
 }

@@ -1,3 +1,4 @@
+import type { Emitter } from '../emitter/emitter.js';
 import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
 
 /**
@@ -86,8 +87,14 @@ export interface Store {
   removeQueued(clientId: string, ids: readonly string[]): Promise<void>;
 
   // Outgoing in-flight packets (QoS 1 and 2, broker → client) ------------------------------
-  /** Records or replaces (by messageId) a packet sent but not yet acknowledged. */
-  putOutgoing(clientId: string, packet: OutgoingPacket): Promise<void>;
+  /**
+   * Records or replaces (by messageId) a packet sent but not yet acknowledged. A Store shared by
+   * instances (Redis) may refuse a new one, writing nothing: 'elsewhere' when the session is
+   * connected through another instance (the caller's connection is an old one: the caller queues
+   * the message instead), and, with `refuseTaken`, 'had' when the session already took that
+   * message (its id) through an earlier connection. Others resolve with nothing, or 'stored'.
+   */
+  putOutgoing(clientId: string, packet: OutgoingPacket, refuseTaken?: boolean): Promise<PutOutgoingResult | void>;
   /** Forgets an outgoing packet (PUBACK, PUBCOMP). */
   removeOutgoing(clientId: string, messageId: number): Promise<void>;
   /** Every unacknowledged outgoing packet, in the order they were first sent. */
@@ -96,12 +103,24 @@ export interface Store {
   // Incoming QoS 2 packet ids (client → broker) ----------------------------------------------
   /** Records a received QoS 2 id; resolves false when it was already recorded (a re-send). */
   putIncoming(clientId: string, messageId: number): Promise<boolean>;
+  /**
+   * Optional: whether `emitter` records this Store's incoming QoS 2 ids itself, atomically with
+   * publishing (Emitter.publishOnce): the broker then routes a durable session's QoS 2 messages
+   * that way instead of calling putIncoming first.
+   */
+  sharesIncomingWith?(emitter: Emitter): boolean;
   removeIncoming(clientId: string, messageId: number): Promise<void>;
 
   // Wills -----------------------------------------------------------------------------------
+  /** Stores the client's will, with its `delayMs` and, once its connection ended, its `delayUntil`. */
   putWill(clientId: string, will: Will): Promise<void>;
   getWill(clientId: string): Promise<Will | null>;
-  deleteWill(clientId: string): Promise<void>;
+  /**
+   * Forgets the client's will; with `onlyDelayed`, only a will waiting for its delay (one stored
+   * with `delayUntil`): the broker publishing a delayed will must not delete the will of a newer
+   * connection of the client. Stores without shared wills may ignore `onlyDelayed`.
+   */
+  deleteWill(clientId: string, onlyDelayed?: boolean): Promise<void>;
   /**
    * The wills stored by broker processes that are gone without ending their connections (killed,
    * crashed), removed as they are returned: each is claimed by one caller only. A process that
@@ -110,6 +129,15 @@ export interface Store {
    * liveness key is gone.
    */
   claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]>;
+  /**
+   * Stores shared by running instances (Redis): takes over the duties of broker instances that
+   * died (their liveness ran out), each instance claimed by one caller only: its durable sessions
+   * are marked offline (publishers queue for them from then on), its wills that are due are
+   * returned (a delayed one stays until due, for a later call), and so are the messages it had
+   * read from the Emitter and may not have stored for its sessions. The broker calls it
+   * periodically (`failoverInterval`) and publishes and queues what it gets.
+   */
+  claimDeadInstances?(): Promise<DeadInstances>;
 
   // Records: small keyed values that plugins keep beside the broker's state (device registry, ...)
   /**
@@ -142,6 +170,25 @@ export interface Store {
 
   /** Releases every connection and timer; pending writes are flushed first. */
   close(): Promise<void>;
+}
+
+/** What Store.putOutgoing did with a new packet. */
+export type PutOutgoingResult = 'stored' | 'elsewhere' | 'had';
+
+/** What Store.claimDeadInstances took over. */
+export interface DeadInstances {
+  /** The ids of the instances found dead by this call. */
+  instances: string[];
+  /** Wills to publish now. */
+  wills: { clientId: string; will: Will }[];
+  /** Durable sessions that were connected to a dead instance: offline now, or connected again elsewhere. */
+  sessions: string[];
+  /**
+   * Messages a dead instance had read from the Emitter after the last point up to which it had
+   * stored everything for its sessions, each with those of `sessions` that may lack it: to be
+   * queued again for them (enqueue refuses the ones a session already has, queued or taken).
+   */
+  unfinished: { message: Message; sessions: ReadonlySet<string> }[];
 }
 
 /** What Store.enqueue did. */
