@@ -59,6 +59,7 @@ describe('Mosca races on two instances sharing Redis', { timeout: 120_000 }, () 
     const ROUNDS = 60;
     const failures: string[] = [];
     let liveThenQueued = 0;
+    let overtaken = 0;
     await inBatches(ROUNDS, 10, async (i) => {
       const clientId = `offline-${i}`;
       const topic = `offline/${i}`;
@@ -75,6 +76,13 @@ describe('Mosca races on two instances sharing Redis', { timeout: 120_000 }, () 
       await within(connack, 10_000, `CONNACK for ${clientId}`);
       await publish(publisher, topic, 'marker');
       await waitFor(() => afterResuming.some((m) => m.payload === 'marker'), 10_000, () => `${clientId}: no marker, got ${JSON.stringify(afterResuming)}`);
+      const arrived = (): boolean => [...beforeLeaving, ...afterResuming].some((m) => m.payload === 'world');
+      // The marker may overtake it: when the client came back to B, A may still be busy with the
+      // old connection, which then hands the message to the new one through the Store's queue.
+      if (!arrived()) {
+        overtaken++;
+        await waitFor(arrived, 10_000, () => '').catch(() => undefined);
+      }
       const live = beforeLeaving.filter((m) => m.payload === 'world');
       const later = afterResuming.filter((m) => m.payload === 'world');
       // Acknowledged, so never lost; sent as new (DUP clear) at most once after the disconnect:
@@ -88,6 +96,7 @@ describe('Mosca races on two instances sharing Redis', { timeout: 120_000 }, () 
       await resumed.endAsync();
     });
     t.diagnostic(`rounds where the message went out live and was queued too: ${liveThenQueued} of ${ROUNDS}`);
+    t.diagnostic(`rounds where the marker arrived first: ${overtaken} of ${ROUNDS}`);
     assert.deepEqual(failures, [], `rounds where the message was lost or queued twice (of ${ROUNDS})`);
   });
 });
