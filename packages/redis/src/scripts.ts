@@ -708,8 +708,8 @@ export async function runScript(client: Client, script: Script, key: string, arg
  * A packet id is recorded with the message id in the step that adds the entry, unless it is
  * recorded already (the PUBLISH re-sent, perhaps to another instance after the first one died):
  * nothing is added then, and the reply holds 0 and the recorded message id. So such a message is
- * sent once, and never lost between recording and sending. (One script for both, so that a script
- * cache emptied by a Redis restart cannot reorder an instance's entries.)
+ * sent once, and never lost between recording and sending. Run with EVAL (StreamWriter), so that a
+ * script cache emptied by a Redis restart cannot reorder an instance's entries.
  */
 export const STREAM_PUBLISH = new Script(
   `local out = {}
