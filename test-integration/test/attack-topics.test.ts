@@ -11,7 +11,7 @@ import { after, it } from 'node:test';
 import mqtt from 'mqtt';
 import { killAll, TempDirs } from '@skynet-mqtt/test-support';
 import { HealthyPair, MB, publishFrame, RawClient, RssWatch, rssOf, startAttackBroker, type AttackBroker } from './helpers/attack.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { waitFor } from './helpers/wait.js';
 
 const dirs = new TempDirs();
 after(async () => {
@@ -22,7 +22,11 @@ after(async () => {
 /** 65,535 bytes of '/': 65,536 empty levels. */
 const DEEP = '/'.repeat(65_535);
 
-/** Subscribes to `filter` with a new client; resolves with the granted QoS and the retained topics received soon after. */
+/**
+ * Subscribes to `filter` with a new client; resolves with the granted QoS and the retained topics
+ * received by the time the deep one arrived (or the client was closed, or 10 s passed: a loaded
+ * machine may take more than a moment to replay it).
+ */
 async function subscribeAndCollect(broker: AttackBroker, filter: string): Promise<{ granted: number; topics: string[]; connected: boolean }> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0 });
   const topics: string[] = [];
@@ -30,7 +34,7 @@ async function subscribeAndCollect(broker: AttackBroker, filter: string): Promis
   let connected = true;
   client.on('close', () => (connected = false));
   const [grant] = await client.subscribeAsync(filter, { qos: 1 });
-  await sleep(500);
+  await waitFor(() => topics.includes(DEEP) || !connected, 10_000, () => 'no deep message').catch(() => undefined);
   const stillConnected = connected;
   await client.endAsync(true);
   return { granted: grant!.qos, topics, connected: stillConnected };
