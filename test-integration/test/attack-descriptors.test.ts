@@ -10,7 +10,8 @@ import net from 'node:net';
 import { after, it } from 'node:test';
 import mqtt from 'mqtt';
 import { killAll, TempDirs } from '@skynet-mqtt/test-support';
-import { HealthyPair, logLine, startLimitedBroker } from './helpers/attack.js';
+import { logLine, startLimitedBroker } from './helpers/attack.js';
+import { HealthyPair } from './helpers/healthy-pair.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const dirs = new TempDirs();
@@ -42,8 +43,7 @@ async function tryConnect(port: number): Promise<mqtt.MqttClient | null> {
 
 it('EMFILE: logged once, new sockets refused, the open ones served, accepting again once descriptors free up', { timeout: 120_000 }, async () => {
   const broker = await startLimitedBroker(dirs, 128, { stats: true, statsInterval: 100, connectTimeout: 120_000 });
-  const pair = await HealthyPair.connect(broker.port, 'fd');
-  pair.start();
+  const pair = await HealthyPair.start(`mqtt://127.0.0.1:${broker.port}`);
   const idle = await Promise.all(Array.from({ length: 150 }, () => idleSocket(broker.port)));
   await waitFor(() => idle.some((socket) => socket.destroyed), 5000, () => 'no socket refused');
   assert.ok(idle.filter((socket) => !socket.destroyed).length >= 60, 'the sockets it had descriptors for stay open');
@@ -51,8 +51,7 @@ it('EMFILE: logged once, new sockets refused, the open ones served, accepting ag
   // Several $SYS rounds (every 100 ms) while no descriptor is free.
   await sleep(1500);
   assert.equal(broker.child.exitCode, null, 'the broker is still running');
-  const sent = await pair.stop();
-  assert.ok(pair.inOrder() && pair.received.length === sent, 'the healthy pair got every message');
+  await pair.finish();
   assert.equal(broker.stdout.split('\n').filter((line) => line.includes('out of file descriptors')).length, 1, 'logged once');
 
   for (const socket of idle) socket.destroy();
@@ -66,6 +65,5 @@ it('EMFILE: logged once, new sockets refused, the open ones served, accepting ag
   await late.publishAsync('fd/after', 'ok', { qos: 1 });
   await late.endAsync();
   await logLine(broker, 'file descriptors available again');
-  await pair.end();
   await broker.stop();
 });

@@ -26,7 +26,7 @@ export { MemoryEmitter } from './emitter/memory-emitter.js';
 export { LocalHandlers } from './emitter/local-handlers.js';
 export { PublisherSequences } from './emitter/publisher-sequences.js';
 export { TopicIndex } from './topics/topic-index.js';
-export { pagesOf, RetainedIndex, type RetainedCursor, type RetainedPage } from './topics/retained-index.js';
+export { pagesOf, RetainedIndex, type RetainedCursor, type RetainedEntry, type RetainedPage } from './topics/retained-index.js';
 export { topicMatches, topicFilterError, topicLevelsError, topicNameError } from './topics/validate.js';
 export { isSharedFilter, matchingFilter, sharedFilterError } from './topics/shared-filter.js';
 export { Server } from './server.js';

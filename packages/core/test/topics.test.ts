@@ -87,8 +87,8 @@ describe('deep topics', () => {
     const retained = new RetainedIndex();
     retained.set({ id: 'deep', topic: DEEP, payload: Buffer.from('deep'), qos: 0, retain: true });
     retained.set({ id: 'ab', topic: 'a/b', payload: Buffer.from('ab'), qos: 0, retain: true });
-    for (const filter of ['#', '+/#', '/#', DEEP, `${DEEP}+`]) assert.ok(retained.matchLive([filter]).messages.some((m) => m.topic === DEEP), `filter of ${filter.length} bytes`);
-    assert.deepEqual(retained.matchLive(['a/#']).messages.map((m) => m.topic), ['a/b']);
+    for (const filter of ['#', '+/#', '/#', DEEP, `${DEEP}+`]) assert.ok(retained.matchLive([filter]).entries.some((m) => m.topic === DEEP), `filter of ${filter.length} bytes`);
+    assert.deepEqual(retained.matchLive(['a/#']).entries.map((m) => m.topic), ['a/b']);
   });
 
   test('maxTopicLevels (128 by default) refuses deeper topic names and filters', async (t) => {

@@ -5,6 +5,7 @@ import {
   RemovedIds,
   pagesOf,
   RetainedIndex,
+  type RetainedEntry,
   SessionIndex,
   type ClientSubscription,
   type SessionRecord,
@@ -66,7 +67,8 @@ const del = (key: string): Operation => ({ type: 'del', key });
  * TTLs are checked lazily, as in MemoryStore.
  */
 export class LevelStore implements Store {
-  private readonly retained = new RetainedIndex();
+  /** Retained topics (and expiries), not payloads: those are read from disk when replayed. */
+  private readonly retained = new RetainedIndex<RetainedEntry>();
   /** New retained topics being written, counted against maxCount before they are in the index. */
   private retainedBeingCreated = 0;
   /** Sessions and their subscriptions, mirroring the `sessions` and `subscriptions` spaces. */
@@ -113,7 +115,7 @@ export class LevelStore implements Store {
   }
 
   private async load(): Promise<void> {
-    for await (const value of this.db.values(spaceRange('retained'))) this.retained.set(decodeMessage(value));
+    for await (const value of this.db.values(spaceRange('retained'))) this.retained.set(retainedEntry(decodeMessage(value)));
     // Wills are deleted when their connection ends: any found now was left by a process that died.
     for await (const key of this.db.keys(spaceRange('wills'))) this.orphanedWills.add(key.slice(nameKey('wills', '').length));
 
@@ -482,7 +484,8 @@ export class LevelStore implements Store {
       const op = message.payload.length === 0 ? del(key) : put(key, encodeMessage(message));
       try {
         await this.write([op], message.qos > 0); // a QoS>0 publisher's acknowledgement follows
-        this.retained.set(message);
+        if (message.payload.length === 0) this.retained.remove(message.topic);
+        else this.retained.set(retainedEntry(message));
       } finally {
         if (creates) this.retainedBeingCreated--;
       }
@@ -503,13 +506,24 @@ export class LevelStore implements Store {
     if (this.closed) throw new Error('the level store is closed');
   }
 
-  retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
-    return pagesOf(this.retained.cursor(filters), pageSize, (topics) => this.removeExpiredRetained(topics));
+  async *retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
+    for await (const entries of pagesOf(this.retained.cursor(filters), pageSize, (topics) => this.removeExpiredRetained(topics))) {
+      const messages = await this.readRetained(entries);
+      if (messages.length > 0) yield messages;
+    }
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {
-    const { messages, expired } = this.retained.matchLive(filters);
+    const { entries, expired } = this.retained.matchLive(filters);
     if (expired.length > 0) await this.removeExpiredRetained(expired);
+    return this.readRetained(entries);
+  }
+
+  /** The retained messages of `entries` as on disk now: one deleted since the index was read is left out. */
+  private async readRetained(entries: readonly RetainedEntry[]): Promise<Message[]> {
+    const values = await this.db.getMany(entries.map(({ topic }) => nameKey('retained', topic)));
+    const messages: Message[] = [];
+    for (const value of values) if (value !== undefined) messages.push(decodeMessage(value));
     return messages;
   }
 
@@ -588,4 +602,9 @@ export class LevelStore implements Store {
     this.removedIds.clear();
     this.outgoing.clear();
   }
+}
+
+/** What the retained index keeps of a message: where it is, and when it expires. */
+function retainedEntry({ topic, expiresAt }: Message): RetainedEntry {
+  return expiresAt === undefined ? { topic } : { topic, expiresAt };
 }

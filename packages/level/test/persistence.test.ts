@@ -1,6 +1,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ClassicLevel } from 'classic-level';
 import type { Message, OutgoingPacket, QoS } from '@skynet-mqtt/core';
 import { takeQueue } from '@skynet-mqtt/contract-tests';
@@ -22,6 +24,14 @@ const out = (messageId: number, payload: string, released?: boolean): OutgoingPa
   ...(released === undefined ? {} : { released }),
 });
 const payloads = (messages: readonly Message[]): string[] => messages.map((m) => m.payload.toString());
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+/** Bytes held in Buffers and ArrayBuffers once garbage is collected. */
+function heldBuffers(): number {
+  gc();
+  return process.memoryUsage().arrayBuffers;
+}
 
 /** Opens a store on a fresh directory and returns it with a function that reopens the same path. */
 async function openFresh(options: Omit<LevelStoreOptions, 'path'> = {}) {
@@ -211,6 +221,28 @@ describe('LevelStore across close and reopen', () => {
     await check.put('!meta!format', Buffer.from('3'));
     await check.close();
     await assert.rejects(LevelStore.open({ path }), /layout version 3; this version of @skynet-mqtt\/level reads versions 1 and 2/);
+  });
+
+  test('retained payloads stay on disk: after a reopen the index holds topics, and a replay reads the payloads', async () => {
+    const count = 400;
+    const payloadOf = (i: number) => Buffer.alloc(64 * 1024, i % 251);
+    let { store, reopen } = await openFresh();
+    for (let i = 0; i < count; i++) await store.storeRetained({ id: `r-${i}`, topic: `r/${i}`, payload: payloadOf(i), qos: 0, retain: true });
+    await store.close();
+
+    const before = heldBuffers();
+    store = await reopen();
+    const held = heldBuffers() - before;
+    assert.ok(held < 4 * 1024 * 1024, `reopening held ${(held / 1024 / 1024).toFixed(1)} MB of buffers for ${(count * 64) / 1024} MB of retained payloads`);
+
+    await store.storeRetained(msg('r/7', '', 0, true));
+    const seen = new Map<string, Buffer>();
+    for await (const page of store.retainedPages(['r/#'], 128)) for (const message of page) seen.set(message.topic, message.payload);
+    assert.equal(seen.size, count - 1, 'every retained message but the deleted one');
+    assert.ok(!seen.has('r/7'));
+    for (const [topic, payload] of seen) assert.ok(payload.equals(payloadOf(Number(topic.slice(2)))), `${topic} byte-exact`);
+    assert.deepEqual((await store.matchRetained(['r/42'])).map((m) => m.payload.equals(payloadOf(42))), [true]);
+    await store.close();
   });
 
   test('calls after close are refused', async () => {

@@ -1,13 +1,10 @@
 /**
- * Attacks on a real `skynet-mqtt` process: raw sockets that misbehave, a well-behaved
- * publisher/subscriber pair that must keep receiving every message meanwhile, and the broker's
- * resident memory, read from /proc (Linux).
+ * Attacks on a real `skynet-mqtt` process: brokers started with the limits under test, and raw
+ * sockets that misbehave (the well-behaved pair is in healthy-pair.ts, memory in broker-process.ts).
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { bannerPort, cliBin, freePort, spawnTracked, startBroker, waitForLine, type CliBroker, type TempDirs } from '@skynet-mqtt/test-support';
 import { sleep, waitFor } from './wait.js';
 
@@ -34,38 +31,6 @@ export async function startLimitedBroker(dirs: TempDirs, nofile: number, options
   const proc = spawnTracked('sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, cliBin(), '-c', config]);
   const banner = await waitForLine(proc, ' listening on ', { timeoutMs: 15_000, what: 'the banner' });
   return Object.assign(proc, { id, port: bannerPort(banner), bannerLine: banner, banner: () => Promise.resolve(banner), stop: (signal: NodeJS.Signals = 'SIGTERM') => proc.kill(signal) });
-}
-
-/** The resident set size of a process, in bytes (VmRSS of /proc/<pid>/status). */
-export function rssOf(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(match[1]) * 1024;
-}
-
-/** Samples a process's RSS every 50 ms until stopped; `peak` is the highest seen. */
-export class RssWatch {
-  peak = 0;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(private readonly pid: number) {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), 50);
-  }
-
-  private sample(): void {
-    try {
-      this.peak = Math.max(this.peak, rssOf(this.pid));
-    } catch {
-      // The process is gone: the test sees it otherwise.
-    }
-  }
-
-  stop(): number {
-    clearInterval(this.timer);
-    this.sample();
-    return this.peak;
-  }
 }
 
 export const MB = 1024 * 1024;
@@ -201,73 +166,6 @@ export class RawClient {
   }
 }
 
-/**
- * A well-behaved pair: a QoS 1 subscriber and a publisher sending `healthy/<n>` one message at a
- * time (the next once the previous is acknowledged), for as long as the attack lasts.
- */
-export class HealthyPair {
-  private sent = 0;
-  private running = true;
-  private publishing: Promise<void> = Promise.resolve();
-  readonly received: number[] = [];
-
-  private constructor(
-    private readonly subscriber: mqtt.MqttClient,
-    private readonly publisher: mqtt.MqttClient,
-    private readonly topic: string,
-  ) {}
-
-  static async connect(port: number, tag: string): Promise<HealthyPair> {
-    const options = { reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 30 };
-    const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...options, clientId: `${tag}-sub` });
-    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...options, clientId: `${tag}-pub` });
-    // Failures show as missing messages or a stalled publisher, asserted by stop().
-    for (const client of [subscriber, publisher]) client.on('error', () => undefined);
-    const topic = `healthy/${tag}`;
-    const pair = new HealthyPair(subscriber, publisher, topic);
-    subscriber.on('message', (_topic, payload) => pair.received.push(Number(payload.toString())));
-    await subscriber.subscribeAsync(topic, { qos: 1 });
-    return pair;
-  }
-
-  /** Publishes one message after another until stop(). */
-  start(): void {
-    this.publishing = (async () => {
-      while (this.running) {
-        await this.publisher.publishAsync(this.topic, String(this.sent), { qos: 1 });
-        this.sent++;
-        await sleep(5);
-      }
-    })();
-  }
-
-  /**
-   * Stops publishing, then waits (up to `timeoutMs`) for every message published to arrive;
-   * returns how many were published. Rejects if the publisher stalls or anything is missing.
-   */
-  async stop(timeoutMs = 20_000): Promise<number> {
-    this.running = false;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.publishing,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`the healthy publisher stalled after ${this.sent} acknowledged messages`)), timeoutMs))),
-    ]).finally(() => clearTimeout(timer));
-    await waitFor(() => this.received.length >= this.sent, timeoutMs, () => `the healthy subscriber got ${this.received.length} of ${this.sent}`);
-    return this.sent;
-  }
-
-  /** Every message from 0 to sent-1, once each, in order. */
-  inOrder(): boolean {
-    return this.received.every((n, i) => n === i);
-  }
-
-  async end(): Promise<void> {
-    this.running = false;
-    await Promise.all([this.subscriber.endAsync(true), this.publisher.endAsync(true)]);
-  }
-}
-
-/** Resolves with the first line the broker logs (pino JSON on stdout) that contains `text`. */
 export function logLine(broker: CliBroker, text: string, timeoutMs = 15_000): Promise<string> {
   return waitForLine(broker, text, { stream: 'stdout', timeoutMs, what: `a log line with "${text}"` });
 }

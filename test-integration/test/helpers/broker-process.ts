@@ -21,24 +21,31 @@ export function socketsOf(pid: number): number {
   return sockets;
 }
 
-/** Samples the RSS of `pid` every `everyMs` until stopped; `peak` is the highest seen. */
+/**
+ * Samples the RSS of `pid` every `everyMs` until stopped; `peak` is the highest seen. The timer
+ * does not keep the test process alive, so a failed assertion before stop() cannot hang it.
+ */
 export class RssSampler {
-  peak: number;
+  peak = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly pid: number, everyMs = 25) {
-    this.peak = rssOf(pid);
-    this.timer = setInterval(() => this.sample(), everyMs);
+    this.sample();
+    this.timer = setInterval(() => this.sample(), everyMs).unref();
   }
 
-  sample(): number {
-    const rss = rssOf(this.pid);
-    if (rss > this.peak) this.peak = rss;
-    return rss;
+  private sample(): void {
+    try {
+      this.peak = Math.max(this.peak, rssOf(this.pid));
+    } catch {
+      // The process is gone: the test sees it otherwise.
+    }
   }
 
+  /** Stops sampling; returns the peak. */
   stop(): number {
     clearInterval(this.timer);
-    return this.sample();
+    this.sample();
+    return this.peak;
   }
 }

@@ -1,16 +1,17 @@
 /**
  * A well-behaved publisher and subscriber (mqtt.js) exchanging numbered QoS 1 messages for as
- * long as an attack runs: every message must arrive, in order, whatever other connections do.
+ * long as an attack runs, one at a time (the next once the previous is acknowledged): every
+ * message must arrive, once and in order, whatever other connections do.
  */
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
-import { sleep, waitFor } from './wait.js';
+import { sleep, waitFor, within } from './wait.js';
 
 export class HealthyPair {
   private sent = 0;
-  private readonly received: string[] = [];
+  private readonly received: number[] = [];
   private running = true;
-  private streaming: Promise<void> = Promise.resolve();
+  private publishing: Promise<void> = Promise.resolve();
   private error: unknown = null;
 
   private constructor(
@@ -25,21 +26,23 @@ export class HealthyPair {
     const options = { reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 30 };
     const subscriber = await mqtt.connectAsync(url, { ...options, clientId: `healthy-sub-${run}` });
     const publisher = await mqtt.connectAsync(url, { ...options, clientId: `healthy-pub-${run}` });
+    // Failures show as missing messages or a stalled publisher, which stillReceiving and finish assert.
+    for (const client of [subscriber, publisher]) client.on('error', () => undefined);
     const pair = new HealthyPair(publisher, subscriber, `healthy/${run}`);
     subscriber.on('message', (topic, payload) => {
-      if (topic === pair.topic) pair.received.push(payload.toString());
+      if (topic === pair.topic) pair.received.push(Number(payload.toString()));
     });
     await subscriber.subscribeAsync(pair.topic, { qos: 1 });
-    pair.streaming = pair.stream();
+    pair.publishing = pair.publish();
     return pair;
   }
 
-  private async stream(): Promise<void> {
+  private async publish(): Promise<void> {
     try {
       while (this.running) {
         await this.publisher.publishAsync(this.topic, String(this.sent), { qos: 1 });
         this.sent++;
-        await sleep(10);
+        await sleep(5);
       }
     } catch (error) {
       this.error = error;
@@ -53,14 +56,17 @@ export class HealthyPair {
     assert.equal(this.error, null, 'the healthy publisher keeps publishing');
   }
 
-  /** Stops publishing and checks that every message arrived, once, in order; then disconnects both. */
-  async finish(): Promise<number> {
+  /**
+   * Stops publishing, checks that every message arrived, once, in order (waiting up to
+   * `timeoutMs` for the last ones), and disconnects both; returns how many were published.
+   */
+  async finish(timeoutMs = 20_000): Promise<number> {
     this.running = false;
-    await this.streaming;
     try {
+      await within(this.publishing, timeoutMs, `the healthy publisher stalled after ${this.sent} acknowledged messages`);
       assert.equal(this.error, null, 'the healthy publisher kept publishing');
-      await waitFor(() => this.received.length >= this.sent, 15_000, () => `the healthy subscriber has ${this.received.length} of ${this.sent} messages`);
-      assert.deepEqual(this.received, Array.from({ length: this.sent }, (_, i) => String(i)));
+      await waitFor(() => this.received.length >= this.sent, timeoutMs, () => `the healthy subscriber has ${this.received.length} of ${this.sent} messages`);
+      assert.deepEqual(this.received, Array.from({ length: this.sent }, (_, i) => i), 'every message once, in order');
       return this.sent;
     } finally {
       this.close();

@@ -59,8 +59,12 @@ export class MemoryStore implements Store {
   }
 
   async storeRetained(message: Message, maxCount = Infinity): Promise<boolean> {
-    if (message.payload.length > 0 && this.retained.size >= maxCount && !this.retained.has(message.topic)) return false;
-    this.retained.set(message);
+    if (message.payload.length === 0) {
+      this.retained.remove(message.topic);
+      return true;
+    }
+    if (this.retained.size >= maxCount && !this.retained.has(message.topic)) return false;
+    this.retained.set(retainedCopy(message));
     return true;
   }
 
@@ -79,9 +83,9 @@ export class MemoryStore implements Store {
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {
-    const { messages, expired } = this.retained.matchLive(filters);
+    const { entries, expired } = this.retained.matchLive(filters);
     for (const topic of expired) this.retained.remove(topic);
-    return messages;
+    return entries;
   }
 
   /** The live session of a client, forgetting it first when its TTL ran out. */
@@ -297,3 +301,20 @@ export class MemoryStore implements Store {
     this.wills.clear();
   }
 }
+
+/**
+ * What the index keeps of a message: its own fields, not what deliveries hung on it (a shared
+ * encoding, Mosca's `messageId`), and a payload of its own when it is a small view of a larger
+ * buffer (a socket read), so that a small retained message does not keep a 64 KB read alive.
+ */
+function retainedCopy(message: Message): Message {
+  let payload = message.payload;
+  if (payload.byteLength < payload.buffer.byteLength && payload.byteLength < SHARED_PAYLOAD_KEPT) payload = Buffer.from(payload);
+  const copy: Message = { id: message.id, topic: message.topic, payload, qos: message.qos, retain: message.retain };
+  if (message.properties !== undefined) copy.properties = message.properties;
+  if (message.expiresAt !== undefined) copy.expiresAt = message.expiresAt;
+  return copy;
+}
+
+/** Payloads from this size on are kept as they came: most of the buffer they share is theirs. */
+const SHARED_PAYLOAD_KEPT = 4096;

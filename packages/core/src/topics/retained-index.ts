@@ -1,17 +1,26 @@
 import type { Message } from '../types.js';
 
 /**
- * Retained messages by topic name, in a trie of levels so that a filter walks only the branches
- * it can match instead of scanning every retained topic.
+ * What the index holds per retained topic: the whole message for the memory store, or only what
+ * finds it (topic and expiry) for a Store that reads the payload from disk when it is replayed.
  */
-interface Node {
-  /** Made with the first child: most nodes are leaves, and an empty Map costs more than the node. */
-  children: Map<string, Node> | null;
-  message: Message | null;
+export interface RetainedEntry {
+  readonly topic: string;
+  readonly expiresAt?: number | undefined;
 }
 
-export class RetainedIndex {
-  private readonly root: Node = { children: new Map(), message: null };
+interface Node<Entry> {
+  /** Made with the first child: most nodes are leaves, and an empty Map costs more than the node. */
+  children: Map<string, Node<Entry>> | null;
+  entry: Entry | null;
+}
+
+/**
+ * Retained entries by topic name, in a trie of levels so that a filter walks only the branches
+ * it can match instead of scanning every retained topic.
+ */
+export class RetainedIndex<Entry extends RetainedEntry = Message> {
+  private readonly root: Node<Entry> = { children: new Map(), entry: null };
   private count = 0;
   /** When each retained message with a Message Expiry Interval expires, by topic. */
   private readonly expiring = new Map<string, number>();
@@ -23,35 +32,30 @@ export class RetainedIndex {
 
   /** Whether `topic` has a retained message. */
   has(topic: string): boolean {
-    let node: Node | undefined = this.root;
+    let node: Node<Entry> | undefined = this.root;
     for (const level of topic.split('/')) {
       node = node.children?.get(level);
       if (!node) return false;
     }
-    return node.message !== null;
+    return node.entry !== null;
   }
 
-  /** Stores the message, or deletes the topic's message when the payload is empty. */
-  set(message: Message): void {
-    const levels = message.topic.split('/');
-    if (message.payload.length === 0) {
-      this.delete(levels);
-      return;
-    }
+  /** Stores the entry of its topic, replacing the one there. */
+  set(entry: Entry): void {
     let node = this.root;
-    for (const level of levels) {
-      const children: Map<string, Node> = (node.children ??= new Map());
+    for (const level of entry.topic.split('/')) {
+      const children: Map<string, Node<Entry>> = (node.children ??= new Map());
       let child = children.get(level);
       if (!child) {
-        child = { children: null, message: null };
+        child = { children: null, entry: null };
         children.set(level, child);
       }
       node = child;
     }
-    if (!node.message) this.count++;
-    node.message = retainedCopy(message);
-    if (message.expiresAt === undefined) this.expiring.delete(message.topic);
-    else this.expiring.set(message.topic, message.expiresAt);
+    if (!node.entry) this.count++;
+    node.entry = entry;
+    if (entry.expiresAt === undefined) this.expiring.delete(entry.topic);
+    else this.expiring.set(entry.topic, entry.expiresAt);
   }
 
   /** Removes the retained message of `topic`, if any. */
@@ -73,20 +77,20 @@ export class RetainedIndex {
   }
 
   private delete(levels: string[]): void {
-    const path: Node[] = [this.root];
+    const path: Node<Entry>[] = [this.root];
     for (const level of levels) {
       const child = path[path.length - 1]!.children?.get(level);
       if (!child) return;
       path.push(child);
     }
     const last = path[path.length - 1]!;
-    if (!last.message) return;
+    if (!last.entry) return;
     this.count--;
-    this.expiring.delete(last.message.topic);
-    last.message = null;
+    this.expiring.delete(last.entry.topic);
+    last.entry = null;
     for (let i = levels.length; i > 0; i--) {
       const node = path[i]!;
-      if (node.message || (node.children !== null && node.children.size > 0)) break;
+      if (node.entry || (node.children !== null && node.children.size > 0)) break;
       const parent = path[i - 1]!;
       parent.children!.delete(levels[i - 1]!);
       if (parent.children!.size === 0 && parent !== this.root) parent.children = null;
@@ -97,15 +101,15 @@ export class RetainedIndex {
    * A walk over the retained messages matching any of `filters`, read a page at a time: a
    * subscription matching millions of them is replayed as its socket drains, never copied whole.
    */
-  cursor(filters: readonly string[]): RetainedCursor {
+  cursor(filters: readonly string[]): RetainedCursor<Entry> {
     return new TrieCursor(this.root, filters);
   }
 
   /**
-   * The retained messages matching any of `filters`, once each, but those expired at `now`, whose
+   * The retained entries matching any of `filters`, once each, but those expired at `now`, whose
    * topics are listed apart for the Store to remove. [MQTT-3.3.2-5]
    */
-  matchLive(filters: readonly string[], now = Date.now()): RetainedPage {
+  matchLive(filters: readonly string[], now = Date.now()): RetainedPage<Entry> {
     return this.cursor(filters).next(Infinity, now);
   }
 
@@ -117,30 +121,34 @@ export class RetainedIndex {
 }
 
 /**
- * Store.retainedPages for a Store whose retained messages are in a RetainedIndex: the cursor read
+ * Store.retainedPages for a Store whose retained topics are in a RetainedIndex: the cursor read
  * a page at a time, the expired messages it meets removed (`removeExpired`) before the page goes.
  */
-export async function* pagesOf(cursor: RetainedCursor, pageSize: number, removeExpired: (topics: string[]) => unknown): AsyncGenerator<Message[], void, undefined> {
+export async function* pagesOf<Entry extends RetainedEntry>(
+  cursor: RetainedCursor<Entry>,
+  pageSize: number,
+  removeExpired: (topics: string[]) => unknown,
+): AsyncGenerator<Entry[], void, undefined> {
   for (;;) {
-    const { messages, expired, done } = cursor.next(pageSize);
+    const { entries, expired, done } = cursor.next(pageSize);
     if (expired.length > 0) await removeExpired(expired);
-    if (messages.length > 0) yield messages;
+    if (entries.length > 0) yield entries;
     if (done) return;
   }
 }
 
-/** What a RetainedCursor read: the live messages, and the topics whose message expired. */
-export interface RetainedPage {
-  messages: Message[];
+/** What a RetainedCursor read: the live entries, and the topics whose message expired. */
+export interface RetainedPage<Entry extends RetainedEntry = Message> {
+  entries: Entry[];
   expired: string[];
   /** True once every matching topic was read. */
   done: boolean;
 }
 
-/** Reads the retained messages matching some filters, a page at a time (RetainedIndex.cursor). */
-export interface RetainedCursor {
-  /** Up to `limit` live messages (and the expired topics met on the way). */
-  next(limit: number, now?: number): RetainedPage;
+/** Reads the retained entries matching some filters, a page at a time (RetainedIndex.cursor). */
+export interface RetainedCursor<Entry extends RetainedEntry = Message> {
+  /** Up to `limit` live entries (and the expired topics met on the way). */
+  next(limit: number, now?: number): RetainedPage<Entry>;
 }
 
 /** Where a filter is in the walk: its levels, and the index of the one the next level is matched against. */
@@ -150,8 +158,8 @@ interface FilterState {
 }
 
 /** A node being walked: its children still to visit, and the filters that may match below it. */
-interface Frame {
-  children: Iterator<[string, Node]> | readonly [string, Node][];
+interface Frame<Entry> {
+  children: Iterator<[string, Node<Entry>]> | readonly [string, Node<Entry>][];
   at: number;
   /** Children not visited yet (as many as there were when the frame was made). */
   left: number;
@@ -166,64 +174,47 @@ interface Frame {
  * runs may or may not be found, those deleted before it reaches them are not.
  * [MQTT-4.7.2-1] wildcards at the first level skip '$' topics.
  */
-class TrieCursor implements RetainedCursor {
-  private readonly stack: Frame[];
+class TrieCursor<Entry extends RetainedEntry> implements RetainedCursor<Entry> {
+  private readonly stack: Frame<Entry>[];
 
-  constructor(root: Node, filters: readonly string[]) {
+  constructor(root: Node<Entry>, filters: readonly string[]) {
     const states = filters.map((filter) => ({ levels: filter.split('/'), depth: 0 }));
     this.stack = states.length === 0 ? [] : [frameOf(root, states, true)];
   }
 
-  next(limit: number, now = Date.now()): RetainedPage {
-    const messages: Message[] = [];
+  next(limit: number, now = Date.now()): RetainedPage<Entry> {
+    const entries: Entry[] = [];
     const expired: string[] = [];
     const stack = this.stack;
-    while (messages.length < limit && stack.length > 0) {
+    while (entries.length < limit && stack.length > 0) {
       const frame = stack[stack.length - 1]!;
-      const entry = nextChild(frame);
+      const next = nextChild(frame);
       // A frame whose last child is taken goes at once: a chain of levels holds one frame, not one per level.
-      if (!entry || --frame.left === 0) stack.pop();
-      if (!entry) continue;
-      const [name, child] = entry;
+      if (!next || --frame.left === 0) stack.pop();
+      if (!next) continue;
+      const [name, child] = next;
       const states = advance(frame.states, name, frame.top);
       if (states.length === 0) continue;
-      const message = child.message;
-      if (message && states.some(matchesHere)) {
-        if (message.expiresAt !== undefined && message.expiresAt <= now) expired.push(message.topic);
-        else messages.push(message);
+      const entry = child.entry;
+      if (entry && states.some(matchesHere)) {
+        if (entry.expiresAt !== undefined && entry.expiresAt <= now) expired.push(entry.topic);
+        else entries.push(entry);
       }
       if (child.children !== null && child.children.size > 0 && states.some(goesDeeper)) stack.push(frameOf(child, states, false));
     }
-    return { messages, expired, done: stack.length === 0 };
+    return { entries, expired, done: stack.length === 0 };
   }
 }
 
-/**
- * What the index keeps of a message: its own fields, not what deliveries hung on it (a shared
- * encoding, Mosca's `messageId`), and a payload of its own when it is a small view of a larger
- * buffer (a socket read), so that a small retained message does not keep a 64 KB read alive.
- */
-function retainedCopy(message: Message): Message {
-  let payload = message.payload;
-  if (payload.byteLength < payload.buffer.byteLength && payload.byteLength < SHARED_PAYLOAD_KEPT) payload = Buffer.from(payload);
-  const copy: Message = { id: message.id, topic: message.topic, payload, qos: message.qos, retain: message.retain };
-  if (message.properties !== undefined) copy.properties = message.properties;
-  if (message.expiresAt !== undefined) copy.expiresAt = message.expiresAt;
-  return copy;
-}
-
-/** Payloads from this size on are kept as they came: most of the buffer they share is theirs. */
-const SHARED_PAYLOAD_KEPT = 4096;
-
-const NO_CHILDREN: ReadonlyMap<string, Node> = new Map();
+const NO_CHILDREN: ReadonlyMap<string, never> = new Map<string, never>();
 
 /** The frame of `node`: every child when a filter has a wildcard at this level, else only the named ones. */
-function frameOf(node: Node, states: readonly FilterState[], top: boolean): Frame {
-  const children = node.children ?? NO_CHILDREN;
+function frameOf<Entry>(node: Node<Entry>, states: readonly FilterState[], top: boolean): Frame<Entry> {
+  const children: ReadonlyMap<string, Node<Entry>> = node.children ?? NO_CHILDREN;
   if (states.some(({ levels, depth }) => levels[depth] === '+' || levels[depth] === '#')) {
     return { children: children.entries(), at: 0, left: children.size, states, top };
   }
-  const named: [string, Node][] = [];
+  const named: [string, Node<Entry>][] = [];
   for (const { levels, depth } of states) {
     const name = levels[depth]!;
     const child = children.get(name);
@@ -232,10 +223,10 @@ function frameOf(node: Node, states: readonly FilterState[], top: boolean): Fram
   return { children: named, at: 0, left: named.length, states, top };
 }
 
-function nextChild(frame: Frame): [string, Node] | undefined {
+function nextChild<Entry>(frame: Frame<Entry>): [string, Node<Entry>] | undefined {
   const children = frame.children;
-  if (Array.isArray(children)) return (children as readonly [string, Node][])[frame.at++];
-  const step = (children as Iterator<[string, Node]>).next();
+  if (Array.isArray(children)) return (children as readonly [string, Node<Entry>][])[frame.at++];
+  const step = (children as Iterator<[string, Node<Entry>]>).next();
   return step.done ? undefined : step.value;
 }
 
