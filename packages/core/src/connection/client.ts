@@ -17,6 +17,7 @@ import type { Mqtt5Connection } from './mqtt5-connection.js';
 import { PacketReader } from './packet-reader.js';
 import type { DecodedProperties } from './properties.js';
 import { unref } from '../timers.js';
+import { logsAt } from '../logger.js';
 
 /** Packets (and their bytes) held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
@@ -290,7 +291,7 @@ export class Client {
    * has something to say.
    */
   logs(level: Level): boolean {
-    return this.server.logger.isLevelEnabled(level);
+    return logsAt(this.server.logger, level);
   }
 
   /** Writes one packet to the socket, encoded for the client's protocol level. */
