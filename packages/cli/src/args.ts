@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A command line the CLI refuses: printed with the help hint, exit code 2. */
@@ -39,6 +40,8 @@ export interface StartFlags {
   parentHost?: string;
   parentPort?: number;
   parentPrefix?: string;
+  /** Broker processes sharing the ports (`--workers N`, or `auto`: one per core); 1 when not given. */
+  workers: number;
   /** The flags given on the command line, for the "ignored because of --config" warning. */
   given: string[];
 }
@@ -90,6 +93,7 @@ const OPTIONS = {
   'parent-port': { type: 'string' },
   'parent-host': { type: 'string' },
   'parent-prefix': { type: 'string' },
+  workers: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 function parse(argv: string[]) {
@@ -106,6 +110,17 @@ function portValue(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(value >= 0 && value <= 65535)) throw new UsageError(`--${flag} needs a port number from 0 to 65535, got '${text}'`);
+  return value;
+}
+
+/** At most this many workers: a typo such as 1000 should not fork a thousand processes. */
+const MAX_WORKERS = 256;
+
+function workersValue(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (text === 'auto') return availableParallelism();
+  const value = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 1 && value <= MAX_WORKERS)) throw new UsageError(`--workers needs a number of processes from 1 to ${MAX_WORKERS}, or auto (one per core), got '${text}'`);
   return value;
 }
 
@@ -182,6 +197,7 @@ export function parseCommandLine(argv: string[]): Command {
     parentHost: values['parent-host'],
     parentPort: portValue(values['parent-port'], 'parent-port'),
     parentPrefix: values['parent-prefix'],
+    workers: workersValue(values.workers),
     given: [...new Set(parsed.tokens.flatMap((t) => (t.kind === 'option' ? [`--${t.name}`] : [])))],
   };
   if ((flags.key === undefined) !== (flags.cert === undefined)) throw new UsageError('--key and --cert must be given together');
@@ -239,6 +255,8 @@ Options:
       --parent-host <h>   MQTT bridge: exchange messages through the broker at <h>
       --parent-port <n>   port of the parent broker (default 1883; host localhost)
       --parent-prefix <p> the topics of this broker are <p>/<topic> on the parent
+      --workers <n>       n broker processes on the same ports (auto: one per core);
+                          needs a Store and backend they share (docs/multi-core.md)
   -V, --version           print the version
   -h, --help              print this help
 

@@ -1,14 +1,16 @@
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { adminOf } from '@skynet-mqtt/admin';
 import { Authorizer, ConfigurationError, hashSecret, Server, VERSION, unknownOptionNames, type ServerAddress, type ServerOptions } from '@skynet-mqtt/core';
+import { bannerOf } from './banner.js';
 import { HELP, parseCommandLine, UsageError, type Command, type StartFlags } from './args.js';
 import { loadConfigFile } from './config.js';
 import { runUserCommand } from './credentials-command.js';
 import { runDeviceCommand } from './device-command.js';
 import { APPLIED_AFTER_CONFIG, finalOptions, flagForPort } from './options.js';
+import { workerOptions } from './workers.js';
 
 export { HELP, parseCommandLine, UsageError } from './args.js';
+export { bannerOf } from './banner.js';
 export type { Command, StartFlags } from './args.js';
 export { loadConfigFile } from './config.js';
 export { finalOptions, optionsFromFlags } from './options.js';
@@ -21,6 +23,8 @@ export interface CliContext {
   stderr?: { write(text: string): unknown };
   /** Directory a relative --config path is resolved against (default: process.cwd()). */
   cwd?: string;
+  /** Says the broker listens (default: its banner on stderr; a worker tells its primary instead). */
+  announce?: (server: Server) => void;
 }
 
 /** A broker started by the CLI. */
@@ -36,21 +40,6 @@ export interface RunningBroker {
 
 /** Either the broker runs, or the command is over and the process should exit with `code`. */
 export type CliOutcome = { status: 'running'; broker: RunningBroker } | { status: 'exit'; code: number };
-
-const SCHEMES: Record<ServerAddress['type'], string> = { mqtt: 'mqtt', mqtts: 'mqtts', http: 'ws', https: 'wss', custom: 'custom' };
-
-function url({ type, host, port }: ServerAddress): string {
-  return `${SCHEMES[type]}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-/** The one line printed on start: every listener and the broker id. */
-export function bannerOf(server: Server): string {
-  const addresses = server.address();
-  const where = addresses.length > 0 ? addresses.map(url).join(', ') : 'no listener';
-  const admin = adminOf(server);
-  const adminUrl = admin ? `, admin on ${url({ type: 'http', host: admin.host, port: admin.port }).replace('ws:', 'http:')}` : '';
-  return `skynet-mqtt ${VERSION} listening on ${where} (broker id ${server.id})${adminUrl}`;
-}
 
 /** The message for a failed start, with a hint of what to type instead when we know it. */
 function startFailure(error: unknown, options: ServerOptions | undefined, flags: StartFlags): string {
@@ -76,7 +65,7 @@ async function start(flags: StartFlags, context: Required<CliContext>): Promise<
       const ignored = flags.given.filter((flag) => !APPLIED_AFTER_CONFIG.includes(flag));
       if (ignored.length > 0) stderr.write(`skynet-mqtt: warning: ${ignored.join(', ')} ignored: the config file replaces the command line options\n`);
     }
-    options = finalOptions(flags, config);
+    options = workerOptions(finalOptions(flags, config));
     const unknown = unknownOptionNames(options);
     if (unknown.length > 0) stderr.write(`skynet-mqtt: warning: unknown options ignored: ${unknown.join(', ')}\n`);
     const credentials = flags.credentials;
@@ -92,7 +81,7 @@ async function start(flags: StartFlags, context: Required<CliContext>): Promise<
     server.on('error', () => undefined);
     await server.ready();
     const banner = bannerOf(server);
-    stderr.write(`${banner}\n`);
+    context.announce(server);
     const broker: RunningBroker = { server, options, addresses: server.address(), banner, close: () => server.close() };
     if (authorizer && credentials !== undefined) {
       broker.reloadCredentials = async () => {
@@ -123,7 +112,8 @@ async function adminToken(): Promise<string> {
  * It never exits the process; bin.ts does, and installs the signal handlers.
  */
 export async function runCli(argv: string[], context: CliContext = {}): Promise<CliOutcome> {
-  const ctx: Required<CliContext> = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), ...context };
+  const stderr = context.stderr ?? process.stderr;
+  const ctx: Required<CliContext> = { stdout: process.stdout, stderr, cwd: process.cwd(), announce: (server) => stderr.write(`${bannerOf(server)}\n`), ...context };
   let command: Command;
   try {
     command = parseCommandLine(argv);

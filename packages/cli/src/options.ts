@@ -6,7 +6,7 @@ import type { StartFlags } from './args.js';
 const PINO_PRETTY = createRequire(import.meta.url).resolve('pino-pretty');
 
 /** Flags that -c/--config overrides (everything but these). */
-export const APPLIED_AFTER_CONFIG = ['--config', '--verbose', '--very-verbose', '--db', '--credentials', '--device-auth', '--admin-port', '--admin-host', '--log-format'];
+export const APPLIED_AFTER_CONFIG = ['--config', '--verbose', '--very-verbose', '--db', '--credentials', '--device-auth', '--admin-port', '--admin-host', '--log-format', '--workers'];
 
 /** Mosca's CLI defaults, also for what a config file leaves out: stats on, memory store, warn. */
 function withDefaults(options: ServerOptions): ServerOptions {
