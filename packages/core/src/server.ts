@@ -498,7 +498,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   announceConnected(client: Client): void {
-    client.logger.info({ clientId: client.id, protocolVersion: client.protocolVersion, clean: client.clean, keepalive: client.keepalive }, 'client connected');
+    if (client.logs('info')) client.logger.info({ clientId: client.id, protocolVersion: client.protocolVersion, clean: client.clean, keepalive: client.keepalive }, 'client connected');
     this.emit('clientConnected', client);
     // Only now, so that no instance closes a connection for one that never got its CONNACK. The
     // control channel, not a $SYS topic: no client can send it (Mosca used $SYS/<id>/new/clients,
