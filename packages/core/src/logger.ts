@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Level, type Logger } from 'pino';
 
 /**
  * The broker's logger. Mosca's `logger` option is kept: pino options, `{ childOf: parentLogger }`,
@@ -9,6 +9,14 @@ export function createLogger(option: Record<string, unknown> | false | undefined
   const { childOf, ...rest } = option ?? {};
   if (childOf && typeof (childOf as Logger).child === 'function') return (childOf as Logger).child({ name: 'skynet-mqtt', ...rest });
   return pino({ name: 'skynet-mqtt', level: 'warn', ...rest });
+}
+
+/**
+ * Whether `logger` writes messages at `level`. A `childOf` parent need not be pino (Mosca's users
+ * passed bunyan loggers): one without `isLevelEnabled` is taken to write every level.
+ */
+export function logsAt(logger: Logger, level: Level): boolean {
+  return typeof logger.isLevelEnabled === 'function' ? logger.isLevelEnabled(level) : true;
 }
 
 /**

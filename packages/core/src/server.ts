@@ -209,7 +209,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       const { logger, queuedBytes } = this;
       const { instanceId } = this;
       this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes, instanceId });
-      this.emitter = await createEmitter(this.opts, { logger, instanceId });
+      this.emitter = await createEmitter(this.opts, { logger, instanceId, countDrop: (reason, count) => this.stats.drop(reason, count) });
       this.incomingViaEmitter = this.emitter.publishOnce !== undefined && this.store.sharesIncomingWith?.(this.emitter) === true;
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload, origin));
@@ -521,7 +521,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
   }
 
   announceConnected(client: Client): void {
-    client.logger.info({ clientId: client.id, protocolVersion: client.protocolVersion, clean: client.clean, keepalive: client.keepalive }, 'client connected');
+    if (client.logs('info')) client.logger.info({ clientId: client.id, protocolVersion: client.protocolVersion, clean: client.clean, keepalive: client.keepalive }, 'client connected');
     this.emit('clientConnected', client);
     // Only now, so that no instance closes a connection for one that never got its CONNACK. The
     // control channel, not a $SYS topic: no client can send it (Mosca used $SYS/<id>/new/clients,

@@ -255,7 +255,7 @@ export async function roundTrip(tc: TestClient): Promise<void> {
   await waitFor(() => tc.messages.some((m) => m.topic === topic), `the round trip on ${topic}`);
 }
 
-/** A pino-compatible logger that records warn() and info() calls; child() returns itself. */
+/** A pino-compatible logger that records warn(), error() and info() calls (the levels it says it writes); child() returns itself. */
 export function capturingLogger() {
   const warnings: unknown[][] = [];
   const errors: unknown[][] = [];
@@ -272,7 +272,7 @@ export function capturingLogger() {
     debug: () => {},
     trace: () => {},
     fatal: () => {},
-    isLevelEnabled: () => false,
+    isLevelEnabled: (level: string) => level !== 'debug' && level !== 'trace',
   };
   return logger;
 }

@@ -136,6 +136,16 @@ test('retained limits: beyond maxRetainedMessages or maxRetainedPayloadSize a me
   assert.equal(await h.server.store.countRetained(), 2);
 });
 
+test('a parent logger without isLevelEnabled (bunyan, as Mosca users had) still gets the connect and disconnect lines', async (t) => {
+  const { isLevelEnabled: _omitted, ...fields } = capturingLogger();
+  const logger = { ...fields, child: () => logger };
+  const h = await harness(t, { logger: { childOf: logger as unknown as Logger } });
+  const c = await h.connect({ clientId: 'bunyan' });
+  await c.end();
+  await waitFor(() => logger.infos.some((args) => args[1] === 'client disconnected'), 'the disconnect line');
+  assert.ok(logger.infos.some((args) => args[1] === 'client connected'));
+});
+
 test('connect and disconnect are logged at info with the reason, refusals too', async (t) => {
   const logger = capturingLogger();
   const h = await harness(t, { logger: { childOf: logger as unknown as Logger } });

@@ -104,3 +104,37 @@ describe('deep topics', () => {
     assert.deepEqual(await h.server.store.matchRetained(['#']), []);
   });
 });
+
+describe('values under one filter', () => {
+  // A node keeps its first value inline and makes a map from the second: every step of that
+  // (one value, two, back to one, none, one again) must read the same through the index.
+  test('one, several, and back: add, replace, remove, match and list agree', () => {
+    const index = new TopicIndex<number>();
+    const matched = (topic: string) => {
+      const found: string[] = [];
+      index.match(topic, (key, value) => found.push(`${key}=${value}`));
+      return found.sort();
+    };
+    assert.equal(index.add('a/+', 'k1', 1), true);
+    assert.equal(index.add('a/+', 'k1', 10), false, 'the same key replaces its value');
+    assert.equal(index.size, 1);
+    assert.deepEqual(matched('a/b'), ['k1=10']);
+    assert.equal(index.add('a/+', 'k2', 2), true);
+    assert.equal(index.add('a/+', '', 3), true, 'an empty key is a key like any other');
+    assert.equal(index.size, 3);
+    assert.deepEqual(matched('a/b'), ['=3', 'k1=10', 'k2=2']);
+    assert.equal(index.get('a/+', 'k2'), 2);
+    assert.equal(index.remove('a/+', 'k1'), true);
+    assert.equal(index.remove('a/+', 'k1'), false);
+    assert.deepEqual(matched('a/b'), ['=3', 'k2=2']);
+    assert.equal(index.remove('a/+', 'k2'), true);
+    assert.equal(index.remove('a/+', ''), true);
+    assert.equal(index.size, 0);
+    assert.deepEqual(matched('a/b'), []);
+    assert.deepEqual([...index.entries()], [], 'the emptied branch is pruned');
+    assert.equal(index.add('a/#', 'k3', 4), true);
+    assert.deepEqual(matched('a'), ['k3=4'], "'#' matches its parent level with a single value too");
+    assert.deepEqual([...index.entries()], [['a/#', 'k3', 4]]);
+    assert.equal(index.get('a/#', 'k1'), undefined);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
+import type { Level, Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { dispatch } from '../handlers/dispatch.js';
 import type { Message, ProtocolLevel, QoS, Subscription, Will } from '../types.js';
@@ -17,6 +17,7 @@ import type { Mqtt5Connection } from './mqtt5-connection.js';
 import { PacketReader } from './packet-reader.js';
 import type { DecodedProperties } from './properties.js';
 import { unref } from '../timers.js';
+import { logsAt } from '../logger.js';
 
 /** Packets (and their bytes) held while an asynchronous handler runs before reading stops, and when it resumes. */
 const BACKLOG_HIGH = 1024;
@@ -172,7 +173,7 @@ export class Client {
     if ((error as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
       return this.limitExceeded('packetTooLarge', `a WebSocket frame larger than maxPacketSize (${this.server.settings.maxPacketSize})`);
     }
-    this.logger.debug({ err: error }, 'connection error');
+    if (this.logs('debug')) this.logger.debug({ err: error }, 'connection error');
     if (this.connected) this.server.emit('clientError', error, this);
     void this.close(error.message);
   }
@@ -317,6 +318,15 @@ export class Client {
   get logger(): Logger {
     this.log ??= this.server.logger.child({ remote: this.remoteAddress });
     return this.log;
+  }
+
+  /**
+   * Whether messages at `level` are written: what every connection logs in its normal course
+   * (connected, disconnected) checks first, so that a connection makes its logger only when it
+   * has something to say.
+   */
+  logs(level: Level): boolean {
+    return logsAt(this.server.logger, level);
   }
 
   /** Writes one packet to the socket, encoded for the client's protocol level. */
@@ -480,7 +490,7 @@ export class Client {
     this.connected = false;
     this.reader.stop();
     if (wasConnected) {
-      this.logger.info({ clientId: this.id, reason }, 'client disconnected');
+      if (this.logs('info')) this.logger.info({ clientId: this.id, reason }, 'client disconnected');
       this.server.emit('clientDisconnecting', this);
     }
     if (wasConnected && this.protocolVersion === 5) this.sayFarewell(reason);

@@ -178,6 +178,8 @@ export class OutboundQueue {
       if (!replays[0]!.pump()) return;
       replays.shift();
     }
+    // Let go of the array once every replay is done: an idle subscriber keeps nothing of it.
+    if (replays?.length === 0 && this.replays === replays) this.replays = null;
   }
 
   /**

@@ -15,7 +15,7 @@ function accepted(client: Client, packet: AcknowledgementPacket, result: AckResu
     client.protocolError(new ProtocolViolation(`${name} does not answer the packet in flight with identifier ${packet.messageId} ${rule}`, Reason.ProtocolError));
     return false;
   }
-  if (result === 'unknown') client.logger.debug({ clientId: client.id, messageId: packet.messageId }, `${name} for a packet identifier not in flight, ignored`);
+  if (result === 'unknown' && client.logs('debug')) client.logger.debug({ clientId: client.id, messageId: packet.messageId }, `${name} for a packet identifier not in flight, ignored`);
   return true;
 }
 

@@ -42,9 +42,11 @@ function tlsOptions(credentials: CredentialsOptions | undefined): tls.TlsOptions
 }
 
 function onSocket(socket: net.Socket, accept: Accept): void {
-  socket.setNoDelay(true);
   accept(socket, `${socket.remoteAddress}:${socket.remotePort}`);
 }
+
+/** Nagle's algorithm off from the accept on (the server's option: no call per socket); writes are batched per tick instead. */
+const SOCKET_OPTIONS = { noDelay: true };
 
 /** What a listener needs of the broker's settings. */
 export interface ListenerLimits {
@@ -112,9 +114,9 @@ async function createServer(iface: InterfaceOptions, accept: Accept, maxPacketSi
   if (typeof iface.type === 'function') return { server: makeCustom(iface.type, iface) };
   switch (iface.type) {
     case 'mqtt':
-      return { server: net.createServer((socket) => onSocket(socket, accept)) };
+      return { server: net.createServer(SOCKET_OPTIONS, (socket) => onSocket(socket, accept)) };
     case 'mqtts':
-      return { server: tls.createServer(tlsOptions(iface.credentials), (socket) => onSocket(socket, accept)) };
+      return { server: tls.createServer({ ...SOCKET_OPTIONS, ...tlsOptions(iface.credentials) }, (socket) => onSocket(socket, accept)) };
     case 'http':
     case 'https': {
       // Plain HTTP requests get files (Mosca's static and bundle) or 426.

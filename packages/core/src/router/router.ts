@@ -36,7 +36,13 @@ export type DollarLevelListener = (level: string, present: boolean) => void;
  */
 export class Router {
   private readonly index = new TopicIndex<Entry>();
-  /** Reused per delivery: one client holding several matching filters gets the message once. */
+  /**
+   * The first client a delivery matched, and its entry: most messages go to one client, which
+   * then costs no map. From a second client on, every match is merged in `matched`, reused per
+   * delivery: one client holding several matching filters gets the message once.
+   */
+  private firstId: string | null = null;
+  private first: Entry | null = null;
   private readonly matched = new Map<string, Entry>();
   /**
    * Filters held per `$` top level. The broker takes everything from the Emitter through `#` and
@@ -49,6 +55,18 @@ export class Router {
   private readonly collect = (clientId: string, entry: Entry): void => {
     // [MQTT-3.8.3-3] No Local: not back to the connection that published it.
     if (entry.nl && entry.client === this.publisher) return;
+    if (this.first === null) {
+      this.firstId = clientId;
+      this.first = entry;
+      return;
+    }
+    if (this.matched.size === 0) {
+      if (clientId === this.firstId) {
+        this.first = merge(this.first, entry);
+        return;
+      }
+      this.matched.set(this.firstId!, this.first);
+    }
     const seen = this.matched.get(clientId);
     this.matched.set(clientId, seen === undefined ? entry : merge(seen, entry));
   };
@@ -57,9 +75,8 @@ export class Router {
 
   subscribe(client: Client, subscription: Subscription): void {
     const { topic: filter, qos, subscriptionIdentifier } = subscription;
-    const isNew = this.index.get(filter, client.id) === undefined;
     const ids = subscriptionIdentifier === undefined ? null : [subscriptionIdentifier];
-    this.index.add(filter, client.id, { client, qos, nl: subscription.nl === true, rap: subscription.rap === true, ids });
+    const isNew = this.index.add(filter, client.id, { client, qos, nl: subscription.nl === true, rap: subscription.rap === true, ids });
     if (isNew) this.countDollarLevel(filter, 1);
   }
 
@@ -92,11 +109,11 @@ export class Router {
     this.publisher = publisher;
     this.index.match(message.topic, this.collect);
     this.publisher = null;
-    if (matched.size === 0) return;
-    if (matched.size === 1) {
-      const [entry] = matched.values();
-      matched.clear();
-      if (!audience || audience(entry!.client)) send(message, entry!);
+    const first = this.first;
+    this.first = this.firstId = null;
+    if (first === null) return;
+    if (matched.size === 0) {
+      if (!audience || audience(first.client)) send(message, first);
       return;
     }
     // Copied before delivering: a delivery may re-enter the router (a hook publishing).
