@@ -17,6 +17,13 @@ export interface BackendContext {
   maxQueuedBytes: number;
   /** Given to the adapters built by name (AdapterContext). */
   instanceId: string;
+  countDrop?: AdapterContext['countDrop'];
+}
+
+/** What the adapters get of the context; none without an instance id (a tool building a backend on its own). */
+function adapterContext({ instanceId, countDrop }: Partial<BackendContext>): AdapterContext | undefined {
+  if (instanceId === undefined) return undefined;
+  return countDrop ? { instanceId, countDrop } : { instanceId };
 }
 
 /** Backend type names (Mosca's and ours) and the adapter package that implements each. */
@@ -124,7 +131,7 @@ function describe(value: unknown): string {
 }
 
 /** Builds a Store or an Emitter from its option: an instance, a factory function, or a type name. */
-async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | undefined, instanceId: string | undefined): Promise<T> {
+async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | undefined, context: AdapterContext | undefined): Promise<T> {
   const { option, key } = kind;
   if (kind.isInstance(config)) return config;
   if (config !== undefined && (config === null || typeof config !== 'object')) {
@@ -139,7 +146,7 @@ async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | 
   }
   let made: T | Promise<T>;
   if (typeof name === 'function') {
-    made = (name as (options: Record<string, unknown>, context?: AdapterContext) => T | Promise<T>)(rest, instanceId === undefined ? undefined : { instanceId });
+    made = (name as (options: Record<string, unknown>, context?: AdapterContext) => T | Promise<T>)(rest, context);
   } else if (name === undefined || isMemory(kind.option, adapterName)) {
     return kind.memory(rest);
   } else if (typeof name !== 'string') {
@@ -150,7 +157,7 @@ async function build<T>(config: unknown, kind: BackendKind<T>, logger: Logger | 
     const make = kind.fromAdapter(await loadAdapter(name, `${option}.${key}`));
     if (!make) throw new ConfigurationError(`${option}.${key} '${name}' provides no ${kind.what}: pick it as ${kind.other} instead`);
     // Outages and errors of the adapter show in the broker's log (a `logger` option wins).
-    made = make(logger ? { logger: logger.child({ [option]: name }), ...rest } : rest, instanceId === undefined ? undefined : { instanceId });
+    made = make(logger ? { logger: logger.child({ [option]: name }), ...rest } : rest, context);
   }
   const built = await made;
   if (!kind.isInstance(built)) {
@@ -212,12 +219,12 @@ export function createStore(options: ServerOptions, context: Partial<BackendCont
       fromAdapter: (adapter) => adapter.createStore,
     },
     context.logger,
-    context.instanceId,
+    adapterContext(context),
   );
 }
 
 /** Builds the Emitter named by `options.backend`; memory when unset. */
-export function createEmitter(options: ServerOptions, context: Partial<Pick<BackendContext, 'logger' | 'instanceId'>> = {}): Promise<Emitter> {
+export function createEmitter(options: ServerOptions, context: Partial<Pick<BackendContext, 'logger' | 'instanceId' | 'countDrop'>> = {}): Promise<Emitter> {
   return build<Emitter>(
     options.backend,
     {
@@ -240,7 +247,7 @@ export function createEmitter(options: ServerOptions, context: Partial<Pick<Back
       fromAdapter: (adapter) => adapter.createEmitter,
     },
     context.logger,
-    context.instanceId,
+    adapterContext(context),
   );
 }
 

@@ -6,6 +6,7 @@ import { unknownOptions } from './unknown-options.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_SYS_ACCESS, type SysAccessOptions, type SysAudience } from './sys/topic-access.js';
 import type { SharedSubscriptionStrategy } from './router/shared-groups.js';
+import type { DropReason } from './sys/broker-stats.js';
 
 export { ConfigurationError } from './configuration-error.js';
 export type {
@@ -26,6 +27,8 @@ export type {
  */
 export interface AdapterContext {
   instanceId: string;
+  /** Counts messages the adapter dropped in the broker's statistics (`$SYS`, metrics). */
+  countDrop?(reason: DropReason, count: number): void;
 }
 export type StoreFactory = (options: Record<string, unknown>, context?: AdapterContext) => Store | Promise<Store>;
 export type EmitterFactory = (options: Record<string, unknown>, context?: AdapterContext) => Emitter | Promise<Emitter>;

@@ -209,7 +209,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
       const { logger, queuedBytes } = this;
       const { instanceId } = this;
       this.store = await createStore(this.opts, { logger, queuedBytes, maxQueuedBytes: this.settings.maxQueuedBytes, instanceId });
-      this.emitter = await createEmitter(this.opts, { logger, instanceId });
+      this.emitter = await createEmitter(this.opts, { logger, instanceId, countDrop: (reason, count) => this.stats.drop(reason, count) });
       this.incomingViaEmitter = this.emitter.publishOnce !== undefined && this.store.sharesIncomingWith?.(this.emitter) === true;
       this.control = new ControlChannel(this.emitter, this.id, this.logger, this.messageIds);
       this.control.on('takeover', (payload, origin) => this.closeTakenOver(payload, origin));

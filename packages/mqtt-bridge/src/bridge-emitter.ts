@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import { ConfigurationError, LocalHandlers, type AdapterLogger, type Emitter, type Message, type MessageHandler, type QoS } from '@skynet-mqtt/core';
+import { ConfigurationError, LocalHandlers, messageCost, type AdapterContext, type AdapterLogger, type Emitter, type Message, type MessageHandler, type QoS } from '@skynet-mqtt/core';
+import { DropLog } from './drop-log.js';
+import { ParentBacklog } from './parent-backlog.js';
 import { resolveBridgeOptions, type MqttBridgeOptions, type ResolvedBridgeOptions } from './options.js';
 import { fromParentProperties, toParentProperties } from './properties.js';
 import { fromParentTopic, parentFilter, syncTopic, toParentTopic } from './topics.js';
@@ -26,6 +28,11 @@ const CLOSE_GRACE_MS = 5_000;
  * parent's copy is the delivery, for this instance too (Mosca's way); messages go up with
  * retain 0, so the parent stores and replays nothing, and the retain flag does not cross.
  *
+ * What waits for the parent is bounded (maxQueuedBytes, maxQueuedMessages; parent-backlog.ts):
+ * beyond it QoS 0 messages are dropped, counted (`emitterBacklog`) and logged, and QoS 1/2
+ * publishers wait for room, so a stalled parent holds back their publishers instead of filling
+ * this process's memory. Local delivery (MQTT 5) happens before, and is never held back.
+ *
  * Received messages are never published again: nothing loops. The QoS of each message is the
  * parent's: min(published QoS, granted QoS, the parent's maximum). MQTT 5 properties cross with
  * the message (properties.ts); a 3.1.1 parent carries none.
@@ -36,6 +43,11 @@ export class MqttBridgeEmitter implements Emitter {
   private readonly logger: AdapterLogger;
   private readonly client: MqttClient;
   private readonly handlers = new LocalHandlers();
+  private readonly backlog: ParentBacklog;
+  private readonly drops: DropLog;
+  private readonly countDrop: AdapterContext['countDrop'];
+  /** QoS 0 messages dropped because the backlog was full, since start. */
+  dropped = 0;
   private readonly syncTopic: string;
   /** sync() markers not yet back from the parent, by token. */
   private readonly markers = new Map<string, () => void>();
@@ -53,9 +65,17 @@ export class MqttBridgeEmitter implements Emitter {
   private closed = false;
   private closing: Promise<void> | null = null;
 
-  constructor(options: MqttBridgeOptions | Record<string, unknown> = {}) {
+  constructor(options: MqttBridgeOptions | Record<string, unknown> = {}, context?: AdapterContext) {
     this.options = resolveBridgeOptions(options);
     this.logger = this.options.logger;
+    this.countDrop = context?.countDrop;
+    this.backlog = new ParentBacklog(this.options.maxQueuedBytes, this.options.maxQueuedMessages);
+    this.drops = new DropLog(
+      this.logger,
+      (count) =>
+        `${this.label}: ${count} QoS 0 message(s) dropped: ${this.backlog.bytes} bytes in ${this.backlog.messages} messages wait for the parent ` +
+        `(maxQueuedBytes ${this.options.maxQueuedBytes}, maxQueuedMessages ${this.options.maxQueuedMessages}); QoS 1/2 publishers wait instead`,
+    );
     this.syncTopic = syncTopic(this.instanceId);
     this.subscribed = new Promise((resolve, reject) => {
       this.markSubscribed = resolve;
@@ -75,6 +95,11 @@ export class MqttBridgeEmitter implements Emitter {
     return this.connectedOnce ? 'down' : 'connecting';
   }
 
+  /** What waits to be sent to the parent or for its acknowledgement (parent-backlog.ts). */
+  get queued(): { bytes: number; messages: number } {
+    return { bytes: this.backlog.bytes, messages: this.backlog.messages };
+  }
+
   private get label(): string {
     return `MQTT bridge (${this.options.url}${this.options.prefix === null ? '' : `, prefix ${this.options.prefix}`})`;
   }
@@ -84,13 +109,38 @@ export class MqttBridgeEmitter implements Emitter {
     const topic = toParentTopic(this.options.prefix, message.topic);
     if (this.options.v5 || topic === null) this.deliver(message);
     if (topic === null) return;
+    const cost = messageCost(message);
+    if (message.qos === 0) {
+      if (!this.backlog.tryTake(cost)) return this.dropQos0();
+    } else {
+      await this.backlog.reserve(cost);
+      if (this.closed) throw new Error('MQTT bridge: closed while the publish waited for room');
+    }
     const properties = this.options.v5 ? toParentProperties(this.options.prefix, message) : undefined;
-    await this.client.publishAsync(topic, message.payload, {
+    const options = {
       qos: Math.min(message.qos, this.maxQos) as QoS,
       // 3.1.1: the parent would replay stored messages on every (re)subscription, as new ones.
       retain: this.options.v5 && this.retainAvailable && message.retain,
       ...(properties && { properties }),
-    });
+    };
+    if (options.qos === 0 && this.client.connected) {
+      // Written at once, with no callback (see ParentBacklog): counted until the socket drains.
+      this.client.publish(topic, message.payload, options);
+      if (this.client.stream.writableNeedDrain) this.backlog.moveToBuffered(cost);
+      else this.backlog.release(cost);
+      return;
+    }
+    try {
+      await this.client.publishAsync(topic, message.payload, options);
+    } finally {
+      this.backlog.release(cost);
+    }
+  }
+
+  private dropQos0(): void {
+    this.dropped++;
+    this.countDrop?.('emitterBacklog', 1);
+    this.drops.dropped();
   }
 
   async subscribe(filter: string, handler: MessageHandler): Promise<void> {
@@ -124,6 +174,8 @@ export class MqttBridgeEmitter implements Emitter {
     if (!this.closing) {
       this.closed = true;
       this.handlers.clear();
+      this.backlog.releaseWaiting();
+      this.drops.flush();
       for (const resolve of this.markers.values()) resolve();
       this.markers.clear();
       this.markSubscribed(); // subscribe() and sync() must not hang on a bridge that never connected
@@ -157,6 +209,7 @@ export class MqttBridgeEmitter implements Emitter {
   }
 
   private async onConnect(connack: IConnackPacket): Promise<void> {
+    this.client.stream.on('drain', () => this.backlog.drained());
     const properties = connack.properties ?? {};
     this.maxQos = (properties.maximumQoS ?? 2) as QoS;
     this.retainAvailable = properties.retainAvailable ?? true;
@@ -217,6 +270,7 @@ export class MqttBridgeEmitter implements Emitter {
   }
 
   private onClose(): void {
+    this.backlog.drained(); // the socket is gone, and what it buffered with it
     if (this.closed || !this.connectedOnce || this.downSince !== 0) return;
     this.downSince = Date.now();
     this.logger.warn(`${this.label}: connection to the parent lost; publishes wait and are sent on reconnect`);

@@ -25,6 +25,14 @@ export interface MqttBridgeOptions {
   protocolVersion?: 4 | 5;
   /** MQTT 5: seconds the parent keeps this instance's session (and queues for it) while it is disconnected. */
   sessionExpiry?: number;
+  /**
+   * Bytes (core's messageCost: payload, topic and 64) that may wait to be sent to the parent or
+   * for its acknowledgement. Beyond it QoS 0 messages are dropped (counted as `emitterBacklog`) and
+   * QoS 1/2 publishers wait. Default 32 MiB.
+   */
+  maxQueuedBytes?: number;
+  /** The same in messages. Default 50,000 (below mqtt.js's 65,535 packet ids in flight). */
+  maxQueuedMessages?: number;
   /** Passed to mqtt.js as they are: TLS (ca, cert, key, rejectUnauthorized), reconnectPeriod, ... */
   mqttOptions?: IClientOptions;
   logger?: AdapterLogger;
@@ -37,12 +45,16 @@ export interface ResolvedBridgeOptions {
   prefix: string | null;
   /** MQTT 5: the parent filters our own messages out (no local) and keeps the retain flag. */
   v5: boolean;
+  maxQueuedBytes: number;
+  maxQueuedMessages: number;
   logger: AdapterLogger;
 }
 
 export const DEFAULT_SESSION_EXPIRY = 600;
+export const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUED_MESSAGES = 50_000;
 
-const KNOWN = ['url', 'host', 'port', 'prefix', 'clientId', 'username', 'password', 'keepalive', 'protocolVersion', 'sessionExpiry', 'mqttOptions', 'logger'];
+const KNOWN = ['url', 'host', 'port', 'prefix', 'clientId', 'username', 'password', 'keepalive', 'protocolVersion', 'sessionExpiry', 'maxQueuedBytes', 'maxQueuedMessages', 'mqttOptions', 'logger'];
 const SCHEMES = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:'];
 
 /** Validates the `backend` options of `{ type: 'mqtt', ... }` and builds mqtt.js's options. */
@@ -59,6 +71,8 @@ export function resolveBridgeOptions(input: Record<string, unknown> | MqttBridge
   const keepalive = options.integer('keepalive', 0, 65535, '60');
   const protocolVersion = (options.integer('protocolVersion', 4, 5, '5') ?? 5) as 4 | 5;
   const sessionExpiry = options.integer('sessionExpiry', 0, 0xffffffff, String(DEFAULT_SESSION_EXPIRY)) ?? DEFAULT_SESSION_EXPIRY;
+  const maxQueuedBytes = options.integer('maxQueuedBytes', 1, Number.MAX_SAFE_INTEGER, '33554432') ?? DEFAULT_MAX_QUEUED_BYTES;
+  const maxQueuedMessages = options.integer('maxQueuedMessages', 1, 65_535, '50000') ?? DEFAULT_MAX_QUEUED_MESSAGES;
   const mqttOptions = (options.record('mqttOptions', '{ reconnectPeriod: 1000 }') ?? {}) as IClientOptions;
   const logger = options.logger();
 
@@ -92,6 +106,8 @@ export function resolveBridgeOptions(input: Record<string, unknown> | MqttBridge
     connect,
     prefix,
     v5: protocolVersion === 5,
+    maxQueuedBytes,
+    maxQueuedMessages,
     logger,
   };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigurationError } from '@skynet-mqtt/core';
-import { DEFAULT_SESSION_EXPIRY, resolveBridgeOptions } from '../src/options.js';
+import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_MESSAGES, DEFAULT_SESSION_EXPIRY, resolveBridgeOptions } from '../src/options.js';
 
 const refuses = (options: Record<string, unknown>, pattern: RegExp): void => {
   assert.throws(() => resolveBridgeOptions(options), (error: unknown) => error instanceof ConfigurationError && pattern.test(error.message), JSON.stringify(options));
@@ -20,6 +20,13 @@ test("Mosca's { host, port, prefix }: port 1883 by default, MQTT 5 with a sessio
   assert.notEqual(resolveBridgeOptions({}).connect.clientId, resolved.connect.clientId, 'random per instance');
   assert.equal(resolveBridgeOptions({}).url, 'mqtt://localhost:1883');
   assert.equal(resolveBridgeOptions({}).prefix, null);
+  assert.deepEqual([resolved.maxQueuedBytes, resolved.maxQueuedMessages], [DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_MESSAGES]);
+  assert.deepEqual([DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_MESSAGES], [32 * 1024 * 1024, 50_000]);
+});
+
+test('maxQueuedBytes and maxQueuedMessages bound what waits for the parent', () => {
+  const resolved = resolveBridgeOptions({ maxQueuedBytes: 1_000_000, maxQueuedMessages: 500 });
+  assert.deepEqual([resolved.maxQueuedBytes, resolved.maxQueuedMessages], [1_000_000, 500]);
 });
 
 test('url, credentials, keepalive, clientId and mqttOptions reach mqtt.js; ours win over mqttOptions', () => {
@@ -55,4 +62,7 @@ test('bad options stop with a message naming the key', () => {
   refuses({ protocolVersion: 3 }, /option protocolVersion must be an integer from 4 to 5/);
   refuses({ protocolVersion: 4, sessionExpiry: 10 }, /sessionExpiry needs protocolVersion 5/);
   refuses({ mqttOptions: 'x' }, /option mqttOptions must be an object/);
+  refuses({ maxQueuedBytes: 0 }, /^MQTT bridge: option maxQueuedBytes must be an integer from 1 to \d+, such as 33554432; got 0$/);
+  refuses({ maxQueuedBytes: '32MB' }, /option maxQueuedBytes must be an integer/);
+  refuses({ maxQueuedMessages: 70_000 }, /^MQTT bridge: option maxQueuedMessages must be an integer from 1 to 65535, such as 50000; got 70000$/);
 });

@@ -30,9 +30,11 @@ export type DropReason =
   /** An MQTT 5 message whose Message Expiry Interval ran out before it could be sent. [MQTT-3.3.2-5] */
   | 'expired'
   /** A message larger than the Maximum Packet Size its MQTT 5 subscriber set. [MQTT-3.1.2-25] */
-  | 'packetTooLarge';
+  | 'packetTooLarge'
+  /** QoS 0 the Emitter could not pass on: what waited for its backend was at the Emitter's limit (the MQTT bridge's maxQueuedBytes). */
+  | 'emitterBacklog';
 
-export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic', 'expired', 'packetTooLarge'];
+export const DROP_REASONS: readonly DropReason[] = ['queueFull', 'slowConsumer', 'offlineQueueFull', 'memoryBudget', 'reservedTopic', 'expired', 'packetTooLarge', 'emitterBacklog'];
 
 /** Why a connection was refused; each reason has its own counter. */
 export type RefusalReason =
@@ -102,7 +104,7 @@ export class BrokerStats {
   /** Connections closed for what they sent, by cause (`$SYS/<id>/clients/closed/<cause>`). */
   readonly closedBy: Record<CloseCause, number> = { protocolError: 0, packetTooLarge: 0, incompletePacketTimeout: 0, incompletePacketBudget: 0, topicTooDeep: 0 };
   /** Messages dropped, by reason. */
-  readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0, expired: 0, packetTooLarge: 0 };
+  readonly droppedBy: Record<DropReason, number> = { queueFull: 0, slowConsumer: 0, offlineQueueFull: 0, memoryBudget: 0, reservedTopic: 0, expired: 0, packetTooLarge: 0, emitterBacklog: 0 };
   /** Retained messages delivered but not kept, by reason. */
   readonly retainedRefusedBy: Record<RetainedRefusal, number> = { count: 0, size: 0 };
   /** Times a client's socket stopped being read because it published faster than `maxPublishRate`. */
