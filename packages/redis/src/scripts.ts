@@ -695,10 +695,12 @@ export async function runScript(client: Client, script: Script, key: string, arg
 }
 
 /**
- * Emitter. KEYS[1]: the stream; ARGV: max length, instance id, then five per message, in the
- * order the instance published them: its sequence number, the encoded message, and for a QoS 2
- * message a durable session sent (Emitter.publishOnce) the session's incoming hash (the Store's
- * in:<clientId>, same prefix), the packet id and the message id ('', '', '' otherwise).
+ * Emitter. KEYS[1]: the stream; ARGV: max length, instance id, then each message in the order the
+ * instance published it: its sequence number and the encoded message; for a QoS 2 message a
+ * durable session sent (Emitter.publishOnce) the number is marked with a leading '-' and three
+ * more follow: the session's incoming hash (the Store's in:<clientId>, same prefix), the packet
+ * id and the message id. (Two arguments for the usual message: a batch's arguments are most of
+ * its cost, in Redis and in the broker.)
  *
  * Each message is one entry. Entries are numbered 1, 2, 3... across all instances (counter
  * `<stream>:n`, same slot on Cluster since the key starts with the prefix's hash tag), atomically
@@ -713,9 +715,14 @@ export async function runScript(client: Client, script: Script, key: string, arg
  */
 export const STREAM_PUBLISH = new Script(
   `local out = {}
-for i = 3, #ARGV, 5 do
+local i = 3
+while i <= #ARGV do
+  local seq = ARGV[i]
   local previous = false
-  if ARGV[i + 2] ~= '' then
+  local step = 2
+  if string.byte(seq, 1) == 45 then
+    seq = string.sub(seq, 2)
+    step = 5
     previous = redis.call('HGET', ARGV[i + 2], ARGV[i + 3])
     if not previous then redis.call('HSET', ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]) end
   end
@@ -724,10 +731,11 @@ for i = 3, #ARGV, 5 do
     out[#out + 1] = previous
   else
     local n = redis.call('INCR', KEYS[1] .. ':n')
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'n', n, 'i', ARGV[2], 's', ARGV[i], 'm', ARGV[i + 1])
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'n', n, 'i', ARGV[2], 's', seq, 'm', ARGV[i + 1])
     out[#out + 1] = 1
     out[#out + 1] = n
   end
+  i = i + step
 end
 return out`,
   false,

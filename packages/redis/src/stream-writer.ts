@@ -53,7 +53,7 @@ export class StreamWriter {
 
   append(seq: number, data: Buffer, incoming?: IncomingId): Promise<Appended> {
     return new Promise((resolve, reject) => {
-      const args: ScriptArg[] = incoming ? [seq, data, incoming.key, incoming.packetId, incoming.messageId] : [seq, data, '', '', ''];
+      const args: ScriptArg[] = incoming ? [`-${seq}`, data, incoming.key, incoming.packetId, incoming.messageId] : [seq, data];
       this.queue.push({ args, bytes: data.length, resolve, reject });
       if (this.callsOut < MAX_CALLS_OUT && !this.scheduled) {
         this.scheduled = true;
