@@ -114,18 +114,25 @@ export class RedisEmitter implements Emitter {
     return this.health.ping();
   }
 
-  /** Resolves with the message's number in the stream (`n`). */
-  async publish(message: Message): Promise<number> {
-    if (this.closed) throw new Error('Redis emitter: publish after close');
-    // Encoded first: a message that cannot be sent (topic too long) is not delivered locally either.
-    const data = encodeMessage(message);
+  /**
+   * Resolves with the message's number in the stream (`n`). Not an async function: while its batch
+   * is out a message holds only its place in the StreamWriter (a broker has thousands out).
+   */
+  publish(message: Message): Promise<number> {
+    if (this.closed) return Promise.reject(new Error('Redis emitter: publish after close'));
+    let data: Buffer;
+    try {
+      // Encoded first: a message that cannot be sent (topic too long) is not delivered locally either.
+      data = encodeMessage(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const seq = ++this.seq;
     const writes: Promise<void>[] = [];
     this.deliver(message, writes);
     // The reader skips this entry: its position passes it once these writes are done.
     if (writes.length > 0) this.holdPosition(Promise.all(writes).then(noop));
-    const appended = await this.appender.append(seq, data);
-    return appended.added ? appended.n : 0;
+    return this.appender.append(seq, data);
   }
 
   /**
@@ -141,7 +148,7 @@ export class RedisEmitter implements Emitter {
     let done!: () => void;
     this.holdPosition(new Promise<void>((resolve) => (done = resolve)));
     try {
-      const appended = await this.appender.append(seq, data, { key: this.keys.incoming(clientId), packetId, messageId: message.id });
+      const appended = await this.appender.appendOnce(seq, data, { key: this.keys.incoming(clientId), packetId, messageId: message.id });
       if (!appended.added) return { earlier: appended.earlier };
       const writes: Promise<void>[] = [];
       this.deliver(message, writes);

@@ -14,7 +14,9 @@ export interface IncomingId {
 interface Queued {
   args: ScriptArg[];
   bytes: number;
-  resolve(appended: Appended): void;
+  /** With a packet id (appendOnce): settles with an Appended; otherwise with the entry's number. */
+  once: boolean;
+  resolve(value: Appended | number): void;
   reject(error: unknown): void;
 }
 
@@ -51,18 +53,26 @@ export class StreamWriter {
     private readonly head: readonly ScriptArg[],
   ) {}
 
-  append(seq: number, data: Buffer, incoming?: IncomingId): Promise<Appended> {
-    return new Promise((resolve, reject) => {
-      const args: ScriptArg[] = incoming ? [`-${seq}`, data, incoming.key, incoming.packetId, incoming.messageId] : [seq, data];
-      this.queue.push({ args, bytes: data.length, resolve, reject });
-      if (this.callsOut < MAX_CALLS_OUT && !this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.send();
-        });
-      }
-    });
+  /** Resolves with the entry's number (`n`) once Redis has it. */
+  append(seq: number, data: Buffer): Promise<number> {
+    return new Promise((resolve, reject) => this.enqueue({ args: [seq, data], bytes: data.length, once: false, resolve: resolve as (value: Appended | number) => void, reject }));
+  }
+
+  /** The same for a message whose packet id is recorded in `incoming` unless it is there already. */
+  appendOnce(seq: number, data: Buffer, incoming: IncomingId): Promise<Appended> {
+    const args: ScriptArg[] = [`-${seq}`, data, incoming.key, incoming.packetId, incoming.messageId];
+    return new Promise((resolve, reject) => this.enqueue({ args, bytes: data.length, once: true, resolve: resolve as (value: Appended | number) => void, reject }));
+  }
+
+  private enqueue(queued: Queued): void {
+    this.queue.push(queued);
+    if (this.callsOut < MAX_CALLS_OUT && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.send();
+      });
+    }
   }
 
   /** Sends everything queued now, whatever is out (close: the connection then quits after them). */
@@ -92,7 +102,8 @@ export class StreamWriter {
         const flat = Array.isArray(reply) ? reply : [];
         batch.forEach((queued, i) => {
           const answer = flat[2 * i + 1];
-          if (Number(flat[2 * i]) === 1) queued.resolve({ added: true, n: Number(answer) });
+          if (!queued.once) queued.resolve(Number(answer));
+          else if (Number(flat[2 * i]) === 1) queued.resolve({ added: true, n: Number(answer) });
           else queued.resolve({ added: false, earlier: String(answer ?? '') });
         });
       },
