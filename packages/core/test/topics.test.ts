@@ -124,6 +124,10 @@ describe('values under one filter', () => {
     assert.equal(index.size, 3);
     assert.deepEqual(matched('a/b'), ['=3', 'k1=10', 'k2=2']);
     assert.equal(index.get('a/+', 'k2'), 2);
+    assert.equal(index.add('+/#', 'k4', 5), true);
+    assert.deepEqual([...index.entries()].map(([filter, key]) => `${filter} ${key}`).sort(), ['+/# k4', 'a/+ ', 'a/+ k1', 'a/+ k2']);
+    assert.deepEqual(matched('a/b'), ['=3', 'k1=10', 'k2=2', 'k4=5']);
+    assert.equal(index.remove('+/#', 'k4'), true);
     assert.equal(index.remove('a/+', 'k1'), true);
     assert.equal(index.remove('a/+', 'k1'), false);
     assert.deepEqual(matched('a/b'), ['=3', 'k2=2']);
