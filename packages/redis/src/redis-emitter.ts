@@ -4,8 +4,9 @@ import { decodeMessage, encodeMessage } from './codec.js';
 import { closeClient, ConnectionMonitor, createClient, HealthPing, type Client, type ConnectionState } from './connection.js';
 import { Keys } from './keys.js';
 import { resolveOptions, type Connection, type Logger, type RedisAdapterOptions } from './options.js';
-import { runScript, STREAM_END, STREAM_PUBLISH } from './scripts.js';
+import { runScript, STREAM_END } from './scripts.js';
 import { parseXread, type StreamEntry } from './stream-entries.js';
+import { StreamWriter } from './stream-writer.js';
 
 /**
  * How long one XREAD blocks. Close does not wait for it (it disconnects the reader); it is
@@ -28,6 +29,7 @@ const COMMIT_MS = 100;
  * - publish() delivers to this instance's handlers at once, synchronously, then XADDs the
  *   message and resolves when Redis acknowledged it. Local delivery therefore goes on while
  *   Redis is away, and a QoS 1/2 acknowledgement (which waits for publish()) waits for Redis.
+ *   The XADDs of the messages published meanwhile go together, in one script call (StreamWriter).
  * - A reader loop on its own connection XREADs the stream from where it ended at start and
  *   delivers other instances' entries to the matching handlers. After a reconnect it resumes from
  *   the last id it read, so what was published during an outage is still delivered: at least
@@ -54,7 +56,7 @@ export class RedisEmitter implements Emitter {
   private readonly keys: Keys;
   private readonly monitor: ConnectionMonitor;
   private readonly logger: Logger;
-  private readonly maxLength: string;
+  private readonly appender: StreamWriter;
   private readonly handlers = new LocalHandlers();
   private readonly sequences = new PublisherSequences();
   private seq = 0;
@@ -88,8 +90,8 @@ export class RedisEmitter implements Emitter {
     this.instanceId = context?.instanceId ?? randomBytes(9).toString('base64url');
     this.logger = resolved.logger;
     this.keys = new Keys(resolved.keyPrefix);
-    this.maxLength = String(resolved.maxStreamLength);
     this.writer = createClient(resolved.connection);
+    this.appender = new StreamWriter(this.writer, this.keys.stream, [resolved.maxStreamLength, this.instanceId]);
     // Its own connection: a blocked XREAD would hold up every XADD queued behind it.
     this.reader = this.writer.duplicate();
     this.monitor = new ConnectionMonitor([this.writer, this.reader], `Redis emitter (${resolved.prefix})`, resolved.logger);
@@ -122,8 +124,8 @@ export class RedisEmitter implements Emitter {
     this.deliver(message, writes);
     // The reader skips this entry: its position passes it once these writes are done.
     if (writes.length > 0) this.holdPosition(Promise.all(writes).then(noop));
-    const reply = await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, [this.maxLength, this.instanceId, seq, data]);
-    return Number(Array.isArray(reply) ? reply[1] : reply);
+    const appended = await this.appender.append(seq, data);
+    return appended.added ? appended.n : 0;
   }
 
   /**
@@ -135,18 +137,16 @@ export class RedisEmitter implements Emitter {
     if (this.closed) throw new Error('Redis emitter: publish after close');
     const data = encodeMessage(message);
     const seq = ++this.seq;
-    const args = [this.maxLength, this.instanceId, seq, data, this.keys.incoming(clientId), packetId, message.id];
     // The reader may pass this entry before the local deliveries below are stored: it waits.
     let done!: () => void;
     this.holdPosition(new Promise<void>((resolve) => (done = resolve)));
     try {
-      const reply = await runScript(this.writer, STREAM_PUBLISH, this.keys.stream, args);
-      const [added, answer] = Array.isArray(reply) ? reply : [];
-      if (Number(added) !== 1) return { earlier: String(answer ?? '') };
+      const appended = await this.appender.append(seq, data, { key: this.keys.incoming(clientId), packetId, messageId: message.id });
+      if (!appended.added) return { earlier: appended.earlier };
       const writes: Promise<void>[] = [];
       this.deliver(message, writes);
       await Promise.all(writes);
-      return { earlier: null, position: Number(answer) };
+      return { earlier: null, position: appended.n };
     } finally {
       done();
     }
@@ -186,6 +186,7 @@ export class RedisEmitter implements Emitter {
       // Aborts the blocked XREAD now rather than after BLOCK_MS; nothing to flush on a reader.
       this.reader.disconnect();
       // The writer quits after its pending XADDs when connected, so those are not lost.
+      this.appender.flush();
       this.closing = Promise.all([this.loop, closeClient(this.writer)]).then(() => undefined);
     }
     return this.closing;

@@ -83,6 +83,8 @@ export class RedisStore implements Store {
   private renewing = false;
   /** Whether another instance took this one for dead (logged once). */
   private claimed = false;
+  /** subscriptionsByTopic lookups sent in this turn of the event loop, by topic. */
+  private readonly lookups = new Map<string, Promise<ClientSubscription[]>>();
 
   constructor(options: RedisAdapterOptions | Record<string, unknown> = {}, context?: AdapterContext) {
     this.options = resolveOptions(options, 'store');
@@ -231,7 +233,22 @@ export class RedisStore implements Store {
     await this.run(S.REMOVE_SUBSCRIPTIONS, this.keys.session(clientId), [clientId, ...topics]);
   }
 
-  async subscriptionsByTopic(topic: string): Promise<ClientSubscription[]> {
+  /**
+   * Asked in the same turn of the event loop for the same topic (the QoS 1 messages of a batch the
+   * Emitter added, as a rule), one lookup answers them all: each caller's message was in Redis
+   * before the lookup was sent, which is all a caller needs (see Server.queueForOfflineSessions).
+   */
+  subscriptionsByTopic(topic: string): Promise<ClientSubscription[]> {
+    let lookup = this.lookups.get(topic);
+    if (!lookup) {
+      if (this.lookups.size === 0) process.nextTick(() => this.lookups.clear());
+      lookup = this.lookUpSubscriptions(topic);
+      this.lookups.set(topic, lookup);
+    }
+    return lookup.then((found) => found.slice());
+  }
+
+  private async lookUpSubscriptions(topic: string): Promise<ClientSubscription[]> {
     const flat = asStrings(await this.run(S.SUBSCRIPTIONS_BY_TOPIC, this.keys.subscriptionNodes, [topic]));
     const found: ClientSubscription[] = [];
     for (let i = 0; i < flat.length; i += 5) {

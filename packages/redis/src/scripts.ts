@@ -695,28 +695,41 @@ export async function runScript(client: Client, script: Script, key: string, arg
 }
 
 /**
- * Emitter. KEYS[1]: the stream; ARGV: max length, instance id, instance sequence, message.
- * Numbers entries 1, 2, 3... across all instances (counter `<stream>:n`, same slot on Cluster
- * since the key starts with the prefix's hash tag), atomically with the XADD: a reader that sees
- * n jump knows exactly how many entries were trimmed before it could read them. Returns {1, n}.
+ * Emitter. KEYS[1]: the stream; ARGV: max length, instance id, then five per message, in the
+ * order the instance published them: its sequence number, the encoded message, and for a QoS 2
+ * message a durable session sent (Emitter.publishOnce) the session's incoming hash (the Store's
+ * in:<clientId>, same prefix), the packet id and the message id ('', '', '' otherwise).
  *
- * For a QoS 2 message a durable session sent (Emitter.publishOnce), ARGV goes on with the
- * session's incoming hash (the Store's in:<clientId>, same prefix), the packet id and the message
- * id: the packet id is recorded with the message id in the step that adds the entry, unless it is
+ * Each message is one entry. Entries are numbered 1, 2, 3... across all instances (counter
+ * `<stream>:n`, same slot on Cluster since the key starts with the prefix's hash tag), atomically
+ * with the XADD: a reader that sees n jump knows exactly how many entries were trimmed before it
+ * could read them. Per message the reply holds two values: 1 and n.
+ *
+ * A packet id is recorded with the message id in the step that adds the entry, unless it is
  * recorded already (the PUBLISH re-sent, perhaps to another instance after the first one died):
- * nothing is added then, and {0, the recorded message id} is returned. So such a message is sent
- * once, and never lost between recording and sending. (One script for both, so that a script
- * cache emptied by a Redis restart cannot reorder an instance's entries.)
+ * nothing is added then, and the reply holds 0 and the recorded message id. So such a message is
+ * sent once, and never lost between recording and sending. Run with EVAL (StreamWriter), so that a
+ * script cache emptied by a Redis restart cannot reorder an instance's entries.
  */
 export const STREAM_PUBLISH = new Script(
-  `if ARGV[5] then
-  local previous = redis.call('HGET', ARGV[5], ARGV[6])
-  if previous then return {0, previous} end
-  redis.call('HSET', ARGV[5], ARGV[6], ARGV[7])
+  `local out = {}
+for i = 3, #ARGV, 5 do
+  local previous = false
+  if ARGV[i + 2] ~= '' then
+    previous = redis.call('HGET', ARGV[i + 2], ARGV[i + 3])
+    if not previous then redis.call('HSET', ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]) end
+  end
+  if previous then
+    out[#out + 1] = 0
+    out[#out + 1] = previous
+  else
+    local n = redis.call('INCR', KEYS[1] .. ':n')
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'n', n, 'i', ARGV[2], 's', ARGV[i], 'm', ARGV[i + 1])
+    out[#out + 1] = 1
+    out[#out + 1] = n
+  end
 end
-local n = redis.call('INCR', KEYS[1] .. ':n')
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'n', n, 'i', ARGV[2], 's', ARGV[3], 'm', ARGV[4])
-return {1, n}`,
+return out`,
   false,
 );
 

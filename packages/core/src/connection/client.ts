@@ -24,6 +24,11 @@ const BACKLOG_HIGH = 1024;
 const BACKLOG_LOW = 512;
 const BACKLOG_BYTES_HIGH = 1024 * 1024;
 const BACKLOG_BYTES_LOW = 512 * 1024;
+/**
+ * QoS 1 publishes of one connection routed side by side at most (Client.acknowledgeInOrder):
+ * enough to cover a round trip to a shared backend at a client's usual window of 100.
+ */
+const MAX_ROUTING = 128;
 /** How long a closing connection may take to flush what was written to it. */
 const HANG_UP_MS = 1000;
 
@@ -113,6 +118,9 @@ export class Client {
   private backlogBytes = 0;
   private backlogPaused = false;
   private busy = false;
+  /** QoS 1 publishes being routed while later packets are read, and the promise of the last one's PUBACK. */
+  private routingCount = 0;
+  private lastAck: Promise<void> = Promise.resolve();
   private closed: Promise<void> | null = null;
   /** authorizeForward verdicts, chained so that messages keep their order. */
   private forwardChain: Promise<void> | null = null;
@@ -234,7 +242,8 @@ export class Client {
   private handle(packet: Packet): void {
     let pending: void | Promise<void>;
     try {
-      pending = dispatch(this, packet);
+      // A packet other than PUBLISH waits for the publishes routed ahead of it (acknowledgeInOrder).
+      pending = this.routingCount > 0 && packet.cmd !== 'publish' ? this.lastAck.then(() => dispatch(this, packet)) : dispatch(this, packet);
     } catch (error) {
       this.fail(error);
       return;
@@ -257,6 +266,32 @@ export class Client {
       }
       this.handle(next);
     }
+  }
+
+  /** @internal settles once every publish routed side by side so far is acknowledged; null when none is. */
+  get routing(): Promise<void> | null {
+    return this.routingCount > 0 ? this.lastAck : null;
+  }
+
+  /**
+   * @internal a QoS 1 PUBLISH routed while the next packets are read (handlePublish): each is routed
+   * as it arrives, so the Emitter gets them in order (the order per publisher), and `acknowledge`
+   * runs once it and every earlier one are routed, so the PUBACKs keep the order of the PUBLISH
+   * packets [MQTT-4.6.0-2]. A shared backend's round trips then overlap instead of adding up.
+   * Returns a promise to wait on (as a handler does) once MAX_ROUTING are unacknowledged.
+   */
+  acknowledgeInOrder(routed: Promise<void>, acknowledge: () => void): Promise<void> | void {
+    this.routingCount++;
+    const acked = Promise.all([this.lastAck, routed])
+      .then(
+        () => {
+          if (!this.closing) acknowledge();
+        },
+        (error: unknown) => this.fail(error),
+      )
+      .finally(() => this.routingCount--);
+    this.lastAck = acked;
+    return this.routingCount >= MAX_ROUTING ? acked : undefined;
   }
 
   /** Records an inbound QoS 2 packet id; false when it is held already (a re-send). */

@@ -19,12 +19,17 @@ export function handlePublish(client: Client, packet: PublishPacket): void | Pro
 }
 
 function publish(client: Client, packet: PublishPacket): void | Promise<void> {
+  const server = client.server;
+  // Only a plain QoS 1 publish is routed beside those ahead of it (no hook may reorder them, no
+  // retained message a later packet could ask for); any other waits until they are acknowledged.
+  const alongside = packet.qos === 1 && !packet.retain && !server.authorizePublish && !server.published;
+  const ahead = alongside ? null : client.routing;
+  if (ahead) return ahead.then(() => publish(client, packet));
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   const message = client.server.messageIds.message(packet.topic, payload, packet.qos, packet.retain);
   // Only a 5.0 PUBLISH has properties (an empty list included): its topic may be an alias, and is
   // checked once resolved. A 3.1.1 topic name was checked by PacketReader.
   if (packet.properties !== undefined && !readV5(client, packet, message)) return;
-  const server = client.server;
   const levelsError = topicLevelsError(message.topic, server.settings.maxTopicLevels);
   if (levelsError) return client.limitExceeded('topicTooDeep', `PUBLISH: topic name: ${levelsError}`);
   const stats = server.stats;
@@ -32,7 +37,10 @@ function publish(client: Client, packet: PublishPacket): void | Promise<void> {
   stats.receivedByQos[packet.qos]++;
   if (stats.latency.armed) stats.latency.start(message);
   const messageId = packet.messageId!;
-  if (message.topic.charCodeAt(0) === 36 /* $ */ && !clientMayPublish(message.topic)) return dropReserved(client, message, messageId);
+  if (message.topic.charCodeAt(0) === 36 /* $ */ && !clientMayPublish(message.topic)) {
+    if (alongside) return client.acknowledgeInOrder(Promise.resolve(), () => dropReserved(client, message, messageId));
+    return dropReserved(client, message, messageId);
+  }
   if (packet.qos === 2) return publishExactlyOnce(client, message, messageId);
   // The QoS 0 fast path: no hook, nothing to acknowledge, so nothing to wait for. Routing calls
   // are still made in arrival order, which keeps the order per publisher.
@@ -40,6 +48,10 @@ function publish(client: Client, packet: PublishPacket): void | Promise<void> {
     const routed = server.route(message, client);
     if (routed) routed.catch((error: unknown) => client.logger.error({ err: error }, 'publish failed'));
     return;
+  }
+  if (alongside) {
+    const routed = server.route(message, client) ?? Promise.resolve();
+    return client.acknowledgeInOrder(routed, () => client.write({ cmd: 'puback', messageId, reasonCode: Reason.Success })); // [MQTT-3.4.2-1]
   }
   return authorizeAndRoute(client, message).then((reasonCode) => {
     if (packet.qos === 1 && !client.closing) client.write({ cmd: 'puback', messageId, reasonCode, properties: refusalProperties(reasonCode) }); // [MQTT-3.4.2-1]
