@@ -29,6 +29,7 @@ export async function runQos0Flow(ctx: RunContext, flow: Qos0Flow): Promise<Outc
       const c = await RawClient.open(ctx.subscriberTarget, `${ctx.tag}s${i}`);
       subs.push(c);
       await c.subscribe(filter, 0);
+      c.batchReads();
     }
     for (let i = 0; i < flow.publishers; i++) pubs.push(await RawClient.open(ctx.target, `${ctx.tag}p${i}`));
 
