@@ -152,6 +152,9 @@ export function threeInstanceSuite(name: string, backend: ClusterBackend): void 
       assert.deepEqual(onCReceived, [{ topic: `${s}/kept`, payload: 'kept-2', qos: 0, retain: true }]);
 
       await publisher.publishAsync(`${s}/kept`, '', { qos: 1, retain: true });
+      // The clearing message is also forwarded live [MQTT-3.3.1-10]: a subscriber made on C before
+      // it got there (a bridge through a parent broker takes a while) would get that copy too.
+      await waitFor(() => onCReceived.some((m) => m.payload === ''), 10_000, () => 'the clearing message did not reach C');
       const cleared = await connectTo(c.port, { clientId: `${s}-c2` });
       const afterReceived = recordMessages(cleared);
       await cleared.subscribeAsync(`${s}/#`, { qos: 1 });
