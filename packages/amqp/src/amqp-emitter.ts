@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import { LocalHandlers, PublisherSequences, unref, type AdapterLogger, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
+import { DropLog, LocalHandlers, PublisherSequences, unref, type AdapterContext, type AdapterLogger, type Emitter, type Message, type MessageHandler } from '@skynet-mqtt/core';
 import { bindingKey, decodeMessage, encodeMessage, LONG_TOPIC_KEY, type Outgoing } from './codec.js';
 import { resolveOptions, type AmqpEmitterOptions, type ResolvedOptions } from './options.js';
 
@@ -69,11 +69,19 @@ export class AmqpEmitter implements Emitter {
   private wake: (() => void) | null = null;
   /** Deliveries handed to the handlers and not yet acknowledged: the last one, acknowledged with all before it. */
   private toAck: { link: Link; message: ConsumeMessage } | null = null;
-  private droppedQos0 = 0;
+  private readonly countDrop: AdapterContext['countDrop'];
+  private readonly drops: DropLog;
+  /** QoS 0 messages dropped since start (RabbitMQ unreachable, or maxUnconfirmedBytes reached). */
+  dropped = 0;
 
-  constructor(options: AmqpEmitterOptions | Record<string, unknown> = {}) {
+  constructor(options: AmqpEmitterOptions | Record<string, unknown> = {}, context?: AdapterContext) {
     this.options = resolveOptions(options, this.instanceId);
     this.logger = this.options.logger;
+    this.countDrop = context?.countDrop;
+    this.drops = new DropLog(
+      this.logger,
+      (count) => `AMQP backend: ${count} QoS 0 message(s) dropped: RabbitMQ unreachable, or ${this.unconfirmedBytes} bytes not yet confirmed (maxUnconfirmedBytes ${this.options.maxUnconfirmedBytes})`,
+    );
     this.queue = `${this.options.exchange}.${this.instanceId}`;
     this.loop = this.run();
   }
@@ -172,6 +180,7 @@ export class AmqpEmitter implements Emitter {
     for (const entry of this.pending.values()) entry.reject(new Error('AMQP emitter closed before RabbitMQ confirmed the message'));
     this.pending.clear();
     await this.loop;
+    this.drops.flush();
   }
 
   /** The current link, or the next one (not `stale`, which failed); null once closed. */
@@ -290,9 +299,9 @@ export class AmqpEmitter implements Emitter {
   }
 
   private dropQos0(): void {
-    if (this.droppedQos0++ % 10_000 === 0) {
-      this.logger.warn(`AMQP backend: QoS 0 message(s) dropped (RabbitMQ unreachable or too slow to confirm): ${this.droppedQos0} so far`);
-    }
+    this.dropped++;
+    this.countDrop?.('emitterBacklog', 1);
+    this.drops.dropped();
   }
 
   private receive(link: Link, delivery: ConsumeMessage | null): void {

@@ -1,4 +1,4 @@
-import type { Emitter } from '@skynet-mqtt/core';
+import type { AdapterContext, Emitter } from '@skynet-mqtt/core';
 import { AmqpEmitter } from './amqp-emitter.js';
 
 export { AmqpEmitter } from './amqp-emitter.js';
@@ -10,8 +10,8 @@ export type { AmqpEmitterOptions } from './options.js';
  * (waiting for RabbitMQ while it is unreachable), so a broker listens only once it can reach the
  * other instances. There is no AMQP Store: pick persistence separately (Redis, for instance).
  */
-export async function createEmitter(options: Record<string, unknown>): Promise<Emitter> {
-  const emitter = new AmqpEmitter(options);
+export async function createEmitter(options: Record<string, unknown>, context?: AdapterContext): Promise<Emitter> {
+  const emitter = new AmqpEmitter(options, context);
   await emitter.ready();
   return emitter;
 }

@@ -67,6 +67,7 @@ export { timeLimit } from './time-limit.js';
 export type { BackendHealth } from './sys/backend-health.js';
 export { BUNDLE_PATH } from './listeners/http-files.js';
 export { RateLimitedLog } from './logger.js';
+export { DropLog } from './emitter/drop-log.js';
 export { messageCost } from './connection/byte-budget.js';
 export { createStore, createEmitter } from './backends.js';
 export { PLUGIN_PACKAGES } from './plugins.js';

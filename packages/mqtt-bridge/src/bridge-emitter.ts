@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import { ConfigurationError, LocalHandlers, messageCost, type AdapterContext, type AdapterLogger, type Emitter, type Message, type MessageHandler, type QoS } from '@skynet-mqtt/core';
-import { DropLog } from './drop-log.js';
+import { ConfigurationError, DropLog, LocalHandlers, messageCost, type AdapterContext, type AdapterLogger, type Emitter, type Message, type MessageHandler, type QoS } from '@skynet-mqtt/core';
 import { ParentBacklog } from './parent-backlog.js';
 import { resolveBridgeOptions, type MqttBridgeOptions, type ResolvedBridgeOptions } from './options.js';
 import { fromParentProperties, toParentProperties } from './properties.js';

@@ -1,7 +1,9 @@
-import { unref, type AdapterLogger } from '@skynet-mqtt/core';
+import type { AdapterLogger } from '../adapter-options.js';
+import { unref } from '../timers.js';
 
 /**
- * Logs a flood of drops as a few lines: the first drop at once, then at most one line per
+ * An Emitter adapter's QoS 0 drops (what it could not pass to its backend), in its log: a flood of
+ * drops as a few lines: the first drop at once, then at most one line per
  * interval with the number dropped since the previous line; the last of them is logged when its
  * interval ends, so no drop goes unreported in the log for long.
  */
