@@ -227,7 +227,8 @@ Options:
   -p, --port <n>          MQTT port (default 1883)
       --host <ip>         address to listen on (default: all addresses)
   -c, --config <file>     options file (.json, .js, .mjs, .cjs); replaces the flags
-                          above and below except -v, --very-verbose and --db
+                          but -v, --very-verbose, --db, --credentials, --device-auth,
+                          --admin-*, --log-format and --workers
       --broker-id <id>    broker id used in $SYS/<id>/... (default: random)
       --disable-stats     do not publish $SYS statistics
   -v, --verbose           log at level info (pino JSON on stdout)

@@ -7,7 +7,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { DEFAULT_ADMIN_PORT } from '@skynet-mqtt/admin';
-import { ConfigurationError, type Server, type ServerOptions } from '@skynet-mqtt/core';
+import type { Server, ServerOptions } from '@skynet-mqtt/core';
 import type { StartFlags } from './args.js';
 import { adminUrl, listeningLine } from './banner.js';
 import { loadConfigFile } from './config.js';
@@ -118,12 +118,15 @@ export interface WorkerPool {
  * are refused or a worker could not start.
  */
 export async function startWorkers(argv: string[], flags: StartFlags, io: PrimaryIo): Promise<WorkerPool | number> {
+  let problem: string | null;
   try {
     const config = flags.config === undefined ? undefined : await loadConfigFile(flags.config, io.cwd);
-    const problem = workersProblem(finalOptions(flags, config), flags.workers);
-    if (problem) throw new ConfigurationError(problem);
+    problem = workersProblem(finalOptions(flags, config), flags.workers);
   } catch (error) {
-    io.say(`skynet-mqtt: ${error instanceof Error ? error.message : String(error)}`);
+    problem = error instanceof Error ? error.message : String(error);
+  }
+  if (problem) {
+    io.say(`skynet-mqtt: ${problem}`);
     return 1;
   }
   cluster.setupPrimary({ args: argv });
