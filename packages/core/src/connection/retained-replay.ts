@@ -100,17 +100,18 @@ export class RetainedReplay {
     );
   }
 
-  /** The next page of messages this client may read, copies of the stored ones (null at the end); a page left empty is passed. */
+  /** The next page of messages this client may read (null at the end); a page left empty is passed. */
   private async next(): Promise<Message[] | null> {
     const client = this.client;
     for (;;) {
       const step = await this.pages.next();
       if (step.done) return null;
       const page: Message[] = [];
-      for (const stored of step.value) {
-        if (!client.server.sysAccess.mayRead(client, stored.topic)) continue;
-        // A new id: sent again on a later SUBSCRIBE, it must not pass for a late copy of this one (Store.enqueue).
-        const message: Message = { ...stored, id: client.server.messageIds.next() };
+      for (const message of step.value) {
+        if (!client.server.sysAccess.mayRead(client, message.topic)) continue;
+        // A new id (the page's messages are the walk's own copies): sent again on a later
+        // SUBSCRIBE, it must not pass for a late copy of this one (Store.enqueue).
+        message.id = client.server.messageIds.next();
         if (client.server.authorizeForward && !(await client.mayForward(message))) continue;
         page.push(message);
       }

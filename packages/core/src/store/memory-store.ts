@@ -1,6 +1,6 @@
 import { ByteBudget, messageCost } from '../connection/byte-budget.js';
-import type { ClientSubscription, Message, OutgoingPacket, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
-import { pagesOf, RetainedIndex } from '../topics/retained-index.js';
+import type { ClientSubscription, Message, MessageProperties, OutgoingPacket, QoS, QueuedMessage, RecordPage, StoredRecord, Subscription, Will } from '../types.js';
+import { pagesOf, RetainedIndex, type RetainedEntry } from '../topics/retained-index.js';
 import { RecordTable } from './record-table.js';
 import { RemovedIds } from './removed-ids.js';
 import { SessionIndex, type SessionRecord } from './session-index.js';
@@ -40,7 +40,7 @@ export interface MemoryStoreOptions extends StoreOptions {
  * lazily on read, and sweepExpired() (the broker's timer) forgets sessions nobody reads.
  */
 export class MemoryStore implements Store {
-  private readonly retained = new RetainedIndex();
+  private readonly retained = new RetainedIndex<RetainedRecord>();
   private readonly sessions = new SessionIndex<Session>();
   private readonly wills = new Map<string, Will>();
   private readonly records = new RecordTable();
@@ -64,7 +64,7 @@ export class MemoryStore implements Store {
       return true;
     }
     if (this.retained.size >= maxCount && !this.retained.has(message.topic)) return false;
-    this.retained.set(retainedCopy(message));
+    this.retained.set(recordOf(message));
     return true;
   }
 
@@ -76,16 +76,17 @@ export class MemoryStore implements Store {
     return this.sessions.countOffline();
   }
 
-  retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
-    return pagesOf(this.retained.cursor(filters), pageSize, (topics) => {
+  async *retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
+    const pages = pagesOf(this.retained.cursor(filters), pageSize, (topics) => {
       for (const topic of topics) this.retained.remove(topic);
     });
+    for await (const records of pages) yield records.map(messageOf);
   }
 
   async matchRetained(filters: readonly string[]): Promise<Message[]> {
     const { entries, expired } = this.retained.matchLive(filters);
     for (const topic of expired) this.retained.remove(topic);
-    return entries;
+    return entries.map(messageOf);
   }
 
   /** The live session of a client, forgetting it first when its TTL ran out. */
@@ -303,18 +304,36 @@ export class MemoryStore implements Store {
 }
 
 /**
- * What the index keeps of a message: its own fields, not what deliveries hung on it (a shared
- * encoding, Mosca's `messageId`), and a payload of its own when it is a small view of a larger
- * buffer (a socket read), so that a small retained message does not keep a 64 KB read alive.
+ * A retained message as the memory store keeps it: a million small retained messages are a
+ * million of these, so each holds only what a replay needs. No id (a replay gives every message a
+ * new one, see RetainedReplay), and a small payload as a one-byte string: a Buffer costs an object
+ * of about 90 B besides its bytes, a string 16 B, and copying it out of the socket read it shares
+ * means that a small retained message does not keep a 64 KB read alive.
  */
-function retainedCopy(message: Message): Message {
-  let payload = message.payload;
-  if (payload.byteLength < payload.buffer.byteLength && payload.byteLength < SHARED_PAYLOAD_KEPT) payload = Buffer.from(payload);
-  const copy: Message = { id: message.id, topic: message.topic, payload, qos: message.qos, retain: message.retain };
-  if (message.properties !== undefined) copy.properties = message.properties;
-  if (message.expiresAt !== undefined) copy.expiresAt = message.expiresAt;
-  return copy;
+interface RetainedRecord extends RetainedEntry {
+  readonly topic: string;
+  readonly payload: Buffer | string;
+  readonly qos: QoS;
+  properties?: MessageProperties;
+  expiresAt?: number;
 }
 
-/** Payloads from this size on are kept as they came: most of the buffer they share is theirs. */
-const SHARED_PAYLOAD_KEPT = 4096;
+/** Payloads from this size on are kept as the Buffer they came in: most of the buffer they share is theirs. */
+const SMALL_PAYLOAD = 4096;
+
+function recordOf(message: Message): RetainedRecord {
+  const payload = message.payload;
+  const record: RetainedRecord = { topic: message.topic, payload: payload.length < SMALL_PAYLOAD ? payload.toString('latin1') : payload, qos: message.qos };
+  if (message.properties !== undefined) record.properties = message.properties;
+  if (message.expiresAt !== undefined) record.expiresAt = message.expiresAt;
+  return record;
+}
+
+/** The message a record holds, a copy of its own for the caller (with an empty id). */
+function messageOf(record: RetainedRecord): Message {
+  const payload = record.payload;
+  const message: Message = { id: '', topic: record.topic, payload: typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload, qos: record.qos, retain: true };
+  if (record.properties !== undefined) message.properties = record.properties;
+  if (record.expiresAt !== undefined) message.expiresAt = record.expiresAt;
+  return message;
+}

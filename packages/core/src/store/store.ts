@@ -27,7 +27,8 @@ export interface Store {
    * The messages matchRetained gives, read a page of at most `pageSize` (never an empty one) each
    * time the caller asks for the next: a subscription matching millions of retained messages is
    * replayed as its socket drains, never held whole in memory. Each matching message comes once;
-   * those stored or deleted during the walk may or may not. `return()` ends a walk early.
+   * those stored or deleted during the walk may or may not. The messages are copies the caller
+   * owns (a replay sets their id). `return()` ends a walk early.
    */
   retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined>;
 
