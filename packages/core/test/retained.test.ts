@@ -89,6 +89,18 @@ describe('retained messages', () => {
     assert.deepEqual(raw.pending('publish'), []);
   });
 
+  test('one SUBSCRIBE with two filters: each retained message comes at the QoS of the filter it matches', async (t) => {
+    const h = await harness(t);
+    await h.server.publish({ topic: 'r/one/x', payload: 'one', qos: 2, retain: true });
+    await h.server.publish({ topic: 'r/two/x', payload: 'two', qos: 2, retain: true });
+    const raw = await h.connectRaw();
+    assert.deepEqual(await raw.subscribe([{ topic: 'r/one/#', qos: 1 }, { topic: 'r/two/+', qos: 0 }]), [1, 0]);
+    const first = await raw.next('publish');
+    const second = await raw.next('publish');
+    const byTopic = Object.fromEntries([first, second].map((p) => [p.topic, [p.qos, p.payload.toString(), p.retain]]));
+    assert.deepEqual(byTopic, { 'r/one/x': [1, 'one', true], 'r/two/x': [0, 'two', true] });
+  });
+
   test("retained $SYS messages are not sent through '#' but through '$SYS/#'", async (t) => {
     // [MQTT-4.7.2-1]
     const h = await harness(t, { publishNewClient: false, publishSubscriptions: false }); // no $SYS events of its own

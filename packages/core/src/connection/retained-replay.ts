@@ -69,8 +69,11 @@ export class RetainedReplay {
   private deliveryOf(message: Message): [QoS, number[] | undefined] {
     let granted = 0;
     let identifiers: number[] | undefined;
-    for (const s of this.subscriptions) {
-      if (!topicMatches(s.topic, message.topic)) continue;
+    const subscriptions = this.subscriptions;
+    // The Store found the message by these filters: one of them matches, and the only one needs no test.
+    const test = subscriptions.length > 1;
+    for (const s of subscriptions) {
+      if (test && !topicMatches(s.topic, message.topic)) continue;
       if (s.qos > granted) granted = s.qos;
       if (s.subscriptionIdentifier !== undefined) (identifiers ??= []).push(s.subscriptionIdentifier);
     }

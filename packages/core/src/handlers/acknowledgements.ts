@@ -10,12 +10,13 @@ import { ProtocolViolation, Reason } from '../connection/reason-codes.js';
  * already took.
  */
 function accepted(client: Client, packet: AcknowledgementPacket, result: AckResult, rule: string): boolean {
-  const name = packet.cmd.toUpperCase();
   if (result === 'mismatch') {
-    client.protocolError(new ProtocolViolation(`${name} does not answer the packet in flight with identifier ${packet.messageId} ${rule}`, Reason.ProtocolError));
+    client.protocolError(new ProtocolViolation(`${packet.cmd.toUpperCase()} does not answer the packet in flight with identifier ${packet.messageId} ${rule}`, Reason.ProtocolError));
     return false;
   }
-  if (result === 'unknown' && client.logs('debug')) client.logger.debug({ clientId: client.id, messageId: packet.messageId }, `${name} for a packet identifier not in flight, ignored`);
+  if (result === 'unknown' && client.logs('debug')) {
+    client.logger.debug({ clientId: client.id, messageId: packet.messageId }, `${packet.cmd.toUpperCase()} for a packet identifier not in flight, ignored`);
+  }
   return true;
 }
 
