@@ -98,7 +98,7 @@ export interface Broker extends EventEmitter, HookHost {
    */
   announceConnected(client: Client): void;
   /** Publishes `$SYS/<broker id>/<event>` (Mosca's event topics), without waiting. */
-  publishEvent(event: string, payload: string): void;
+  publishEvent(event: string, payload: string | (() => string)): void;
   /** A connection is closed and its session ended: the server stops tracking it. */
   forget(client: Client): void;
   /** Publishes a will through authorizePublish, as Mosca did. */

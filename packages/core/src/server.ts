@@ -525,9 +525,11 @@ export class Server extends EventEmitter implements Broker, Hooks {
     this.emit('clientConnected', client);
     // Only now, so that no instance closes a connection for one that never got its CONNACK. The
     // control channel, not a $SYS topic: no client can send it (Mosca used $SYS/<id>/new/clients,
-    // which any client could publish to disconnect any other).
-    const signal = this.takeoverClock.encode({ clientId: client.id, stamp: client.takeoverStamp });
-    this.control.send('takeover', signal).catch((error: unknown) => this.logger.warn({ err: error, clientId: client.id }, 'could not send the takeover signal'));
+    // which any client could publish to disconnect any other). Only other instances act on it.
+    if (!this.control.alone) {
+      const signal = this.takeoverClock.encode({ clientId: client.id, stamp: client.takeoverStamp });
+      this.control.send('takeover', signal).catch((error: unknown) => this.logger.warn({ err: error, clientId: client.id }, 'could not send the takeover signal'));
+    }
     // Mosca's event, for those who watch it; nothing acts on it.
     if (this.settings.publishNewClient) this.publishEvent('new/clients', client.id);
   }
@@ -547,9 +549,23 @@ export class Server extends EventEmitter implements Broker, Hooks {
     if (client && TakeoverClock.yields(client.takeoverStamp, this.id, signal.stamp, origin.brokerId)) void client.close('new connection request');
   }
 
-  publishEvent(event: string, payload: string): void {
-    const routed = this.route(this.messageIds.message(`$SYS/${this.id}/${event}`, Buffer.from(payload), 0, false), null);
+  /**
+   * Publishes one of Mosca's `$SYS/<id>/<event>` messages (three per connection by default), made
+   * only when something can receive it: on the in-process Emitter, a client here holding a `$SYS`
+   * filter, another instance on that Emitter, a shared subscription, the `published` hook or
+   * event, or QoS 0 messages kept for offline sessions. `payload` may be the function that makes it.
+   */
+  publishEvent(event: string, payload: string | (() => string)): void {
+    if (!this.sysEventHeard()) return;
+    const text = typeof payload === 'string' ? payload : payload();
+    const routed = this.route(this.messageIds.message(`$SYS/${this.id}/${event}`, Buffer.from(text), 0, false), null);
     if (routed) routed.catch((error: unknown) => this.logger.warn({ err: error, event }, 'could not publish a $SYS event'));
+  }
+
+  private sysEventHeard(): boolean {
+    const emitter = this.emitter;
+    if (!(emitter instanceof MemoryEmitter) || this.router.hasSysSubscribers || emitter.hasSubscribers('$SYS/#', this.onSysMessage)) return true;
+    return this.shared.active || this.published !== undefined || this.listenerCount('published') > 0 || this.settings.storeMessagesQos0;
   }
 
   async publishWill(client: Client, will: Will): Promise<void> {

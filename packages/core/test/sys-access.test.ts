@@ -122,6 +122,55 @@ describe('the control channel', () => {
   });
 });
 
+describe('Mosca\'s $SYS client events are made only when something can receive them', () => {
+  test('a subscriber on another instance sharing the Emitter gets them', async (t) => {
+    const emitter = new MemoryEmitter();
+    const options: ServerOptions = { backend: emitter, sysAccess: { clientEvents: 'all' } };
+    const a = await startBroker({ id: 'a', ...options });
+    const b = await startBroker({ id: 'b', ...options });
+    t.after(async () => {
+      await a.close();
+      await b.close();
+    });
+    const reader = await connect(b.url, { clientId: 'reader' });
+    t.after(() => reader.end(true));
+    await reader.client.subscribeAsync('$SYS/a/+/+');
+    const newcomer = await connect(a.url, { clientId: 'newcomer' });
+    await newcomer.client.subscribeAsync('some/topic');
+    await newcomer.end();
+    const expected = [
+      ['$SYS/a/new/clients', 'newcomer'],
+      ['$SYS/a/new/subscribes', JSON.stringify({ clientId: 'newcomer', topic: 'some/topic' })],
+      ['$SYS/a/disconnect/clients', 'newcomer'],
+    ];
+    await waitFor(() => reader.messages.length >= expected.length, 'the three events');
+    assert.deepEqual(reader.messages.map((m) => [m.topic, m.payload.toString()]), expected);
+  });
+
+  test('the published hook gets them with no subscriber', async (t) => {
+    const h = await harness(t);
+    const seen: string[] = [];
+    h.server.published = (packet, _client, done) => {
+      seen.push(packet.topic);
+      done(null);
+    };
+    const newcomer = await h.connect({ clientId: 'hooked' });
+    await roundTrip(newcomer);
+    await waitFor(() => seen.includes(`$SYS/${h.server.id}/new/clients`), 'new/clients through the hook');
+  });
+
+  test('a client that subscribes to $SYS later gets the events from then on', async (t) => {
+    const h = await harness(t, { sysAccess: { clientEvents: 'all' } });
+    const early = await h.connect({ clientId: 'early' });
+    await roundTrip(early);
+    const reader = await h.subscriber({ [`$SYS/${h.server.id}/new/clients`]: 0 });
+    await h.connect({ clientId: 'late' });
+    await waitFor(() => reader.messages.length === 1, 'the event of the later connection');
+    await flush(reader, h.server);
+    assert.deepEqual(reader.messages.map((m) => m.payload.toString()), ['late']);
+  });
+});
+
 describe('which $SYS topics clients may read (sysAccess)', () => {
   /** Connects `clientId`, then returns the `$SYS` topics a `$SYS/#` subscriber saw for it. */
   async function observe(options: ServerOptions, subscriber: { username?: string }, t: TestContext) {

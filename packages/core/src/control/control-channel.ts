@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Emitter, MessageHandler } from '../emitter/emitter.js';
+import { MemoryEmitter } from '../emitter/memory-emitter.js';
 import { MessageIds } from '../message-ids.js';
 import type { Message } from '../types.js';
 
@@ -9,6 +10,7 @@ import type { Message } from '../types.js';
  * whatever arrives here was sent by a broker instance's ControlChannel.
  */
 export const CONTROL_LEVEL = '$CONTROL';
+const CONTROL_FILTER = `${CONTROL_LEVEL}/#`;
 
 /** Where a control message comes from. */
 export interface ControlOrigin {
@@ -46,7 +48,15 @@ export class ControlChannel {
 
   /** Subscribes to the control level on the Emitter; resolves once messages can arrive. */
   start(): Promise<void> {
-    return this.emitter.subscribe(`${CONTROL_LEVEL}/#`, this.receive);
+    return this.emitter.subscribe(CONTROL_FILTER, this.receive);
+  }
+
+  /**
+   * Whether no other instance can hear this one: its Emitter is in-process and nothing else
+   * listens to the control level there. A signal only other instances act on need not go then.
+   */
+  get alone(): boolean {
+    return this.emitter instanceof MemoryEmitter && !this.emitter.hasSubscribers(CONTROL_FILTER, this.receive);
   }
 
   /** Sends `payload` to the `kind` handlers of every instance; resolves once the Emitter has it. */

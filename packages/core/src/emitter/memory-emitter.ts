@@ -31,6 +31,12 @@ export class MemoryEmitter implements Emitter {
     return Promise.resolve();
   }
 
+  /** Whether a handler is subscribed with exactly `filter` (besides `except`): who would hear a message on it. */
+  hasSubscribers(filter: string, except?: MessageHandler): boolean {
+    const handlers = this.handlers.get(filter, '');
+    return handlers !== undefined && handlers.some((handler) => handler !== except);
+  }
+
   unsubscribe(filter: string, handler: MessageHandler): Promise<void> {
     const remaining = (this.handlers.get(filter, '') ?? []).filter((h) => h !== handler);
     if (remaining.length > 0) this.handlers.add(filter, '', remaining);

@@ -92,7 +92,7 @@ export async function handleSubscribe(client: Client, packet: SubscribePacket): 
     server.logger.debug({ clientId: client.id, topic }, 'subscribed to topic');
     server.emit('subscribed', topic, client);
     if (server.settings.publishSubscriptions) {
-      server.publishEvent('new/subscribes', JSON.stringify({ clientId: client.id, topic }));
+      server.publishEvent('new/subscribes', () => JSON.stringify({ clientId: client.id, topic }));
     }
   }
   // Retain Handling: 0 sends the retained messages [MQTT-3.3.1-9], 1 only for a subscription that

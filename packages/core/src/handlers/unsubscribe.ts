@@ -34,7 +34,7 @@ export async function handleUnsubscribe(client: Client, packet: UnsubscribePacke
   for (const topic of topics) {
     server.emit('unsubscribed', topic, client);
     if (server.settings.publishSubscriptions) {
-      server.publishEvent('new/unsubscribes', JSON.stringify({ clientId: client.id, topic }));
+      server.publishEvent('new/unsubscribes', () => JSON.stringify({ clientId: client.id, topic }));
     }
   }
 }

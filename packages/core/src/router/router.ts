@@ -49,6 +49,8 @@ export class Router {
    * `$SYS/#`, which no other `$` topic matches [MQTT-4.7.2-1]; such levels are taken on demand.
    */
   private readonly dollarLevels = new Map<string, number>();
+  /** Filters under `$SYS`: the only ones a `$SYS` topic can match. */
+  private sysFilters = 0;
   /** The client whose message is being delivered, for No Local. */
   private publisher: Client | null = null;
   /** The match visitor, made once: merges what each client's matching subscriptions ask for. */
@@ -73,6 +75,11 @@ export class Router {
 
   constructor(private readonly onDollarLevel: DollarLevelListener = () => undefined) {}
 
+  /** Whether a client here holds a filter under `$SYS`. */
+  get hasSysSubscribers(): boolean {
+    return this.sysFilters > 0;
+  }
+
   subscribe(client: Client, subscription: Subscription): void {
     const { topic: filter, qos, subscriptionIdentifier } = subscription;
     const ids = subscriptionIdentifier === undefined ? null : [subscriptionIdentifier];
@@ -91,7 +98,10 @@ export class Router {
   private countDollarLevel(filter: string, change: 1 | -1): void {
     if (filter.charCodeAt(0) !== 36 /* $ */) return;
     const level = filter.split('/', 1)[0]!;
-    if (level === '$SYS') return;
+    if (level === '$SYS') {
+      this.sysFilters += change;
+      return;
+    }
     const count = (this.dollarLevels.get(level) ?? 0) + change;
     if (count > 0) this.dollarLevels.set(level, count);
     else this.dollarLevels.delete(level);
