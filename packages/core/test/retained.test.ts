@@ -101,6 +101,24 @@ describe('retained messages', () => {
     assert.deepEqual(byTopic, { 'r/one/x': [1, 'one', true], 'r/two/x': [0, 'two', true] });
   });
 
+  test('a SUBSCRIBE that matches no retained message yet gets those published after it, and a later SUBSCRIBE replays them', async (t) => {
+    const h = await harness(t);
+    await h.server.publish({ topic: 'elsewhere/x', payload: 'other level', qos: 1, retain: true });
+    for (const filter of ['none/#', 'none/x']) {
+      const sub = await h.subscriber({ [filter]: 1 });
+      await flush(sub, h.server);
+      assert.deepEqual(sub.messages, [], `nothing retained under ${filter} yet`);
+    }
+    const sub = await h.subscriber({ 'none/#': 1 });
+    const pub = await h.connect();
+    await pub.client.publishAsync('none/x', 'now', { qos: 1, retain: true });
+    await waitFor(() => sub.messages.length === 1, 'the live message');
+    assert.deepEqual([sub.messages[0]!.topic, sub.messages[0]!.payload.toString(), sub.messages[0]!.retain], ['none/x', 'now', false]);
+    const later = await h.subscriber({ 'none/#': 1 });
+    await waitFor(() => later.messages.length === 1, 'the replayed message');
+    assert.deepEqual([later.messages[0]!.topic, later.messages[0]!.payload.toString(), later.messages[0]!.retain], ['none/x', 'now', true]);
+  });
+
   test("retained $SYS messages are not sent through '#' but through '$SYS/#'", async (t) => {
     // [MQTT-4.7.2-1]
     const h = await harness(t, { publishNewClient: false, publishSubscriptions: false }); // no $SYS events of its own

@@ -513,6 +513,10 @@ export class LevelStore implements Store {
     }
   }
 
+  mayHaveRetained(filters: readonly string[]): boolean {
+    return this.retained.mayMatch(filters);
+  }
+
   async matchRetained(filters: readonly string[]): Promise<Message[]> {
     const { entries, expired } = this.retained.matchLive(filters);
     if (expired.length > 0) await this.removeExpiredRetained(expired);

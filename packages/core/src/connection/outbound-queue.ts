@@ -163,7 +163,10 @@ export class OutboundQueue {
 
   /** Replays the retained messages `subscriptions` match (RetainedReplay), after those of earlier ones. */
   replayRetained(subscriptions: readonly Subscription[]): void {
-    (this.replays ??= []).push(new RetainedReplay(this.client, subscriptions));
+    const filters = subscriptions.map((s) => s.topic);
+    // Most subscriptions match no retained message: they start no replay when the Store can tell.
+    if (this.client.server.store.mayHaveRetained?.(filters) === false) return;
+    (this.replays ??= []).push(new RetainedReplay(this.client, subscriptions, filters));
     this.replay();
   }
 

@@ -27,11 +27,9 @@ export class RetainedReplay {
   constructor(
     private readonly client: Client,
     private readonly subscriptions: readonly Subscription[],
+    filters: readonly string[],
   ) {
-    this.pages = client.server.store.retainedPages(
-      subscriptions.map((s) => s.topic),
-      REPLAY_PAGE,
-    );
+    this.pages = client.server.store.retainedPages(filters, REPLAY_PAGE);
   }
 
   /** Sends what the socket and the window take now; true once every message went. */

@@ -83,6 +83,10 @@ export class MemoryStore implements Store {
     for await (const records of pages) yield records.map(messageOf);
   }
 
+  mayHaveRetained(filters: readonly string[]): boolean {
+    return this.retained.mayMatch(filters);
+  }
+
   async matchRetained(filters: readonly string[]): Promise<Message[]> {
     const { entries, expired } = this.retained.matchLive(filters);
     for (const topic of expired) this.retained.remove(topic);

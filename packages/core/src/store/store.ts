@@ -31,6 +31,11 @@ export interface Store {
    * owns (a replay sets their id). `return()` ends a walk early.
    */
   retainedPages(filters: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined>;
+  /**
+   * Optional: false when, without a round trip, no retained message can match `filters` (a
+   * SUBSCRIBE then starts no replay at all); true when some may.
+   */
+  mayHaveRetained?(filters: readonly string[]): boolean;
 
   // Durable sessions and their subscriptions -------------------------------------------------
   /** The stored subscriptions of a durable session, or null when no session is stored. */

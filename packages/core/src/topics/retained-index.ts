@@ -40,6 +40,18 @@ export class RetainedIndex<Entry extends RetainedEntry = Message> {
     return node.entry !== null;
   }
 
+  /** Whether a retained message may match one of `filters`: false when none can, told by their first level. */
+  mayMatch(filters: readonly string[]): boolean {
+    const children = this.root.children;
+    if (this.count === 0 || children === null) return false;
+    for (const filter of filters) {
+      const slash = filter.indexOf('/');
+      const first = slash < 0 ? filter : filter.slice(0, slash);
+      if (first === '+' || first === '#' || children.has(first)) return true;
+    }
+    return false;
+  }
+
   /** Stores the entry of its topic, replacing the one there. */
   set(entry: Entry): void {
     let node = this.root;
