@@ -309,12 +309,13 @@ export class MemoryStore implements Store {
 
 /**
  * A retained message as the memory store keeps it: a million small retained messages are a
- * million of these, so each holds only what a replay needs. No id (a replay gives every message a
- * new one, see RetainedReplay), and a small payload as a one-byte string: a Buffer costs an object
- * of about 90 B besides its bytes, a string 16 B, and copying it out of the socket read it shares
- * means that a small retained message does not keep a 64 KB read alive.
+ * million of these, so each holds only the message's own fields (not what deliveries hung on it, a
+ * shared encoding or Mosca's `messageId`), and a small payload as a one-byte string: a Buffer
+ * costs an object of about 90 B besides its bytes, a string 16 B, and copying it out of the socket
+ * read it shares means that a small retained message does not keep a 64 KB read alive.
  */
 interface RetainedRecord extends RetainedEntry {
+  readonly id: string;
   readonly topic: string;
   readonly payload: Buffer | string;
   readonly qos: QoS;
@@ -327,16 +328,16 @@ const SMALL_PAYLOAD = 4096;
 
 function recordOf(message: Message): RetainedRecord {
   const payload = message.payload;
-  const record: RetainedRecord = { topic: message.topic, payload: payload.length < SMALL_PAYLOAD ? payload.toString('latin1') : payload, qos: message.qos };
+  const record: RetainedRecord = { id: message.id, topic: message.topic, payload: payload.length < SMALL_PAYLOAD ? payload.toString('latin1') : payload, qos: message.qos };
   if (message.properties !== undefined) record.properties = message.properties;
   if (message.expiresAt !== undefined) record.expiresAt = message.expiresAt;
   return record;
 }
 
-/** The message a record holds, a copy of its own for the caller (with an empty id). */
+/** The message a record holds, a copy of its own for the caller. */
 function messageOf(record: RetainedRecord): Message {
   const payload = record.payload;
-  const message: Message = { id: '', topic: record.topic, payload: typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload, qos: record.qos, retain: true };
+  const message: Message = { id: record.id, topic: record.topic, payload: typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload, qos: record.qos, retain: true };
   if (record.properties !== undefined) message.properties = record.properties;
   if (record.expiresAt !== undefined) message.expiresAt = record.expiresAt;
   return message;
