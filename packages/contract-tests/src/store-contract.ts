@@ -186,6 +186,13 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, opt
         assert.equal(await store.countRetained(), 5);
       });
 
+      test('message ids of any shape are kept', async () => {
+        const ids = ['plain', 'broker-1a2b-0', 'broker-1a2b-00', 'broker-1a2b-zzzzzz', 'broker-1a2b-zzzzzzz', 'ends-with-', '-', 'a-B'];
+        for (const [i, id] of ids.entries()) await store.storeRetained({ ...message(`ids/${i}`, 'x', 0, true), id });
+        const found = await store.matchRetained(['ids/+']);
+        assert.deepEqual(found.map((m) => [m.topic, m.id]).sort(), ids.map((id, i) => [`ids/${i}`, id]).sort());
+      });
+
       test('payloads are byte-exact, 256 KB included', async () => {
         const big = message('bin/big', bigPayload(), 2, true);
         const bytes = message('bin/bytes', allBytes(), 1, true);

@@ -315,7 +315,10 @@ export class MemoryStore implements Store {
  * read it shares means that a small retained message does not keep a 64 KB read alive.
  */
 interface RetainedRecord extends RetainedEntry {
-  readonly id: string;
+  /** The message id, or its part before the counter when it has one (see idOf). */
+  readonly idPrefix: string;
+  /** The id's counter (MessageIds), or -1 when `idPrefix` is the whole id. */
+  readonly idCount: number;
   readonly topic: string;
   readonly payload: Buffer | string;
   readonly qos: QoS;
@@ -326,9 +329,38 @@ interface RetainedRecord extends RetainedEntry {
 /** Payloads from this size on are kept as the Buffer they came in: most of the buffer they share is theirs. */
 const SMALL_PAYLOAD = 4096;
 
+/**
+ * The ids of the messages one broker makes share a prefix and end in a base-36 counter
+ * (MessageIds): a record keeps the prefix, shared, and the counter as a small integer, not a
+ * string of about 56 B of its own. Any other id is kept whole. Prefixes are few (one per broker
+ * start); past MAX_ID_PREFIXES the ids of new ones are kept whole.
+ */
+const idPrefixes = new Map<string, string>();
+const MAX_ID_PREFIXES = 256;
+const MAX_ID_COUNT = 0x3fffffff;
+
+function idParts(id: string): [string, number] {
+  const dash = id.lastIndexOf('-');
+  const counter = id.slice(dash + 1);
+  const count = dash < 0 || counter.length === 0 || counter.length > 6 ? -1 : parseInt(counter, 36);
+  if (!(count >= 0 && count <= MAX_ID_COUNT && count.toString(36) === counter)) return [id, -1];
+  const key = id.slice(0, dash + 1);
+  let prefix = idPrefixes.get(key);
+  if (prefix === undefined) {
+    if (idPrefixes.size >= MAX_ID_PREFIXES) return [id, -1];
+    idPrefixes.set(key, (prefix = key));
+  }
+  return [prefix, count];
+}
+
+function idOf(record: RetainedRecord): string {
+  return record.idCount < 0 ? record.idPrefix : record.idPrefix + record.idCount.toString(36);
+}
+
 function recordOf(message: Message): RetainedRecord {
   const payload = message.payload;
-  const record: RetainedRecord = { id: message.id, topic: message.topic, payload: payload.length < SMALL_PAYLOAD ? payload.toString('latin1') : payload, qos: message.qos };
+  const [idPrefix, idCount] = idParts(message.id);
+  const record: RetainedRecord = { idPrefix, idCount, topic: message.topic, payload: payload.length < SMALL_PAYLOAD ? payload.toString('latin1') : payload, qos: message.qos };
   if (message.properties !== undefined) record.properties = message.properties;
   if (message.expiresAt !== undefined) record.expiresAt = message.expiresAt;
   return record;
@@ -337,7 +369,7 @@ function recordOf(message: Message): RetainedRecord {
 /** The message a record holds, a copy of its own for the caller. */
 function messageOf(record: RetainedRecord): Message {
   const payload = record.payload;
-  const message: Message = { id: record.id, topic: record.topic, payload: typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload, qos: record.qos, retain: true };
+  const message: Message = { id: idOf(record), topic: record.topic, payload: typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload, qos: record.qos, retain: true };
   if (record.properties !== undefined) message.properties = record.properties;
   if (record.expiresAt !== undefined) message.expiresAt = record.expiresAt;
   return message;
