@@ -7,6 +7,8 @@ const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const base = `test:${process.pid}:${Date.now()}:`;
 
 redisContracts('redis', { url }, base);
+// Sharded (option shards): the same contracts over three copies of the layout on one Redis.
+redisContracts('redis shards=3', { url }, `${base}s`, { shards: 3 });
 
 after(async () => {
   const redis = new Redis(url);
