@@ -232,6 +232,23 @@ export class RedisStore implements Store {
     }
   }
 
+  /**
+   * Every retained message, `$` topics included, a page at a time (HSCAN of each shard's hash, so
+   * a page may repeat a message while others write): what copyRetained reads.
+   */
+  async *allRetained(pageSize = HMGET_CHUNK): AsyncGenerator<Message[], void, undefined> {
+    for (const keys of this.shards) {
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.client.hscanBuffer(keys.retained, cursor, 'COUNT', pageSize);
+        cursor = next.toString();
+        const page: Message[] = [];
+        for (let i = 1; i < flat.length; i += 2) page.push(decodeMessage(flat[i]!));
+        if (page.length > 0) yield page;
+      } while (cursor !== '0');
+    }
+  }
+
   /** The retained messages of `topics`, a page at a time; expired ones are removed, not given. [MQTT-3.3.2-5] */
   private async *retainedOf(keys: Keys, topics: readonly string[], pageSize: number): AsyncGenerator<Message[], void, undefined> {
     const chunk = Math.max(1, Math.min(pageSize, HMGET_CHUNK));
