@@ -146,6 +146,12 @@ export class RedisStore implements Store {
     return S.runScript(this.client, script, key, [keys.prefix, ...args], binary);
   }
 
+  /** Runs a script on a client's state, in the client's shard: ARGV prefix, clientId, `args`. */
+  private runFor(clientId: string, script: S.Script, args: readonly S.ScriptArg[], binary = false): Promise<unknown> {
+    const keys = this.shard(clientId);
+    return this.run(keys, script, keys.session(clientId), [clientId, ...args], binary);
+  }
+
   /** The shard of a client's state, or of a retained topic, or of a record collection. */
   private shard(key: string): Keys {
     return this.shards[shardOf(key, this.shards.length)]!;
@@ -271,8 +277,7 @@ export class RedisStore implements Store {
   // Sessions and subscriptions ----------------------------------------------------------------
 
   async getSession(clientId: string): Promise<Subscription[] | null> {
-    const keys = this.shard(clientId);
-    const reply = await this.run(keys, S.GET_SESSION, keys.session(clientId), [clientId, this.options.ttl.subscriptions]);
+    const reply = await this.runFor(clientId, S.GET_SESSION, [this.options.ttl.subscriptions]);
     if (reply === null) return null;
     const flat = asStrings(reply);
     const subscriptions: Subscription[] = [];
@@ -282,19 +287,16 @@ export class RedisStore implements Store {
 
   async addSubscriptions(clientId: string, subscriptions: readonly Subscription[]): Promise<void> {
     const pairs = subscriptions.flatMap((subscription) => [subscription.topic, packSubscription(subscription)]);
-    const keys = this.shard(clientId);
-    await this.run(keys, S.ADD_SUBSCRIPTIONS, keys.session(clientId), [clientId, this.options.ttl.subscriptions, ...pairs]);
+    await this.runFor(clientId, S.ADD_SUBSCRIPTIONS, [this.options.ttl.subscriptions, ...pairs]);
   }
 
   async createSession(clientId: string): Promise<void> {
-    const keys = this.shard(clientId);
-    await this.run(keys, S.CREATE_SESSION, keys.session(clientId), [clientId, this.options.ttl.subscriptions]);
+    await this.runFor(clientId, S.CREATE_SESSION, [this.options.ttl.subscriptions]);
   }
 
   async removeSubscriptions(clientId: string, topics: readonly string[]): Promise<void> {
     if (topics.length === 0) return;
-    const keys = this.shard(clientId);
-    await this.run(keys, S.REMOVE_SUBSCRIPTIONS, keys.session(clientId), [clientId, ...topics]);
+    await this.runFor(clientId, S.REMOVE_SUBSCRIPTIONS, topics);
   }
 
   /**
@@ -347,19 +349,16 @@ export class RedisStore implements Store {
    * 'since' (SET_SINCE): read after the mark, every entry above them was added after it.
    */
   async setConnected(clientId: string, connected: boolean, expiryInterval?: number): Promise<void> {
-    const keys = this.shard(clientId);
     const interval = expiryInterval === undefined ? '' : Math.max(1, Math.round(expiryInterval));
     const token = connected && this.shards.length > 1 ? randomBytes(6).toString('base64url') : '';
-    const args = [clientId, connected ? this.instanceId : '0', interval, this.options.ttl.subscriptions, this.instanceId, token];
-    const marked = await this.run(keys, S.SET_CONNECTED, keys.session(clientId), args);
+    const marked = await this.runFor(clientId, S.SET_CONNECTED, [connected ? this.instanceId : '0', interval, this.options.ttl.subscriptions, this.instanceId, token]);
     if (token === '' || marked !== 1) return;
     const counters = await Promise.all(this.shards.map((shard) => this.client.get(`${shard.stream}:n`)));
-    await this.run(keys, S.SET_SINCE, keys.session(clientId), [clientId, token, counters.map((n) => n ?? '0').join(',')]);
+    await this.runFor(clientId, S.SET_SINCE, [token, counters.map((n) => n ?? '0').join(',')]);
   }
 
   async deleteSession(clientId: string): Promise<void> {
-    const keys = this.shard(clientId);
-    await this.run(keys, S.DELETE_SESSION, keys.session(clientId), [clientId]);
+    await this.runFor(clientId, S.DELETE_SESSION, []);
   }
 
   /** In rounds of SWEEP_BATCH, so that one script never holds Redis for long. */
@@ -389,8 +388,7 @@ export class RedisStore implements Store {
     const { packets } = this.options.ttl;
     const key = message.id || randomBytes(12).toString('base64url');
     const now = Date.now();
-    const keys = this.shard(clientId);
-    const reply = await this.run(keys, S.ENQUEUE, keys.queue(clientId), [clientId, key, encodeQueued(message, now + packets), this.options.maxQueuedMessages, packets, now]);
+    const reply = await this.runFor(clientId, S.ENQUEUE, [key, encodeQueued(message, now + packets), this.options.maxQueuedMessages, packets, now]);
     const [status, dropped] = asStrings(reply).map(Number);
     return { connected: status === 2, dropped: dropped ?? 0 };
   }
@@ -398,8 +396,7 @@ export class RedisStore implements Store {
   /** A queued message's id is its key in the queue: its message id, as a rule. */
   async peekQueue(clientId: string, limit: number): Promise<QueuedMessage[]> {
     const now = Date.now();
-    const keys = this.shard(clientId);
-    const flat = asBuffers(await this.run(keys, S.PEEK_QUEUE, keys.queue(clientId), [clientId, now, limit], true));
+    const flat = asBuffers(await this.runFor(clientId, S.PEEK_QUEUE, [now, limit], true));
     const queued: QueuedMessage[] = [];
     for (let i = 0; i < flat.length; i += 2) queued.push({ id: flat[i]!.toString(), message: decodeQueued(flat[i + 1]!).message });
     return queued;
@@ -407,8 +404,7 @@ export class RedisStore implements Store {
 
   async removeQueued(clientId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    const keys = this.shard(clientId);
-    await this.run(keys, S.REMOVE_QUEUED, keys.queue(clientId), [clientId, Date.now(), this.options.ttl.packets, REMOVED_IDS_KEPT, ...ids]);
+    await this.runFor(clientId, S.REMOVE_QUEUED, [Date.now(), this.options.ttl.packets, REMOVED_IDS_KEPT, ...ids]);
   }
 
   // In-flight ---------------------------------------------------------------------------------
@@ -416,30 +412,25 @@ export class RedisStore implements Store {
   async putOutgoing(clientId: string, packet: OutgoingPacket, refuseTaken = false): Promise<PutOutgoingResult> {
     const now = Date.now();
     const { subscriptions, packets } = this.options.ttl;
-    const args = [clientId, packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets, packet.id, REMOVED_IDS_KEPT, this.instanceId, refuseTaken ? '1' : ''];
-    const keys = this.shard(clientId);
-    return String(await this.run(keys, S.PUT_OUTGOING, keys.out(clientId), args)) as PutOutgoingResult;
+    const args = [packet.messageId, encodeOutgoing(packet), now, now + packets, subscriptions, packets, packet.id, REMOVED_IDS_KEPT, this.instanceId, refuseTaken ? '1' : ''];
+    return String(await this.runFor(clientId, S.PUT_OUTGOING, args)) as PutOutgoingResult;
   }
 
   async removeOutgoing(clientId: string, messageId: number): Promise<void> {
-    const keys = this.shard(clientId);
-    await this.run(keys, S.REMOVE_OUTGOING, keys.out(clientId), [clientId, messageId]);
+    await this.runFor(clientId, S.REMOVE_OUTGOING, [messageId]);
   }
 
   async getOutgoing(clientId: string): Promise<OutgoingPacket[]> {
-    const keys = this.shard(clientId);
-    return asBuffers(await this.run(keys, S.GET_OUTGOING, keys.out(clientId), [clientId, Date.now()], true)).map(decodeOutgoing);
+    return asBuffers(await this.runFor(clientId, S.GET_OUTGOING, [Date.now()], true)).map(decodeOutgoing);
   }
 
   async putIncoming(clientId: string, messageId: number): Promise<boolean> {
-    const keys = this.shard(clientId);
-    const added = await this.run(keys, S.PUT_INCOMING, keys.incoming(clientId), [clientId, messageId, this.options.ttl.subscriptions]);
+    const added = await this.runFor(clientId, S.PUT_INCOMING, [messageId, this.options.ttl.subscriptions]);
     return added === 1;
   }
 
   async removeIncoming(clientId: string, messageId: number): Promise<void> {
-    const keys = this.shard(clientId);
-    await this.run(keys, S.REMOVE_INCOMING, keys.incoming(clientId), [clientId, messageId]);
+    await this.runFor(clientId, S.REMOVE_INCOMING, [messageId]);
   }
 
   /**
@@ -461,8 +452,7 @@ export class RedisStore implements Store {
   // Wills -------------------------------------------------------------------------------------
 
   async putWill(clientId: string, will: Will): Promise<void> {
-    const keys = this.shard(clientId);
-    await this.run(keys, S.PUT_WILL, keys.will(clientId), [clientId, encodeMessage(will), this.instanceId, will.delayMs ?? '', will.delayUntil ?? '']);
+    await this.runFor(clientId, S.PUT_WILL, [encodeMessage(will), this.instanceId, will.delayMs ?? '', will.delayUntil ?? '']);
   }
 
   async getWill(clientId: string): Promise<Will | null> {
@@ -471,8 +461,7 @@ export class RedisStore implements Store {
   }
 
   async deleteWill(clientId: string, onlyDelayed = false): Promise<void> {
-    const keys = this.shard(clientId);
-    await this.run(keys, S.DELETE_WILL, keys.will(clientId), [clientId, onlyDelayed ? '1' : '']);
+    await this.runFor(clientId, S.DELETE_WILL, [onlyDelayed ? '1' : '']);
   }
 
   async claimOrphanedWills(): Promise<{ clientId: string; will: Will }[]> {
