@@ -91,6 +91,15 @@ local function forgetWill(id)
   redis.call('DEL', K('will', id))
 end
 
+-- The instances listed (instances, and willwriters of earlier versions) whose alive key is gone.
+local function deadListed()
+  local out = {}
+  for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
+    if redis.call('EXISTS', P .. 'alive:' .. w) == 0 then out[#out + 1] = w end
+  end
+  return out
+end
+
 -- Appends the client's will (id, will) to \`out\`, and forgets it.
 local function takeWill(id, out)
   local will = redis.call('GET', K('will', id))
@@ -327,14 +336,8 @@ redis.call('SET', P .. 'alive:' .. me, '1', 'PX', ARGV[3])
 redis.call('SADD', P .. 'instances', me)
 local now = nowMs()
 local dead, wills, sessions, messages = {}, {}, {}, {}
-local candidates = {}
-if #ARGV > 5 then
-  for i = 6, #ARGV do candidates[#candidates + 1] = ARGV[i] end
-else
-  for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
-    if redis.call('EXISTS', P .. 'alive:' .. w) == 0 then candidates[#candidates + 1] = w end
-  end
-end
+local candidates
+if #ARGV > 5 then candidates = {unpack(ARGV, 6)} else candidates = deadListed() end
 for _, w in ipairs(candidates) do
   if w ~= me then
     local members = redis.call('SMEMBERS', owned(w))
@@ -401,11 +404,7 @@ return {dead, wills, sessions, messages}
  * whose alive key is gone here: candidates for CLAIM_LEASE.
  */
 export const DEAD_LISTED = new Script(`
-local out = {}
-for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
-  if redis.call('EXISTS', P .. 'alive:' .. w) == 0 then out[#out + 1] = w end
-end
-return out
+return deadListed()
 `);
 
 /**
