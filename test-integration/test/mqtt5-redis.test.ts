@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { Server } from '@skynet-mqtt/core';
 import { deletePrefix, REDIS_URL, redisBackend, uniquePrefix } from './helpers/redis.js';
+import { waitFor } from './helpers/wait.js';
 
 const prefixes: string[] = [];
 const servers: Server[] = [];
@@ -49,13 +50,6 @@ async function connect(port: number, options: mqtt.IClientOptions): Promise<Conn
   return { client, connack, messages };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const end = (c: Connected) => new Promise<void>((resolve) => c.client.end(false, {}, () => resolve()));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -73,13 +67,13 @@ describe('MQTT 5 on two instances sharing Redis', () => {
     const publisher = await connect(a, {});
     const properties = { contentType: 'text/plain', messageExpiryInterval: 60, userProperties: { site: 'north' } };
     await publisher.client.publishAsync('x5/one', 'payload', { qos: 1, properties });
-    await waitFor(() => live.messages.length === 1, 'the live message on the other instance');
+    await waitFor(() => live.messages.length === 1, 30_000, () => 'the live message on the other instance');
     assert.equal(live.messages[0]!.properties?.contentType, 'text/plain');
     assert.deepEqual({ ...live.messages[0]!.properties?.userProperties }, { site: 'north' });
     await sleep(1100);
     const back = await connect(a, durable);
     assert.equal(back.connack.sessionPresent, true);
-    await waitFor(() => back.messages.length === 1, 'the queued message');
+    await waitFor(() => back.messages.length === 1, 30_000, () => 'the queued message');
     assert.equal(back.messages[0]!.properties?.contentType, 'text/plain');
     const interval = back.messages[0]!.properties?.messageExpiryInterval ?? 0;
     assert.ok(interval >= 1 && interval < 60, `interval reduced by the wait: ${interval}`);
@@ -116,7 +110,7 @@ describe('MQTT 5 on two instances sharing Redis', () => {
     await connect(b, { ...options, will: undefined });
     await sleep(1500);
     await watcher.client.publishAsync('x5w/sentinel', 's', { qos: 1 });
-    await waitFor(() => watcher.messages.some((m) => m.topic === 'x5w/sentinel'), 'the sentinel');
+    await waitFor(() => watcher.messages.some((m) => m.topic === 'x5w/sentinel'), 30_000, () => 'the sentinel');
     assert.deepEqual(watcher.messages.filter((m) => m.topic === 'x5w/gone'), []);
   });
 
@@ -129,8 +123,8 @@ describe('MQTT 5 on two instances sharing Redis', () => {
     await other.client.subscribeAsync('x5n/#', { qos: 2 });
     await self.client.publishAsync('x5n/mine', 'once', { qos: 2 });
     await other.client.publishAsync('x5n/theirs', 'back', { qos: 2 });
-    await waitFor(() => self.messages.some((m) => m.topic === 'x5n/theirs'), "the other client's message");
-    await waitFor(() => other.messages.some((m) => m.topic === 'x5n/mine'), 'the message on the other instance');
+    await waitFor(() => self.messages.some((m) => m.topic === 'x5n/theirs'), 30_000, () => "the other client's message");
+    await waitFor(() => other.messages.some((m) => m.topic === 'x5n/mine'), 30_000, () => 'the message on the other instance');
     assert.deepEqual(self.messages.map((m) => m.topic), ['x5n/theirs'], 'not its own message back');
     assert.equal(other.messages.filter((m) => m.topic === 'x5n/mine').length, 1, 'exactly once');
   });

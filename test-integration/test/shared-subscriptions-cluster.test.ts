@@ -11,6 +11,7 @@ import mqtt from 'mqtt';
 import { Server, type ServerOptions } from '@skynet-mqtt/core';
 import { AMQP_URL, deleteExchanges, uniqueExchange } from '@skynet-mqtt/test-support';
 import { deletePrefix, REDIS_URL, redisBackend, uniquePrefix } from './helpers/redis.js';
+import { waitFor } from './helpers/wait.js';
 
 const prefixes: string[] = [];
 const exchanges: string[] = [];
@@ -65,13 +66,6 @@ async function connect(port: number, options: mqtt.IClientOptions = {}): Promise
   return { client, payloads };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Until every instance has heard of the others' members of `group` (their announcements). */
 async function converged(instances: Server[], group: string, members: number): Promise<void> {
@@ -82,7 +76,7 @@ async function converged(instances: Server[], group: string, members: number): P
     for (const remote of g.remote.values()) count += remote.count;
     return count;
   };
-  await waitFor(() => instances.every((server) => known(server) === members), `every instance to know the ${members} members of ${group}`);
+  await waitFor(() => instances.every((server) => known(server) === members), 30_000, () => `every instance to know the ${members} members of ${group}`);
 }
 
 /** How often each payload arrived at the members together. */
@@ -118,8 +112,8 @@ for (const [name, backends] of deployments) {
             for (let i = p; i < count; i += 2) await publisher.client.publishAsync(`jobs${qos}/${i % 3}`, `j${i}`, { qos });
           }),
         );
-        await waitFor(() => ordinary.payloads.length === count, `all ${count} at the ordinary subscriber`);
-        await waitFor(() => tally(members).size === count, `all ${count} at the members`);
+        await waitFor(() => ordinary.payloads.length === count, 30_000, () => `all ${count} at the ordinary subscriber`);
+        await waitFor(() => tally(members).size === count, 30_000, () => `all ${count} at the members`);
         // Anything late would show up now.
         await new Promise((resolve) => setTimeout(resolve, 300));
         const counts = tally(members);
@@ -143,10 +137,10 @@ for (const [name, backends] of deployments) {
       const publisher = await connect(port(a));
       const count = 60;
       for (let i = 0; i < count; i++) await publisher.client.publishAsync('stream', `s${i}`, { qos: 1 });
-      await waitFor(() => seen.length > 0, 'messages in flight to the member that will leave');
-      await waitFor(() => tally(stayers).size >= count - 20 - 2, 'the stayers\' share');
+      await waitFor(() => seen.length > 0, 30_000, () => 'messages in flight to the member that will leave');
+      await waitFor(() => tally(stayers).size >= count - 20 - 2, 30_000, () => 'the stayers\' share');
       leaver.client.end(true);
-      await waitFor(() => tally(stayers).size === count, `all ${count} at the members that stayed`);
+      await waitFor(() => tally(stayers).size === count, 30_000, () => `all ${count} at the members that stayed`);
       const counts = tally(stayers);
       assert.deepEqual([...counts.entries()].filter(([, n]) => n !== 1), [], 'each once among the members that stayed');
       for (const payload of seen) assert.ok(counts.has(payload), `${payload}, in flight to the member that left, sent again`);
@@ -159,16 +153,16 @@ for (const [name, backends] of deployments) {
       const first = await connect(port(a), options);
       await first.client.subscribeAsync(group, { qos: 1 });
       await new Promise<void>((resolve) => first.client.end(false, {}, () => resolve()));
-      await waitFor(() => !a.shared.active, 'the member to have left instance a');
+      await waitFor(() => !a.shared.active, 30_000, () => 'the member to have left instance a');
       const publisher = await connect(port(b));
       for (let i = 0; i < 5; i++) await publisher.client.publishAsync('moves', `q${i}`, { qos: 1 });
       const back = await connect(port(b), options);
-      await waitFor(() => back.payloads.length === 5, 'the queued messages on the other instance');
+      await waitFor(() => back.payloads.length === 5, 30_000, () => 'the queued messages on the other instance');
       assert.deepEqual(back.payloads, ['q0', 'q1', 'q2', 'q3', 'q4']);
       // Its membership came from the Store: it is a member on b now.
       await converged([a, b], group, 1);
       await publisher.client.publishAsync('moves', 'live', { qos: 1 });
-      await waitFor(() => back.payloads.includes('live'), 'a live message');
+      await waitFor(() => back.payloads.includes('live'), 30_000, () => 'a live message');
     });
   });
 }
