@@ -18,7 +18,7 @@ import mqtt from 'mqtt';
 import { killAll, killRedisServers, startBroker, startPrivateRedis, startPrivateRedisCluster, TempDirs } from '@skynet-mqtt/test-support';
 import { connectTo, endClients, startInstances, type Instance, type InstanceOptions } from './helpers/cluster.js';
 import { redisBackend, uniquePrefix } from './helpers/redis.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { sleep, waitFor, waitWhileProgressing } from './helpers/wait.js';
 
 const dirs = new TempDirs();
 const reconnecting = new Set<mqtt.MqttClient>();
@@ -189,15 +189,9 @@ describe('SIGKILL of broker instances under QoS 1 and 2 traffic (three CLI broke
       publishers.flatMap((publisher) => [...publisher.acked].filter((seq) => !subscriber.copies.has(`${publisher.name}:${seq}`)).map((seq) => `${publisher.name}:${seq}`));
     // On a loaded machine the survivors may still be working off the backlog: waited for while
     // anything still arrives, so that a slow catch-up is not counted as loss but a loss still is.
-    const received = () => subscribers.reduce((n, s) => n + s.copies.size, 0);
-    let lastCount = received();
-    let lastProgress = Date.now();
     const stoppedAt = Date.now();
-    const giveUp = stoppedAt + 120_000;
-    while (!subscribers.every((s) => missing(s).length === 0) && Date.now() - lastProgress < 15_000 && Date.now() < giveUp) {
-      await sleep(100);
-      if (received() !== lastCount) [lastCount, lastProgress] = [received(), Date.now()];
-    }
+    const received = () => subscribers.reduce((n, s) => n + s.copies.size, 0);
+    await waitWhileProgressing(() => subscribers.every((s) => missing(s).length === 0), received, 15_000, 120_000, () => '').catch(() => undefined);
     t.diagnostic(`waited ${Date.now() - stoppedAt} ms after the publishers stopped for the subscribers to catch up`);
     await sleep(500); // late duplicates
 
