@@ -1,6 +1,7 @@
 /**
  * Cluster failover (issue 13): three REAL `skynet-mqtt -c <config.json>` processes on one PRIVATE
- * redis-server (a free port, stopped by its PID), then on a private three-node Redis Cluster. Durable publishers (QoS 1 and QoS 2, sequence
+ * redis-server (a free port, stopped by its PID), then on a private three-node Redis Cluster (the
+ * single-slot layout, then `shards: 3`). Durable publishers (QoS 1 and QoS 2, sequence
  * numbers) and durable subscribers (QoS 1 and QoS 2) are spread over the instances, each client
  * given all three addresses so that it reconnects to another one when its instance dies. Each
  * instance in turn is SIGKILLed at a random moment of the traffic, then started again.
@@ -17,7 +18,7 @@ import mqtt from 'mqtt';
 import { killAll, killRedisServers, startBroker, startPrivateRedis, startPrivateRedisCluster, TempDirs } from '@skynet-mqtt/test-support';
 import { connectTo, endClients, startInstances, type Instance, type InstanceOptions } from './helpers/cluster.js';
 import { redisBackend, uniquePrefix } from './helpers/redis.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { sleep, waitFor, waitWhileProgressing } from './helpers/wait.js';
 
 const dirs = new TempDirs();
 const reconnecting = new Set<mqtt.MqttClient>();
@@ -93,19 +94,23 @@ interface Subscriber {
   copies: Map<string, number>;
 }
 
-/** The Redis deployments the suite runs on: one private redis-server, and a private three-node Redis Cluster. */
+/** Three brokers on a private three-node Redis Cluster, with the key layout's options (shards) given to both adapters. */
+async function onCluster(prefix: string, layout: { shards?: number } = {}): Promise<InstanceOptions> {
+  const { cluster } = await startPrivateRedisCluster(3);
+  return { backend: { type: 'redis', cluster, prefix, ...layout }, persistence: { factory: 'redis', cluster, prefix, ...layout } };
+}
+
+/**
+ * The Redis deployments the suite runs on: one private redis-server, and a private three-node
+ * Redis Cluster in the single-slot layout and with three shards (one per master).
+ */
 const TOPOLOGIES: { name: string; deploy: (prefix: string) => Promise<InstanceOptions> }[] = [
   { name: 'one redis-server', deploy: async (prefix) => redisBackend((await startPrivateRedis()).url, prefix) },
-  {
-    name: 'a three-node Redis Cluster',
-    deploy: async (prefix) => {
-      const { cluster } = await startPrivateRedisCluster(3);
-      return { backend: { type: 'redis', cluster, prefix }, persistence: { factory: 'redis', cluster, prefix } };
-    },
-  },
+  { name: 'a three-node Redis Cluster', deploy: (prefix) => onCluster(prefix) },
+  { name: 'a three-node Redis Cluster with shards: 3', deploy: (prefix) => onCluster(prefix, { shards: 3 }) },
 ];
 
-describe('SIGKILL of broker instances under QoS 1 and 2 traffic (three CLI brokers, private Redis)', { timeout: 400_000 }, () => {
+describe('SIGKILL of broker instances under QoS 1 and 2 traffic (three CLI brokers, private Redis)', { timeout: 600_000 }, () => {
   for (const topology of TOPOLOGIES) it(`on ${topology.name}: nothing acknowledged is lost, no QoS 2 duplicate, each will once`, { timeout: 200_000 }, async (t) => {
     const options = await topology.deploy(uniquePrefix('kill'));
     const instances = await startInstances(['a', 'b', 'c'], () => options, dirs);
@@ -184,15 +189,9 @@ describe('SIGKILL of broker instances under QoS 1 and 2 traffic (three CLI broke
       publishers.flatMap((publisher) => [...publisher.acked].filter((seq) => !subscriber.copies.has(`${publisher.name}:${seq}`)).map((seq) => `${publisher.name}:${seq}`));
     // On a loaded machine the survivors may still be working off the backlog: waited for while
     // anything still arrives, so that a slow catch-up is not counted as loss but a loss still is.
-    const received = () => subscribers.reduce((n, s) => n + s.copies.size, 0);
-    let lastCount = received();
-    let lastProgress = Date.now();
     const stoppedAt = Date.now();
-    const giveUp = stoppedAt + 120_000;
-    while (!subscribers.every((s) => missing(s).length === 0) && Date.now() - lastProgress < 15_000 && Date.now() < giveUp) {
-      await sleep(100);
-      if (received() !== lastCount) [lastCount, lastProgress] = [received(), Date.now()];
-    }
+    const received = () => subscribers.reduce((n, s) => n + s.copies.size, 0);
+    await waitWhileProgressing(() => subscribers.every((s) => missing(s).length === 0), received, 15_000, 120_000, () => '').catch(() => undefined);
     t.diagnostic(`waited ${Date.now() - stoppedAt} ms after the publishers stopped for the subscribers to catch up`);
     await sleep(500); // late duplicates
 

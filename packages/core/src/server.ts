@@ -366,7 +366,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
     let emitted: Promise<number | void>;
     this.publishing = client;
     try {
-      emitted = this.emitter.publish(message);
+      emitted = this.emitter.publish(message, client?.id);
     } catch (error) {
       emitted = Promise.reject(error);
     } finally {
@@ -395,7 +395,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
         once = this.emitter.publishOnce!(message, client.id, packetId);
         emitted = once.then(({ position }) => position);
       } else {
-        emitted = this.emitter.publish(message);
+        emitted = this.emitter.publish(message, client?.id);
         // Each shared subscription's member is chosen here, where the message entered. [MQTT-4.8.2-3]
         if (this.shared.active) dispatched = this.shared.dispatch(message, deliveryWrites);
       }
@@ -438,7 +438,7 @@ export class Server extends EventEmitter implements Broker, Hooks {
    * Subscription Identifier. [MQTT-3.3.4-4]
    */
   private async queueForOfflineSessions(message: Message, dispatched: Map<string, boolean> | null, only?: ReadonlySet<string>, route?: RoutePoint): Promise<void> {
-    const subscriptions = await this.store.subscriptionsByTopic(message.topic);
+    const subscriptions = await this.store.subscriptionsByTopic(message.topic, route?.position);
     const offline = new Map<string, { qos: QoS; retain: boolean; ids?: number[] }>();
     let shared: ClientSubscription[] | null = null;
     for (const subscription of subscriptions) {

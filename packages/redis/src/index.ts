@@ -4,6 +4,7 @@ import { RedisStore } from './redis-store.js';
 
 export { RedisStore } from './redis-store.js';
 export { RedisEmitter } from './redis-emitter.js';
+export { copyRetained } from './copy-retained.js';
 export type { RedisAdapterOptions, Logger } from './options.js';
 export type { ConnectionState } from './connection.js';
 

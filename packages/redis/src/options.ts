@@ -1,5 +1,6 @@
 import type { ClusterNode, RedisOptions } from 'ioredis';
 import { ConfigurationError, DEFAULT_STORE_LIMITS } from '@skynet-mqtt/core';
+import { shardPrefixes } from './shards.js';
 
 /** A pino-like logger; only plain messages are logged. */
 export interface Logger {
@@ -33,6 +34,12 @@ export interface RedisAdapterOptions {
    * counts as dead and another instance takes over its duties (default 5000; renewed every third of it).
    */
   livenessTtl?: number;
+  /**
+   * Copies of the key layout, each under its own hash tag, so that Redis Cluster spreads them over
+   * its masters: per-client state by client id, retained messages by topic, one Emitter stream
+   * each (default 1: the single-slot layout). The Store and Emitter of every instance must agree.
+   */
+  shards?: number;
   /** Emitter only: approximate number of messages kept in the stream (MAXLEN ~). */
   maxStreamLength?: number;
   logger?: Logger;
@@ -50,8 +57,8 @@ export interface ResolvedOptions {
   connection: Connection;
   /** The key prefix as configured (for logs). */
   prefix: string;
-  /** The prefix every key starts with: wrapped in a Cluster hash tag when on Cluster. */
-  keyPrefix: string;
+  /** The prefix every key of each shard starts with (shards.ts); one shard: the single-slot layout's. */
+  keyPrefixes: string[];
   ttl: { subscriptions: number; packets: number };
   maxQueuedMessages: number;
   livenessTtl: number;
@@ -62,12 +69,15 @@ export interface ResolvedOptions {
 /** Milliseconds without a renewal after which an instance counts as dead (option livenessTtl). */
 export const DEFAULT_LIVENESS_TTL = 5_000;
 
+/** Most shards: each costs a script per shard in cross-shard calls and a reader connection per stream. */
+export const MAX_SHARDS = 256;
+
 /** Entries kept in the Emitter's stream: how far a reader may fall behind (an outage) without loss. */
 export const DEFAULT_MAX_STREAM_LENGTH = 100_000;
 
 const silent: Logger = { warn() {}, info() {}, error() {} };
 
-const COMMON = ['host', 'port', 'db', 'password', 'url', 'prefix', 'redisOptions', 'redisOpts', 'cluster', 'logger', 'channel'];
+const COMMON = ['host', 'port', 'db', 'password', 'url', 'prefix', 'redisOptions', 'redisOpts', 'cluster', 'logger', 'channel', 'shards'];
 const STORE_ONLY = ['ttl', 'maxQueuedMessages', 'livenessTtl'];
 const EMITTER_ONLY = ['maxStreamLength'];
 
@@ -179,6 +189,7 @@ export function resolveOptions(input: Record<string, unknown> | RedisAdapterOpti
   const maxQueuedMessages =
     optionalInteger(options.maxQueuedMessages, 'maxQueuedMessages', 1, Number.MAX_SAFE_INTEGER, '10000') ?? DEFAULT_STORE_LIMITS.maxQueuedMessages;
   const livenessTtl = optionalInteger(options.livenessTtl, 'livenessTtl', 300, 3_600_000, '5000') ?? DEFAULT_LIVENESS_TTL;
+  const shards = optionalInteger(options.shards, 'shards', 1, MAX_SHARDS, '3 (a multiple of the Cluster\'s masters; 1, the default, keeps every key in one slot)') ?? 1;
   const maxStreamLength = optionalInteger(options.maxStreamLength, 'maxStreamLength', 1, Number.MAX_SAFE_INTEGER, '100000') ?? DEFAULT_MAX_STREAM_LENGTH;
 
   const connection: Connection = cluster
@@ -190,8 +201,8 @@ export function resolveOptions(input: Record<string, unknown> | RedisAdapterOpti
   return {
     connection,
     prefix,
-    // On Cluster every key carries the same hash tag so that each Lua script sees one slot.
-    keyPrefix: cluster ? `{${prefix}}` : prefix,
+    // On Cluster every key of a shard carries the shard's hash tag, so that each Lua script sees one slot.
+    keyPrefixes: shardPrefixes(prefix, shards, cluster !== undefined),
     ttl,
     maxQueuedMessages,
     livenessTtl,

@@ -91,6 +91,15 @@ local function forgetWill(id)
   redis.call('DEL', K('will', id))
 end
 
+-- The instances listed (instances, and willwriters of earlier versions) whose alive key is gone.
+local function deadListed()
+  local out = {}
+  for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
+    if redis.call('EXISTS', P .. 'alive:' .. w) == 0 then out[#out + 1] = w end
+  end
+  return out
+end
+
 -- Appends the client's will (id, will) to \`out\`, and forgets it.
 local function takeWill(id, out)
   local will = redis.call('GET', K('will', id))
@@ -192,12 +201,14 @@ return redis.call('HGETALL', K('sub', id))
 /**
  * ARGV: prefix, clientId, owner instance id (connected) or '0' (disconnected), the session's own
  * expiry interval in ms ('' for none given: the one recorded earlier, else the ttl), ttl, the
- * calling instance's id. A connected session does not expire; its interval is kept in the hash
- * ('expiry'). Disconnecting clears only the caller's own mark: an instance that closes a
- * connection late must not mark offline a session another instance connected since ('1', the
- * marker of versions before owners, is anyone's). The owner lists the session in owned:<owner>
- * until it ends its connection, and records the number of the Emitter stream's last entry as 'since'
- * (CLAIM_DEAD_INSTANCES).
+ * calling instance's id, and with several shards a token ('' with one). A connected session does
+ * not expire; its interval is kept in the hash ('expiry'). Disconnecting clears only the caller's
+ * own mark: an instance that closes a connection late must not mark offline a session another
+ * instance connected since ('1', the marker of versions before owners, is anyone's). The owner
+ * lists the session in owned:<owner> until it ends its connection, and records the number of the
+ * Emitter stream's last entry as 'since' (CLAIM_DEAD_INSTANCES). With several shards the streams'
+ * counters are in other slots: 'since' becomes 'p' .. token, read as "every entry so far", until
+ * SET_SINCE writes the counters read after this call.
  */
 export const SET_CONNECTED = new Script(`
 local id = ARGV[2]
@@ -217,10 +228,25 @@ if ARGV[3] ~= '0' then
   redis.call('SADD', owned(ARGV[3]), id)
   -- The number of the stream's last entry now: what comes after it, the new owner delivers
   -- (SUBSCRIPTIONS_BY_TOPIC, CLAIM_DEAD_INSTANCES).
-  redis.call('HSET', session, 'since', redis.call('GET', P .. 'stream:n') or '0')
+  if ARGV[7] ~= '' then
+    redis.call('HSET', session, 'since', 'p' .. ARGV[7])
+  else
+    redis.call('HSET', session, 'since', redis.call('GET', P .. 'stream:n') or '0')
+  end
 else
   expiresIn(id, redis.call('HGET', session, 'expiry') or ARGV[5])
 end
+return 1
+`);
+
+/**
+ * Several shards. ARGV: prefix, clientId, the token SET_CONNECTED recorded, the streams' counters
+ * read after it ('n0,n1,...'): written as 'since' unless another connection marked the session since.
+ */
+export const SET_SINCE = new Script(`
+local session = K('session', ARGV[2])
+if redis.call('HGET', session, 'since') ~= 'p' .. ARGV[3] then return 0 end
+redis.call('HSET', session, 'since', ARGV[4])
 return 1
 `);
 
@@ -290,8 +316,9 @@ return redis.call('EXISTS', P .. 'claimed:' .. ARGV[2])
 
 /**
  * ARGV: prefix, caller's instance id, liveness ttl (ms), sessions' ttl (ms), most stream entries
- * returned per dead instance. For each listed instance (instances, and willwriters of earlier
- * versions) whose alive key is gone, atomically, so that one caller only gets each duty:
+ * returned per dead instance, and with several shards the instances to claim, as CLAIM_LEASE found
+ * them (with one shard: each listed instance, in instances or in willwriters of earlier versions,
+ * whose alive key is gone). For each, atomically, so that one caller only gets each duty:
  * - its sessions (owned:<id>) still marked with it are marked offline (they expire by their own
  *   interval from now), and all of them are returned, each with the last stream entry it may lack
  *   ('' for all: offline; 'since' for one connected again elsewhere, whose new instance delivers
@@ -309,8 +336,10 @@ redis.call('SET', P .. 'alive:' .. me, '1', 'PX', ARGV[3])
 redis.call('SADD', P .. 'instances', me)
 local now = nowMs()
 local dead, wills, sessions, messages = {}, {}, {}, {}
-for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
-  if w ~= me and redis.call('EXISTS', P .. 'alive:' .. w) == 0 then
+local candidates
+if #ARGV > 5 then candidates = {unpack(ARGV, 6)} else candidates = deadListed() end
+for _, w in ipairs(candidates) do
+  if w ~= me then
     local members = redis.call('SMEMBERS', owned(w))
     local position = P .. 'stream:pos:' .. w
     local from = redis.call('GET', position)
@@ -368,6 +397,34 @@ for _, w in ipairs(redis.call('SUNION', P .. 'instances', WILL_WRITERS)) do
   end
 end
 return {dead, wills, sessions, messages}
+`);
+
+/**
+ * Several shards, in each shard. ARGV: prefix. The instances listed here (instances, willwriters)
+ * whose alive key is gone here: candidates for CLAIM_LEASE.
+ */
+export const DEAD_LISTED = new Script(`
+return deadListed()
+`);
+
+/**
+ * Several shards, in the first shard. ARGV: prefix, caller's instance id, liveness ttl (ms),
+ * candidates (DEAD_LISTED of every shard). One instance at a time claims dead instances on every
+ * shard (the lease, held for the liveness ttl and renewed by each call): two callers claiming one
+ * shard each would split a dead instance's sessions from the stream entries they lack. Answers
+ * the candidates whose alive key is gone here too, or nothing while another live instance holds
+ * the lease.
+ */
+export const CLAIM_LEASE = new Script(`
+local me, lease = ARGV[2], P .. 'claimer'
+local holder = redis.call('GET', lease)
+if holder and holder ~= me and redis.call('EXISTS', P .. 'alive:' .. holder) == 1 then return {} end
+redis.call('SET', lease, me, 'PX', ARGV[3])
+local out = {}
+for i = 4, #ARGV do
+  if ARGV[i] ~= me and redis.call('EXISTS', P .. 'alive:' .. ARGV[i]) == 0 then out[#out + 1] = ARGV[i] end
+end
+return out
 `);
 
 /**

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { sleep } from '@skynet-mqtt/contract-tests';
 import type { Message } from '@skynet-mqtt/core';
 import { RedisEmitter, RedisStore } from '../src/index.js';
+import { shardOf } from '../src/shards.js';
 import { deleteKeysUnder, recordingLogger } from './helpers.js';
 
 /**
@@ -161,5 +162,89 @@ describe('RedisStore.claimDeadInstances', () => {
     assert.deepEqual((await b.claimDeadInstances()).sessions, ['c']);
     await sleep(1200);
     assert.equal(logger.lines.filter((line) => line.includes('another instance took over its duties')).length, 1, logger.lines.join('\n'));
+  });
+});
+
+describe('RedisStore.claimDeadInstances with shards: 3', () => {
+  const shards = 3;
+  /** The key prefix of shard i (shards.ts, not on Cluster). */
+  const shardKey = (p: string, i: number, key: string): string => `${p}shard${i}of${shards}:${key}`;
+  /** A client id in shard i. */
+  const inShard = (i: number, name: string): string => {
+    for (let k = 0; ; k++) if (shardOf(`${name}-${k}`, shards) === i) return `${name}-${k}`;
+  };
+  const sharded = (p: string, instanceId?: string): RedisStore => {
+    const made = new RedisStore({ url, prefix: p, livenessTtl: TTL, shards }, instanceId === undefined ? undefined : { instanceId });
+    open.push(made);
+    return made;
+  };
+  const emitter = (p: string, instanceId?: string): RedisEmitter => {
+    const made = new RedisEmitter({ url, prefix: p, shards }, instanceId === undefined ? undefined : { instanceId });
+    open.push(made);
+    return made;
+  };
+
+  test("one survivor gets every shard's sessions of a dead instance and the entries of every stream each may lack", async () => {
+    const p = prefix();
+    const a = sharded(p, 'instance-a');
+    const sessions = [0, 1, 2].map((i) => inShard(i, 'c'));
+    const back = inShard(1, 'back');
+    for (const id of [...sessions, back]) {
+      await a.addSubscriptions(id, [{ topic: 'f/+', qos: 1 }]);
+      await a.setConnected(id, true);
+    }
+    await a.putWill(sessions[2]!, { topic: 'will/c', payload: Buffer.from('bye'), qos: 1, retain: false });
+    const emitterA = emitter(p, 'instance-a');
+    await emitterA.subscribe('#', () => undefined);
+    const publisher = emitter(p);
+    await publisher.subscribe('#', () => undefined);
+    // A dies: its read position in each stream stays as it was (close() would delete them).
+    const positions = await Promise.all([0, 1, 2].map((i) => raw.get(shardKey(p, i, 'stream:pos:instance-a'))));
+    assert.ok(positions.every((position) => position !== null), 'a read position per stream');
+    await emitterA.close();
+    await Promise.all(positions.map((position, i) => raw.set(shardKey(p, i, 'stream:pos:instance-a'), position!)));
+    await a.close();
+    // One message on each stream, then `back` connects again through B, then one more.
+    for (const i of [0, 1, 2]) await publisher.publish(message(`m${i}`, `f/${i}`), inShard(i, 'publisher'));
+    const b = sharded(p, 'instance-b');
+    const c = sharded(p);
+    await b.setConnected(back, true);
+    await publisher.publish(message('late', 'f/late'), inShard(0, 'publisher'));
+
+    await claimable(b, c);
+    const [byB, byC] = await Promise.all([b.claimDeadInstances(), c.claimDeadInstances()]);
+    const claims = [byB, byC].filter((claim) => claim.instances.length > 0);
+    assert.equal(claims.length, 1, 'one survivor claims the dead instance, on every shard');
+    const claim = claims[0]!;
+    assert.deepEqual(claim.instances, ['instance-a']);
+    assert.deepEqual([...claim.sessions].sort(), [...sessions, back].sort());
+    assert.deepEqual(claim.wills.map((w) => w.clientId), [sessions[2]]);
+    const unfinished = new Map(claim.unfinished.map(({ message: m, sessions: s }) => [m.id, [...s].sort()]));
+    for (const id of ['m0', 'm1', 'm2']) assert.deepEqual(unfinished.get(id), [...sessions, back].sort(), `${id} goes to every session`);
+    assert.deepEqual(unfinished.get('late'), [...sessions].sort(), 'not to the session connected again before it was published');
+    for (const [i, id] of sessions.entries()) assert.equal(await raw.hget(shardKey(p, i, `session:${id}`), 'connected'), '0', 'marked offline');
+    assert.equal(await raw.hget(shardKey(p, 1, `session:${back}`), 'connected'), 'instance-b');
+    const again = await Promise.all([b.claimDeadInstances(), c.claimDeadInstances()]);
+    assert.deepEqual(again.map((x) => [x.instances, x.sessions, x.unfinished]), [[[], [], []], [[], [], []]], 'claimed once');
+  });
+
+  test("connectedSince is given in terms of the message's stream", async () => {
+    const p = prefix();
+    const s = sharded(p);
+    const publisher = emitter(p);
+    await publisher.subscribe('#', () => undefined);
+    const before = await Promise.all([0, 1, 2].map((i) => publisher.publish(message(`b${i}`, 't/1'), inShard(i, 'pub'))));
+    const id = inShard(2, 'session');
+    await s.addSubscriptions(id, [{ topic: 't/+', qos: 1 }]);
+    await s.setConnected(id, true);
+    const after = await Promise.all([0, 1, 2].map((i) => publisher.publish(message(`a${i}`, 't/1'), inShard(i, 'pub'))));
+    for (const position of before) {
+      const [found] = await s.subscriptionsByTopic('t/1', position);
+      assert.ok(found!.connectedSince !== undefined && position <= found!.connectedSince, `published before: ${position} <= ${found!.connectedSince}`);
+    }
+    for (const position of after) {
+      const [found] = await s.subscriptionsByTopic('t/1', position);
+      assert.ok(found!.connectedSince !== undefined && position > found!.connectedSince, `published after: ${position} > ${found!.connectedSince}`);
+    }
   });
 });

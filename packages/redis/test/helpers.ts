@@ -28,9 +28,10 @@ export function track<T>(promise: Promise<T>): { settled: () => boolean; rejecte
  * { cluster }). Every store gets an empty namespace of its own, `<base><n>:`, as the contract
  * requires; `reopen` uses the prefix of the store just closed: what a restarted broker would see.
  * Emitters made while others are open share their prefix (two brokers on one bus); the first one
- * made after all were closed starts a new prefix, so each test has a bus of its own.
+ * made after all were closed starts a new prefix, so each test has a bus of its own. `layout`:
+ * the key layout's options (shards), the same for Store and Emitter.
  */
-export function redisContracts(name: string, connection: Pick<RedisAdapterOptions, 'url' | 'cluster'>, base: string): void {
+export function redisContracts(name: string, connection: Pick<RedisAdapterOptions, 'url' | 'cluster'>, base: string, layout: Pick<RedisAdapterOptions, 'shards'> = {}): void {
   let count = 0;
   let latest = '';
   const freshPrefix = (): string => {
@@ -38,10 +39,10 @@ export function redisContracts(name: string, connection: Pick<RedisAdapterOption
     return latest;
   };
 
-  storeContract(name, async () => new RedisStore({ ...connection, prefix: freshPrefix() }), {
-    reopen: async () => new RedisStore({ ...connection, prefix: latest }),
-    ttlStore: async (ttl) => new RedisStore({ ...connection, prefix: freshPrefix(), ttl }),
-    maxQueuedStore: async (max) => new RedisStore({ ...connection, prefix: freshPrefix(), maxQueuedMessages: max }),
+  storeContract(name, async () => new RedisStore({ ...connection, ...layout, prefix: freshPrefix() }), {
+    reopen: async () => new RedisStore({ ...connection, ...layout, prefix: latest }),
+    ttlStore: async (ttl) => new RedisStore({ ...connection, ...layout, prefix: freshPrefix(), ttl }),
+    maxQueuedStore: async (max) => new RedisStore({ ...connection, ...layout, prefix: freshPrefix(), maxQueuedMessages: max }),
   });
 
   let open = 0;
@@ -49,7 +50,7 @@ export function redisContracts(name: string, connection: Pick<RedisAdapterOption
   emitterContract(name, async (): Promise<Emitter> => {
     if (open === 0) emitterPrefix = freshPrefix();
     open++;
-    return onFirstClose(new RedisEmitter({ ...connection, prefix: emitterPrefix }), () => open--);
+    return onFirstClose(new RedisEmitter({ ...connection, ...layout, prefix: emitterPrefix }), () => open--);
   });
 }
 

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_STORE_LIMITS } from '@skynet-mqtt/core';
+import calculateSlot from 'cluster-key-slot';
 import { resolveOptions } from '../src/options.js';
 import { createEmitter, createStore } from '../src/index.js';
 
@@ -8,7 +9,7 @@ describe('Redis adapter options', () => {
   test('Mosca-style options are accepted, with defaults', () => {
     const resolved = resolveOptions({ host: 'redis.local', port: 6380, db: 2, password: 'pw', channel: '$SYS/moscaSync' }, 'store');
     assert.deepEqual(resolved.connection, { kind: 'single', options: { host: 'redis.local', port: 6380, db: 2, password: 'pw' } });
-    assert.equal(resolved.keyPrefix, 'skynet:');
+    assert.deepEqual(resolved.keyPrefixes, ['skynet:']);
     assert.deepEqual(resolved.ttl, { subscriptions: DEFAULT_STORE_LIMITS.subscriptionsTtl, packets: DEFAULT_STORE_LIMITS.packetsTtl });
     assert.equal(resolved.maxQueuedMessages, DEFAULT_STORE_LIMITS.maxQueuedMessages);
   });
@@ -19,7 +20,7 @@ describe('Redis adapter options', () => {
       'store',
     );
     assert.deepEqual(resolved.connection, { kind: 'url', url: 'redis://h:1/3', options: { connectTimeout: 100 } });
-    assert.equal(resolved.keyPrefix, 'p:');
+    assert.deepEqual(resolved.keyPrefixes, ['p:']);
     assert.deepEqual(resolved.ttl, { subscriptions: DEFAULT_STORE_LIMITS.subscriptionsTtl, packets: 5 });
     assert.equal(resolved.maxQueuedMessages, 7);
   });
@@ -42,10 +43,24 @@ describe('Redis adapter options', () => {
   test('cluster wraps the prefix in a hash tag', () => {
     const resolved = resolveOptions({ cluster: [{ host: 'a', port: 7000 }, 'b:7001'], prefix: 'mq:' }, 'emitter');
     assert.equal(resolved.connection.kind, 'cluster');
-    assert.equal(resolved.keyPrefix, '{mq:}');
+    assert.deepEqual(resolved.keyPrefixes, ['{mq:}']);
+  });
+
+  test('shards: copies of the layout under their own hash tags, each in its Nth of the slot space', () => {
+    assert.deepEqual(resolveOptions({ prefix: 'mq:', shards: 1 }, 'store').keyPrefixes, ['mq:']);
+    assert.deepEqual(resolveOptions({ prefix: 'mq:', shards: 2 }, 'store').keyPrefixes, ['mq:shard0of2:', 'mq:shard1of2:']);
+    const tags = resolveOptions({ cluster: ['a:1'], prefix: 'mq:', shards: 3 }, 'emitter').keyPrefixes;
+    assert.equal(tags.length, 3);
+    tags.forEach((tag, i) => {
+      assert.match(tag, new RegExp(`^\\{mq:shard${i}of3-\\d+\\}$`));
+      const slot = calculateSlot(tag);
+      assert.ok(slot >= Math.ceil((i * 16384) / 3) && slot < Math.ceil(((i + 1) * 16384) / 3), `${tag}: slot ${slot}`);
+    });
   });
 
   const refused: [string, Record<string, unknown>, 'store' | 'emitter', RegExp][] = [
+    ['no shards', { shards: 0 }, 'store', /option shards must be an integer from 1 to 256/],
+    ['a fraction of a shard', { shards: 1.5 }, 'emitter', /option shards must be an integer from 1 to 256/],
     ['an unknown option', { hots: 'x' }, 'store', /unknown option hots.*redisOptions/],
     ['a port given as a string', { port: '6379' }, 'store', /port must be an integer/],
     ['a port out of range', { port: 70000 }, 'store', /port must be an integer from 1 to 65535/],

@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import type mqtt from 'mqtt';
 import { killAll, TempDirs } from '@skynet-mqtt/test-support';
 import { connectTo, endClients, recordMessages, startConnect, startInstances, type Instance, type InstanceOptions, type Received } from './cluster.js';
-import { sleep, waitFor, within } from './wait.js';
+import { sleep, waitFor, waitWhileProgressing, within } from './wait.js';
 
 export interface ClusterBackend {
   /**
@@ -201,7 +201,7 @@ export function threeInstanceSuite(name: string, backend: ClusterBackend): void 
       assert.deepEqual(all.slice(N).sort(), ['live-from-a', 'live-from-c']);
     });
 
-    it('a durable client leaving A while C publishes to it: every acknowledged message reaches it, on A or after resuming on B', { timeout: 90_000 }, async () => {
+    it('a durable client leaving A while C publishes to it: every acknowledged message reaches it, on A or after resuming on B', { timeout: 150_000 }, async () => {
       const s = scope();
       const clientId = `${s}-dur`;
       const first = await connectTo(a.port, { clientId, clean: false });
@@ -226,7 +226,8 @@ export function threeInstanceSuite(name: string, backend: ClusterBackend): void 
       const afterResuming = recordMessages(resumed);
       assert.equal((await within(connack, 10_000, 'CONNACK on B')).sessionPresent, true);
       const got = (): Set<string> => new Set([...payloads(beforeLeaving, `${s}/`), ...payloads(afterResuming, `${s}/`)]);
-      await waitFor(() => acked.every((p) => got().has(p)), 30_000, () => `missing: ${acked.filter((p) => !got().has(p)).slice(0, 50).join(' ')}`);
+      const arrived = () => beforeLeaving.length + afterResuming.length;
+      await waitWhileProgressing(() => acked.every((p) => got().has(p)), arrived, 15_000, 60_000, () => `missing: ${acked.filter((p) => !got().has(p)).slice(0, 50).join(' ')}`);
       assert.ok(payloads(beforeLeaving, `${s}/`).length > 0 && payloads(afterResuming, `${s}/`).length > 0, 'the disconnect fell inside the traffic');
     });
 

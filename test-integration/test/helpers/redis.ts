@@ -53,9 +53,9 @@ export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>
 }
 
 /** The Redis Emitter and Store of one deployment: every instance given these shares `prefix`. */
-export function redisBackend(url: string, prefix: string): { backend: Record<string, unknown>; persistence: Record<string, unknown> } {
+export function redisBackend(url: string, prefix: string, layout: { shards?: number } = {}): { backend: Record<string, unknown>; persistence: Record<string, unknown> } {
   return {
-    backend: { type: 'redis', url, prefix },
-    persistence: { factory: 'redis', url, prefix },
+    backend: { type: 'redis', url, prefix, ...layout },
+    persistence: { factory: 'redis', url, prefix, ...layout },
   };
 }

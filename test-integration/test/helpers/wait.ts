@@ -9,6 +9,23 @@ export async function waitFor(predicate: () => boolean, timeoutMs: number, descr
   }
 }
 
+/**
+ * Resolves once `predicate` holds, or rejects with `describe()` once `progress()` (a count of what
+ * arrived) stood still for `idleMs` or `maxMs` passed. For a loaded machine's backlog: a slow
+ * catch-up is waited for, a loss still fails.
+ */
+export async function waitWhileProgressing(predicate: () => boolean, progress: () => number, idleMs: number, maxMs: number, describe: () => string): Promise<void> {
+  const started = Date.now();
+  let count = progress();
+  let movedAt = started;
+  while (!predicate()) {
+    const now = Date.now();
+    if (now - movedAt > idleMs || now - started > maxMs) throw new Error(`nothing new for ${now - movedAt} ms (${now - started} ms in all): ${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (progress() !== count) [count, movedAt] = [progress(), Date.now()];
+  }
+}
+
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

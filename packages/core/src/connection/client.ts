@@ -15,6 +15,7 @@ import type { CloseCause } from '../sys/broker-stats.js';
 import type { InboundPacket } from './inbound-packets.js';
 import type { Mqtt5Connection } from './mqtt5-connection.js';
 import { PacketReader } from './packet-reader.js';
+import { countRead } from './read-buffers.js';
 import type { DecodedProperties } from './properties.js';
 import { unref } from '../timers.js';
 import { logsAt } from '../logger.js';
@@ -159,6 +160,7 @@ export class Client {
   onData(chunk: Buffer): void {
     this.lastSeen = Date.now();
     this.server.stats.bytesReceived += chunk.length;
+    countRead(chunk.length);
     this.reader.push(chunk);
   }
 

@@ -17,9 +17,12 @@ export type MessageHandler = (message: Message) => unknown;
 export interface Emitter {
   /**
    * Resolves once the backend has the message; Emitters that number their messages (Redis) resolve
-   * with its position, which `ClientSubscription.connectedSince` is compared with.
+   * with its position, which `ClientSubscription.connectedSince` is compared with (the Store is
+   * given it: Store.subscriptionsByTopic). `publisher`, the id of the client that sent the message
+   * when one did: an Emitter with several channels (Redis with `shards`) keeps each publisher's
+   * messages on one, in order.
    */
-  publish(message: Message): Promise<number | void>;
+  publish(message: Message, publisher?: string): Promise<number | void>;
   /**
    * Optional: publish() of a QoS 2 message a durable session sent under `packetId`, recorded as
    * that session's incoming packet id in the same atomic step (the Store must keep its incoming

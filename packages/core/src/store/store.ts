@@ -45,8 +45,13 @@ export interface Store {
   /** Creates an empty durable session when none exists (a client that never subscribed). */
   createSession(clientId: string): Promise<void>;
   removeSubscriptions(clientId: string, topics: readonly string[]): Promise<void>;
-  /** Every durable subscription whose filter matches `topic`, one entry per client and filter. */
-  subscriptionsByTopic(topic: string): Promise<ClientSubscription[]>;
+  /**
+   * Every durable subscription whose filter matches `topic`, one entry per client and filter.
+   * `position`: where the Emitter put the message being routed (Emitter.publish), when it numbers
+   * messages; a Store whose sessions record one position per Emitter channel (Redis with `shards`)
+   * answers `connectedSince` in the terms of that message's channel.
+   */
+  subscriptionsByTopic(topic: string, position?: number): Promise<ClientSubscription[]>;
   /**
    * Records whether a durable session is connected to some broker instance. Publishers queue
    * messages only for sessions that are not: a connected one receives them through the Emitter.
