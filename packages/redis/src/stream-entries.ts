@@ -15,6 +15,11 @@ export interface StreamEntry {
   data?: Buffer;
 }
 
+const N = 0x6e; // 'n'
+const I = 0x69; // 'i'
+const S = 0x73; // 's'
+const M = 0x6d; // 'm'
+
 function isArray(value: unknown): value is unknown[] {
   return Array.isArray(value);
 }
@@ -30,18 +35,19 @@ function parseEntries(reply: unknown): StreamEntry[] {
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const name = fields[i];
       const value = fields[i + 1];
-      if (!Buffer.isBuffer(name) || !Buffer.isBuffer(value)) continue;
-      switch (name.toString()) {
-        case 'n':
-          entry.n = Number(value.toString());
+      // Every field name is one letter: matched by its byte, without making a string of it.
+      if (!Buffer.isBuffer(name) || !Buffer.isBuffer(value) || name.length !== 1) continue;
+      switch (name[0]) {
+        case N:
+          entry.n = Number(value.toString('latin1'));
           break;
-        case 'i':
+        case I:
           entry.publisher = value.toString();
           break;
-        case 's':
-          entry.seq = Number(value.toString());
+        case S:
+          entry.seq = Number(value.toString('latin1'));
           break;
-        case 'm':
+        case M:
           entry.data = value;
           break;
       }

@@ -114,8 +114,15 @@ export class StreamReader {
     this.writer.set(this.positionKey, id).catch((error: unknown) => this.host.logger.error(`Redis emitter: could not record its read position: ${String(error)}`));
   }
 
+  /** One XREAD from after `lastId`: entries, or [] when BLOCK timed out. */
+  private async readAfter(lastId: string): Promise<StreamEntry[]> {
+    return parseXread(await this.client.callBuffer('XREAD', 'BLOCK', BLOCK_MS, 'COUNT', BATCH, 'STREAMS', this.stream, lastId));
+  }
+
   private async read(started: () => void): Promise<void> {
     let lastId: string | null = null;
+    /** The XREAD sent before the previous entries were handed over, if any. */
+    let next: Promise<StreamEntry[]> | null = null;
     try {
       while (!this.host.closed) {
         try {
@@ -131,8 +138,16 @@ export class StreamReader {
           }
           // While Redis is away this waits in ioredis' queue; on reconnect it is sent again with
           // the same lastId, so the outage's entries are read, none skipped.
-          const reply: unknown = await this.client.callBuffer('XREAD', 'BLOCK', BLOCK_MS, 'COUNT', BATCH, 'STREAMS', this.stream, lastId);
-          const entries: StreamEntry[] = parseXread(reply);
+          const reading: Promise<StreamEntry[]> = next ?? this.readAfter(lastId);
+          next = null;
+          const entries = await reading;
+          // The next XREAD goes out before these entries are handed over: Redis fills it while
+          // this instance delivers, instead of waiting for it. Its lastId is the last entry's
+          // either way; if it fails, the next turn reads from the same lastId again.
+          if (entries.length > 0 && !this.host.closed) {
+            next = this.readAfter(entries[entries.length - 1]!.id);
+            next.catch(noop); // Awaited (and its error handled) on the next turn.
+          }
           const writes: Promise<void>[] = [];
           for (const entry of entries) {
             lastId = entry.id;
