@@ -36,7 +36,7 @@ const MAX_CALLS_OUT = 4;
  * has run: a burst in one call reaches the other instances in one piece after all of it was
  * added. In parts, Redis adds the second while the readers already deliver the first. Across two
  * instances with at most 1,000 messages in transit (a QoS 0 publisher and its subscriber), bursts
- * made 1.6 times as many msg/s in parts (docs/performance.md, goal 8 of issue 15).
+ * made 1.15-1.4 times as many msg/s in parts (docs/performance.md, goal 8 of issue 15).
  */
 const MIN_SPLIT = 128;
 
