@@ -42,9 +42,9 @@ const MIN_SPLIT = 128;
 
 /**
  * Adds an instance's messages to the stream in batches: what is published within one turn of the
- * event loop, or while MAX_CALLS_OUT calls are out, goes in the next calls (spread over the calls
- * free to go out, MIN_SPLIT messages each at least): one round trip and one script for many. So the Redis work per message is an XADD inside a script, not a command
- * of its own, and batches grow with the load by themselves.
+ * event loop, or while MAX_CALLS_OUT calls are out, goes in the next calls (MIN_SPLIT messages
+ * each at least): one round trip and one script for many. So the Redis work per message is an
+ * XADD inside a script, not a command of its own, and batches grow with the load by themselves.
  *
  * The calls are EVAL, not EVALSHA: a Redis restarted with an empty script cache cannot refuse one
  * (NOSCRIPT) while a later one, sent behind it, succeeds, so the entries keep the order of

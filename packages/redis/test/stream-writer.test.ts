@@ -1,6 +1,6 @@
 /**
  * How the Emitter's stream writes and reads are cut, on the shared Redis (unique prefixes): a
- * burst is spread over the calls free to go out (MIN_SPLIT messages each at least, 1,000 at most)
+ * burst is spread over the calls that may be out (MIN_SPLIT messages each at least, 1,000 at most)
  * and its entries keep the order of publishing; a reader that sends its next XREAD before handing
  * over the entries it has delivers a burst spanning many reads complete and in order.
  */
