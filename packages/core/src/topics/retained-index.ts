@@ -15,7 +15,7 @@ export interface RetainedEntry {
  * object fewer per retained message to keep, and to reach when a replay walks millions of them.
  */
 class Node<Entry> {
-  /** Made with the first child: a node may lose its children, and an empty Map costs more than the node. */
+  /** Made with the first child; a node left without children becomes its entry again, or goes. */
   children: Map<string, Slot<Entry>> | null = null;
   entry: Entry | null = null;
 }
