@@ -70,6 +70,63 @@ describe('topic matching', () => {
   });
 });
 
+describe('the retained index', () => {
+  const entry = (topic: string, expiresAt?: number) => ({ topic, expiresAt });
+  /** What `filters` find, sorted: the walk's order is the trie's, not the order of storing. */
+  const found = (index: RetainedIndex<{ topic: string; expiresAt?: number | undefined }>, filters: string[], now?: number) => {
+    const { entries, expired } = index.matchLive(filters, now);
+    return { entries: entries.map((e) => e.topic).sort(), expired: expired.sort() };
+  };
+
+  test('finds each topic by the filters that match it, whether its level is a leaf or has levels below', () => {
+    // A leaf is kept as its entry in its parent's map, a level with levels below as a node: 'a' and
+    // 'a/b' are both, '$SYS/a/b' and '/a' only leaves, 'a/' ends in an empty level.
+    const index = new RetainedIndex<{ topic: string; expiresAt?: number | undefined }>();
+    for (const topic of [...TOPICS].reverse()) index.set(entry(topic));
+    assert.equal(index.size, TOPICS.length);
+    for (const [filter, expected] of Object.entries(EXPECTED)) assert.deepEqual(found(index, [filter]).entries, [...expected].sort(), filter);
+    for (const topic of TOPICS) assert.ok(index.has(topic), topic);
+    for (const topic of ['a/b/c/d', 'a/x', '$SYS', '', 'a//b']) assert.ok(!index.has(topic), topic);
+  });
+
+  test('removing a topic keeps the topics above and below it, and a level becomes a leaf again', () => {
+    const index = new RetainedIndex<{ topic: string; expiresAt?: number | undefined }>();
+    const topics = ['a', 'a/b', 'a/b/c', 'a//b', '/', '//', '$app/x/y'];
+    for (const topic of topics) index.set(entry(topic));
+    index.remove('a/b'); // a node with a child: its entry goes, the node stays
+    index.remove('a/b'); // twice: nothing more
+    index.remove('a/b/c/d'); // below a leaf: nothing
+    assert.deepEqual(found(index, ['#']).entries, ['/', '//', 'a', 'a//b', 'a/b/c']);
+    index.remove('a/b/c'); // the last child: 'a/b' is pruned, and 'a' keeps its entry
+    index.remove('a//b');
+    assert.deepEqual(found(index, ['#']).entries, ['/', '//', 'a']);
+    assert.ok(index.has('a') && !index.has('a/b') && !index.has('a/'));
+    index.remove('/'); // '//' is below the empty level's entry
+    assert.deepEqual(found(index, ['+/+/+']).entries, ['//']);
+    assert.deepEqual(found(index, ['$app/+/y', '#']).entries, ['$app/x/y', '//', 'a']);
+    index.set(entry('a/b')); // 'a', a leaf again, gets a child
+    index.set(entry('a/b')); // replaced, not counted twice
+    assert.equal(index.size, 4);
+    assert.deepEqual(found(index, ['a/#']).entries, ['a', 'a/b']);
+    for (const topic of ['a', 'a/b', '//', '$app/x/y']) index.remove(topic);
+    assert.equal(index.size, 0);
+    assert.ok(!index.mayMatch(['#']));
+  });
+
+  test('an expired entry is listed apart, in a leaf as in a node', () => {
+    const index = new RetainedIndex<{ topic: string; expiresAt?: number | undefined }>();
+    index.set(entry('e', 100)); // a node: 'e/live' is below it
+    index.set(entry('e/live'));
+    index.set(entry('e/gone', 100)); // a leaf
+    index.set(entry('e/later', 300));
+    assert.deepEqual(found(index, ['e/#'], 200), { entries: ['e/later', 'e/live'], expired: ['e', 'e/gone'] });
+    assert.deepEqual(index.expiredTopics(200).sort(), ['e', 'e/gone']);
+    index.set(entry('e')); // stored again without an expiry
+    assert.deepEqual(index.expiredTopics(200), ['e/gone']);
+    assert.ok(!index.isExpired('e', 200) && index.isExpired('e/gone', 200));
+  });
+});
+
 describe('deep topics', () => {
   // 65,535 bytes of '/': 65,536 empty levels, far beyond what a recursive walk survives.
   const DEEP = '/'.repeat(65_535);
