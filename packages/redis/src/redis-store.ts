@@ -316,9 +316,8 @@ export class RedisStore implements Store {
     const count = this.shards.length;
     return lookup.then((found) =>
       found.map(({ subscription, since }) => {
-        if (count === 1) return subscription;
+        if (count === 1 || position === undefined || since === '') return subscription;
         const bounds = sinceVector(since);
-        if (position === undefined || (since === '' && bounds === null)) return subscription;
         const { stream } = positionStream(position, count);
         // Still being written: the session may lack anything published so far.
         const connectedSince = bounds === null ? Number.MAX_SAFE_INTEGER : streamPosition(bounds[stream] ?? 0, stream, count);

@@ -100,7 +100,7 @@ export class StreamReader {
   /** The entries up to `id` are read: once their writes (and those of earlier batches) are done, the position may move there. */
   private finishBatch(id: string, writes: Promise<void>[]): void {
     const previous = this.finished;
-    this.finished = (writes.length === 0 ? previous : Promise.all([previous, ...writes]).then(() => undefined)).then(() => {
+    this.finished = (writes.length === 0 ? previous : Promise.all([previous, ...writes]).then(noop)).then(() => {
       this.finishedId = id;
       this.commitTimer ??= unref(setTimeout(() => this.commit(), COMMIT_MS));
     });

@@ -26,7 +26,7 @@ function publish(client: Client, packet: PublishPacket): void | Promise<void> {
   const ahead = alongside ? null : client.routing;
   if (ahead) return ahead.then(() => publish(client, packet));
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-  const message = client.server.messageIds.message(packet.topic, payload, packet.qos, packet.retain);
+  const message = server.messageIds.message(packet.topic, payload, packet.qos, packet.retain);
   // Only a 5.0 PUBLISH has properties (an empty list included): its topic may be an alias, and is
   // checked once resolved. A 3.1.1 topic name was checked by PacketReader.
   if (packet.properties !== undefined && !readV5(client, packet, message)) return;
